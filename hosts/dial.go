@@ -1,0 +1,202 @@
+package hosts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+)
+
+// SSHHost is a Host reached over one SSH connection. Commands are sessions
+// multiplexed on it; file writes share one lazily started SFTP client.
+type SSHHost struct {
+	name     string
+	hostport string
+	become   bool
+	client   *ssh.Client
+	sem      chan struct{} // bounds concurrent exec sessions (sshd MaxSessions)
+
+	sftpMu      sync.Mutex // guards the three fields below
+	sftp        *sftp.Client
+	sftpSession *ssh.Session
+	sftpFsync   bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Host = (*SSHHost)(nil)
+
+// Handshake stages, for saying what failed.
+const (
+	stageKex  int32 = iota // protocol banner, key exchange, host key
+	stageAuth              // host key accepted, authenticating
+)
+
+// Dial connects and authenticates. ConnectTimeout bounds the whole of it
+// (DNS, TCP connect, SSH handshake, authentication); ctx can cancel it.
+func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
+	if cfg.Port == 0 {
+		cfg.Port = defaultPort
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	if cfg.KnownHostsFile == "" {
+		cfg.KnownHostsFile = "~/.ssh/known_hosts"
+	}
+	cfg.KnownHostsFile = expandHome(cfg.KnownHostsFile)
+	hostport := net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port))
+	if cfg.Name == "" {
+		cfg.Name = cfg.Address
+	}
+	if cfg.User == "" {
+		u, err := user.Current()
+		if err != nil {
+			return nil, fmt.Errorf("host %q (%s): no user given and the local user is unknown: %w", cfg.Name, hostport, err)
+		}
+		cfg.User = u.Username
+	}
+	deadline := time.Now().Add(cfg.ConnectTimeout)
+
+	hk, err := newHostKeyChecker(cfg.Name, hostport, cfg.KnownHostsFile, cfg.AcceptNewHostKeys)
+	if err != nil {
+		return nil, err
+	}
+	auth := loadKeyAuth(cfg.IdentityFiles, deadline)
+	defer auth.close()
+
+	var stage atomic.Int32
+	clientCfg := &ssh.ClientConfig{
+		User: cfg.User,
+		Auth: []ssh.AuthMethod{auth.method()},
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			if err := hk.check(hostname, remote, key); err != nil {
+				return err
+			}
+			stage.Store(stageAuth)
+			return nil
+		},
+		HostKeyAlgorithms: hk.algorithms(),
+	}
+
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", hostport)
+	if err != nil {
+		return nil, tcpError(ctx, cfg, hostport, err)
+	}
+
+	// ClientConfig.Timeout only covers the TCP connect: a peer that accepts
+	// and then stays silent would hang the handshake forever. A deadline on
+	// the conn covers banner, key exchange and auth; ctx pulls it forward.
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	c, chans, reqs, err := ssh.NewClientConn(conn, hostport, clientCfg)
+	if !stop() && err == nil {
+		c.Close()
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, handshakeError(ctx, cfg, hostport, stage.Load(), auth, err)
+	}
+	_ = conn.SetDeadline(time.Time{}) // or every later session would die at it
+
+	return &SSHHost{
+		name:     cfg.Name,
+		hostport: hostport,
+		become:   cfg.Become,
+		client:   ssh.NewClient(c, chans, reqs),
+		sem:      make(chan struct{}, maxSessions),
+	}, nil
+}
+
+func tcpError(ctx context.Context, cfg Config, hostport string, err error) error {
+	prefix := fmt.Sprintf("host %q (%s): tcp connect", cfg.Name, hostport)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &refusedError{msg: prefix + ": connection refused (nothing listens on that port)", err: err}
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", prefix, ctx.Err())
+	case isTimeout(err):
+		return fmt.Errorf("%s: timed out after %s (host down or packets dropped?): %w", prefix, cfg.ConnectTimeout, err)
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
+func handshakeError(ctx context.Context, cfg Config, hostport string, stage int32, auth *keyAuth, err error) error {
+	// Host key problems carry everything already; return them as they are.
+	var unknown *UnknownHostKeyError
+	if errors.As(err, &unknown) {
+		return unknown
+	}
+	var changed *HostKeyChangedError
+	if errors.As(err, &changed) {
+		return changed
+	}
+	what := "ssh handshake"
+	if stage == stageAuth {
+		what = fmt.Sprintf("authentication as user %q", cfg.User)
+	}
+	prefix := fmt.Sprintf("host %q (%s): %s", cfg.Name, hostport, what)
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", prefix, ctx.Err())
+	case isTimeout(err):
+		if stage == stageKex {
+			return fmt.Errorf("%s timed out after %s (the TCP connection was accepted but no SSH handshake completed; is this an SSH server?): %w",
+				prefix, cfg.ConnectTimeout, err)
+		}
+		return fmt.Errorf("%s timed out after %s: %w", prefix, cfg.ConnectTimeout, err)
+	case stage == stageAuth || isAuthFailure(err):
+		return fmt.Errorf("host %q (%s): authentication failed for user %q; tried %s: %w",
+			cfg.Name, hostport, cfg.User, auth.describe(), err)
+	case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("%s: the server closed the connection (not an SSH server, or sshd refused us, e.g. MaxStartups or tcp wrappers): %w", prefix, err)
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
+func isAuthFailure(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "unable to authenticate") || strings.Contains(s, "Too many authentication failures")
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &ne) && ne.Timeout())
+}
+
+// Name is the plan's name for the host.
+func (h *SSHHost) Name() string { return h.name }
+
+// Close closes the SFTP client (then waits for its session, which ends the
+// sudo'd sftp-server), then the SSH connection.
+func (h *SSHHost) Close() error {
+	h.closeOnce.Do(func() {
+		h.sftpMu.Lock()
+		if h.sftp != nil {
+			closeSFTP(h.sftp, h.sftpSession)
+			h.sftp, h.sftpSession = nil, nil
+		}
+		h.sftpMu.Unlock()
+		if err := h.client.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			h.closeErr = fmt.Errorf("host %q: close: %w", h.name, err)
+		}
+	})
+	return h.closeErr
+}

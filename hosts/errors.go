@@ -1,0 +1,82 @@
+package hosts
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrConnectionRefused is matched (errors.Is) by a Dial error when the TCP
+// connection was actively refused: nothing listens on that port. Callers may
+// fall back to another port in exactly this case.
+var ErrConnectionRefused = errors.New("connection refused")
+
+// ValidateError: the Validate command failed; the target was not touched.
+type ValidateError struct {
+	Command string // the Validate template as configured (with %s)
+	Result  Result
+}
+
+func (e *ValidateError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "validate command %q failed with exit code %d; the target was not changed", e.Command, e.Result.ExitCode)
+	if out := strings.TrimSpace(string(e.Result.Stderr) + "\n" + string(e.Result.Stdout)); out != "" {
+		b.WriteString(": ")
+		b.WriteString(out)
+	}
+	return b.String()
+}
+
+// UnknownHostKeyError: the host's key is not in known_hosts and
+// AcceptNewHostKeys was not set. The connection was not used.
+type UnknownHostKeyError struct {
+	Host, HostPort, KeyType, Fingerprint, KnownHostsFile string
+}
+
+func (e *UnknownHostKeyError) Error() string {
+	return fmt.Sprintf("host %q (%s): unknown host key %s %s (not in %s). "+
+		"Check the fingerprint on the host itself, e.g. on its console: `ssh-keygen -lf %s`, "+
+		"then re-run with -accept-new-host-keys (or add the key to %s)",
+		e.Host, e.HostPort, e.KeyType, e.Fingerprint, e.KnownHostsFile,
+		hostKeyPubFile(e.KeyType), e.KnownHostsFile)
+}
+
+// HostKeyChangedError: the host presented a key that differs from the one in
+// known_hosts. Never accepted automatically, also not with AcceptNewHostKeys.
+type HostKeyChangedError struct {
+	Host, HostPort, KeyType, Fingerprint, KnownHostsFile string
+	KnownAt                                              []string // "file:line" of the entries that no longer match
+}
+
+func (e *HostKeyChangedError) Error() string {
+	return fmt.Sprintf("host %q (%s): HOST KEY CHANGED, refusing to connect: the host now presents %s %s, "+
+		"which does not match the key recorded at %s. Someone may be intercepting the connection (man-in-the-middle), "+
+		"or the host was reinstalled (e.g. a reflashed SD card). hako never replaces a known key by itself: "+
+		"if the change is expected, check the new fingerprint on the host's console (`ssh-keygen -lf %s`), "+
+		"remove the old entry (`ssh-keygen -R %s -f %s`) and re-run with -accept-new-host-keys",
+		e.Host, e.HostPort, e.KeyType, e.Fingerprint, strings.Join(e.KnownAt, ", "),
+		hostKeyPubFile(e.KeyType), Quote(knownHostsName(e.HostPort)), Quote(e.KnownHostsFile))
+}
+
+// hostKeyPubFile names the file sshd keeps a key type's public half in, for
+// the "check the fingerprint" hint.
+func hostKeyPubFile(keyType string) string {
+	switch {
+	case strings.HasPrefix(keyType, "ecdsa-"):
+		return "/etc/ssh/ssh_host_ecdsa_key.pub"
+	case strings.HasPrefix(keyType, "ssh-rsa"), strings.HasPrefix(keyType, "rsa-"):
+		return "/etc/ssh/ssh_host_rsa_key.pub"
+	default:
+		return "/etc/ssh/ssh_host_ed25519_key.pub"
+	}
+}
+
+// refusedError keeps the net error for the message and errors.Is/As while
+// also matching ErrConnectionRefused.
+type refusedError struct {
+	msg string
+	err error
+}
+
+func (e *refusedError) Error() string   { return e.msg }
+func (e *refusedError) Unwrap() []error { return []error{ErrConnectionRefused, e.err} }

@@ -1,0 +1,63 @@
+// Package hosts is hako's transport: one SSH connection per machine, commands
+// multiplexed as sessions on it, and atomic file writes over SFTP.
+package hosts
+
+import (
+	"context"
+	"os"
+	"time"
+)
+
+// Result of a remote command. A non-zero exit is data, not an error.
+type Result struct {
+	Stdout, Stderr []byte
+	ExitCode       int
+}
+
+// Host is one connected machine. Safe for concurrent use.
+type Host interface {
+	Name() string
+	// Run runs cmd with `sh -c` semantics; when the host uses become it runs
+	// as root through `sudo -n` (`sudo -n -- sh -c '<quoted cmd>'`).
+	// stdin may be nil.
+	Run(ctx context.Context, cmd string, stdin []byte) (Result, error)
+	// WriteFile atomically replaces w.Path.
+	WriteFile(ctx context.Context, w FileWrite) error
+	Close() error
+}
+
+// FileWrite describes one atomic file replacement.
+type FileWrite struct {
+	Path    string      // absolute path on the host
+	Content []byte      // never logged, never put into an error
+	Mode    os.FileMode // permission bits (plus setuid/setgid/sticky), always applied
+	Owner   string      // user name or numeric id; "" = leave as created (the writing user)
+	Group   string      // likewise
+	// Validate is an optional command containing %s, run (as the become user)
+	// on the temp file before the rename; a non-zero exit aborts the write.
+	Validate string
+}
+
+// Config says how to reach one host over SSH.
+type Config struct {
+	Name              string        // the plan's host name, used in every error message
+	Address           string        // IP or DNS name
+	Port              int           // default 22
+	User              string        // default: the local user name
+	IdentityFiles     []string      // "~/" expanded against $HOME; tried before the ssh-agent keys
+	KnownHostsFile    string        // default ~/.ssh/known_hosts; created (0600, parent 0700) if missing
+	Become            bool          // run commands and write files as root through `sudo -n`
+	AcceptNewHostKeys bool          // OpenSSH accept-new: record unknown keys, never replace a changed one
+	ConnectTimeout    time.Duration // default 10s; bounds TCP connect AND the SSH handshake together
+}
+
+const (
+	defaultPort           = 22
+	defaultConnectTimeout = 10 * time.Second
+	// maxSessions bounds concurrent exec sessions per connection: sshd's
+	// MaxSessions defaults to 10 and the long-lived SFTP session takes one.
+	maxSessions = 8
+	// sftpServerPath is where Debian/Ubuntu/Raspberry Pi OS install it; with
+	// become it is started through sudo instead of the sftp subsystem.
+	sftpServerPath = "/usr/lib/openssh/sftp-server"
+)

@@ -1,0 +1,184 @@
+package hosts
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/skeema/knownhosts"
+	"golang.org/x/crypto/ssh"
+	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
+)
+
+// preferredHostKeyAlgos is the order offered for a host with no known key.
+// x/crypto's default puts ECDSA first; ed25519 first means that is the key
+// that gets recorded on first contact, like OpenSSH does.
+var preferredHostKeyAlgos = []string{
+	ssh.KeyAlgoED25519,
+	ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+	ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+}
+
+// knownHostsMu serialises appends to known_hosts files from parallel dials
+// in this process (re-check, then append).
+var knownHostsMu sync.Mutex
+
+// hostKeyChecker verifies the server's key strictly against one known_hosts file.
+type hostKeyChecker struct {
+	name, hostport, file string
+	acceptNew            bool
+	db                   *knownhosts.HostKeyDB
+}
+
+func newHostKeyChecker(name, hostport, file string, acceptNew bool) (*hostKeyChecker, error) {
+	if err := ensureKnownHostsFile(file); err != nil {
+		return nil, fmt.Errorf("host %q (%s): known_hosts: %w", name, hostport, err)
+	}
+	db, err := knownhosts.NewDB(file)
+	if err != nil {
+		return nil, fmt.Errorf("host %q (%s): read known_hosts: %w", name, hostport, err)
+	}
+	return &hostKeyChecker{name: name, hostport: hostport, file: file, acceptNew: acceptNew, db: db}, nil
+}
+
+// ensureKnownHostsFile creates an empty file (0600, parent 0700) so that a
+// first run on a fresh machine can record keys instead of failing.
+func ensureKnownHostsFile(file string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// algorithms puts the algorithms of the keys on record first. Otherwise the
+// client's own preference may negotiate a key type that is not on record and
+// report a false "key mismatch" (golang/go#29286). The other algorithms stay
+// in the list after them: a host that stopped offering its recorded key type
+// must fail as "changed", not slip through as "unknown".
+func (c *hostKeyChecker) algorithms() []string {
+	algos := c.db.HostKeyAlgorithms(c.hostport)
+	for _, a := range preferredHostKeyAlgos {
+		if !slices.Contains(algos, a) {
+			algos = append(algos, a)
+		}
+	}
+	return algos
+}
+
+// check is the ssh.HostKeyCallback.
+func (c *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	err := c.db.HostKeyCallback()(hostname, remote, key)
+	switch {
+	case err == nil:
+		return nil
+	case knownhosts.IsHostKeyChanged(err):
+		return c.changedError(err, key)
+	case knownhosts.IsHostUnknown(err):
+		if !c.acceptNew {
+			return &UnknownHostKeyError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
+				Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
+		}
+		return c.record(hostname, remote, key)
+	}
+	var revoked *xknownhosts.RevokedError
+	if errors.As(err, &revoked) {
+		return fmt.Errorf("host %q (%s): host key %s %s is marked @revoked at %s:%d, refusing to connect",
+			c.name, c.hostport, key.Type(), ssh.FingerprintSHA256(key), revoked.Revoked.Filename, revoked.Revoked.Line)
+	}
+	return fmt.Errorf("host %q (%s): host key check: %w", c.name, c.hostport, err)
+}
+
+func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) error {
+	var ke *xknownhosts.KeyError
+	errors.As(err, &ke)
+	// Name the entries of the same key type when there are any: those are
+	// the ones that "no longer match". Otherwise the host switched key type.
+	var same, all []string
+	for _, w := range ke.Want {
+		at := fmt.Sprintf("%s:%d", w.Filename, w.Line)
+		all = append(all, at)
+		if w.Key.Type() == key.Type() {
+			same = append(same, at)
+		}
+	}
+	if len(same) == 0 {
+		same = all
+	}
+	return &HostKeyChangedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
+		Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file, KnownAt: same}
+}
+
+// record appends an unknown key (accept-new). It re-reads the file under a
+// lock first, so that a parallel dial which recorded a different key in the
+// meantime turns this into a refusal rather than a second entry.
+func (c *hostKeyChecker) record(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	knownHostsMu.Lock()
+	defer knownHostsMu.Unlock()
+	db, err := knownhosts.NewDB(c.file)
+	if err != nil {
+		return fmt.Errorf("host %q (%s): re-read known_hosts: %w", c.name, c.hostport, err)
+	}
+	err = db.HostKeyCallback()(hostname, remote, key)
+	switch {
+	case err == nil:
+		return nil
+	case knownhosts.IsHostKeyChanged(err):
+		return c.changedError(err, key)
+	case !knownhosts.IsHostUnknown(err):
+		return fmt.Errorf("host %q (%s): host key check: %w", c.name, c.hostport, err)
+	}
+	if err := appendLine(c.file, knownHostsLine(c.hostport, key)); err != nil {
+		return fmt.Errorf("host %q (%s): record host key in %s: %w", c.name, c.hostport, c.file, err)
+	}
+	return nil
+}
+
+// knownHostsLine formats an entry the way OpenSSH writes it: a bare address
+// for port 22, "[addr]:port" otherwise.
+func knownHostsLine(hostport string, key ssh.PublicKey) string {
+	return knownhosts.Line([]string{hostport}, key)
+}
+
+// knownHostsName is the host field of an entry ("addr" or "[addr]:port").
+func knownHostsName(hostport string) string {
+	return knownhosts.Normalize(hostport)
+}
+
+// appendLine adds line to file, first ending a last line that lacks its
+// newline (hand-edited files), which would otherwise corrupt both entries.
+func appendLine(file, line string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err != nil && err != io.EOF {
+			return err
+		}
+		if last[0] != '\n' {
+			line = "\n" + line
+		}
+	}
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,75 @@
+package hosts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"time"
+)
+
+// Local is a Host that runs commands and writes files on this machine, with
+// the same contracts as SSHHost. Become is ignored: it acts as the user
+// hako runs as.
+type Local struct {
+	name string
+}
+
+var _ Host = (*Local)(nil)
+
+// NewLocal returns a Host for this machine, named name in messages.
+func NewLocal(name string) *Local { return &Local{name: name} }
+
+// Name is the plan's name for the host.
+func (l *Local) Name() string { return l.name }
+
+// Close does nothing; there is no connection.
+func (l *Local) Close() error { return nil }
+
+// Run runs cmd with `sh -c`. Cancelling ctx kills the whole process group,
+// so a `sleep` started by the shell does not keep the pipes open.
+func (l *Local) Run(ctx context.Context, cmd string, stdin []byte) (Result, error) {
+	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if stdin != nil {
+		c.Stdin = bytes.NewReader(stdin)
+	}
+	setProcessGroup(c)
+	// Stop waiting for the pipes shortly after the shell exits even if a
+	// daemon it started still holds them (sshd does not wait either).
+	c.WaitDelay = 2 * time.Second
+	err := c.Run()
+	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if ctx.Err() != nil {
+		res.ExitCode = -1
+		return res, fmt.Errorf("host %q: run: %w", l.name, ctx.Err())
+	}
+	var exit *exec.ExitError
+	switch {
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		return res, nil
+	case errors.As(err, &exit):
+		res.ExitCode = exitCode(exit)
+		return res, nil
+	}
+	res.ExitCode = -1
+	return res, fmt.Errorf("host %q: run: %w", l.name, err)
+}
+
+// WriteFile atomically replaces w.Path on this machine.
+func (l *Local) WriteFile(ctx context.Context, w FileWrite) error {
+	return writeAtomic(ctx, l.name, localOps{}, l.Run, w)
+}
+
+type localOps struct{}
+
+func (localOps) createExcl(name string) (tempFile, error) {
+	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+}
+func (localOps) rename(oldname, newname string) error  { return os.Rename(oldname, newname) }
+func (localOps) remove(name string) error              { return os.Remove(name) }
+func (localOps) stat(name string) (fs.FileInfo, error) { return os.Stat(name) }

@@ -1,0 +1,71 @@
+package hosts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// shellCommand wraps cmd so that it gets `sh -c` semantics whatever the
+// remote login shell is, and runs as root through sudo when become is set.
+// -n makes sudo fail instead of waiting for a password nobody can type.
+func shellCommand(cmd string, become bool) string {
+	if become {
+		return "sudo -n -- sh -c " + Quote(cmd)
+	}
+	return "sh -c " + Quote(cmd)
+}
+
+// Run runs cmd in a new session on the host's connection. A non-zero exit
+// (or death by signal, as 128+n) is returned in Result; the error is for
+// transport problems and cancellation. The command text is not put into
+// errors: it may carry secrets.
+func (h *SSHHost) Run(ctx context.Context, cmd string, stdin []byte) (Result, error) {
+	select {
+	case h.sem <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("host %q: run: waiting for a free session: %w", h.name, ctx.Err())
+	}
+	defer func() { <-h.sem }()
+
+	s, err := h.client.NewSession()
+	if err != nil {
+		return Result{}, fmt.Errorf("host %q: run: open session: %w", h.name, err)
+	}
+	defer s.Close()
+	var stdout, stderr bytes.Buffer
+	s.Stdout, s.Stderr = &stdout, &stderr
+	if stdin != nil {
+		s.Stdin = bytes.NewReader(stdin)
+	}
+	if err := s.Start(shellCommand(cmd, h.become)); err != nil {
+		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// Ask for the process to die, then drop the channel either way;
+		// closing it makes Wait return.
+		_ = s.Signal(ssh.SIGKILL)
+		s.Close()
+		<-done
+		return Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1},
+			fmt.Errorf("host %q: run: %w", h.name, ctx.Err())
+	}
+	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exit *ssh.ExitError
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitStatus()
+		return res, nil
+	}
+	res.ExitCode = -1
+	return res, fmt.Errorf("host %q: run: %w (connection lost?)", h.name, err)
+}
