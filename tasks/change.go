@@ -1,0 +1,111 @@
+package tasks
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	udiff "github.com/aymanbagabas/go-udiff"
+)
+
+// Action is what a change will do to the host.
+type Action int
+
+const (
+	NoOp Action = iota
+	Create
+	Update
+	Delete
+	Run // a command that will be run
+)
+
+func (a Action) String() string {
+	return [...]string{"no-op", "create", "update", "delete", "run"}[a]
+}
+
+// Symbol is the one-character marker plan output shows.
+func (a Action) Symbol() string {
+	return [...]string{" ", "+", "~", "-", "!"}[a]
+}
+
+// Change is plain data describing what Apply will do: `hako plan` prints
+// it and `hako apply` carries out the same object, so the preview cannot lie.
+type Change struct {
+	Address Address
+	Action  Action
+	// Summary is a one-line description, e.g. "create /opt/app".
+	Summary string
+	// Attrs are attribute changes (mode, owner, ...), in a stable order.
+	Attrs []AttrChange
+	// Content is set when a file's content changes.
+	Content *ContentChange
+
+	// detail is what the task kind needs to apply the change.
+	detail any
+}
+
+// AttrChange is one attribute's old and new value ("" before = absent).
+type AttrChange struct{ Name, Before, After string }
+
+// Changed reports whether applying the change would do anything.
+func (c *Change) Changed() bool { return c.Action != NoOp }
+
+// ContentChange holds a file's old and new content. The fields are private
+// so that no view can print content without going through Diff, which
+// hides sensitive content.
+type ContentChange struct {
+	path          string
+	before, after []byte
+	sensitive     bool
+}
+
+// NewContentChange records a content change of path.
+func NewContentChange(path string, before, after []byte, sensitive bool) *ContentChange {
+	return &ContentChange{path: path, before: before, after: after, sensitive: sensitive}
+}
+
+// Sensitive reports whether the content derives from a sensitive value.
+func (c *ContentChange) Sensitive() bool { return c.sensitive }
+
+// Diff is the unified diff of the change, or for sensitive or binary
+// content only line counts and hashes.
+func (c *ContentChange) Diff() string {
+	if c.sensitive {
+		return fmt.Sprintf("(sensitive content: %s)\n", c.summary())
+	}
+	if !isText(c.before) || !isText(c.after) {
+		return fmt.Sprintf("(binary content: %s)\n", c.summary())
+	}
+	return udiff.Unified(c.path+" (host)", c.path+" (plan)", string(c.before), string(c.after))
+}
+
+// isText: valid UTF-8 without NUL bytes.
+func isText(b []byte) bool { return utf8.Valid(b) && !bytes.ContainsRune(b, 0) }
+
+func (c *ContentChange) summary() string {
+	return fmt.Sprintf("%d → %d lines, %d → %d bytes, sha256 %s → %s",
+		lineCount(c.before), lineCount(c.after), len(c.before), len(c.after),
+		shortHash(c.before), shortHash(c.after))
+}
+
+func lineCount(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	n := strings.Count(string(b), "\n")
+	if b[len(b)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
+func shortHash(b []byte) string {
+	if b == nil {
+		return "(none)"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:12]
+}

@@ -1,0 +1,81 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Command runs a shell command, unless a guard says it has done its work:
+// `creates` (a path that exists afterwards) or `unless` (a read-only command
+// that exits 0 when nothing is to be done). Guards are evaluated during
+// plan, so `unless` must not change the host.
+type Command struct {
+	addr      Address
+	command   string
+	sensitive bool
+	creates   string
+	unless    string
+}
+
+func init() {
+	register(Kind{
+		Name: "command",
+		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "command", Required: true}, {Name: "creates"}, {Name: "unless"},
+		}},
+		Decode: func(a *Attrs) Task {
+			return &Command{addr: a.Addr, command: a.String("command"), sensitive: a.Sensitive("command"),
+				creates: a.AbsPath("creates"), unless: a.String("unless")}
+		},
+		AlwaysRuns: func(t Task) bool {
+			c := t.(*Command)
+			return c.creates == "" && c.unless == ""
+		},
+	})
+}
+
+func (c *Command) Address() Address { return c.addr }
+
+func (c *Command) Probes() []Probe {
+	var ps []Probe
+	if c.creates != "" {
+		ps = append(ps, Probe{ProbeStat, c.creates})
+	}
+	if c.unless != "" {
+		ps = append(ps, Probe{ProbeExit, c.unless})
+	}
+	return ps
+}
+
+func (c *Command) Check(s *State) (*Change, error) {
+	ch := &Change{Address: c.addr}
+	switch {
+	case c.creates != "" && s.Stat(c.creates).Exists:
+		ch.Summary = c.creates + " exists"
+	case c.unless != "" && s.Exit(c.unless) == 0:
+		ch.Summary = "unless command exited 0"
+	default:
+		ch.Action, ch.Summary = Run, "run "+c.Display()
+	}
+	return ch, nil
+}
+
+// Display is the command as output may show it.
+func (c *Command) Display() string {
+	if c.sensitive {
+		return "(sensitive command)"
+	}
+	return "`" + c.command + "`"
+}
+
+func (c *Command) Apply(ctx context.Context, h hosts.Host, _ *Change) error {
+	err := runOK(ctx, h, c.command)
+	if err != nil && c.sensitive {
+		// The output of a sensitive command may echo the secret.
+		return errors.New("the command failed (its output is hidden: the command is sensitive)")
+	}
+	return err
+}

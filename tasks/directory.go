@@ -1,0 +1,98 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Directory ensures a directory exists with the given mode and owner.
+type Directory struct {
+	addr         Address
+	path         string
+	mode         int // -1: not managed (0755 for a new directory)
+	owner, group string
+}
+
+func init() {
+	register(Kind{
+		Name: "directory",
+		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "path", Required: true}, {Name: "mode"}, {Name: "owner"}, {Name: "group"},
+		}},
+		Decode: func(a *Attrs) Task {
+			return &Directory{addr: a.Addr, path: a.AbsPath("path"), mode: a.Mode("mode"),
+				owner: a.String("owner"), group: a.String("group")}
+		},
+	})
+}
+
+func (d *Directory) Address() Address { return d.addr }
+
+func (d *Directory) Probes() []Probe { return []Probe{{ProbeStat, d.path}} }
+
+func (d *Directory) Check(s *State) (*Change, error) {
+	fi := s.Stat(d.path)
+	if fi.Exists && fi.Type != "directory" {
+		return nil, fmt.Errorf("%s exists and is a %s, not a directory", d.path, fi.Type)
+	}
+	mode := d.mode
+	if mode < 0 && !fi.Exists {
+		mode = 0o755
+	}
+	c := &Change{Address: d.addr, Attrs: metaChanges(fi, mode, d.owner, d.group), Summary: d.path}
+	switch {
+	case !fi.Exists:
+		c.Action, c.Summary = Create, "create "+d.path
+	case len(c.Attrs) > 0:
+		c.Action, c.Summary = Update, "update "+d.path
+	}
+	return c, nil
+}
+
+// Apply creates the directory (and missing parents) and sets what differs,
+// in one remote command.
+func (d *Directory) Apply(ctx context.Context, h hosts.Host, c *Change) error {
+	p := hosts.Quote(d.path)
+	cmds := []string{"mkdir -p -- " + p}
+	for _, a := range c.Attrs {
+		switch a.Name {
+		case "mode":
+			cmds = append(cmds, "chmod "+a.After+" -- "+p)
+		case "owner":
+			cmds = append(cmds, "chown "+hosts.Quote(a.After)+" -- "+p)
+		case "group":
+			cmds = append(cmds, "chgrp "+hosts.Quote(a.After)+" -- "+p)
+		}
+	}
+	return runOK(ctx, h, strings.Join(cmds, " && "))
+}
+
+// runOK runs cmd and turns a non-zero exit into an error with its output.
+func runOK(ctx context.Context, h hosts.Host, cmd string) error {
+	res, err := h.Run(ctx, cmd, nil)
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("exit status %d: %s", res.ExitCode, tail(res.Stderr, res.Stdout))
+	}
+	return nil
+}
+
+// tail is the last few lines of a command's error output (or its output
+// when it wrote no errors), for failure messages.
+func tail(stderr, stdout []byte) string {
+	out := strings.TrimSpace(string(stderr))
+	if out == "" {
+		out = strings.TrimSpace(string(stdout))
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,137 @@
+package tasks
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// File manages a regular file's content, mode and owner. Writes are atomic
+// (temp file in the same folder, validated, renamed over the target).
+type File struct {
+	addr         Address
+	path         string
+	content      []byte
+	sensitive    bool
+	mode         int // -1: keep (0644 for a new file)
+	owner, group string
+	validate     string
+}
+
+func init() {
+	register(Kind{
+		Name: "file",
+		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "path", Required: true}, {Name: "content"}, {Name: "source"},
+			{Name: "mode"}, {Name: "owner"}, {Name: "group"}, {Name: "validate"},
+		}},
+		Decode: decodeFile,
+	})
+}
+
+func decodeFile(a *Attrs) Task {
+	f := &File{addr: a.Addr, path: a.AbsPath("path"), mode: a.Mode("mode"),
+		owner: a.String("owner"), group: a.String("group"), validate: a.String("validate")}
+	switch {
+	case a.Has("content") == a.Has("source"):
+		a.Errorf("Invalid file task", "set exactly one of content or source.")
+	case a.Has("content"):
+		f.content = []byte(a.String("content"))
+		f.sensitive = a.Sensitive("content")
+	default:
+		f.content = readSource(a)
+		f.sensitive = a.Sensitive("source")
+	}
+	if f.validate != "" && !strings.Contains(f.validate, "%s") {
+		a.errorf("validate", "Invalid validate command", "validate must contain %%s, which stands for the uploaded temp file.")
+	}
+	return f
+}
+
+// readSource reads the plan-relative file named by source.
+func readSource(a *Attrs) []byte {
+	src := a.String("source")
+	if src == "" {
+		return nil
+	}
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(a.Dir, src)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		a.errorf("source", "Cannot read source file", "%v.", err)
+	}
+	return b
+}
+
+func (f *File) Address() Address { return f.addr }
+
+func (f *File) Probes() []Probe {
+	return []Probe{{ProbeStat, f.path}, {ProbeRead, f.path}}
+}
+
+func (f *File) Check(s *State) (*Change, error) {
+	fi := s.Stat(f.path)
+	c := &Change{Address: f.addr, detail: fi}
+	if fi.Exists && fi.Type != "regular file" {
+		return nil, fmt.Errorf("%s exists and is a %s, not a regular file", f.path, fi.Type)
+	}
+	mode := f.mode
+	if mode < 0 && !fi.Exists {
+		mode = 0o644
+	}
+	c.Attrs = metaChanges(fi, mode, f.owner, f.group)
+	var before []byte
+	sameContent := false
+	if fi.Exists {
+		got := s.Content(f.path)
+		before = got.Data
+		sameContent = got.Readable && bytes.Equal(got.Data, f.content) ||
+			!got.Readable && got.SHA256 != "" && got.SHA256 == sha256Hex(f.content)
+	}
+	if !sameContent {
+		c.Content = NewContentChange(f.path, before, f.content, f.sensitive)
+	}
+	switch {
+	case !fi.Exists:
+		c.Action, c.Summary = Create, "create "+f.path
+	case c.Content != nil || len(c.Attrs) > 0:
+		c.Action, c.Summary = Update, "update "+f.path
+	default:
+		c.Summary = f.path
+	}
+	return c, nil
+}
+
+func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {
+	fi := c.detail.(FileInfo)
+	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: os.FileMode(f.mode),
+		Owner: f.owner, Group: f.group, Validate: f.validate}
+	// A rewrite must not lose what the plan does not manage.
+	if f.mode < 0 {
+		w.Mode = os.FileMode(0o644)
+		if fi.Exists {
+			w.Mode = os.FileMode(fi.Mode)
+		}
+	}
+	if w.Owner == "" && fi.Exists {
+		w.Owner = fi.User
+	}
+	if w.Group == "" && fi.Exists {
+		w.Group = fi.Group
+	}
+	return h.WriteFile(ctx, w)
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

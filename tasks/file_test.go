@@ -1,0 +1,138 @@
+package tasks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+func TestFileCreate(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "motd")
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("hello\n"), "mode": str("0640")})
+	c := timeline(t, local(), task, Create)
+	if got, _ := os.ReadFile(p); string(got) != "hello\n" {
+		t.Errorf("content %q", got)
+	}
+	if m := modeOf(t, p); m != 0o640 {
+		t.Errorf("mode %o", m)
+	}
+	if d := c.Content.Diff(); !strings.Contains(d, "+hello") || !strings.Contains(d, "@@ -0,0 +1 @@") {
+		t.Errorf("diff of a new file:\n%s", d)
+	}
+	if len(c.Attrs) != 1 || c.Attrs[0] != (AttrChange{"mode", "", "0640"}) {
+		t.Errorf("attrs %+v", c.Attrs)
+	}
+}
+
+func TestFileUpdateContentKeepsUnmanagedMode(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "motd")
+	write(t, p, "old\nsame\n", 0o600)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("new\nsame\n")})
+	c := timeline(t, local(), task, Update)
+	d := c.Content.Diff()
+	for _, want := range []string{"-old", "+new", " same"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("diff lacks %q:\n%s", want, d)
+		}
+	}
+	if len(c.Attrs) != 0 {
+		t.Errorf("mode is not managed, yet attrs %+v", c.Attrs)
+	}
+	if m := modeOf(t, p); m != 0o600 {
+		t.Errorf("unmanaged mode changed to %o", m)
+	}
+}
+
+func TestFileModeOnly(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	write(t, p, "x", 0o644)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("x"), "mode": str("0600")})
+	c := timeline(t, local(), task, Update)
+	if c.Content != nil || len(c.Attrs) != 1 || c.Attrs[0] != (AttrChange{"mode", "0644", "0600"}) {
+		t.Errorf("change %+v", c)
+	}
+}
+
+func TestFileNoOp(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	write(t, p, "x", 0o644)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("x"), "mode": str("0644")})
+	if c := check(t, local(), task); c.Changed() {
+		t.Errorf("planned %v for an up-to-date file", c.Action)
+	}
+}
+
+func TestFileSensitiveDiffHidesContent(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "app.env")
+	write(t, p, "TOKEN=old-secret-value\n", 0o600)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p),
+		"content": str("TOKEN=new-secret-value\n").Mark(sensitiveMark{})})
+	c := timeline(t, local(), task, Update)
+	d := c.Content.Diff()
+	if strings.Contains(d, "secret") || !strings.Contains(d, "sensitive") || !strings.Contains(d, "sha256") {
+		t.Errorf("sensitive diff: %q", d)
+	}
+}
+
+func TestFileLargeComparedByHash(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	big := strings.Repeat("0123456789abcdef", MaxRead/16+1)
+	write(t, p, big, 0o644)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str(big)})
+	if c := check(t, local(), task); c.Changed() {
+		t.Errorf("identical large file planned %v", c.Action)
+	}
+	task = decode(t, "file", map[string]cty.Value{"path": str(p), "content": str(big + "x")})
+	timeline(t, local(), task, Update)
+}
+
+func TestFileValidateFailureLeavesTarget(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "conf")
+	write(t, p, "good\n", 0o644)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("bad\n"),
+		"validate": str("grep -q good %s")})
+	c := check(t, local(), task)
+	if err := task.Apply(context.Background(), local(), c); err == nil {
+		t.Fatal("validate should have failed")
+	}
+	if got, _ := os.ReadFile(p); string(got) != "good\n" {
+		t.Errorf("target changed to %q", got)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("temp file left behind: %v", entries)
+	}
+}
+
+func TestFileOnDirectoryIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	task := decode(t, "file", map[string]cty.Value{"path": str(dir), "content": str("x")})
+	st, err := Gather(context.Background(), local(), task.Probes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := task.Check(st); err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestFileSource(t *testing.T) {
+	k, _ := LookupKind("file")
+	planDir := t.TempDir()
+	write(t, filepath.Join(planDir, "files", "blob"), "\x00\x01binary", 0o644)
+	p := filepath.Join(t.TempDir(), "blob")
+	a := &Attrs{Addr: Address{"file", "blob"}, Dir: planDir, Items: map[string]Attr{
+		"path": {Value: str(p)}, "source": {Value: str("files/blob")}}}
+	task := k.Decode(a)
+	if a.Diags.HasErrors() {
+		t.Fatal(a.Diags)
+	}
+	c := timeline(t, local(), task, Create)
+	if d := c.Content.Diff(); !strings.Contains(d, "binary content") {
+		t.Errorf("binary diff: %q", d)
+	}
+}

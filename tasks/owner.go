@@ -1,0 +1,41 @@
+package tasks
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// ownerMatches reports whether a wanted owner (a name or a numeric id)
+// matches what stat saw.
+func ownerMatches(want, name string, id int) bool {
+	if n, err := strconv.Atoi(want); err == nil {
+		return n == id
+	}
+	return want == name
+}
+
+// fmtMode prints permission bits the way plans write them.
+func fmtMode(m int) string { return fmt.Sprintf("%04o", m) }
+
+// metaChanges lists the mode/owner/group differences between a wanted and
+// an existing path; an unset wish (mode < 0, owner "") is not compared.
+func metaChanges(fi FileInfo, mode int, owner, group string) []AttrChange {
+	var out []AttrChange
+	if mode >= 0 && (!fi.Exists || fi.Mode != mode) {
+		out = append(out, AttrChange{"mode", existing(fi, fmtMode(fi.Mode)), fmtMode(mode)})
+	}
+	if owner != "" && (!fi.Exists || !ownerMatches(owner, fi.User, fi.UID)) {
+		out = append(out, AttrChange{"owner", existing(fi, fi.User), owner})
+	}
+	if group != "" && (!fi.Exists || !ownerMatches(group, fi.Group, fi.GID)) {
+		out = append(out, AttrChange{"group", existing(fi, fi.Group), group})
+	}
+	return out
+}
+
+func existing(fi FileInfo, s string) string {
+	if !fi.Exists {
+		return ""
+	}
+	return s
+}

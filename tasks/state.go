@@ -1,0 +1,229 @@
+package tasks
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hako-dev/hako/hosts"
+)
+
+// ProbeKind is a kind of question about the host.
+type ProbeKind byte
+
+const (
+	ProbeStat ProbeKind = 'S' // lstat of a path
+	ProbeRead ProbeKind = 'C' // content of a regular file
+	ProbeExit ProbeKind = 'X' // exit status of a read-only command
+)
+
+// Probe is one question Check needs answered. Probes of all tasks of a host
+// are answered by one script in one round trip.
+type Probe struct {
+	Kind ProbeKind
+	Arg  string // a path or a command
+}
+
+// MaxRead is the largest file whose content the probe brings back; larger
+// files are compared by hash.
+const MaxRead = 1 << 20
+
+// FileInfo is what a stat probe learned. Exists is false for a missing path.
+type FileInfo struct {
+	Exists   bool
+	Type     string // "regular file", "directory", "symbolic link", ...
+	Mode     int    // permission bits
+	User     string // owner name ("UNKNOWN" when the uid has none)
+	Group    string
+	UID, GID int
+	Size     int64
+}
+
+// Content is what a read probe learned.
+type Content struct {
+	Readable bool   // a regular file no larger than MaxRead
+	Data     []byte // when Readable
+	SHA256   string // hex, for files larger than MaxRead
+}
+
+// State holds the answers to a host's probes.
+type State struct {
+	stats    map[string]FileInfo
+	contents map[string]Content
+	exits    map[string]int
+}
+
+func newState() *State {
+	return &State{stats: map[string]FileInfo{}, contents: map[string]Content{}, exits: map[string]int{}}
+}
+
+// Stat returns the stat answer for path. It panics if nobody asked: that is
+// a bug in the task kind, which must list the path in Probes.
+func (s *State) Stat(path string) FileInfo {
+	fi, ok := s.stats[path]
+	if !ok {
+		panic("tasks: no stat probe for " + path)
+	}
+	return fi
+}
+
+// Content returns the read answer for path.
+func (s *State) Content(path string) Content {
+	c, ok := s.contents[path]
+	if !ok {
+		panic("tasks: no read probe for " + path)
+	}
+	return c
+}
+
+// Exit returns the exit status of a probed command.
+func (s *State) Exit(cmd string) int {
+	code, ok := s.exits[cmd]
+	if !ok {
+		panic("tasks: no exit probe for " + cmd)
+	}
+	return code
+}
+
+// probeFuncs answer one probe each and print one line per answer. They run
+// as the become user. x runs its command in a subshell with no input, so a
+// broken command only fails its own probe.
+const probeFuncs = `s() { if [ -e "$2" ] || [ -L "$2" ]; then printf 'S %s ' "$1"; stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$2"; else echo "S $1 -"; fi; }
+c() { if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
+  if [ "$(stat -c %s -- "$2")" -le ` + "1048576" + ` ]; then printf 'C %s ' "$1"; base64 -w0 -- "$2"; echo;
+  else printf 'H %s ' "$1"; sha256sum < "$2" | cut -d' ' -f1; fi
+else echo "C $1 -"; fi; }
+x() { ( eval "$2" ) </dev/null >/dev/null 2>&1; echo "X $1 $?"; }
+`
+
+const endMarker = "E hako-probe-end"
+
+// Script builds the probe script for a list of probes; identical probes
+// are asked once. It returns the script and the probe of each index.
+func Script(probes []Probe) (string, []Probe) {
+	var b strings.Builder
+	b.WriteString(probeFuncs)
+	seen := map[Probe]bool{}
+	var order []Probe
+	for _, p := range probes {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		fn := map[ProbeKind]string{ProbeStat: "s", ProbeRead: "c", ProbeExit: "x"}[p.Kind]
+		fmt.Fprintf(&b, "%s %d %s\n", fn, len(order), hosts.Quote(p.Arg))
+		order = append(order, p)
+	}
+	b.WriteString("echo '" + endMarker + "'\n")
+	return b.String(), order
+}
+
+// Gather answers all probes with one remote command.
+func Gather(ctx context.Context, h hosts.Host, probes []Probe) (*State, error) {
+	script, order := Script(probes)
+	res, err := h.Run(ctx, script, nil)
+	if err != nil {
+		return nil, fmt.Errorf("gathering state: %w", err)
+	}
+	if res.ExitCode != 0 || !bytes.Contains(res.Stdout, []byte(endMarker)) {
+		return nil, fmt.Errorf("gathering state: the probe script exited %d: %s",
+			res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	return ParseAnswers(res.Stdout, order)
+}
+
+// ParseAnswers reads the probe script's output; order is what Script returned.
+func ParseAnswers(out []byte, order []Probe) (*State, error) {
+	st := newState()
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64*1024), 4*MaxRead)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == endMarker || line == "" {
+			continue
+		}
+		tag, rest, _ := strings.Cut(line, " ")
+		idxText, payload, _ := strings.Cut(rest, " ")
+		idx, err := strconv.Atoi(idxText)
+		if err != nil || idx < 0 || idx >= len(order) || len(tag) != 1 {
+			return nil, fmt.Errorf("gathering state: unexpected line from the host: %.80q", line)
+		}
+		p := order[idx]
+		if err := st.record(tag[0], p, payload); err != nil {
+			return nil, fmt.Errorf("gathering state for %q: %w", p.Arg, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("gathering state: %w", err)
+	}
+	for _, p := range order {
+		if !st.answered(p) {
+			return nil, fmt.Errorf("gathering state: no answer for %q", p.Arg)
+		}
+	}
+	return st, nil
+}
+
+func (st *State) record(tag byte, p Probe, payload string) error {
+	switch tag {
+	case 'S':
+		fi, err := parseStat(payload)
+		st.stats[p.Arg] = fi
+		return err
+	case 'C':
+		if payload == "-" {
+			st.contents[p.Arg] = Content{}
+			return nil
+		}
+		data, err := base64.StdEncoding.DecodeString(payload)
+		st.contents[p.Arg] = Content{Readable: true, Data: data}
+		return err
+	case 'H':
+		st.contents[p.Arg] = Content{SHA256: payload}
+	case 'X':
+		code, err := strconv.Atoi(payload)
+		st.exits[p.Arg] = code
+		return err
+	default:
+		return fmt.Errorf("unknown answer %q", tag)
+	}
+	return nil
+}
+
+func (st *State) answered(p Probe) bool {
+	var ok bool
+	switch p.Kind {
+	case ProbeStat:
+		_, ok = st.stats[p.Arg]
+	case ProbeRead:
+		_, ok = st.contents[p.Arg]
+	case ProbeExit:
+		_, ok = st.exits[p.Arg]
+	}
+	return ok
+}
+
+func parseStat(payload string) (FileInfo, error) {
+	if payload == "-" {
+		return FileInfo{}, nil
+	}
+	f := strings.Split(payload, "\t")
+	if len(f) != 7 {
+		return FileInfo{}, fmt.Errorf("unexpected stat answer %q", payload)
+	}
+	mode, err1 := strconv.ParseInt(f[1], 8, 32)
+	uid, err2 := strconv.Atoi(f[4])
+	gid, err3 := strconv.Atoi(f[5])
+	size, err4 := strconv.ParseInt(f[6], 10, 64)
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			return FileInfo{}, fmt.Errorf("unexpected stat answer %q", payload)
+		}
+	}
+	return FileInfo{Exists: true, Type: f[0], Mode: int(mode), User: f[2], Group: f[3],
+		UID: uid, GID: gid, Size: size}, nil
+}

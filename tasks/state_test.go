@@ -1,0 +1,43 @@
+package tasks
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestScriptAsksEachProbeOnce(t *testing.T) {
+	script, order := Script([]Probe{{ProbeStat, "/a"}, {ProbeRead, "/a"}, {ProbeStat, "/a"}, {ProbeExit, "it's"}})
+	if len(order) != 3 {
+		t.Fatalf("order %v", order)
+	}
+	if !strings.Contains(script, `x 2 'it'\''s'`) {
+		t.Errorf("command not quoted:\n%s", script)
+	}
+}
+
+func TestParseAnswers(t *testing.T) {
+	order := []Probe{{ProbeStat, "/etc/motd"}, {ProbeRead, "/etc/motd"}, {ProbeExit, "true"}, {ProbeStat, "/nope"}}
+	out := "S 0 regular file\t644\troot\troot\t0\t0\t6\nC 1 aGVsbG8K\nX 2 0\nS 3 -\n" + endMarker + "\n"
+	st, err := ParseAnswers([]byte(out), order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi := st.Stat("/etc/motd"); !fi.Exists || fi.Mode != 0o644 || fi.User != "root" || fi.Size != 6 {
+		t.Errorf("stat %+v", fi)
+	}
+	if c := st.Content("/etc/motd"); string(c.Data) != "hello\n" {
+		t.Errorf("content %q", c.Data)
+	}
+	if st.Exit("true") != 0 || st.Stat("/nope").Exists {
+		t.Error("exit or missing path wrong")
+	}
+}
+
+func TestParseAnswersRejectsGarbage(t *testing.T) {
+	order := []Probe{{ProbeStat, "/a"}}
+	for _, out := range []string{"S 7 -\n", "S 0 one\ttwo\n", "Z 0 x\n", ""} {
+		if _, err := ParseAnswers([]byte(out), order); err == nil {
+			t.Errorf("accepted %q", out)
+		}
+	}
+}

@@ -1,0 +1,62 @@
+// Package tasks holds hako's task kinds. Each kind is one file: its schema,
+// how it decodes, how it checks the host and how it applies a change.
+//
+// The contract (after mgmt's CheckApply): Check never changes the host and
+// works only from the State gathered for it in one batched round trip;
+// Apply converges in one call or returns an error.
+package tasks
+
+import (
+	"context"
+	"sort"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Address names a task in output: "kind.name", e.g. "file.motd".
+type Address struct{ Kind, Name string }
+
+func (a Address) String() string { return a.Kind + "." + a.Name }
+
+// Task is one declared task, evaluated for one host.
+type Task interface {
+	Address() Address
+	// Probes lists what Check needs to know about the host.
+	Probes() []Probe
+	// Check compares the gathered state with the plan. It never touches the host.
+	Check(s *State) (*Change, error)
+	// Apply carries out a change that Check returned.
+	Apply(ctx context.Context, h hosts.Host, c *Change) error
+}
+
+// Kind is a task kind: its schema and its decoder.
+type Kind struct {
+	Name   string
+	Schema *hcl.BodySchema
+	// Decode builds a task from its evaluated attributes.
+	Decode func(a *Attrs) Task
+	// AlwaysRuns marks kinds whose unguarded tasks run on every apply, so
+	// the idempotency re-check does not apply (a command with no guard).
+	AlwaysRuns func(t Task) bool
+}
+
+var kinds = map[string]Kind{}
+
+func register(k Kind) { kinds[k.Name] = k }
+
+// LookupKind returns the kind with this name.
+func LookupKind(name string) (Kind, bool) {
+	k, ok := kinds[name]
+	return k, ok
+}
+
+// KindNames lists the known kinds, sorted, for error messages.
+func KindNames() []string {
+	names := make([]string, 0, len(kinds))
+	for n := range kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
