@@ -1,0 +1,140 @@
+package plan
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/tasks"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var hostSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "address", Required: true}, {Name: "port"}, {Name: "user", Required: true},
+	{Name: "identity_file"}, {Name: "known_hosts"}, {Name: "become"},
+}}
+
+// Attributes every task has, whatever its kind.
+var taskCommonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "hosts"}, {Name: "notify"},
+}}
+
+// Build evaluates a loaded plan with the given variable values.
+func Build(cfg *Config, in Inputs) (*Plan, hcl.Diagnostics) {
+	vars, diags := cfg.resolveVariables(in)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	ev := newEvaluator(cfg.Dir, vars)
+	diags = diags.Extend(ev.evalLocals(cfg.Locals))
+	if len(cfg.Hosts) == 0 {
+		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No hosts",
+			Detail: "The plan declares no host block, so there is nothing to run on."})
+	}
+	p := &Plan{Dir: cfg.Dir}
+	for _, hb := range cfg.Hosts {
+		h, d := buildHost(hb, ev, cfg.Dir)
+		diags = diags.Extend(d)
+		p.Hosts = append(p.Hosts, h)
+	}
+	tasksByHost, d := cfg.buildTasks(ev, p.Hosts)
+	diags = diags.Extend(d)
+	for _, h := range p.Hosts {
+		h.Steps = tasksByHost[h.Name]
+	}
+	return p, dedupe(diags)
+}
+
+func buildHost(b *hcl.Block, ev *evaluator, dir string) (*Host, hcl.Diagnostics) {
+	h := &Host{Name: b.Labels[0], Decl: b.DefRange, Handlers: map[string]*Step{}}
+	content, diags := b.Body.Content(hostSchema)
+	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: h.Name}, b, &diags)
+	h.Conn = hosts.Config{
+		Name:           h.Name,
+		Address:        a.String("address"),
+		Port:           22,
+		User:           a.String("user"),
+		KnownHostsFile: localPath(dir, a.String("known_hosts")),
+		Become:         a.Bool("become", false),
+	}
+	if f := a.String("identity_file"); f != "" {
+		h.Conn.IdentityFiles = []string{localPath(dir, f)}
+	}
+	if v, ok := a.Items["port"]; ok {
+		if port, err := portNumber(v.Value); err != nil {
+			a.Diags = a.Diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid port",
+				Detail: err.Error(), Subject: v.Range.Ptr()})
+		} else if port > 0 {
+			h.Conn.Port = port
+		}
+	}
+	return h, diags.Extend(a.Diags)
+}
+
+func portNumber(v cty.Value) (int, error) {
+	v, _ = v.UnmarkDeep()
+	if !v.IsKnown() {
+		return 0, nil
+	}
+	if v.IsNull() || v.Type() != cty.Number {
+		return 0, fmt.Errorf("port must be a number from 1 to 65535")
+	}
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	if !bf.IsInt() || acc != 0 || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port must be a whole number from 1 to 65535, got %s", bf.String())
+	}
+	return int(n), nil
+}
+
+// localPath resolves a path on this machine: "~/" is left for hosts to
+// expand, other relative paths start at the plan directory.
+func localPath(dir, p string) string {
+	if p == "" || p == "~" || strings.HasPrefix(p, "~/") || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// hostValue is what expressions see as `host`.
+func hostValue(h *Host) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":    cty.StringVal(h.Name),
+		"address": cty.StringVal(h.Conn.Address),
+		"port":    cty.NumberIntVal(int64(h.Conn.Port)),
+		"user":    cty.StringVal(h.Conn.User),
+	})
+}
+
+// evalAttrs evaluates a block's attributes for a kind decoder.
+func evalAttrs(ev *evaluator, attrs hcl.Attributes, addr tasks.Address, b *hcl.Block, diags *hcl.Diagnostics) *tasks.Attrs {
+	a := &tasks.Attrs{Addr: addr, Decl: b.DefRange, Items: map[string]tasks.Attr{}}
+	for name, at := range attrs {
+		v, d := ev.eval(at.Expr)
+		*diags = diags.Extend(d)
+		if d.HasErrors() {
+			v = cty.DynamicVal // present but unknown: no follow-on "missing" errors
+		}
+		a.Items[name] = tasks.Attr{Value: v, Range: at.Expr.Range()}
+	}
+	return a
+}
+
+// dedupe drops diagnostics reported once per host for the same expression.
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		key := d.Summary + "\x00" + d.Detail
+		if d.Subject != nil {
+			key += "\x00" + d.Subject.String()
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}

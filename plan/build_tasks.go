@@ -1,0 +1,128 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hako-dev/hako/tasks"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// taskDecl is a task block split into its common and kind attributes.
+type taskDecl struct {
+	block  *hcl.Block
+	kind   tasks.Kind
+	common hcl.Attributes
+	attrs  hcl.Attributes
+	hosts  map[string]bool // nil: every host
+	notify []string
+}
+
+// buildTasks evaluates every task and handler for every host it runs on.
+func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	hostNames := map[string]bool{}
+	for _, h := range hs {
+		hostNames[h.Name] = true
+	}
+	handlers := map[string]bool{}
+	for _, b := range c.Handlers {
+		handlers[b.Labels[0]] = true
+	}
+	var decls []*taskDecl
+	for _, b := range c.Tasks {
+		td, d := decodeTaskDecl(b, ev, hostNames, handlers)
+		diags = diags.Extend(d)
+		if td != nil {
+			decls = append(decls, td)
+		}
+	}
+	command, _ := tasks.LookupKind("command")
+	out := map[string][]*Step{}
+	for _, h := range hs {
+		hev := ev.forHost(hostValue(h))
+		for _, td := range decls {
+			if td.hosts != nil && !td.hosts[h.Name] {
+				continue
+			}
+			addr := tasks.Address{Kind: td.kind.Name, Name: td.block.Labels[1]}
+			out[h.Name] = append(out[h.Name], c.decodeStep(hev, td.kind, addr, td.block, td.attrs, td.notify, &diags))
+		}
+		for _, b := range c.Handlers {
+			content, d := b.Body.Content(command.Schema)
+			diags = diags.Extend(d)
+			addr := tasks.Address{Kind: "handler", Name: b.Labels[0]}
+			h.Handlers[addr.Name] = c.decodeStep(hev, command, addr, b, content.Attributes, nil, &diags)
+			h.Order = append(h.Order, addr.Name)
+		}
+	}
+	return out, diags
+}
+
+func (c *Config) decodeStep(ev *evaluator, kind tasks.Kind, addr tasks.Address, b *hcl.Block,
+	attrs hcl.Attributes, notify []string, diags *hcl.Diagnostics) *Step {
+	a := evalAttrs(ev, attrs, addr, b, diags)
+	a.Dir = c.Dir
+	t := kind.Decode(a)
+	*diags = diags.Extend(a.Diags)
+	return &Step{Task: t, Kind: kind, Notify: notify, Decl: b.DefRange}
+}
+
+func decodeTaskDecl(b *hcl.Block, ev *evaluator, hostNames, handlers map[string]bool) (*taskDecl, hcl.Diagnostics) {
+	kind, ok := tasks.LookupKind(b.Labels[0])
+	if !ok {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown task kind",
+			Detail:  fmt.Sprintf("%q is not a task kind. The kinds are: %s.", b.Labels[0], strings.Join(tasks.KindNames(), ", ")),
+			Subject: b.LabelRanges[0].Ptr(), Context: b.DefRange.Ptr()}}
+	}
+	common, rest, diags := b.Body.PartialContent(taskCommonSchema)
+	content, d := rest.Content(kind.Schema)
+	diags = diags.Extend(d)
+	td := &taskDecl{block: b, kind: kind, common: common.Attributes, attrs: content.Attributes}
+	if a, ok := common.Attributes["hosts"]; ok {
+		names, d := nameList(ev, a, "host", hostNames)
+		diags = diags.Extend(d)
+		td.hosts = map[string]bool{}
+		for _, n := range names {
+			td.hosts[n] = true
+		}
+	}
+	if a, ok := common.Attributes["notify"]; ok {
+		names, d := nameList(ev, a, "handler", handlers)
+		diags = diags.Extend(d)
+		td.notify = names
+	}
+	return td, diags
+}
+
+// nameList evaluates a list of names that must each be declared.
+func nameList(ev *evaluator, a *hcl.Attribute, what string, declared map[string]bool) ([]string, hcl.Diagnostics) {
+	v, diags := ev.eval(a.Expr)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return nil, diags
+	}
+	if v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
+		return nil, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name,
+			Detail: a.Name + " must be a list of " + what + " names.", Subject: a.Expr.Range().Ptr()})
+	}
+	var names []string
+	for _, e := range v.AsValueSlice() {
+		if e.Type() != cty.String || e.IsNull() {
+			return nil, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name,
+				Detail: a.Name + " must be a list of " + what + " names.", Subject: a.Expr.Range().Ptr()})
+		}
+		n := e.AsString()
+		if !declared[n] {
+			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown " + what,
+				Detail: fmt.Sprintf("There is no %s named %q in this plan.", what, n), Subject: a.Expr.Range().Ptr()})
+			continue
+		}
+		names = append(names, n)
+	}
+	return names, diags
+}

@@ -1,0 +1,121 @@
+// Package plan loads a directory of HCL files and evaluates it, with the
+// user's variable values, into per-host ordered task lists.
+package plan
+
+import (
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Config is a parsed, not yet evaluated, plan directory. Every piece keeps
+// its source range for diagnostics.
+type Config struct {
+	Dir       string
+	Variables []*Variable
+	Locals    []*hcl.Attribute
+	Hosts     []*hcl.Block
+	Tasks     []*hcl.Block
+	Handlers  []*hcl.Block
+	parser    *hclparse.Parser
+}
+
+// Files returns every file parsed so far, for rendering diagnostics.
+func (c *Config) Files() map[string]*hcl.File { return c.parser.Files() }
+
+var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
+	{Type: "host", LabelNames: []string{"name"}},
+	{Type: "task", LabelNames: []string{"kind", "name"}},
+	{Type: "handler", LabelNames: []string{"name"}},
+}}
+
+// Load parses every *.hcl file in dir. Files are read in name order and
+// blocks keep their order within a file: that is the order tasks run in.
+func Load(dir string) (*Config, hcl.Diagnostics) {
+	names, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	if len(names) == 0 {
+		return &Config{Dir: dir, parser: hclparse.NewParser()}, hcl.Diagnostics{{Severity: hcl.DiagError,
+			Summary: "No plan files", Detail: "There are no *.hcl files in " + dir + "."}}
+	}
+	return LoadFiles(dir, names)
+}
+
+// LoadFiles parses the given files as one plan whose relative paths start
+// at dir.
+func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
+	cfg := &Config{Dir: dir, parser: hclparse.NewParser()}
+	var diags hcl.Diagnostics
+	var files []*hcl.File
+	for _, n := range names {
+		f, d := cfg.parser.ParseHCLFile(n)
+		diags = diags.Extend(d)
+		if f != nil {
+			files = append(files, f)
+		}
+	}
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	content, d := hcl.MergeFiles(files).Content(rootSchema)
+	diags = diags.Extend(d)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "variable":
+			v, d := decodeVariable(b)
+			diags = diags.Extend(d)
+			if v != nil {
+				cfg.Variables = append(cfg.Variables, v)
+			}
+		case "locals":
+			attrs, d := b.Body.JustAttributes()
+			diags = diags.Extend(d)
+			for _, a := range sortedAttrs(attrs) {
+				cfg.Locals = append(cfg.Locals, a)
+			}
+		case "host":
+			cfg.Hosts = append(cfg.Hosts, b)
+		case "task":
+			cfg.Tasks = append(cfg.Tasks, b)
+		case "handler":
+			cfg.Handlers = append(cfg.Handlers, b)
+		}
+	}
+	diags = diags.Extend(cfg.checkUnique())
+	return cfg, diags
+}
+
+// checkUnique reports names declared twice.
+func (c *Config) checkUnique() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	seen := map[string]hcl.Range{}
+	dup := func(what, name string, rng hcl.Range) {
+		key := what + " " + name
+		if first, ok := seen[key]; ok {
+			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: "Duplicate " + what,
+				Detail:  what + " " + name + " was already declared at " + first.String() + ".",
+				Subject: rng.Ptr()})
+			return
+		}
+		seen[key] = rng
+	}
+	for _, v := range c.Variables {
+		dup("variable", `"`+v.Name+`"`, v.DeclRange)
+	}
+	for _, l := range c.Locals {
+		dup("local", l.Name, l.NameRange)
+	}
+	for _, b := range c.Hosts {
+		dup("host", `"`+b.Labels[0]+`"`, b.DefRange)
+	}
+	for _, b := range c.Tasks {
+		dup("task", `"`+b.Labels[0]+`" "`+b.Labels[1]+`"`, b.DefRange)
+	}
+	for _, b := range c.Handlers {
+		dup("handler", `"`+b.Labels[0]+`"`, b.DefRange)
+	}
+	return diags
+}

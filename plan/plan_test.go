@@ -1,0 +1,204 @@
+package plan
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/tasks"
+	"github.com/hashicorp/hcl/v2"
+)
+
+func build(t *testing.T, in Inputs) (*Plan, hcl.Diagnostics) {
+	t.Helper()
+	cfg, diags := Load("testdata/good")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return Build(cfg, in)
+}
+
+func mustBuild(t *testing.T, in Inputs) *Plan {
+	t.Helper()
+	p, diags := build(t, in)
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	return p
+}
+
+func addrs(h *Host) []string {
+	var out []string
+	for _, s := range h.Steps {
+		out = append(out, s.Task.Address().String())
+	}
+	return out
+}
+
+// missing answers every probe as "not there": a fresh host.
+func freshCheck(t *testing.T, task tasks.Task) *tasks.Change {
+	t.Helper()
+	var lines []string
+	_, order := tasks.Script(task.Probes())
+	for i, p := range order {
+		switch p.Kind {
+		case tasks.ProbeStat:
+			lines = append(lines, "S "+itoa(i)+" -")
+		case tasks.ProbeRead:
+			lines = append(lines, "C "+itoa(i)+" -")
+		case tasks.ProbeExit:
+			lines = append(lines, "X "+itoa(i)+" 1")
+		}
+	}
+	st, err := tasks.ParseAnswers([]byte(strings.Join(lines, "\n")+"\n"), order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := task.Check(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
+
+var baseInputs = Inputs{Args: []VarArg{{Assign: "address=10.0.0.5"}, {Assign: "token=s3cr3t-t0ken"}}}
+
+func TestBuildHostsAndOrder(t *testing.T) {
+	p := mustBuild(t, baseInputs)
+	if len(p.Hosts) != 2 {
+		t.Fatalf("%d hosts", len(p.Hosts))
+	}
+	pi, web := p.Hosts[0], p.Hosts[1]
+	if pi.Conn.Address != "10.0.0.5" || pi.Conn.Port != 2222 || pi.Conn.User != "pi" || !pi.Conn.Become {
+		t.Errorf("pi conn %+v", pi.Conn)
+	}
+	if want := filepath.Join("testdata/good", "keys/id_ed25519"); pi.Conn.IdentityFiles[0] != want {
+		t.Errorf("identity file %v, want %s (relative to the plan)", pi.Conn.IdentityFiles, want)
+	}
+	if web.Conn.Port != 22 || web.Conn.Become {
+		t.Errorf("web defaults %+v", web.Conn)
+	}
+	if got := strings.Join(addrs(pi), " "); got != "directory.app file.motd file.secret command.marker" {
+		t.Errorf("pi order: %s", got)
+	}
+	if got := strings.Join(addrs(web), " "); got != "directory.app file.motd command.marker" {
+		t.Errorf("web order (hosts = [\"pi\"] limits file.secret): %s", got)
+	}
+	if n := pi.Steps[1].Notify; len(n) != 1 || n[0] != "reload_motd" || pi.Handlers["reload_motd"] == nil {
+		t.Errorf("notify %v handlers %v", n, pi.Handlers)
+	}
+}
+
+func TestTemplateLocalsAndHost(t *testing.T) {
+	p := mustBuild(t, baseInputs)
+	c := freshCheck(t, p.Hosts[1].Steps[1].Task)
+	d := c.Content.Diff()
+	for _, want := range []string{"+HAKO hello from web", "+port 80"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("motd diff lacks %q:\n%s", want, d)
+		}
+	}
+}
+
+func TestVariablePrecedence(t *testing.T) {
+	varFile := filepath.Join(t.TempDir(), "vars.hcl")
+	writeFile(t, varFile, "greeting = \"from-file\"\nports = [1, 2]\n")
+	in := baseInputs
+	in.Environ = []string{"HAKO_VAR_greeting=from-env", "HAKO_VAR_unrelated=x"}
+	in.Args = append(append([]VarArg{}, in.Args...), VarArg{File: varFile}, VarArg{Assign: "ports=[8080]"})
+	p := mustBuild(t, in)
+	d := freshCheck(t, p.Hosts[0].Steps[1].Task).Content.Diff()
+	if !strings.Contains(d, "HAKO from-file") || !strings.Contains(d, "port 8080") || strings.Contains(d, "port 1") {
+		t.Errorf("file beats env, later -var beats file:\n%s", d)
+	}
+	in.Args = append(in.Args, VarArg{Assign: "greeting=from-flag"})
+	d = freshCheck(t, mustBuild(t, in).Hosts[0].Steps[1].Task).Content.Diff()
+	if !strings.Contains(d, "HAKO from-flag") {
+		t.Errorf("a later -var wins:\n%s", d)
+	}
+}
+
+func TestSensitiveStaysMarked(t *testing.T) {
+	p := mustBuild(t, baseInputs)
+	c := freshCheck(t, p.Hosts[0].Steps[2].Task)
+	if !c.Content.Sensitive() || strings.Contains(c.Content.Diff(), "s3cr3t") {
+		t.Errorf("secret file diff: %q", c.Content.Diff())
+	}
+	if freshCheck(t, p.Hosts[0].Steps[1].Task).Content.Sensitive() {
+		t.Error("motd does not use the secret and must not be marked")
+	}
+}
+
+func TestSensitiveErrorsAreScrubbed(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.hcl"), `
+variable "pw" {
+  sensitive = true
+}
+host "h" {
+  address = "127.0.0.1"
+  user    = "u"
+}
+task "file" "f" {
+  path    = "/f"
+  content = tostring(parseint(var.pw, 10))
+}
+`)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = Build(cfg, Inputs{Args: []VarArg{{Assign: "pw=hunter2"}}})
+	if !diags.HasErrors() {
+		t.Fatal("expected an error")
+	}
+	var b strings.Builder
+	_ = WriteDiagnostics(&b, cfg.Files(), diags, 0, false)
+	if strings.Contains(b.String(), "hunter2") {
+		t.Errorf("secret in diagnostics:\n%s", b.String())
+	}
+}
+
+func TestUndeclaredAndInvalidVars(t *testing.T) {
+	cases := map[string]VarArg{
+		"Undeclared variable":        {Assign: "adress=1"},
+		"Invalid -var option":        {Assign: "novalue"},
+		"Invalid value for variable": {Assign: "ports=[\"x\"]"},
+		"Cannot read variables file": {File: "/nonexistent/vars.hcl"},
+	}
+	for want, arg := range cases {
+		in := baseInputs
+		in.Args = append(append([]VarArg{}, in.Args...), arg)
+		_, diags := build(t, in)
+		if !diags.HasErrors() || !strings.Contains(render(diags), want) {
+			t.Errorf("%+v: want %q, got:\n%s", arg, want, render(diags))
+		}
+	}
+}
+
+func TestValidateAllowsMissingValues(t *testing.T) {
+	p, diags := build(t, Inputs{AllowMissing: true})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	if len(p.Hosts) != 2 {
+		t.Errorf("%d hosts", len(p.Hosts))
+	}
+	_, diags = build(t, Inputs{})
+	if !strings.Contains(render(diags), `The variable "address" has no default`) {
+		t.Errorf("plan needs values:\n%s", render(diags))
+	}
+}
+
+func TestVarFileSyntaxError(t *testing.T) {
+	varFile := filepath.Join(t.TempDir(), "bad.hcl")
+	writeFile(t, varFile, "greeting = \n")
+	in := baseInputs
+	in.Args = append(append([]VarArg{}, in.Args...), VarArg{File: varFile})
+	_, diags := build(t, in)
+	if !diags.HasErrors() || diags[0].Subject == nil || diags[0].Subject.Filename != varFile {
+		t.Errorf("var file error should point into the file:\n%s", render(diags))
+	}
+}

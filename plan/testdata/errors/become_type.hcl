@@ -1,0 +1,10 @@
+host "pi" {
+  address = "127.0.0.1"
+  user    = "pi"
+}
+
+host "web" {
+  address = "127.0.0.2"
+  user    = "pi"
+  become  = "maybe" # ERROR: Incorrect attribute value type
+}

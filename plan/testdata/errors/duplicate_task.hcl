@@ -1,0 +1,11 @@
+host "pi" {
+  address = "127.0.0.1"
+  user    = "pi"
+}
+
+task "directory" "app" {
+  path = "/opt/app"
+}
+task "directory" "app" { # ERROR: Duplicate task
+  path = "/srv/app"
+}
