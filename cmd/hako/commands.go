@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/report"
+	"github.com/hako-dev/hako/run"
+)
+
+// load reads and evaluates the plan, printing diagnostics. A nil plan means
+// the command must exit 1 without contacting any host.
+func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
+	cfg, diags := plan.Load(o.dir)
+	var p *plan.Plan
+	if !diags.HasErrors() {
+		var d = diags
+		p, d = plan.Build(cfg, plan.Inputs{Args: o.vars, Environ: os.Environ(), AllowMissing: allowMissing})
+		diags = diags.Extend(d)
+	}
+	if len(diags) > 0 {
+		_ = plan.WriteDiagnostics(stderr, cfg.Files(), diags, 100, o.colorOn(stderr))
+	}
+	if diags.HasErrors() {
+		return nil
+	}
+	return p
+}
+
+func (o *options) runOptions() run.Options {
+	return run.Options{AcceptNewHostKeys: o.acceptNewHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel}
+}
+
+func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	if err := parse(newFlagSet("validate", &o, stderr, false), args, &o); err != nil {
+		return usageError(err, stderr)
+	}
+	p := load(&o, stderr, true)
+	if p == nil {
+		return 1
+	}
+	steps := 0
+	for _, h := range p.Hosts {
+		steps += len(h.Steps)
+	}
+	fmt.Fprintf(stdout, "The plan is valid: %d host(s), %d task(s) in all.\n", len(p.Hosts), steps)
+	return 0
+}
+
+func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlagSet("plan", &o, stderr, true)
+	fs.BoolVar(&o.detailedExitCode, "detailed-exitcode", false, "exit 0: no changes, 2: changes, 1: error")
+	if err := parse(fs, args, &o); err != nil {
+		return usageError(err, stderr)
+	}
+	p := load(&o, stderr, false)
+	if p == nil {
+		return 1
+	}
+	sum := report.Plan(stdout, run.Plan(ctx, p, o.runOptions()), report.Style{Color: o.colorOn(stdout)})
+	switch {
+	case sum.Errors > 0:
+		return 1
+	case sum.ToChange > 0 && o.detailedExitCode:
+		return 2
+	}
+	return 0
+}
+
+func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	if err := parse(newFlagSet("apply", &o, stderr, true), args, &o); err != nil {
+		return usageError(err, stderr)
+	}
+	p := load(&o, stderr, false)
+	if p == nil {
+		return 1
+	}
+	st := report.Style{Color: o.colorOn(stdout)}
+	var names []string
+	for _, h := range p.Hosts {
+		names = append(names, h.Name)
+	}
+	recaps := run.Apply(ctx, p, o.runOptions(), report.NewProgress(stdout, st, names))
+	report.Recap(stdout, recaps, st)
+	for _, r := range recaps {
+		if r.Failed > 0 {
+			return 1
+		}
+	}
+	return 0
+}
+
+func usageError(err error, stderr io.Writer) int {
+	if !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "hako:", err)
+	}
+	return 1
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hako-dev/hako/plan"
+	"golang.org/x/term"
+)
+
+// options are the flags every command shares.
+type options struct {
+	vars              []plan.VarArg
+	noColor           bool
+	acceptNewHostKeys bool
+	timeout           time.Duration
+	parallel          int
+	detailedExitCode  bool
+	dir               string
+}
+
+// varFlag appends -var and -var-file values in command-line order.
+type varFlag struct {
+	list   *[]plan.VarArg
+	isFile bool
+}
+
+func (v varFlag) String() string { return "" }
+
+func (v varFlag) Set(s string) error {
+	if v.isFile {
+		*v.list = append(*v.list, plan.VarArg{File: s})
+	} else {
+		*v.list = append(*v.list, plan.VarArg{Assign: s})
+	}
+	return nil
+}
+
+func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.FlagSet {
+	fs := flag.NewFlagSet("hako "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(varFlag{&o.vars, false}, "var", "set a variable: -var name=value (repeatable)")
+	fs.Var(varFlag{&o.vars, true}, "var-file", "read variables from an HCL file (repeatable)")
+	fs.BoolVar(&o.noColor, "no-color", false, "never color the output")
+	if remote {
+		fs.BoolVar(&o.acceptNewHostKeys, "accept-new-host-keys", false,
+			"trust and record host keys seen for the first time (never a changed key)")
+		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second, "limit for connecting to a host")
+		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: hako %s [options] DIR\n\nOptions:\n", name)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse accepts flags before and after the plan directory, like
+// `hako apply examples/pi -var-file pi.hcl`.
+func parse(fs *flag.FlagSet, args []string, o *options) error {
+	var dirs []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		dirs = append(dirs, rest[0])
+		args = rest[1:]
+	}
+	switch len(dirs) {
+	case 0:
+		o.dir = "."
+	case 1:
+		o.dir = dirs[0]
+	default:
+		return fmt.Errorf("expected one plan directory, got %d: %v", len(dirs), dirs)
+	}
+	return nil
+}
+
+// colorOn: only on a terminal, and never when NO_COLOR is set.
+func (o *options) colorOn(w io.Writer) bool {
+	if o.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,78 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/hako-dev/hako/run"
+	"github.com/hako-dev/hako/tasks"
+)
+
+// PlanSummary counts a plan's outcome.
+type PlanSummary struct {
+	ToChange, Unchanged, Errors int
+}
+
+// Plan prints every host's planned changes and the closing summary line.
+func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
+	var sum PlanSummary
+	for _, hp := range hps {
+		c := hp.Host.Conn
+		fmt.Fprintf(w, "%s %s\n", st.paint(bold, "host "+hp.Host.Name), fmt.Sprintf("(%s@%s:%d)", c.User, c.Address, c.Port))
+		if hp.Err != nil {
+			sum.Errors++
+			fmt.Fprintf(w, "  %s %v\n\n", st.paint(red, "error:"), hp.Err)
+			continue
+		}
+		unchanged := 0
+		for _, sc := range hp.Changes {
+			switch {
+			case sc.Err != nil:
+				sum.Errors++
+				fmt.Fprintf(w, "  %s %s: %v\n", st.paint(red, "error"), sc.Step.Task.Address(), sc.Err)
+			case sc.Change.Changed():
+				sum.ToChange++
+				writeChange(w, sc.Change, st)
+			default:
+				unchanged++
+			}
+		}
+		sum.Unchanged += unchanged
+		if unchanged > 0 {
+			fmt.Fprintf(w, "  (%d unchanged)\n", unchanged)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "%s %d to change, %d unchanged.\n", st.paint(bold, "Plan:"), sum.ToChange, sum.Unchanged)
+	return sum
+}
+
+func actionColor(a tasks.Action) string {
+	switch a {
+	case tasks.Create:
+		return green
+	case tasks.Delete:
+		return red
+	case tasks.Run:
+		return cyan
+	}
+	return yellow
+}
+
+// writeChange prints one change: its action line, attribute changes and
+// content diff (which hides sensitive content by itself).
+func writeChange(w io.Writer, c *tasks.Change, st Style) {
+	fmt.Fprintf(w, "  %s %s  %s\n", st.paint(actionColor(c.Action), c.Action.Symbol()), st.paint(bold, c.Address.String()), c.Summary)
+	for _, a := range c.Attrs {
+		before := a.Before
+		if before == "" {
+			before = "(none)"
+		}
+		fmt.Fprintf(w, "      %s: %s → %s\n", a.Name, before, a.After)
+	}
+	if c.Content != nil {
+		for _, l := range st.diffLines(c.Content.Diff()) {
+			fmt.Fprintf(w, "      %s\n", l)
+		}
+	}
+}

@@ -1,0 +1,235 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/tasks"
+)
+
+// Status is a task's outcome in apply.
+type Status int
+
+const (
+	OK      Status = iota // nothing to do
+	Changed               // applied and verified
+	Failed
+	Skipped // not attempted: an earlier task on the host failed
+)
+
+func (s Status) String() string { return [...]string{"ok", "changed", "failed", "skipped"}[s] }
+
+// Result is one task's or handler's outcome.
+type Result struct {
+	Host     string
+	Step     *plan.Step
+	Handler  bool
+	Status   Status
+	Change   *tasks.Change // nil when the task could not be checked
+	Err      error
+	Duration time.Duration
+}
+
+// Recap counts a host's outcomes.
+type Recap struct {
+	Host                         string
+	OK, Changed, Failed, Skipped int
+	Unreachable                  error // the host could not be reached or probed
+	HandlersAfterFailure         bool  // handlers ran although a task failed
+}
+
+func (r *Recap) count(s Status) {
+	switch s {
+	case OK:
+		r.OK++
+	case Changed:
+		r.Changed++
+	case Failed:
+		r.Failed++
+	case Skipped:
+		r.Skipped++
+	}
+}
+
+// Reporter receives results as they happen; calls may come from several
+// hosts at once.
+type Reporter interface {
+	Result(r Result)
+	Note(host, msg string)
+}
+
+// Apply converges every host and returns one recap per host, in plan order.
+func Apply(ctx context.Context, p *plan.Plan, o Options, rep Reporter) []*Recap {
+	return eachHost(ctx, p, o, func(ctx context.Context, h *plan.Host) *Recap {
+		return applyHost(ctx, h, o, rep)
+	})
+}
+
+func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Recap {
+	recap := &Recap{Host: h.Name}
+	conn, err := o.dial(ctx, h.Conn)
+	if err != nil {
+		recap.Unreachable = err
+		recap.Failed, recap.Skipped = 1, len(h.Steps)
+		return recap
+	}
+	defer conn.Close()
+	a := &hostApply{host: h, conn: conn, rep: rep, recap: recap}
+	state, err := tasks.Gather(ctx, conn, probesOf(h.Steps))
+	if err != nil {
+		recap.Unreachable = fmt.Errorf("host %s: %w", h.Name, err)
+		recap.Failed, recap.Skipped = 1, len(h.Steps)
+		return recap
+	}
+	a.runTasks(ctx, state)
+	a.runHandlers(ctx)
+	return recap
+}
+
+// hostApply is the state of one host's apply.
+type hostApply struct {
+	host     *plan.Host
+	conn     hosts.Host
+	rep      Reporter
+	recap    *Recap
+	notified map[string]bool
+	failed   bool
+}
+
+// runTasks applies the tasks in order. After a change it probes again, in
+// the same round trip, the changed task (to prove it converged) and every
+// later task (whose state the change may have touched).
+func (a *hostApply) runTasks(ctx context.Context, state *tasks.State) {
+	for i, s := range a.host.Steps {
+		if a.failed {
+			a.report(Result{Step: s, Status: Skipped})
+			continue
+		}
+		start := time.Now()
+		r, next := a.applyStep(ctx, s, state, a.host.Steps[i:])
+		r.Duration = time.Since(start)
+		if next != nil {
+			state = next
+		}
+		if r.Status == Changed {
+			for _, hn := range s.Notify {
+				a.notify(hn)
+			}
+		}
+		a.failed = r.Status == Failed
+		a.report(r)
+	}
+}
+
+func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.State, rest []*plan.Step) (Result, *tasks.State) {
+	r := Result{Step: s}
+	c, err := s.Task.Check(state)
+	r.Change = c
+	if err != nil {
+		r.Status, r.Err = Failed, err
+		return r, nil
+	}
+	if !c.Changed() {
+		r.Status = OK
+		return r, nil
+	}
+	if err := s.Task.Apply(ctx, a.conn, c); err != nil {
+		r.Status, r.Err = Failed, err
+		return r, nil
+	}
+	r.Status = Changed
+	if len(rest) == 0 && s.AlwaysRuns() {
+		return r, nil
+	}
+	next, err := tasks.Gather(ctx, a.conn, probesOf(rest))
+	if err != nil {
+		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
+		return r, nil
+	}
+	if s.AlwaysRuns() {
+		return r, next
+	}
+	after, err := s.Task.Check(next)
+	switch {
+	case err != nil:
+		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
+	case after.Changed():
+		r.Status, r.Err = Failed, notIdempotent(after)
+	}
+	return r, next
+}
+
+func notIdempotent(after *tasks.Change) error {
+	msg := "task is not idempotent: after apply it still plans to " + after.Action.String()
+	for _, at := range after.Attrs {
+		msg += fmt.Sprintf("; %s %q → %q", at.Name, at.Before, at.After)
+	}
+	if after.Content != nil {
+		msg += "; content differs"
+	}
+	return errors.New(msg)
+}
+
+func (a *hostApply) notify(name string) {
+	if a.notified == nil {
+		a.notified = map[string]bool{}
+	}
+	a.notified[name] = true
+}
+
+// runHandlers runs each notified handler once, in declaration order, also
+// after a failed task: a changed config must not be left without its
+// restart.
+func (a *hostApply) runHandlers(ctx context.Context) {
+	var due []*plan.Step
+	for _, name := range a.host.Order {
+		if a.notified[name] {
+			due = append(due, a.host.Handlers[name])
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	if a.failed {
+		a.recap.HandlersAfterFailure = true
+		a.rep.Note(a.host.Name, "a task failed; running the handlers of the tasks that changed anyway")
+	}
+	var state *tasks.State
+	if ps := probesOf(due); len(ps) > 0 {
+		var err error
+		if state, err = tasks.Gather(ctx, a.conn, ps); err != nil {
+			for _, s := range due {
+				a.report(Result{Step: s, Handler: true, Status: Failed, Err: err})
+			}
+			return
+		}
+	}
+	for _, s := range due {
+		start := time.Now()
+		r := Result{Step: s, Handler: true, Status: Changed}
+		c, err := s.Task.Check(state)
+		r.Change = c
+		switch {
+		case err != nil:
+			r.Status, r.Err = Failed, err
+		case !c.Changed():
+			r.Status = OK
+		default:
+			if err := s.Task.Apply(ctx, a.conn, c); err != nil {
+				r.Status, r.Err = Failed, err
+			}
+		}
+		r.Duration = time.Since(start)
+		a.report(r)
+	}
+}
+
+func (a *hostApply) report(r Result) {
+	r.Host = a.host.Name
+	a.recap.count(r.Status)
+	a.rep.Result(r)
+}

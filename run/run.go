@@ -1,0 +1,60 @@
+// Package run carries out an evaluated plan on its hosts: one connection
+// per host, one batched state probe, Check for every task, and for apply,
+// Apply, the idempotency re-check and the handlers.
+package run
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/plan"
+)
+
+// Options are the run-time settings that do not come from the plan.
+type Options struct {
+	AcceptNewHostKeys bool
+	ConnectTimeout    time.Duration
+	Parallel          int // hosts at once; default 5
+	// Dial connects to a host; nil means hosts.Dial over SSH.
+	Dial func(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
+}
+
+func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error) {
+	cfg.AcceptNewHostKeys = o.AcceptNewHostKeys
+	if o.ConnectTimeout > 0 {
+		cfg.ConnectTimeout = o.ConnectTimeout
+	}
+	if o.Dial != nil {
+		return o.Dial(ctx, cfg)
+	}
+	h, err := hosts.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// eachHost runs fn for every host, at most Parallel at once, and returns
+// the results in the plan's host order.
+func eachHost[R any](ctx context.Context, p *plan.Plan, o Options, fn func(context.Context, *plan.Host) R) []R {
+	n := o.Parallel
+	if n <= 0 {
+		n = 5
+	}
+	sem := make(chan struct{}, n)
+	out := make([]R, len(p.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range p.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = fn(ctx, h)
+		}()
+	}
+	wg.Wait()
+	return out
+}
