@@ -62,18 +62,16 @@ func indentRest(s string) string {
 }
 
 // Recap prints the closing lines: one per host, in exactly the shape
-// `pi  ok=3 changed=2 failed=0 skipped=1`, after any host errors.
+// `pi  ok=3 changed=2 failed=0 skipped=1` (unpadded, so scripts can rely
+// on it), after any host errors.
 func Recap(w io.Writer, recaps []*run.Recap, st Style) {
-	var names []string
 	for _, r := range recaps {
-		names = append(names, r.Host)
 		if r.Unreachable != nil {
 			fmt.Fprintf(w, "%s %v\n", st.paint(red, "error:"), r.Unreachable)
 		}
 	}
 	fmt.Fprintln(w)
-	width := nameWidth(names)
 	for _, r := range recaps {
-		fmt.Fprintf(w, "%-*s  ok=%d changed=%d failed=%d skipped=%d\n", width, r.Host, r.OK, r.Changed, r.Failed, r.Skipped)
+		fmt.Fprintf(w, "%s  ok=%d changed=%d failed=%d skipped=%d\n", r.Host, r.OK, r.Changed, r.Failed, r.Skipped)
 	}
 }

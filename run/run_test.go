@@ -1,0 +1,219 @@
+package run
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/plan"
+)
+
+// recorder is a Reporter that keeps what it is told.
+type recorder struct {
+	mu      sync.Mutex
+	results []Result
+	notes   []string
+}
+
+func (r *recorder) Result(res Result)  { r.mu.Lock(); r.results = append(r.results, res); r.mu.Unlock() }
+func (r *recorder) Note(_, msg string) { r.mu.Lock(); r.notes = append(r.notes, msg); r.mu.Unlock() }
+
+func (r *recorder) statuses() string {
+	var out []string
+	for _, res := range r.results {
+		name := res.Step.Task.Address().String()
+		if res.Handler {
+			name = "handler." + res.Step.Task.Address().Name
+		}
+		out = append(out, name+"="+res.Status.String())
+	}
+	return strings.Join(out, " ")
+}
+
+// localPlan builds a plan whose one host is this machine; ROOT in src is
+// replaced by a fresh temp dir, which is returned.
+func localPlan(t *testing.T, src string) (*plan.Plan, string) {
+	t.Helper()
+	root := t.TempDir()
+	dir := t.TempDir()
+	src = `host "local" {
+  address = "127.0.0.1"
+  user    = "nobody"
+}
+` + strings.ReplaceAll(src, "ROOT", root)
+	if err := os.WriteFile(filepath.Join(dir, "plan.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := plan.Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p, diags := plan.Build(cfg, plan.Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return p, root
+}
+
+var localOpts = Options{Dial: func(context.Context, hosts.Config) (hosts.Host, error) {
+	return hosts.NewLocal("local"), nil
+}}
+
+const basicPlan = `
+task "directory" "app" {
+  path = "ROOT/app"
+  mode = "0750"
+}
+task "file" "conf" {
+  path    = "ROOT/app/conf"
+  content = "a=1\n"
+  notify  = ["reload"]
+}
+task "command" "init" {
+  command = "touch ROOT/app/.init"
+  creates = "ROOT/app/.init"
+}
+handler "reload" {
+  command = "echo reloaded >> ROOT/reloads"
+}
+`
+
+func TestApplyConvergesThenNoOp(t *testing.T) {
+	p, root := localPlan(t, basicPlan)
+	rec := &recorder{}
+	recaps := Apply(context.Background(), p, localOpts, rec)
+	if got := rec.statuses(); got != "directory.app=changed file.conf=changed command.init=changed handler.reload=changed" {
+		t.Errorf("first apply: %s", got)
+	}
+	if r := recaps[0]; r.Changed != 4 || r.OK != 0 || r.Failed != 0 {
+		t.Errorf("recap %+v", r)
+	}
+	rec = &recorder{}
+	recaps = Apply(context.Background(), p, localOpts, rec)
+	if got := rec.statuses(); got != "directory.app=ok file.conf=ok command.init=ok" {
+		t.Errorf("second apply: %s", got)
+	}
+	if r := recaps[0]; r.Changed != 0 || r.OK != 3 {
+		t.Errorf("second recap %+v", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "reloads")); string(b) != "reloaded\n" {
+		t.Errorf("handler ran %q", b)
+	}
+	hp := Plan(context.Background(), p, localOpts)
+	for _, sc := range hp[0].Changes {
+		if sc.Err != nil || sc.Change.Changed() {
+			t.Errorf("plan after apply: %s %+v %v", sc.Step.Task.Address(), sc.Change, sc.Err)
+		}
+	}
+}
+
+func TestPlanChangesNothing(t *testing.T) {
+	p, root := localPlan(t, basicPlan)
+	hp := Plan(context.Background(), p, localOpts)
+	if hp[0].Err != nil {
+		t.Fatal(hp[0].Err)
+	}
+	var actions []string
+	for _, sc := range hp[0].Changes {
+		actions = append(actions, sc.Change.Action.String())
+	}
+	if got := strings.Join(actions, " "); got != "create create run" {
+		t.Errorf("actions %s", got)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("plan touched the host: %v", entries)
+	}
+}
+
+func TestFailureSkipsRestButRunsHandlers(t *testing.T) {
+	p, root := localPlan(t, `
+task "file" "conf" {
+  path    = "ROOT/conf"
+  content = "x\n"
+  notify  = ["reload"]
+}
+task "command" "broken" {
+  command = "echo it broke >&2; exit 4"
+}
+task "file" "later" {
+  path    = "ROOT/later"
+  content = "y\n"
+}
+handler "reload" {
+  command = "touch ROOT/reloaded"
+}
+`)
+	rec := &recorder{}
+	recaps := Apply(context.Background(), p, localOpts, rec)
+	if got := rec.statuses(); got != "file.conf=changed command.broken=failed file.later=skipped handler.reload=changed" {
+		t.Errorf("statuses: %s", got)
+	}
+	if r := recaps[0]; r.Failed != 1 || r.Skipped != 1 || !r.HandlersAfterFailure {
+		t.Errorf("recap %+v", r)
+	}
+	if len(rec.notes) != 1 || !strings.Contains(rec.notes[0], "handlers") {
+		t.Errorf("notes %v", rec.notes)
+	}
+	if !strings.Contains(rec.results[1].Err.Error(), "it broke") {
+		t.Errorf("failure message: %v", rec.results[1].Err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "reloaded")); err != nil {
+		t.Error("handler did not run after the failure")
+	}
+	if _, err := os.Stat(filepath.Join(root, "later")); err == nil {
+		t.Error("a task after the failure ran")
+	}
+}
+
+// A command whose guard never becomes true is caught by the re-check.
+func TestNotIdempotentIsAFailure(t *testing.T) {
+	p, _ := localPlan(t, `
+task "command" "liar" {
+  command = "true"
+  creates = "ROOT/never"
+}
+`)
+	rec := &recorder{}
+	Apply(context.Background(), p, localOpts, rec)
+	r := rec.results[0]
+	if r.Status != Failed || !strings.Contains(r.Err.Error(), "not idempotent") {
+		t.Errorf("result %+v", r)
+	}
+}
+
+// A later task's check sees what an earlier task changed.
+func TestLaterChecksSeeEarlierChanges(t *testing.T) {
+	p, _ := localPlan(t, `
+task "command" "make" {
+  command = "mkdir -p ROOT/d && touch ROOT/d/done"
+  creates = "ROOT/d/done"
+}
+task "command" "after" {
+  command = "false"
+  creates = "ROOT/d"
+}
+`)
+	rec := &recorder{}
+	Apply(context.Background(), p, localOpts, rec)
+	if got := rec.statuses(); got != "command.make=changed command.after=ok" {
+		t.Errorf("statuses: %s", got)
+	}
+}
+
+func TestUnreachableHost(t *testing.T) {
+	p, _ := localPlan(t, basicPlan)
+	o := Options{Dial: func(context.Context, hosts.Config) (hosts.Host, error) {
+		return nil, os.ErrDeadlineExceeded
+	}}
+	recaps := Apply(context.Background(), p, o, &recorder{})
+	if r := recaps[0]; r.Unreachable == nil || r.Failed != 1 || r.Skipped != 3 {
+		t.Errorf("recap %+v", r)
+	}
+	if hp := Plan(context.Background(), p, o); hp[0].Err == nil {
+		t.Error("plan of an unreachable host must fail")
+	}
+}
