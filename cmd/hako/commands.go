@@ -24,7 +24,7 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 		diags = diags.Extend(d)
 	}
 	if len(diags) > 0 {
-		_ = plan.WriteDiagnostics(stderr, cfg.Files(), diags, 100, o.colorOn(stderr))
+		_ = plan.WriteDiagnostics(stderr, cfg.Files(), diags, wrapWidth(stderr), o.colorOn(stderr))
 	}
 	if diags.HasErrors() {
 		return nil

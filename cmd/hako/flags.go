@@ -92,3 +92,16 @@ func (o *options) colorOn(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// wrapWidth wraps diagnostics to a terminal's width; never when piped,
+// so that scripts can grep whole messages.
+func wrapWidth(w io.Writer) uint {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 20 {
+		return uint(cols - 1)
+	}
+	return 78
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func hako(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb strings.Builder
+	code = dispatch(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func planDir(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "plan.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// listener counts connection attempts to prove that no host was contacted.
+func listener(t *testing.T) (port int, accepted func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	n := make(chan int, 1)
+	n <- 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+			n <- <-n + 1
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, func() int {
+		time.Sleep(50 * time.Millisecond)
+		v := <-n
+		n <- v
+		return v
+	}
+}
+
+func hostBlock(port int) string {
+	return `host "pi" {
+  address     = "127.0.0.1"
+  port        = ` + strconv.Itoa(port) + `
+  user        = "pi"
+  known_hosts = "known_hosts"
+}
+`
+}
+
+func TestBadPlanContactsNoHost(t *testing.T) {
+	port, accepted := listener(t)
+	dir := planDir(t, hostBlock(port)+`
+task "file" "motd" {
+  path    = "/etc/motd"
+  content = templatefile("missing.tftpl", {})
+}
+`)
+	for _, cmd := range []string{"plan", "apply"} {
+		code, stdout, stderr := hako(t, cmd, dir)
+		if code != 1 {
+			t.Errorf("%s exit %d", cmd, code)
+		}
+		if !strings.Contains(stderr, "plan.hcl line 10") || !strings.Contains(stderr, `no file exists at "missing.tftpl"`) {
+			t.Errorf("%s stderr:\n%s", cmd, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("%s printed %q", cmd, stdout)
+		}
+	}
+	if n := accepted(); n != 0 {
+		t.Errorf("%d connections to the host", n)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	dir := planDir(t, `variable "address" { type = string }
+host "pi" {
+  address = var.address
+  user    = "pi"
+}
+task "directory" "app" { path = "/opt/app" }
+`)
+	code, stdout, stderr := hako(t, "validate", dir)
+	if code != 0 || !strings.Contains(stdout, "1 host(s), 1 task(s)") {
+		t.Errorf("validate: %d %q %q", code, stdout, stderr)
+	}
+	code, _, stderr = hako(t, "plan", dir)
+	if code != 1 || !strings.Contains(stderr, "No value for required variable") {
+		t.Errorf("plan without a value: %d %q", code, stderr)
+	}
+}
+
+func TestFlagsAfterDirectory(t *testing.T) {
+	port, _ := listener(t)
+	dir := planDir(t, `variable "x" { type = number }
+`+hostBlock(port))
+	code, _, stderr := hako(t, "validate", dir, "-var", "x=notanumber")
+	if code != 1 || !strings.Contains(stderr, "Invalid value for variable") {
+		t.Errorf("a -var after DIR must be read: %d %q", code, stderr)
+	}
+	code, _, stderr = hako(t, "validate", dir, "other")
+	if code != 1 || !strings.Contains(stderr, "expected one plan directory") {
+		t.Errorf("two dirs: %d %q", code, stderr)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if code, _, stderr := hako(t, "destroy"); code != 1 || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("%d %q", code, stderr)
+	}
+}
+
+func TestUnreachableHostNamesIt(t *testing.T) {
+	port, _ := listener(t)
+	dir := planDir(t, hostBlock(port)+`task "directory" "app" { path = "/opt/app" }
+`)
+	// The listener accepts and closes: the handshake fails.
+	code, stdout, _ := hako(t, "apply", dir, "-connect-timeout", "2s")
+	if code != 1 || !strings.Contains(stdout, "pi") || !strings.Contains(stdout, "pi  ok=0 changed=0 failed=1 skipped=1") {
+		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
