@@ -1,0 +1,321 @@
+// Package testhost starts real Debian bookworm hosts on this machine for hako's end-to-end
+// tests: each one is a freshly flashed Raspberry Pi OS Lite look-alike (user pi with
+// passwordless sudo, new SSH host keys) in its own network namespace, running the real OpenSSH
+// sshd. The work is done by the script testhost/hakotesthost at the top of the repository;
+// this package calls it and ties each host's life to a test.
+//
+// Hosts need root and a root filesystem built once with `testhost/hakotesthost rootfs`.
+// Tests call Require first, which skips them when hosts cannot run here (or fails them when
+// HAKO_E2E_REQUIRED=1, as CI sets it).
+package testhost
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Options configure a host.
+type Options struct {
+	// SSHPort is the port sshd listens on (its sshd_config says so); 0 means 22.
+	SSHPort int
+}
+
+// Host is a running test host.
+type Host struct {
+	Name    string // harness name, unique on this machine
+	Addr    string // IPv4 address on the lab bridge, reachable from this machine
+	Addr6   string // IPv6 address on the lab bridge
+	Port    int    // sshd's port
+	User    string // "pi"
+	KeyFile string // private key (OpenSSH format) that User accepts
+
+	t       testing.TB
+	stopped atomic.Bool
+}
+
+const (
+	startTimeout = 2 * time.Minute
+	stopTimeout  = time.Minute
+)
+
+// Available reports why real test hosts cannot run here, or nil when they can. It only looks
+// at files and the process's own credentials, so it is cheap.
+func Available() error {
+	if runtime.GOOS != "linux" {
+		return errors.New("test hosts need Linux")
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("test hosts need root (network namespaces, mounts)")
+	}
+	if err := haveCapabilities(); err != nil {
+		return err
+	}
+	script, err := scriptPath()
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(script); err != nil || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("harness script %s missing or not executable", script)
+	}
+	for _, tool := range []string{"ip", "unshare", "nsenter", "flock", "mount", "zstd", "tar", "ssh"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found (run `%s deps`)", tool, script)
+		}
+	}
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		return errors.New("kernel without network namespaces")
+	}
+	if fs, err := os.ReadFile("/proc/filesystems"); err != nil || !bytes.Contains(fs, []byte("\toverlay\n")) {
+		return errors.New("kernel without overlayfs")
+	}
+	if _, err := os.Stat(tarball()); err != nil {
+		return fmt.Errorf("root filesystem %s not built (run `%s rootfs`)", tarball(), script)
+	}
+	return nil
+}
+
+// haveCapabilities checks that being root here is enough: a container may take capabilities
+// away from root.
+func haveCapabilities() error {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		hex, ok := strings.CutPrefix(sc.Text(), "CapEff:")
+		if !ok {
+			continue
+		}
+		caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			return fmt.Errorf("CapEff: %v", err)
+		}
+		for _, c := range []struct {
+			bit  uint
+			name string
+		}{{12, "CAP_NET_ADMIN"}, {18, "CAP_SYS_CHROOT"}, {21, "CAP_SYS_ADMIN"}, {27, "CAP_MKNOD"}} {
+			if caps&(1<<c.bit) == 0 {
+				return fmt.Errorf("root lacks %s here", c.name)
+			}
+		}
+		return nil
+	}
+	return errors.New("no CapEff in /proc/self/status")
+}
+
+// Require skips the test when test hosts cannot run here, or fails it when the environment
+// variable HAKO_E2E_REQUIRED is 1, so that CI cannot pass by skipping.
+func Require(t testing.TB) {
+	t.Helper()
+	err := Available()
+	if err == nil {
+		return
+	}
+	if os.Getenv("HAKO_E2E_REQUIRED") == "1" {
+		t.Fatalf("real test hosts required (HAKO_E2E_REQUIRED=1) but unavailable: %v", err)
+	}
+	t.Skipf("real test hosts unavailable: %v", err)
+}
+
+var hostSeq atomic.Int64
+
+// Start starts a fresh host named after the test and stops it when the test ends. It fails the
+// test, with the host's log, when the host does not come up.
+func Start(t testing.TB, opts Options) *Host {
+	t.Helper()
+	if err := Available(); err != nil {
+		t.Fatalf("testhost: %v", err)
+	}
+	port := opts.SSHPort
+	if port == 0 {
+		port = 22
+	}
+	key, err := acquireClientKey()
+	if err != nil {
+		t.Fatalf("testhost: client key: %v", err)
+	}
+	h := &Host{Name: hostName(t.Name(), os.Getpid(), hostSeq.Add(1)), User: "pi", KeyFile: key.private, t: t}
+	t.Cleanup(func() {
+		if t.Failed() && !h.stopped.Load() {
+			if out, err := run(stopTimeout, "log", h.Name); err == nil {
+				t.Logf("testhost: log of %s:\n%s", h.Name, out)
+			}
+		}
+		h.Stop(t)
+		releaseClientKey()
+	})
+
+	out, err := run(startTimeout, "start", h.Name, "--ssh-port", strconv.Itoa(port), "--authorized-key", key.public)
+	if err != nil {
+		t.Fatalf("testhost: start %s: %v", h.Name, err)
+	}
+	if err := h.parseAddr(out); err != nil {
+		t.Fatalf("testhost: start %s: %v", h.Name, err)
+	}
+	return h
+}
+
+// parseAddr reads the script's "NAME ADDR PORT ADDR6" line (the last line of its output).
+func (h *Host) parseAddr(out string) error {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 4 || f[0] != h.Name {
+		return fmt.Errorf("unexpected output %q", out)
+	}
+	port, err := strconv.Atoi(f[2])
+	if err != nil {
+		return fmt.Errorf("unexpected port in %q", out)
+	}
+	h.Addr, h.Port, h.Addr6 = f[1], port, f[3]
+	return nil
+}
+
+// Stop stops the host now (Start arranges it for the end of the test anyway). It is idempotent.
+func (h *Host) Stop(t testing.TB) {
+	t.Helper()
+	if h.stopped.Swap(true) {
+		return
+	}
+	if _, err := run(stopTimeout, "stop", h.Name); err != nil {
+		t.Errorf("testhost: stop %s: %v", h.Name, err)
+	}
+}
+
+// HostKeyLine returns the host's ed25519 public host key, "ssh-ed25519 AAAA...". It is read
+// afresh each time, so it follows a host whose keys were regenerated.
+func (h *Host) HostKeyLine() string {
+	h.t.Helper()
+	out, err := run(stopTimeout, "hostkey", h.Name)
+	if err != nil {
+		h.t.Fatalf("testhost: hostkey %s: %v", h.Name, err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// Exec runs cmd with /bin/sh as root inside the host, without SSH. It fails the test when cmd
+// exits non-zero and returns its standard output.
+func (h *Host) Exec(t testing.TB, cmd string) string {
+	t.Helper()
+	c := exec.Command(mustScript(t), "exec", h.Name, "/bin/sh", "-c", cmd)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	c.WaitDelay = 5 * time.Second
+	if err := c.Run(); err != nil {
+		t.Fatalf("testhost: exec on %s: %q: %v\nstdout:\n%s\nstderr:\n%s", h.Name, cmd, err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// Log returns the host's console and sshd logs.
+func (h *Host) Log(t testing.TB) string {
+	t.Helper()
+	out, err := run(stopTimeout, "log", h.Name)
+	if err != nil {
+		t.Fatalf("testhost: log %s: %v", h.Name, err)
+	}
+	return out
+}
+
+// script locations and the script runner
+
+func scriptPath() (string, error) {
+	if p := os.Getenv("HAKO_TESTHOST_SCRIPT"); p != "" {
+		return p, nil
+	}
+	rel := filepath.Join("testhost", "hakotesthost")
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		return filepath.Join(filepath.Dir(file), "..", "..", rel), nil
+	}
+	// Built with -trimpath: the source path is gone, but go test runs in the package's
+	// directory, somewhere below the repository root.
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, rel)); err == nil {
+			return filepath.Join(dir, rel), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find " + rel + " (set HAKO_TESTHOST_SCRIPT)")
+		}
+		dir = parent
+	}
+}
+
+func mustScript(t testing.TB) string {
+	t.Helper()
+	p, err := scriptPath()
+	if err != nil {
+		t.Fatalf("testhost: %v", err)
+	}
+	return p
+}
+
+func tarball() string {
+	dir := os.Getenv("HAKO_TESTHOST_CACHE")
+	if dir == "" {
+		dir = "/var/cache/hako-testhost"
+	}
+	return filepath.Join(dir, "bookworm-lite.tar.zst")
+}
+
+// run runs the script and returns its standard output; the error carries its standard error,
+// which holds the host's log when a start fails.
+func run(timeout time.Duration, args ...string) (string, error) {
+	script, err := scriptPath()
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, script, args...)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	// A host process holding our pipes must not hang the test.
+	c.WaitDelay = 5 * time.Second
+	if err := c.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %v\n%s", filepath.Base(script), strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// hostName makes a short name, unique on the machine, from a test name: the test name's letters
+// and digits, the process ID and a counter.
+func hostName(testName string, pid int, seq int64) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimPrefix(testName, "Test")) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 16 {
+			break
+		}
+	}
+	base := strings.TrimSuffix(b.String(), "-")
+	if base == "" {
+		base = "host"
+	}
+	return fmt.Sprintf("%s-%d-%d", base, pid, seq)
+}
