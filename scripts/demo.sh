@@ -28,7 +28,7 @@ echo "$addr $(testhost/hakotesthost hostkey "$name")" >"$work/known_hosts"
 
 export HAKO_VAR_token=demo-token-never-printed
 vars=(-var "address=$addr" -var "port=$port" -var "identity_file=$work/id_ed25519" -var "known_hosts=$work/known_hosts")
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+step() { printf '\n$ %s\n' "$*"; "$@"; }
 step bin/hako plan examples/quickstart "${vars[@]}"
 step bin/hako apply examples/quickstart "${vars[@]}"
 step bin/hako apply examples/quickstart "${vars[@]}"
