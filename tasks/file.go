@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,7 +129,14 @@ func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	if w.Group == "" && fi.Exists {
 		w.Group = fi.Group
 	}
-	return h.WriteFile(ctx, w)
+	err := h.WriteFile(ctx, w)
+	var verr *hosts.ValidateError
+	if f.sensitive && errors.As(err, &verr) {
+		// A validator may quote the offending line: the secret.
+		return fmt.Errorf("validate command %q failed with exit code %d; the target was not changed (its output is hidden: the content is sensitive)",
+			f.validate, verr.Result.ExitCode)
+	}
+	return err
 }
 
 func sha256Hex(b []byte) string {

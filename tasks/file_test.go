@@ -136,3 +136,13 @@ func TestFileSource(t *testing.T) {
 		t.Errorf("binary diff: %q", d)
 	}
 }
+
+func TestSensitiveValidateOutputIsHidden(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "secrets")
+	task := decode(t, "file", map[string]cty.Value{"path": str(p),
+		"content": str("password=hunter2\n").Mark(sensitiveMark{}), "validate": str("cat %s; exit 1")})
+	err := task.Apply(context.Background(), local(), check(t, local(), task))
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "hidden") {
+		t.Errorf("err = %v", err)
+	}
+}
