@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hako-dev/hako/internal/hakobin"
 )
 
 var hakoBin string
@@ -22,11 +24,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	hakoBin = filepath.Join(dir, "hako")
-	build := exec.Command("go", "build", "-o", hakoBin, "github.com/hako-dev/hako/cmd/hako")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building hako:", err)
+	if hakoBin, err = hakobin.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
