@@ -38,7 +38,10 @@ type testServer struct {
 	env         []string // added to the environment of exec'd commands
 	maxSessions int32
 
-	open, peak atomic.Int32 // concurrent sessions over all connections
+	// running counts commands and sftp servers at work, over all
+	// connections. It drops before the exit status is sent, so it never
+	// lags behind the client's own count; peak is its maximum.
+	running, peak atomic.Int32
 
 	ln    net.Listener
 	mu    sync.Mutex
@@ -129,28 +132,47 @@ func (s *testServer) serveConn(nc net.Conn) {
 			nch.Reject(ssh.UnknownChannelType, "only sessions")
 			continue
 		}
-		if open.Add(1) > s.maxSessions {
-			open.Add(-1)
+		if !s.takeSlot(&open) {
 			nch.Reject(ssh.ConnectionFailed, "open failed") // what sshd says
 			continue
-		}
-		n := s.open.Add(1)
-		for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
 		}
 		ch, chreqs, err := nch.Accept()
 		if err != nil {
 			open.Add(-1)
-			s.open.Add(-1)
 			continue
 		}
 		sessions.Add(1)
 		go func() {
 			defer sessions.Done()
-			defer s.open.Add(-1)
 			defer open.Add(-1)
 			s.session(ch, chreqs)
+			// sshd frees the session when the client's CLOSE arrives,
+			// which it handles before the client's next CHANNEL_OPEN.
+			for range chreqs {
+			}
 		}()
 	}
+}
+
+// takeSlot enforces maxSessions per connection. sshd does its accounting
+// in packet order; this server frees a slot in another goroutine a moment
+// after the client's CLOSE, so it grants that moment before refusing.
+func (s *testServer) takeSlot(open *atomic.Int32) bool {
+	for deadline := time.Now().Add(100 * time.Millisecond); ; time.Sleep(time.Millisecond) {
+		if n := open.Load(); n < s.maxSessions && open.CompareAndSwap(n, n+1) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+func (s *testServer) working() func() {
+	n := s.running.Add(1)
+	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+	}
+	return func() { s.running.Add(-1) }
 }
 
 func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
@@ -167,7 +189,10 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				continue
 			}
 			req.Reply(true, nil)
-			exit(s.exec(ch, p.Command, reqs))
+			done := s.working()
+			code := s.exec(ch, p.Command, reqs)
+			done()
+			exit(code)
 			return
 		case "subsystem":
 			var p struct{ Name string }
@@ -181,8 +206,10 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				exit(1)
 				return
 			}
+			done := s.working()
 			_ = srv.Serve() // until the client closes its side
 			srv.Close()
+			done()
 			exit(0)
 			return
 		default:
@@ -198,12 +225,22 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 func (s *testServer) exec(ch ssh.Channel, command string, reqs <-chan *ssh.Request) int {
 	cmd := exec.Command("sh", "-c", command)
 	cmd.Env = append(os.Environ(), s.env...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = ch, ch, ch.Stderr()
+	cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Like sshd, do not wait for the client's stdin to end once the
+	// process has exited (cmd.Stdin = ch would: Wait joins that copy).
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return 127
+	}
 	if err := cmd.Start(); err != nil {
 		io.WriteString(ch.Stderr(), err.Error())
 		return 127
 	}
+	go func() {
+		_, _ = io.Copy(stdin, ch)
+		stdin.Close()
+	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

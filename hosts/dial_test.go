@@ -1,0 +1,412 @@
+package hosts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+func wantContains(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want an error containing %q, got nil", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q\n  lacks %q", err, p)
+		}
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDialIdentityFile(t *testing.T) {
+	f := newFixture(t)
+	h := f.dial(t)
+	if h.Name() != "box" {
+		t.Errorf("Name() = %q", h.Name())
+	}
+	if res, err := h.Run(t.Context(), "echo hi", nil); err != nil || string(res.Stdout) != "hi\n" {
+		t.Fatalf("%q %v", res.Stdout, err)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := h.Run(t.Context(), "true", nil); err == nil {
+		t.Error("Run after Close worked")
+	}
+}
+
+func TestDialHomeExpansion(t *testing.T) {
+	f := newFixture(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.Rename(f.cfg.IdentityFiles[0], filepath.Join(home, "id")); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.IdentityFiles = []string{"~/id"}
+	f.cfg.KnownHostsFile = "" // default ~/.ssh/known_hosts: created, then filled
+	f.cfg.AcceptNewHostKeys = true
+	f.dial(t)
+	ssh := filepath.Join(home, ".ssh")
+	for p, want := range map[string]os.FileMode{ssh: 0o700 | os.ModeDir, filepath.Join(ssh, "known_hosts"): 0o600} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode(), want)
+		}
+	}
+	if got := readFile(t, filepath.Join(ssh, "known_hosts")); !strings.HasPrefix(got, "[127.0.0.1]:") {
+		t.Errorf("known_hosts = %q", got)
+	}
+}
+
+func TestDialWrongKey(t *testing.T) {
+	f := newFixture(t)
+	_, other := newEd25519(t)
+	wrong := writeKeyFile(t, filepath.Join(f.dir, "id_wrong"), other, "")
+	f.cfg.IdentityFiles = []string{wrong, filepath.Join(f.dir, "id_missing")}
+	_, err := Dial(t.Context(), f.cfg)
+	wantContains(t, err, `host "box"`, f.srv.addr, "authentication failed", `user "tester"`,
+		"identity file "+wrong+" (ssh-ed25519 SHA256:", "id_missing (not found)", "SSH_AUTH_SOCK not set")
+	if errors.Is(err, ErrConnectionRefused) {
+		t.Error("an auth failure matched ErrConnectionRefused")
+	}
+
+	// wrong user, right key
+	f = newFixture(t)
+	f.cfg.User = "mallory"
+	_, err = Dial(t.Context(), f.cfg)
+	wantContains(t, err, "authentication failed", `user "mallory"`)
+}
+
+// startAgent serves an in-process agent holding keys on a socket named by
+// SSH_AUTH_SOCK for the rest of the test.
+func startAgent(t *testing.T, keys ...any) {
+	t.Helper()
+	kr := agent.NewKeyring()
+	for _, k := range keys {
+		if err := kr.Add(agent.AddedKey{PrivateKey: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = agent.ServeAgent(kr, c)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	t.Setenv("SSH_AUTH_SOCK", sock)
+}
+
+func TestDialAgent(t *testing.T) {
+	f := newFixture(t)
+	_, other := newEd25519(t)
+	startAgent(t, f.userPriv)
+
+	// the identity file's key is refused; the agent's key in the same
+	// PublicKeysCallback gets its turn
+	f.cfg.IdentityFiles = []string{writeKeyFile(t, filepath.Join(f.dir, "id_wrong"), other, "")}
+	f.dial(t)
+
+	// a passphrase-protected identity file is used through the agent
+	f.cfg.IdentityFiles = []string{writeKeyFile(t, filepath.Join(f.dir, "id_enc"), f.userPriv, "secret")}
+	f.dial(t)
+}
+
+func TestDialEncryptedKeyWithoutAgent(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.IdentityFiles = []string{writeKeyFile(t, filepath.Join(f.dir, "id_enc"), f.userPriv, "secret")}
+	_, err := Dial(t.Context(), f.cfg)
+	wantContains(t, err, "authentication failed", "id_enc (passphrase-protected and not loaded in ssh-agent)")
+}
+
+func TestUnknownHostKey(t *testing.T) {
+	f := newFixture(t)
+	if err := os.WriteFile(f.cfg.KnownHostsFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Dial(t.Context(), f.cfg)
+	var uerr *UnknownHostKeyError
+	if !errors.As(err, &uerr) {
+		t.Fatalf("want UnknownHostKeyError, got %v", err)
+	}
+	fp := ssh.FingerprintSHA256(f.srv.hostKeys[0].PublicKey())
+	if uerr.Host != "box" || uerr.HostPort != f.srv.addr || uerr.KeyType != "ssh-ed25519" ||
+		uerr.Fingerprint != fp || uerr.KnownHostsFile != f.cfg.KnownHostsFile {
+		t.Errorf("%+v", uerr)
+	}
+	wantContains(t, err, `host "box"`, f.srv.addr, "ssh-ed25519 "+fp, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub",
+		"-accept-new-host-keys", f.cfg.KnownHostsFile)
+	if got := readFile(t, f.cfg.KnownHostsFile); got != "" {
+		t.Errorf("known_hosts changed: %q", got)
+	}
+}
+
+func TestAcceptNewHostKey(t *testing.T) {
+	// The server also offers ECDSA, which x/crypto would pick by default:
+	// the recorded key must be the ed25519 one.
+	ed, ec := newEd25519Signer(t), newECDSASigner(t)
+	f := newFixture(t, withHostKeys(ec, ed))
+	kh := filepath.Join(f.dir, "new", "dir", "known_hosts") // missing: created
+	f.cfg.KnownHostsFile = kh
+	f.cfg.AcceptNewHostKeys = true
+	f.dial(t)
+
+	want := fmt.Sprintf("[127.0.0.1]:%d %s\n", f.srv.port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ed.PublicKey()))))
+	if got := readFile(t, kh); got != want {
+		t.Errorf("known_hosts:\n got %q\nwant %q", got, want)
+	}
+
+	// now known: a dial without the flag works and records nothing more
+	f.cfg.AcceptNewHostKeys = false
+	f.dial(t)
+	if got := readFile(t, kh); got != want {
+		t.Errorf("known_hosts changed on the second dial: %q", got)
+	}
+}
+
+func TestAcceptNewHostKeyAppendsOnNewLine(t *testing.T) {
+	f := newFixture(t)
+	other := newEd25519Signer(t)
+	unrelated := knownHostsLine("10.9.9.9:22", other.PublicKey()) // no trailing newline
+	if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(unrelated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.AcceptNewHostKeys = true
+	f.dial(t)
+	lines := strings.Split(readFile(t, f.cfg.KnownHostsFile), "\n")
+	if len(lines) != 3 || lines[0] != unrelated || lines[1] != knownHostsLine(f.srv.addr, f.srv.hostKeys[0].PublicKey()) || lines[2] != "" {
+		t.Errorf("known_hosts lines: %q", lines)
+	}
+}
+
+func TestHostKeyChanged(t *testing.T) {
+	f := newFixture(t)
+	old := newEd25519Signer(t) // what the host had before it was "reflashed"
+	content := "# comment\n" + knownHostsLine(f.srv.addr, old.PublicKey()) + "\n"
+	if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.AcceptNewHostKeys = true // must not matter
+	_, err := Dial(t.Context(), f.cfg)
+	var cerr *HostKeyChangedError
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want HostKeyChangedError, got %v", err)
+	}
+	fp := ssh.FingerprintSHA256(f.srv.hostKeys[0].PublicKey())
+	at := f.cfg.KnownHostsFile + ":2"
+	if cerr.Fingerprint != fp || cerr.KeyType != "ssh-ed25519" || len(cerr.KnownAt) != 1 || cerr.KnownAt[0] != at {
+		t.Errorf("%+v", cerr)
+	}
+	wantContains(t, err, `host "box"`, "HOST KEY CHANGED", "man-in-the-middle", "reflashed", "ssh-ed25519 "+fp, at,
+		fmt.Sprintf("ssh-keygen -R '[127.0.0.1]:%d'", f.srv.port))
+	if got := readFile(t, f.cfg.KnownHostsFile); got != content {
+		t.Errorf("known_hosts changed: %q", got)
+	}
+}
+
+// A host that now offers only a key type other than the one on record has
+// changed its key; it must not pass as a new host (and so be accepted).
+func TestHostKeyTypeChanged(t *testing.T) {
+	f := newFixture(t) // server: ed25519 only
+	content := knownHostsLine(f.srv.addr, newECDSASigner(t).PublicKey()) + "\n"
+	if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.AcceptNewHostKeys = true
+	_, err := Dial(t.Context(), f.cfg)
+	var cerr *HostKeyChangedError
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want HostKeyChangedError, got %v", err)
+	}
+	if got := readFile(t, f.cfg.KnownHostsFile); got != content {
+		t.Errorf("known_hosts changed: %q", got)
+	}
+}
+
+// x/crypto prefers ECDSA; with only the ed25519 key on record that used to
+// be reported as a key mismatch (LIBRARIES.md pitfall 4).
+func TestKnownKeyTypeIsNegotiated(t *testing.T) {
+	ed, ec := newEd25519Signer(t), newECDSASigner(t)
+	for _, known := range []ssh.Signer{ed, ec} {
+		f := newFixture(t, withHostKeys(ec, ed))
+		line := knownHostsLine(f.srv.addr, known.PublicKey()) + "\n"
+		if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(line), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f.dial(t)
+	}
+}
+
+func TestKnownHostsLine(t *testing.T) {
+	k := newEd25519Signer(t).PublicKey()
+	key := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+	for hostport, want := range map[string]string{
+		"10.0.0.5:22":     "10.0.0.5 " + key,
+		"10.0.0.5:2222":   "[10.0.0.5]:2222 " + key,
+		"pi.lan:22":       "pi.lan " + key,
+		"[fd42::5]:22":    "fd42::5 " + key,
+		"[fd42::5]:2222":  "[fd42::5]:2222 " + key,
+		"raspberrypi:222": "[raspberrypi]:222 " + key,
+	} {
+		if got := knownHostsLine(hostport, k); got != want {
+			t.Errorf("%s: %q, want %q", hostport, got, want)
+		}
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	ln.Close()
+	f := newFixture(t)
+	f.cfg.Port = addr.Port
+	_, err = Dial(t.Context(), f.cfg)
+	if !errors.Is(err, ErrConnectionRefused) || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("want ErrConnectionRefused, got %v", err)
+	}
+	wantContains(t, err, `host "box"`, addr.String(), "tcp connect", "connection refused")
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	addr := silentListener(t)
+	f := newFixture(t)
+	_, port, _ := net.SplitHostPort(addr)
+	fmt.Sscan(port, &f.cfg.Port)
+	f.cfg.ConnectTimeout = 300 * time.Millisecond
+	start := time.Now()
+	_, err := Dial(t.Context(), f.cfg)
+	elapsed := time.Since(start)
+	wantContains(t, err, `host "box"`, addr, "ssh handshake timed out after 300ms")
+	if errors.Is(err, ErrConnectionRefused) {
+		t.Error("a timeout matched ErrConnectionRefused")
+	}
+	if elapsed < 300*time.Millisecond || elapsed > time.Second {
+		t.Errorf("Dial returned after %v, want about 300ms", elapsed)
+	}
+	t.Logf("silent peer: Dial returned after %v with ConnectTimeout 300ms", elapsed)
+}
+
+func TestDialCancel(t *testing.T) {
+	addr := silentListener(t)
+	f := newFixture(t)
+	_, port, _ := net.SplitHostPort(addr)
+	fmt.Sscan(port, &f.cfg.Port)
+	f.cfg.ConnectTimeout = 10 * time.Second
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := Dial(ctx, f.cfg)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Dial returned %v after cancel", d)
+	}
+}
+
+// The session limit holds with runs and writes mixed, and the test really
+// gets near it.
+func TestSessionLimit(t *testing.T) {
+	f := newFixture(t)
+	h := f.dial(t)
+	dir := t.TempDir()
+	errs := make(chan error, 60)
+	var running = make(chan struct{})
+	for i := range 30 {
+		go func() {
+			<-running
+			if i%3 == 0 {
+				errs <- h.WriteFile(t.Context(), FileWrite{Path: filepath.Join(dir, fmt.Sprint(i)), Mode: 0o600, Owner: fmt.Sprint(os.Getuid())})
+				return
+			}
+			_, err := h.Run(t.Context(), "sleep 0.2", nil)
+			errs <- err
+		}()
+	}
+	close(running)
+	for range 30 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	peak := f.srv.peak.Load()
+	t.Logf("peak concurrent sessions on the server: %d", peak)
+	if peak > maxSessions+1 || peak < maxSessions {
+		t.Errorf("peak %d sessions at work, want %d exec + 1 sftp", peak, maxSessions)
+	}
+}
+
+// With become, sudo's own complaint must reach the caller.
+func TestBecomeSudoFails(t *testing.T) {
+	bin := t.TempDir()
+	fake := "#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, withEnv("PATH="+bin+":"+os.Getenv("PATH")))
+	f.cfg.Become = true
+	h := f.dial(t)
+
+	res, err := h.Run(t.Context(), "id -u", nil)
+	if err != nil || res.ExitCode != 1 || !strings.Contains(string(res.Stderr), "a password is required") {
+		t.Errorf("Run: %+v %v", res, err)
+	}
+	err = h.WriteFile(t.Context(), FileWrite{Path: filepath.Join(t.TempDir(), "f"), Mode: 0o644})
+	wantContains(t, err, `host "box"`, "start sftp", "sudo -n "+sftpServerPath+" -u 077", "sudo: a password is required")
+}
+
+// With become the real OpenSSH sftp-server (through sudo) is used, so the
+// fsync step is taken.
+func TestBecomeUsesFsync(t *testing.T) {
+	requireSudo(t)
+	f := newFixture(t)
+	f.cfg.Become = true
+	h := f.dial(t)
+	if err := h.WriteFile(t.Context(), FileWrite{Path: filepath.Join(t.TempDir(), "f"), Mode: 0o644}); err != nil {
+		t.Fatal(err)
+	}
+	if !h.sftpFsync {
+		t.Error("OpenSSH sftp-server offers fsync@openssh.com, but it is not used")
+	}
+}
