@@ -48,6 +48,9 @@ const (
 // Dial connects and authenticates. ConnectTimeout bounds the whole of it
 // (DNS, TCP connect, SSH handshake, authentication); ctx can cancel it.
 func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
+	if cfg.Address == "" {
+		return nil, fmt.Errorf("host %q: no address to connect to", cfg.Name)
+	}
 	if cfg.Port == 0 {
 		cfg.Port = defaultPort
 	}

@@ -292,6 +292,11 @@ func TestKnownHostsLine(t *testing.T) {
 	}
 }
 
+func TestDialNoAddress(t *testing.T) {
+	_, err := Dial(t.Context(), Config{Name: "box"})
+	wantContains(t, err, `host "box"`, "no address")
+}
+
 func TestConnectionRefused(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -44,7 +44,7 @@ func (l *Local) Run(ctx context.Context, cmd string, stdin []byte) (Result, erro
 	c.WaitDelay = 2 * time.Second
 	err := c.Run()
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		res.ExitCode = -1
 		return res, fmt.Errorf("host %q: run: %w", l.name, ctx.Err())
 	}
