@@ -27,7 +27,7 @@ type keyAuth struct {
 
 func loadKeyAuth(identityFiles []string, deadline time.Time) *keyAuth {
 	a := &keyAuth{}
-	agentSigners := a.dialAgent(deadline)
+	agentSigners, agentSource := a.dialAgent(deadline)
 	used := map[string]bool{}
 	add := func(s ssh.Signer) {
 		k := string(s.PublicKey().Marshal())
@@ -70,31 +70,28 @@ func loadKeyAuth(identityFiles []string, deadline time.Time) *keyAuth {
 	for _, s := range agentSigners {
 		add(s)
 	}
+	a.sources = append(a.sources, agentSource) // listed in the order tried
 	return a
 }
 
-// dialAgent returns the agent's signers and records the agent as a source.
-func (a *keyAuth) dialAgent(deadline time.Time) []ssh.Signer {
+// dialAgent returns the agent's signers and a description of the agent.
+func (a *keyAuth) dialAgent(deadline time.Time) ([]ssh.Signer, string) {
 	sock := os.Getenv("SSH_AUTH_SOCK")
 	if sock == "" {
-		a.sources = append(a.sources, "ssh-agent (SSH_AUTH_SOCK not set)")
-		return nil
+		return nil, "ssh-agent (SSH_AUTH_SOCK not set)"
 	}
 	c, err := net.DialTimeout("unix", sock, time.Until(deadline))
 	if err != nil {
-		a.sources = append(a.sources, fmt.Sprintf("ssh-agent (%v)", err))
-		return nil
+		return nil, fmt.Sprintf("ssh-agent (%v)", err)
 	}
 	_ = c.SetDeadline(deadline) // a hung agent must not outlive ConnectTimeout
 	signers, err := agent.NewClient(c).Signers()
 	if err != nil {
 		c.Close()
-		a.sources = append(a.sources, fmt.Sprintf("ssh-agent at %s (%v)", sock, err))
-		return nil
+		return nil, fmt.Sprintf("ssh-agent at %s (%v)", sock, err)
 	}
 	a.agent = c
-	a.sources = append(a.sources, fmt.Sprintf("ssh-agent at %s (%d keys)", sock, len(signers)))
-	return signers
+	return signers, fmt.Sprintf("ssh-agent at %s (%d keys)", sock, len(signers))
 }
 
 func (a *keyAuth) method() ssh.AuthMethod {
@@ -102,9 +99,6 @@ func (a *keyAuth) method() ssh.AuthMethod {
 }
 
 func (a *keyAuth) describe() string {
-	if len(a.sources) == 0 {
-		return "no identity files configured and no ssh-agent"
-	}
 	return strings.Join(a.sources, ", ")
 }
 

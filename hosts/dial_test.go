@@ -90,7 +90,7 @@ func TestDialWrongKey(t *testing.T) {
 	f.cfg.IdentityFiles = []string{wrong, filepath.Join(f.dir, "id_missing")}
 	_, err := Dial(t.Context(), f.cfg)
 	wantContains(t, err, `host "box"`, f.srv.addr, "authentication failed", `user "tester"`,
-		"identity file "+wrong+" (ssh-ed25519 SHA256:", "id_missing (not found)", "SSH_AUTH_SOCK not set")
+		"tried identity file "+wrong+" (ssh-ed25519 SHA256:", "id_missing (not found), ssh-agent (SSH_AUTH_SOCK not set)")
 	if errors.Is(err, ErrConnectionRefused) {
 		t.Error("an auth failure matched ErrConnectionRefused")
 	}

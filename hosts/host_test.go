@@ -268,7 +268,7 @@ func TestWriteFileErrors(t *testing.T) {
 			w    FileWrite
 			want string
 		}{
-			{FileWrite{Path: filepath.Join(dir, "missing", "f"), Mode: 0o644}, "parent directory " + dir + "/missing/ does not exist"},
+			{FileWrite{Path: filepath.Join(dir, "missing", "f"), Mode: 0o644}, "parent directory " + dir + "/missing does not exist"},
 			{FileWrite{Path: "relative/f", Mode: 0o644}, "path must be absolute"},
 			{FileWrite{Path: dir + "/", Mode: 0o644}, "path must name a file"},
 			{FileWrite{Path: filepath.Join(dir, "f"), Mode: 0o644, Validate: "true"}, "has no %s"},

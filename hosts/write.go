@@ -63,7 +63,7 @@ func writeAtomic(ctx context.Context, host string, ops fileOps, run runFunc, w F
 	if err := ctx.Err(); err != nil {
 		return fail("before start", err)
 	}
-	dir, base := path.Split(w.Path)
+	dir, base := path.Dir(w.Path), path.Base(w.Path)
 	tmp := path.Join(dir, "."+base+".hako-"+randomSuffix())
 
 	f, err := ops.createExcl(tmp)
