@@ -19,6 +19,7 @@ const (
 	ProbeStat ProbeKind = 'S' // lstat of a path
 	ProbeRead ProbeKind = 'C' // content of a regular file
 	ProbeExit ProbeKind = 'X' // exit status of a read-only command
+	ProbeOut  ProbeKind = 'O' // exit status and output of a read-only command
 )
 
 // Probe is one question Check needs answered. Probes of all tasks of a host
@@ -55,10 +56,19 @@ type State struct {
 	stats    map[string]FileInfo
 	contents map[string]Content
 	exits    map[string]int
+	outputs  map[string]Output
+}
+
+// Output is what an output probe learned: the command's exit status and
+// standard output (its errors are discarded).
+type Output struct {
+	ExitCode int
+	Stdout   []byte
 }
 
 func newState() *State {
-	return &State{stats: map[string]FileInfo{}, contents: map[string]Content{}, exits: map[string]int{}}
+	return &State{stats: map[string]FileInfo{}, contents: map[string]Content{}, exits: map[string]int{},
+		outputs: map[string]Output{}}
 }
 
 // Stat returns the stat answer for path. It panics if nobody asked: that is
@@ -89,6 +99,15 @@ func (s *State) Exit(cmd string) int {
 	return code
 }
 
+// Output returns the answer of an output probe.
+func (s *State) Output(cmd string) Output {
+	o, ok := s.outputs[cmd]
+	if !ok {
+		panic("tasks: no output probe for " + cmd)
+	}
+	return o
+}
+
 // probeFuncs answer one probe each and print one line per answer. They run
 // as the become user. x runs its command in a subshell with no input, so a
 // broken command only fails its own probe.
@@ -98,6 +117,7 @@ c() { if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
   else printf 'H %s ' "$1"; sha256sum < "$2" | cut -d' ' -f1; fi
 else echo "C $1 -"; fi; }
 x() { ( eval "$2" ) </dev/null >/dev/null 2>&1; echo "X $1 $?"; }
+o() { _o=$( ( eval "$2" ) </dev/null 2>/dev/null; echo "=$?" ); printf 'O %s %s ' "$1" "${_o##*=}"; printf '%s' "${_o%=*}" | base64 -w0; echo; }
 `
 
 const endMarker = "E hako-probe-end"
@@ -114,7 +134,7 @@ func Script(probes []Probe) (string, []Probe) {
 			continue
 		}
 		seen[p] = true
-		fn := map[ProbeKind]string{ProbeStat: "s", ProbeRead: "c", ProbeExit: "x"}[p.Kind]
+		fn := map[ProbeKind]string{ProbeStat: "s", ProbeRead: "c", ProbeExit: "x", ProbeOut: "o"}[p.Kind]
 		fmt.Fprintf(&b, "%s %d %s\n", fn, len(order), hosts.Quote(p.Arg))
 		order = append(order, p)
 	}
@@ -188,6 +208,15 @@ func (st *State) record(tag byte, p Probe, payload string) error {
 		code, err := strconv.Atoi(payload)
 		st.exits[p.Arg] = code
 		return err
+	case 'O':
+		codeText, b64, _ := strings.Cut(payload, " ")
+		code, err := strconv.Atoi(codeText)
+		if err != nil {
+			return err
+		}
+		out, err := base64.StdEncoding.DecodeString(b64)
+		st.outputs[p.Arg] = Output{ExitCode: code, Stdout: out}
+		return err
 	default:
 		return fmt.Errorf("unknown answer %q", tag)
 	}
@@ -203,6 +232,8 @@ func (st *State) answered(p Probe) bool {
 		_, ok = st.contents[p.Arg]
 	case ProbeExit:
 		_, ok = st.exits[p.Arg]
+	case ProbeOut:
+		_, ok = st.outputs[p.Arg]
 	}
 	return ok
 }

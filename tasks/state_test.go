@@ -41,3 +41,22 @@ func TestParseAnswersRejectsGarbage(t *testing.T) {
 		}
 	}
 }
+
+func TestOutputProbe(t *testing.T) {
+	cmds := []string{"printf 'a=b\\n\\nlast\\n'; exit 3", "true", "echo x >&2", "printf 'no newline'"}
+	var probes []Probe
+	for _, c := range cmds {
+		probes = append(probes, Probe{ProbeOut, c})
+	}
+	st, err := Gather(t.Context(), local(), probes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Output{{3, []byte("a=b\n\nlast\n")}, {0, []byte("")}, {0, []byte("")}, {0, []byte("no newline")}}
+	for i, c := range cmds {
+		got := st.Output(c)
+		if got.ExitCode != want[i].ExitCode || string(got.Stdout) != string(want[i].Stdout) {
+			t.Errorf("%s: %d %q", c, got.ExitCode, got.Stdout)
+		}
+	}
+}
