@@ -22,11 +22,10 @@ import (
 // SSHHost is a Host reached over one SSH connection. Commands are sessions
 // multiplexed on it; file writes share one lazily started SFTP client.
 type SSHHost struct {
-	name     string
-	hostport string
-	become   bool
-	client   *ssh.Client
-	sem      chan struct{} // bounds concurrent exec sessions (sshd MaxSessions)
+	name   string
+	become bool
+	client *ssh.Client
+	sem    chan struct{} // bounds concurrent exec sessions (sshd MaxSessions)
 
 	sftpMu      sync.Mutex // guards the three fields below
 	sftp        *sftp.Client
@@ -119,11 +118,10 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	_ = conn.SetDeadline(time.Time{}) // or every later session would die at it
 
 	return &SSHHost{
-		name:     cfg.Name,
-		hostport: hostport,
-		become:   cfg.Become,
-		client:   ssh.NewClient(c, chans, reqs),
-		sem:      make(chan struct{}, maxSessions),
+		name:   cfg.Name,
+		become: cfg.Become,
+		client: ssh.NewClient(c, chans, reqs),
+		sem:    make(chan struct{}, maxSessions),
 	}, nil
 }
 
