@@ -26,6 +26,7 @@ type SSHHost struct {
 	become bool
 	client *ssh.Client
 	sem    chan struct{} // bounds concurrent exec sessions (sshd MaxSessions)
+	end    Endpoint
 
 	sftpMu      sync.Mutex // guards the three fields below
 	sftp        *sftp.Client
@@ -122,8 +123,22 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		become: cfg.Become,
 		client: ssh.NewClient(c, chans, reqs),
 		sem:    make(chan struct{}, maxSessions),
+		end:    endpoint(conn, cfg.Port),
 	}, nil
 }
+
+// endpoint records the connection's ends. Without NAT between us and the
+// host (a home LAN, IPv6) our local address is the source the host sees.
+func endpoint(conn net.Conn, port int) Endpoint {
+	e := Endpoint{ServerPort: port}
+	if a, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+		e.ClientAddr = a.IP.String()
+	}
+	return e
+}
+
+// Endpoint returns the connection's ends.
+func (h *SSHHost) Endpoint() Endpoint { return h.end }
 
 func tcpError(ctx context.Context, cfg Config, hostport string, err error) error {
 	prefix := fmt.Sprintf("host %q (%s): tcp connect", cfg.Name, hostport)

@@ -43,6 +43,9 @@ func TestDialIdentityFile(t *testing.T) {
 	if h.Name() != "box" {
 		t.Errorf("Name() = %q", h.Name())
 	}
+	if e := h.Endpoint(); e.ClientAddr != "127.0.0.1" || e.ServerPort != f.cfg.Port {
+		t.Errorf("Endpoint() = %+v, want 127.0.0.1 and port %d", e, f.cfg.Port)
+	}
 	if res, err := h.Run(t.Context(), "echo hi", nil); err != nil || string(res.Stdout) != "hi\n" {
 		t.Fatalf("%q %v", res.Stdout, err)
 	}

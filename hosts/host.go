@@ -26,6 +26,18 @@ type Host interface {
 	Close() error
 }
 
+// Endpoint is how a connection reaches a host, as lockout checks need it:
+// the SSH port in use and the address the host sees the client come from.
+type Endpoint struct {
+	ClientAddr string // IP address, without port
+	ServerPort int
+}
+
+// EndpointHost is implemented by hosts reached over a network connection.
+type EndpointHost interface {
+	Endpoint() Endpoint
+}
+
 // FileWrite describes one atomic file replacement.
 type FileWrite struct {
 	Path    string      // absolute path on the host

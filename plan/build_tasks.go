@@ -11,12 +11,12 @@ import (
 
 // taskDecl is a task block split into its common and kind attributes.
 type taskDecl struct {
-	block  *hcl.Block
-	kind   tasks.Kind
-	common hcl.Attributes
-	attrs  hcl.Attributes
-	hosts  map[string]bool // nil: every host
-	notify []string
+	block   *hcl.Block
+	kind    tasks.Kind
+	common  hcl.Attributes
+	content *hcl.BodyContent
+	hosts   map[string]bool // nil: every host
+	notify  []string
 }
 
 // buildTasks evaluates every task and handler for every host it runs on.
@@ -47,13 +47,13 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 				continue
 			}
 			addr := tasks.Address{Kind: td.kind.Name, Name: td.block.Labels[1]}
-			out[h.Name] = append(out[h.Name], c.decodeStep(hev, td.kind, addr, td.block, td.attrs, td.notify, &diags))
+			out[h.Name] = append(out[h.Name], c.decodeStep(hev, td.kind, addr, td.block, td.content, td.notify, &diags))
 		}
 		for _, b := range c.Handlers {
 			content, d := b.Body.Content(command.Schema)
 			diags = diags.Extend(d)
 			addr := tasks.Address{Kind: "handler", Name: b.Labels[0]}
-			h.Handlers[addr.Name] = c.decodeStep(hev, command, addr, b, content.Attributes, nil, &diags)
+			h.Handlers[addr.Name] = c.decodeStep(hev, command, addr, b, content, nil, &diags)
 			h.Order = append(h.Order, addr.Name)
 		}
 	}
@@ -61,11 +61,26 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 }
 
 func (c *Config) decodeStep(ev *evaluator, kind tasks.Kind, addr tasks.Address, b *hcl.Block,
-	attrs hcl.Attributes, notify []string, diags *hcl.Diagnostics) *Step {
-	a := evalAttrs(ev, attrs, addr, b, diags)
+	content *hcl.BodyContent, notify []string, diags *hcl.Diagnostics) *Step {
+	a := evalAttrs(ev, content.Attributes, addr, b, diags)
 	a.Dir = c.Dir
+	for _, nb := range content.Blocks {
+		nc, d := nb.Body.Content(kind.BlockSchemas[nb.Type])
+		*diags = diags.Extend(d)
+		na := evalAttrs(ev, nc.Attributes, addr, nb, diags)
+		na.Dir = c.Dir
+		if a.Blocks == nil {
+			a.Blocks = map[string][]*tasks.Attrs{}
+		}
+		a.Blocks[nb.Type] = append(a.Blocks[nb.Type], na)
+	}
 	t := kind.Decode(a)
 	*diags = diags.Extend(a.Diags)
+	for _, nbs := range a.Blocks {
+		for _, na := range nbs {
+			*diags = diags.Extend(na.Diags)
+		}
+	}
 	return &Step{Task: t, Kind: kind, Notify: notify, Decl: b.DefRange}
 }
 
@@ -79,7 +94,7 @@ func decodeTaskDecl(b *hcl.Block, ev *evaluator, hostNames, handlers map[string]
 	common, rest, diags := b.Body.PartialContent(taskCommonSchema)
 	content, d := rest.Content(kind.Schema)
 	diags = diags.Extend(d)
-	td := &taskDecl{block: b, kind: kind, common: common.Attributes, attrs: content.Attributes}
+	td := &taskDecl{block: b, kind: kind, common: common.Attributes, content: content}
 	if a, ok := common.Attributes["hosts"]; ok {
 		names, d := nameList(ev, a, "host", hostNames)
 		diags = diags.Extend(d)

@@ -85,9 +85,36 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 		recap.Failed, recap.Skipped = 1, len(h.Steps)
 		return recap
 	}
+	if a.refuse(state) {
+		return recap
+	}
 	a.runTasks(ctx, state)
 	a.runHandlers(ctx)
 	return recap
+}
+
+// refuse checks every task before the first change; if any refuses (a
+// lockout), nothing runs on the host and the refusing tasks fail.
+func (a *hostApply) refuse(state *tasks.State) bool {
+	var results []Result
+	refused := false
+	for _, s := range a.host.Steps {
+		_, err := s.Task.Check(state)
+		var r *tasks.Refusal
+		if errors.As(err, &r) {
+			refused = true
+			results = append(results, Result{Step: s, Status: Failed, Err: err})
+		} else {
+			results = append(results, Result{Step: s, Status: Skipped})
+		}
+	}
+	if refused {
+		a.rep.Note(a.host.Name, "the plan was refused; nothing was changed on this host")
+		for _, r := range results {
+			a.report(r)
+		}
+	}
+	return refused
 }
 
 // hostApply is the state of one host's apply.

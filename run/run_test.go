@@ -10,6 +10,7 @@ import (
 
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/tasks"
 )
 
 // recorder is a Reporter that keeps what it is told.
@@ -215,5 +216,36 @@ func TestUnreachableHost(t *testing.T) {
 	}
 	if hp := Plan(context.Background(), p, o); hp[0].Err == nil {
 		t.Error("plan of an unreachable host must fail")
+	}
+}
+
+// refuser is a task whose Check refuses, as a lockout check would.
+type refuser struct{}
+
+func (refuser) Address() tasks.Address { return tasks.Address{Kind: "test", Name: "refuser"} }
+func (refuser) Probes() []tasks.Probe  { return nil }
+func (refuser) Check(*tasks.State) (*tasks.Change, error) {
+	return nil, &tasks.Refusal{Reason: "it would lock you out"}
+}
+func (refuser) Apply(context.Context, hosts.Host, *tasks.Change) error { return nil }
+
+func TestRefusalChangesNothing(t *testing.T) {
+	p, root := localPlan(t, `
+task "file" "first" {
+  path    = "ROOT/first"
+  content = "x\n"
+}
+`)
+	p.Hosts[0].Steps = append(p.Hosts[0].Steps, &plan.Step{Task: refuser{}})
+	rec := &recorder{}
+	recaps := Apply(context.Background(), p, localOpts, rec)
+	if got := rec.statuses(); got != "file.first=skipped test.refuser=failed" {
+		t.Errorf("statuses: %s", got)
+	}
+	if recaps[0].Failed != 1 || !strings.Contains(rec.results[1].Err.Error(), "lock you out") {
+		t.Errorf("recap %+v, results %+v", recaps[0], rec.results)
+	}
+	if _, err := os.Stat(filepath.Join(root, "first")); err == nil {
+		t.Error("a task ran although the plan was refused")
 	}
 }

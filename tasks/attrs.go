@@ -24,7 +24,10 @@ type Attrs struct {
 	Body  hcl.Range       // the whole block
 	Dir   string          // the plan directory, for plan-relative paths
 	Items map[string]Attr // only the attributes present in the block
-	Diags hcl.Diagnostics
+	// Blocks are the nested blocks by type, in source order; their
+	// diagnostics are collected with the parent's.
+	Blocks map[string][]*Attrs
+	Diags  hcl.Diagnostics
 }
 
 // Has reports whether the attribute is set.

@@ -109,3 +109,10 @@ func shortHash(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:12]
 }
+
+// Refusal is a Check error that stops a host's apply before any task
+// changes anything: the plan would, for example, cut the SSH connection
+// hako depends on.
+type Refusal struct{ Reason string }
+
+func (r *Refusal) Error() string { return "refused: " + r.Reason }

@@ -57,6 +57,9 @@ type State struct {
 	contents map[string]Content
 	exits    map[string]int
 	outputs  map[string]Output
+	// Endpoint is the connection the run uses (zero for a local host), so
+	// that firewall tasks can refuse to cut it.
+	Endpoint hosts.Endpoint
 }
 
 // Output is what an output probe learned: the command's exit status and
@@ -153,7 +156,14 @@ func Gather(ctx context.Context, h hosts.Host, probes []Probe) (*State, error) {
 		return nil, fmt.Errorf("gathering state: the probe script exited %d: %s",
 			res.ExitCode, strings.TrimSpace(string(res.Stderr)))
 	}
-	return ParseAnswers(res.Stdout, order)
+	st, err := ParseAnswers(res.Stdout, order)
+	if err != nil {
+		return nil, err
+	}
+	if eh, ok := h.(hosts.EndpointHost); ok {
+		st.Endpoint = eh.Endpoint()
+	}
+	return st, nil
 }
 
 // ParseAnswers reads the probe script's output; order is what Script returned.

@@ -34,6 +34,9 @@ type Task interface {
 type Kind struct {
 	Name   string
 	Schema *hcl.BodySchema
+	// BlockSchemas are the schemas of the nested blocks Schema declares
+	// (e.g. a firewall's `rule` blocks), one level deep.
+	BlockSchemas map[string]*hcl.BodySchema
 	// Decode builds a task from its evaluated attributes.
 	Decode func(a *Attrs) Task
 	// AlwaysRuns marks kinds whose unguarded tasks run on every apply, so
