@@ -18,8 +18,11 @@ var hostSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 // Attributes every task has, whatever its kind.
 var taskCommonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "hosts"}, {Name: "notify"},
+	{Name: "hosts"}, {Name: "notify"}, {Name: "when"},
 }}
+
+// Attributes every handler has.
+var handlerCommonSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "when"}}}
 
 // Build evaluates a loaded plan with the given variable values.
 func Build(cfg *Config, in Inputs) (*Plan, hcl.Diagnostics) {

@@ -17,6 +17,7 @@ type taskDecl struct {
 	content *hcl.BodyContent
 	hosts   map[string]bool // nil: every host
 	notify  []string
+	when    *hcl.Attribute // nil: always
 }
 
 // buildTasks evaluates every task and handler for every host it runs on.
@@ -38,26 +39,64 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 			decls = append(decls, td)
 		}
 	}
-	command, _ := tasks.LookupKind("command")
 	out := map[string][]*Step{}
 	for _, h := range hs {
 		hev := ev.forHost(hostValue(h))
 		for _, td := range decls {
-			if td.hosts != nil && !td.hosts[h.Name] {
+			if td.hosts != nil && !td.hosts[h.Name] || !when(hev, td.when, &diags) {
 				continue
 			}
 			addr := tasks.Address{Kind: td.kind.Name, Name: td.block.Labels[1]}
 			out[h.Name] = append(out[h.Name], c.decodeStep(hev, td.kind, addr, td.block, td.content, td.notify, &diags))
 		}
 		for _, b := range c.Handlers {
-			content, d := b.Body.Content(command.Schema)
+			common, rest, d := b.Body.PartialContent(handlerCommonSchema)
+			diags = diags.Extend(d)
+			if !when(hev, common.Attributes["when"], &diags) {
+				continue
+			}
+			kind := handlerKind(b)
+			content, d := rest.Content(kind.Schema)
 			diags = diags.Extend(d)
 			addr := tasks.Address{Kind: "handler", Name: b.Labels[0]}
-			h.Handlers[addr.Name] = c.decodeStep(hev, command, addr, b, content, nil, &diags)
+			h.Handlers[addr.Name] = c.decodeStep(hev, kind, addr, b, content, nil, &diags)
 			h.Order = append(h.Order, addr.Name)
 		}
 	}
 	return out, diags
+}
+
+// handlerKind: a handler that names a `service` restarts or reloads it;
+// any other handler is a command.
+func handlerKind(b *hcl.Block) tasks.Kind {
+	if attrs, _ := b.Body.JustAttributes(); attrs["service"] != nil {
+		return tasks.ServiceActionKind
+	}
+	command, _ := tasks.LookupKind("command")
+	return command
+}
+
+// when evaluates an optional `when` condition for one host. An error or an
+// unknown value (validate) counts as true, so the task is still checked.
+func when(ev *evaluator, a *hcl.Attribute, diags *hcl.Diagnostics) bool {
+	if a == nil {
+		return true
+	}
+	v, d := ev.eval(a.Expr)
+	*diags = diags.Extend(d)
+	if d.HasErrors() {
+		return true
+	}
+	v, _ = v.UnmarkDeep()
+	if !v.IsKnown() {
+		return true
+	}
+	if v.IsNull() || v.Type() != cty.Bool {
+		*diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid when",
+			Detail: "when must be true or false.", Subject: a.Expr.Range().Ptr()})
+		return true
+	}
+	return v.True()
 }
 
 func (c *Config) decodeStep(ev *evaluator, kind tasks.Kind, addr tasks.Address, b *hcl.Block,
@@ -94,7 +133,7 @@ func decodeTaskDecl(b *hcl.Block, ev *evaluator, hostNames, handlers map[string]
 	common, rest, diags := b.Body.PartialContent(taskCommonSchema)
 	content, d := rest.Content(kind.Schema)
 	diags = diags.Extend(d)
-	td := &taskDecl{block: b, kind: kind, common: common.Attributes, content: content}
+	td := &taskDecl{block: b, kind: kind, common: common.Attributes, content: content, when: common.Attributes["when"]}
 	if a, ok := common.Attributes["hosts"]; ok {
 		names, d := nameList(ev, a, "host", hostNames)
 		diags = diags.Extend(d)

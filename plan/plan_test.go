@@ -202,3 +202,60 @@ func TestVarFileSyntaxError(t *testing.T) {
 		t.Errorf("var file error should point into the file:\n%s", render(diags))
 	}
 }
+
+func TestWhenAndServiceHandlers(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.hcl"), `
+variable "connect" {
+  type    = bool
+  default = false
+}
+host "a" {
+  address = "127.0.0.1"
+  user    = "u"
+}
+host "b" {
+  address = "127.0.0.2"
+  user    = "u"
+}
+task "command" "connect" {
+  command = "pon dsl-provider"
+  when    = var.connect
+}
+task "command" "only_b" {
+  command = "true"
+  when    = host.name == "b"
+}
+handler "restart_ssh" {
+  service = "ssh"
+}
+handler "reconnect" {
+  command = "poff; pon"
+  when    = var.connect
+}
+`)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p, diags := Build(cfg, Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	if got := strings.Join(addrs(p.Hosts[0]), " "); got != "" {
+		t.Errorf("host a: %q", got)
+	}
+	if got := strings.Join(addrs(p.Hosts[1]), " "); got != "command.only_b" {
+		t.Errorf("host b: %q", got)
+	}
+	if got := strings.Join(p.Hosts[0].Order, " "); got != "restart_ssh" {
+		t.Errorf("handlers: %q", got)
+	}
+	if k := p.Hosts[0].Handlers["restart_ssh"].Kind.Name; k != "service_action" {
+		t.Errorf("a handler naming a service is a %s", k)
+	}
+	p, _ = Build(cfg, Inputs{Args: []VarArg{{Assign: "connect=true"}}})
+	if got := strings.Join(addrs(p.Hosts[0]), " "); got != "command.connect" {
+		t.Errorf("host a with connect=true: %q", got)
+	}
+}

@@ -144,3 +144,18 @@ func (a *Attrs) Errorf(summary, format string, args ...any) {
 		Subject:  a.Decl.Ptr(),
 	})
 }
+
+// Int returns a whole-number attribute (-1 when absent or not whole).
+func (a *Attrs) Int(name string) int {
+	v, ok := a.value(name, cty.Number)
+	if !ok {
+		return -1
+	}
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	if !bf.IsInt() || acc != 0 || n < 0 || n > 1<<31 {
+		a.errorf(name, "Invalid number", "%s must be a whole number from 0, got %s.", name, bf.String())
+		return -1
+	}
+	return int(n)
+}

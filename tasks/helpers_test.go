@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,3 +87,5 @@ func modeOf(t *testing.T, path string) os.FileMode {
 	}
 	return fi.Mode().Perm()
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -1,0 +1,130 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Service keeps a systemd unit enabled or disabled, started or stopped.
+type Service struct {
+	addr    Address
+	name    string
+	enabled *bool  // nil: not managed
+	state   string // "started", "stopped" or "" (not managed)
+}
+
+func init() {
+	register(Kind{
+		Name: "service",
+		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+			{Name: "name", Required: true}, {Name: "enabled"}, {Name: "state"},
+		}},
+		Decode: decodeService,
+	})
+}
+
+var unitName = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+$`)
+
+func decodeService(a *Attrs) Task {
+	s := &Service{addr: a.Addr, name: a.String("name"), state: a.String("state")}
+	if s.name != "" && !unitName.MatchString(s.name) {
+		a.errorf("name", "Invalid unit name", "%q is not a systemd unit name.", s.name)
+	}
+	if a.Has("enabled") {
+		e := a.Bool("enabled", false)
+		s.enabled = &e
+	}
+	switch s.state {
+	case "", "started", "stopped":
+	default:
+		a.errorf("state", "Invalid state", `state must be "started" or "stopped", got %q.`, s.state)
+	}
+	return s
+}
+
+func (s *Service) Address() Address { return s.addr }
+
+// unitProbe prints PID 1's name, then is-enabled and is-active of the unit,
+// one per line, in one command.
+func unitProbe(name string) string {
+	q := hosts.Quote(name)
+	return `printf '%s\n' "$(cat /proc/1/comm)" "$(systemctl is-enabled -- ` + q + ` 2>/dev/null)" "$(systemctl is-active -- ` + q + ` 2>/dev/null)"`
+}
+
+func (s *Service) Probes() []Probe { return []Probe{{ProbeOut, unitProbe(s.name)}} }
+
+// unitState is what systemd says of a unit.
+type unitState struct{ init, enabled, active string }
+
+func readUnit(st *State, name string) (unitState, error) {
+	lines := strings.Split(string(st.Output(unitProbe(name)).Stdout), "\n")
+	for len(lines) < 3 {
+		lines = append(lines, "")
+	}
+	u := unitState{init: lines[0], enabled: lines[1], active: lines[2]}
+	if u.init != "systemd" {
+		return u, fmt.Errorf("the host does not run systemd (PID 1 is %q), so hako cannot manage the service %q; "+
+			"use a command task (for example `service %s restart`) on such hosts", u.init, name, name)
+	}
+	return u, nil
+}
+
+func (s *Service) Check(st *State) (*Change, error) {
+	u, err := readUnit(st, s.name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Change{Address: s.addr, Summary: s.name}
+	if s.enabled != nil {
+		isOn := u.enabled == "enabled" || u.enabled == "enabled-runtime" || u.enabled == "alias"
+		if *s.enabled != isOn {
+			c.Attrs = append(c.Attrs, AttrChange{"enabled", orUnknown(u.enabled), fmt.Sprint(*s.enabled)})
+		}
+	}
+	if s.state != "" {
+		isUp := u.active == "active" || u.active == "reloading" || u.active == "activating"
+		if (s.state == "started") != isUp {
+			c.Attrs = append(c.Attrs, AttrChange{"state", orUnknown(u.active), s.state})
+		}
+	}
+	if len(c.Attrs) > 0 {
+		c.Action = Update
+		c.Summary = "update " + s.name
+		if u.enabled == "" {
+			c.Summary += " (not installed yet)"
+		}
+	}
+	return c, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// Apply enables before starting (and stops before disabling) in one
+// command, so a unit is never left half-configured.
+func (s *Service) Apply(ctx context.Context, h hosts.Host, c *Change) error {
+	q := hosts.Quote(s.name)
+	var cmds []string
+	for _, a := range c.Attrs {
+		switch {
+		case a.Name == "enabled" && a.After == "true":
+			cmds = append(cmds, "systemctl enable -- "+q)
+		case a.Name == "enabled":
+			cmds = append(cmds, "systemctl disable -- "+q)
+		case a.After == "started":
+			cmds = append(cmds, "systemctl start -- "+q)
+		default:
+			cmds = append(cmds, "systemctl stop -- "+q)
+		}
+	}
+	return runOK(ctx, h, strings.Join(cmds, " && "))
+}
