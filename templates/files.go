@@ -22,13 +22,15 @@ func resolve(baseDir, p string) string {
 	return filepath.Join(baseDir, p)
 }
 
+var errNotFound = errors.New("no file exists")
+
 // readPlanFile reads a file named in the plan, with an error that names the
 // path as the user wrote it.
 func readPlanFile(baseDir, p string) ([]byte, error) {
 	b, err := os.ReadFile(resolve(baseDir, p))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("no file exists at %q (paths are relative to the plan directory)", p)
+		return nil, fmt.Errorf("%w at %q (paths are relative to the plan directory)", errNotFound, p)
 	case err != nil:
 		return nil, fmt.Errorf("cannot read %q: %v", p, err)
 	}
@@ -74,15 +76,14 @@ func templateFileFunc(baseDir string, funcs func() map[string]function.Function)
 		},
 		Type: function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			p := args[0].AsString()
-			src, err := readPlanFile(baseDir, p)
+			src, name, err := readTemplate(baseDir, args[0].AsString())
 			if err != nil {
 				return cty.NilVal, function.NewArgError(0, err)
 			}
 			// Shallow unmark: marks on attributes stay there, so only output
 			// that really derives from a secret is marked.
 			vars, marks := args[1].Unmark()
-			out, err := Render(resolve(baseDir, p), src, vars, funcs())
+			out, err := Render(name, src, vars, funcs())
 			if err != nil {
 				return cty.NilVal, err
 			}
