@@ -30,7 +30,19 @@ import (
 type Options struct {
 	// SSHPort is the port sshd listens on (its sshd_config says so); 0 means 22.
 	SSHPort int
+	// Init is what runs as the host's PID 1. "" or "lite" (the default): a tiny shell init
+	// that makes the SSH host keys and starts sshd with /etc/init.d/ssh; no systemd, no
+	// systemctl, no journal; ready in ~0.8 s. "systemd": /lib/systemd/systemd --system, with
+	// dbus, logind and a volatile journal, sshd as the enabled ssh.service; its image is built
+	// on first use when `hakotesthost rootfs` has not built it.
+	Init string
 }
+
+// The values of Options.Init.
+const (
+	InitLite    = "lite"
+	InitSystemd = "systemd"
+)
 
 // Host is a running test host.
 type Host struct {
@@ -40,6 +52,7 @@ type Host struct {
 	Port    int    // sshd's port
 	User    string // "pi"
 	KeyFile string // private key (OpenSSH format) that User accepts
+	Init    string // InitLite or InitSystemd
 
 	t       testing.TB
 	stopped atomic.Bool
@@ -47,7 +60,9 @@ type Host struct {
 
 const (
 	startTimeout = 2 * time.Minute
-	stopTimeout  = time.Minute
+	// A systemd host's first start may build its image (~10 s, more on a cold package cache).
+	startSystemdTimeout = 10 * time.Minute
+	stopTimeout         = time.Minute
 )
 
 // Available reports why real test hosts cannot run here, or nil when they can. It only looks
@@ -144,11 +159,20 @@ func Start(t testing.TB, opts Options) *Host {
 	if port == 0 {
 		port = 22
 	}
+	pid1, timeout := opts.Init, startTimeout
+	switch pid1 {
+	case "", InitLite:
+		pid1 = InitLite
+	case InitSystemd:
+		timeout = startSystemdTimeout
+	default:
+		t.Fatalf("testhost: unknown Init %q (want %q or %q)", opts.Init, InitLite, InitSystemd)
+	}
 	key, err := acquireClientKey()
 	if err != nil {
 		t.Fatalf("testhost: client key: %v", err)
 	}
-	h := &Host{Name: hostName(t.Name(), os.Getpid(), hostSeq.Add(1)), User: "pi", KeyFile: key.private, t: t}
+	h := &Host{Name: hostName(t.Name(), os.Getpid(), hostSeq.Add(1)), User: "pi", KeyFile: key.private, Init: pid1, t: t}
 	t.Cleanup(func() {
 		if t.Failed() && !h.stopped.Load() {
 			if out, err := run(stopTimeout, "log", h.Name); err == nil {
@@ -159,7 +183,7 @@ func Start(t testing.TB, opts Options) *Host {
 		releaseClientKey()
 	})
 
-	out, err := run(startTimeout, "start", h.Name, "--ssh-port", strconv.Itoa(port), "--authorized-key", key.public)
+	out, err := run(timeout, "start", h.Name, "--init", pid1, "--ssh-port", strconv.Itoa(port), "--authorized-key", key.public)
 	if err != nil {
 		t.Fatalf("testhost: start %s: %v", h.Name, err)
 	}
