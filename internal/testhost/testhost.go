@@ -244,6 +244,22 @@ func (h *Host) Exec(t testing.TB, cmd string) string {
 	return stdout.String()
 }
 
+// LocalAptRepo builds tiny packages with the given names inside the host (each installs only
+// /usr/share/doc/NAME/hello; version 1.0, or VERSION for "NAME=VERSION"; Architecture all, no
+// dependencies) into a local repository /srv/hako-apt, and lists it in
+// /etc/apt/sources.list.d/hako-local.list as `deb [trusted=yes] file:/srv/hako-apt ./`. It does
+// not run apt-get update: apt knows of the packages only after an update. Calling it again adds
+// packages (or versions) to the same repository.
+func (h *Host) LocalAptRepo(t testing.TB, pkgs ...string) {
+	t.Helper()
+	if len(pkgs) == 0 {
+		t.Fatalf("testhost: LocalAptRepo on %s: no packages", h.Name)
+	}
+	if _, err := run(stopTimeout, append([]string{"apt-repo", h.Name}, pkgs...)...); err != nil {
+		t.Fatalf("testhost: %v", err)
+	}
+}
+
 // Log returns the host's console and sshd logs.
 func (h *Host) Log(t testing.TB) string {
 	t.Helper()
