@@ -30,3 +30,21 @@ func TestLocalAptRepo(t *testing.T) {
 		t.Errorf("upgrade over ssh: %q, exit %d", out, code)
 	}
 }
+
+func TestPPPStandIn(t *testing.T) {
+	Require(t)
+	h := Start(t, Options{})
+	h.AddPPPStandIn(t)
+	out := h.Exec(t, "ip -o link show ppp0")
+	for _, want := range []string{"ppp0@veth-ppp0:", "NOARP", ",UP,", "LOWER_UP", "mtu 1492"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ip link show ppp0: no %q in %q", want, out)
+		}
+	}
+	if out := h.Exec(t, "ip -o addr show dev ppp0"); out != "" {
+		t.Errorf("ppp0 has addresses: %q", out)
+	}
+	// What an ip-up script does with it works.
+	h.Exec(t, "ip addr add 100.64.0.2 peer 100.64.0.1 dev ppp0 && ip route add 192.0.2.0/24 dev ppp0 table 200")
+	h.Exec(t, "ip link del ppp0 && ! ip link show veth-ppp0 2>/dev/null")
+}

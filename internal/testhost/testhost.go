@@ -260,6 +260,19 @@ func (h *Host) LocalAptRepo(t testing.TB, pkgs ...string) {
 	}
 }
 
+// AddPPPStandIn adds a stand-in for the ppp0 interface that pppd would make (this kernel has
+// neither PPP nor the dummy driver): one end of a veth pair named ppp0 (the other end,
+// veth-ppp0, is in the host too), up, MTU 1492, no ARP, no address; as pppd leaves a PPPoE
+// link before it runs /etc/ppp/ip-up. The test gives it addresses (ip addr add L peer R dev
+// ppp0) if it needs them, and removes it with `ip link del ppp0` to imitate the link going down.
+// It fails the test when the host already has a ppp0.
+func (h *Host) AddPPPStandIn(t testing.TB) {
+	t.Helper()
+	if _, err := run(stopTimeout, "ppp-standin", h.Name); err != nil {
+		t.Fatalf("testhost: %v", err)
+	}
+}
+
 // Log returns the host's console and sshd logs.
 func (h *Host) Log(t testing.TB) string {
 	t.Helper()
