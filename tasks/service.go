@@ -79,7 +79,7 @@ func (s *Service) Check(st *State) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Change{Address: s.addr, Summary: s.name}
+	c := &Change{Address: s.addr, Summary: s.name, detail: u}
 	if s.enabled != nil {
 		isOn := u.enabled == "enabled" || u.enabled == "enabled-runtime" || u.enabled == "alias"
 		if *s.enabled != isOn {
@@ -114,6 +114,10 @@ func orUnknown(s string) string {
 func (s *Service) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	q := hosts.Quote(s.name)
 	var cmds []string
+	if c.detail.(unitState).enabled == "" {
+		// The unit was unknown when checked: its file may be new.
+		cmds = append(cmds, "systemctl daemon-reload")
+	}
 	for _, a := range c.Attrs {
 		switch {
 		case a.Name == "enabled" && a.After == "true":

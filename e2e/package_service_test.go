@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+// planFor writes a plan for host h (become = true) followed by body and
+// returns its directory.
+func planFor(t *testing.T, h *testhost.Host, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
+host "pi" {
+  address       = %q
+  port          = %d
+  user          = "pi"
+  identity_file = %q
+  known_hosts   = %q
+  become        = true
+}
+`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t))+body)
+	return dir
+}
+
+func TestPackageInstallFromLocalRepo(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	h.LocalAptRepo(t, "hako-demo-pkg", "hako-other-pkg")
+	dir := planFor(t, h, `
+task "package" "demo" {
+  names = ["hako-demo-pkg", "hako-other-pkg", "ufw"]
+}
+`)
+	plan := hako(t, "plan", dir)
+	mustContain(t, plan, "+ package.demo  install hako-demo-pkg, hako-other-pkg", "hako-demo-pkg: absent → present")
+	if strings.Contains(plan.stdout, "ufw: absent") {
+		t.Errorf("ufw is in the image already:\n%s", plan)
+	}
+	apply := hako(t, "apply", dir)
+	mustContain(t, apply, "changed  package.demo: install hako-demo-pkg, hako-other-pkg", "pi  ok=0 changed=1 failed=0")
+	if got := h.Exec(t, "dpkg-query -W -f='${db:Status-Status} ' hako-demo-pkg hako-other-pkg"); got != "installed installed " {
+		t.Errorf("dpkg says %q", got)
+	}
+	// The lists were missing, so apply fetched them; now they are fresh.
+	if got := h.Exec(t, "ls /var/lib/apt/lists | grep -c _Packages"); strings.TrimSpace(got) != "1" {
+		t.Errorf("package lists: %s", got)
+	}
+	mustContain(t, hako(t, "apply", dir), "pi  ok=1 changed=0 failed=0")
+
+	// Removal, then drift repaired.
+	absent := planFor(t, h, `
+task "package" "gone" {
+  names = ["hako-other-pkg"]
+  state = "absent"
+}
+`)
+	mustContain(t, hako(t, "apply", absent), "changed  package.gone: remove hako-other-pkg")
+	if got := h.Exec(t, "dpkg-query -W -f='${db:Status-Status}' hako-other-pkg || true"); got == "installed" {
+		t.Error("still installed")
+	}
+}
+
+func TestUnknownPackageIsNamed(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	h.LocalAptRepo(t, "hako-demo-pkg")
+	dir := planFor(t, h, `
+task "package" "typo" {
+  names = ["hako-demo-pkg", "hako-demo-pgk"]
+}
+`)
+	r := hako(t, "apply", dir)
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	mustContain(t, r, "pi  failed   package.typo: apt does not know the package(s) hako-demo-pgk")
+	if got := h.Exec(t, "dpkg-query -W -f='${db:Status-Status}' hako-demo-pkg || true"); got == "installed" {
+		t.Error("a failed install must not half-install")
+	}
+}
+
+func TestServiceOnSystemd(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
+	dir := planFor(t, h, `
+task "file" "unit" {
+  path    = "/etc/systemd/system/hako-demo.service"
+  content = "[Unit]\nDescription=hako demo\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n"
+  notify  = ["restart_demo"]
+}
+task "service" "demo" {
+  name    = "hako-demo"
+  enabled = true
+  state   = "started"
+}
+handler "restart_demo" {
+  service = "hako-demo"
+}
+`)
+	plan := hako(t, "plan", dir)
+	mustContain(t, plan, "~ service.demo  update hako-demo (not installed yet)", "state: ")
+	apply := hako(t, "apply", dir)
+	mustContain(t, apply, "changed  service.demo", "changed  handler restart_demo: systemctl restart hako-demo", "pi  ok=0 changed=3 failed=0")
+	if got := h.Exec(t, "systemctl is-enabled hako-demo; systemctl is-active hako-demo"); got != "enabled\nactive\n" {
+		t.Errorf("systemctl says %q", got)
+	}
+	mustContain(t, hako(t, "apply", dir), "pi  ok=2 changed=0 failed=0")
+	h.Exec(t, "systemctl stop hako-demo")
+	mustContain(t, hako(t, "plan", dir), "~ service.demo  update hako-demo", "state: inactive → started")
+}
+
+func TestServiceWithoutSystemdSaysSo(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	dir := planFor(t, h, `
+task "service" "ssh" {
+  name  = "ssh"
+  state = "started"
+}
+`)
+	r := hako(t, "plan", dir)
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	mustContain(t, r, "service.ssh", "the host does not run systemd")
+}
