@@ -1,0 +1,232 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+// ufwPlan writes a plan for h with one ufw task whose body is rules and
+// returns its directory.
+func ufwPlan(t *testing.T, h *testhost.Host, rules string) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
+host "pi" {
+  address       = %q
+  port          = %d
+  user          = "pi"
+  identity_file = %q
+  known_hosts   = %q
+  become        = true
+}
+
+task "ufw" "firewall" {
+  default_incoming = "deny"
+  default_outgoing = "allow"
+  ipv6             = true
+  exclusive        = true
+%s
+}
+`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t), rules))
+	return dir
+}
+
+// seedFirewall is the seed's step 3 with the test host's SSH port.
+func seedFirewall(port int) string {
+	return fmt.Sprintf(`
+  rule {
+    port    = %d
+    proto   = "tcp"
+    comment = "ssh"
+  }
+  rule { port = 80 }
+  rule { port = 443 }
+  rule {
+    port = 5900
+    from = "192.168.0.0/24"
+  }
+`, port)
+}
+
+// ufwState is everything the ufw task manages, read inside the host.
+func ufwState(t *testing.T, h *testhost.Host) string {
+	return h.Exec(t, "ufw status verbose; grep -h '^### tuple' /etc/ufw/user.rules /etc/ufw/user6.rules || true; grep -E '^(IPV6|DEFAULT_)' /etc/default/ufw")
+}
+
+// The seed's firewall: applied, it filters for real, for IPv4 and IPv6,
+// SSH keeps working, a second run changes nothing, hand-made drift is
+// shown as exactly that and removed.
+func TestUFWFirewall(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	dir := ufwPlan(t, h, seedFirewall(h.Port))
+	// Something to connect to behind the firewall: one port it allows, one it does not.
+	h.Exec(t, "for p in 80 8081; do setsid python3 -m http.server --bind :: $p >/dev/null 2>&1 </dev/null & done; sleep 0.5")
+	for _, addr := range []string{h.Addr, h.Addr6} {
+		for _, port := range []int{80, 8081} {
+			if err := tcpConnect(addr, port); err != nil {
+				t.Fatalf("before the firewall, %s port %d: %v", addr, port, err)
+			}
+		}
+	}
+
+	plan := hako(t, "plan", dir)
+	if plan.code != 0 {
+		t.Fatalf("plan:\n%s", plan)
+	}
+	mustContain(t, plan, "+ ufw.firewall  enable ufw: 4 rules, default deny incoming, allow outgoing",
+		"status: inactive → active",
+		fmt.Sprintf("rule: (none) → allow %d/tcp from any (ssh)", h.Port),
+		"rule: (none) → allow 80 from any",
+		"rule: (none) → allow 443 from any",
+		"rule: (none) → allow 5900 from 192.168.0.0/24",
+		"Plan: 1 to change, 0 unchanged.")
+
+	apply := hako(t, "apply", dir)
+	if apply.code != 0 {
+		t.Fatalf("apply:\n%s", apply)
+	}
+	mustContain(t, apply, "changed  ufw.firewall", "\npi  ok=0 changed=1 failed=0 skipped=0\n")
+
+	port := strconv.Itoa(h.Port)
+	want := `Status: active
+Logging: on (low)
+Default: deny (incoming), allow (outgoing), disabled (routed)
+New profiles: skip
+
+To                         Action      From
+--                         ------      ----
+` + fmt.Sprintf("%-27s", port+"/tcp") + `ALLOW IN    Anywhere                   # ssh
+80                         ALLOW IN    Anywhere                  
+443                        ALLOW IN    Anywhere                  
+5900                       ALLOW IN    192.168.0.0/24            
+` + fmt.Sprintf("%-27s", port+"/tcp (v6)") + `ALLOW IN    Anywhere (v6)              # ssh
+80 (v6)                    ALLOW IN    Anywhere (v6)             
+443 (v6)                   ALLOW IN    Anywhere (v6)             
+
+`
+	if got := h.Exec(t, "ufw status verbose"); got != want {
+		t.Errorf("ufw status verbose:\n%s\nwant:\n%s", got, want)
+	}
+	if got := h.Exec(t, "grep -h '^IPV6=' /etc/default/ufw"); got != "IPV6=yes\n" {
+		t.Errorf("/etc/default/ufw: %q", got)
+	}
+	// It really filters: 80 is allowed, 8081 is not, over IPv4 and IPv6.
+	for _, addr := range []string{h.Addr, h.Addr6} {
+		if err := tcpConnect(addr, 80); err != nil {
+			t.Errorf("%s port 80 (allowed): %v", addr, err)
+		}
+		if err := tcpConnect(addr, 8081); err == nil {
+			t.Errorf("%s port 8081 (not allowed) accepted a connection", addr)
+		}
+	}
+	if out, code := h.SSH(t, "echo still in"); code != 0 || strings.TrimSpace(out) != "still in" {
+		t.Fatalf("SSH after enabling the firewall: exit %d, %q", code, out)
+	}
+
+	again := hako(t, "apply", dir)
+	mustContain(t, again, "\npi  ok=1 changed=0 failed=0 skipped=0\n")
+	if r := hako(t, "plan", "-detailed-exitcode", dir); r.code != 0 {
+		t.Errorf("plan -detailed-exitcode after apply: want exit 0\n%s", r)
+	}
+
+	// Drift by hand: exactly that rule, to delete.
+	h.Exec(t, "ufw allow 8080 >/dev/null")
+	drift := hako(t, "plan", "-detailed-exitcode", dir)
+	if drift.code != 2 {
+		t.Errorf("plan after drift: want exit 2\n%s", drift)
+	}
+	mustContain(t, drift, "~ ufw.firewall  update ufw: delete 1 rule", "rule: allow 8080 from any →", "Plan: 1 to change, 0 unchanged.")
+	if n := strings.Count(drift.stdout, "rule:"); n != 1 {
+		t.Errorf("%d rule lines, want 1:\n%s", n, drift)
+	}
+	fix := hako(t, "apply", dir)
+	mustContain(t, fix, "changed  ufw.firewall", "\npi  ok=0 changed=1 failed=0 skipped=0\n")
+	if got := h.Exec(t, "ufw status verbose"); got != want {
+		t.Errorf("ufw status verbose after repair:\n%s\nwant:\n%s", got, want)
+	}
+	if r := hako(t, "plan", "-detailed-exitcode", dir); r.code != 0 {
+		t.Errorf("plan -detailed-exitcode after repair: want exit 0\n%s", r)
+	}
+
+	// A deny for hako's own network declared before the SSH rule: refused,
+	// naming the rule, and the running firewall is left alone.
+	before := ufwState(t, h)
+	locked := ufwPlan(t, h, fmt.Sprintf(`
+  rule {
+    port   = %d
+    proto  = "tcp"
+    from   = "10.213.0.0/24"
+    action = "deny"
+  }
+`, h.Port)+seedFirewall(h.Port))
+	r := hako(t, "plan", locked)
+	if r.code != 1 {
+		t.Errorf("plan with a deny for hako's network first: want exit 1\n%s", r)
+	}
+	mustContain(t, r, "error ufw.firewall: refused: ufw.firewall would lock hako out of the host: its rule 1 (",
+		fmt.Sprintf(`"deny %d/tcp from 10.213.0.0/24", is the first rule that matches the SSH connection hako is using (tcp port %d from 10.213.0.1) and denies it`, h.Port, h.Port))
+	r = hako(t, "apply", locked)
+	if r.code != 1 {
+		t.Errorf("apply with a deny for hako's network first: want exit 1\n%s", r)
+	}
+	mustContain(t, r, "the plan was refused; nothing was changed on this host", "failed   ufw.firewall: refused:")
+	if after := ufwState(t, h); after != before {
+		t.Errorf("a refused apply changed the firewall:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if out, code := h.SSH(t, "echo still in"); code != 0 || strings.TrimSpace(out) != "still in" {
+		t.Errorf("SSH after the refusals: exit %d, %q", code, out)
+	}
+}
+
+// A plan whose rules forget the SSH port is refused by plan and by apply,
+// and a fresh card's ufw stays as it was: inactive.
+func TestUFWLockoutIsRefused(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	dir := ufwPlan(t, h, `
+  rule { port = 80 }
+  rule { port = 443 }
+`)
+	before := ufwState(t, h)
+	if !strings.HasPrefix(before, "Status: inactive\n") {
+		t.Fatalf("a fresh host's ufw:\n%s", before)
+	}
+	reason := fmt.Sprintf("refused: ufw.firewall would lock hako out of the host: no rule allows the SSH connection hako is using (tcp port %d from 10.213.0.1), and the default for incoming traffic is deny; add `rule { port = %d }`", h.Port, h.Port)
+
+	plan := hako(t, "plan", "-detailed-exitcode", dir)
+	if plan.code != 1 {
+		t.Errorf("plan: want exit 1\n%s", plan)
+	}
+	mustContain(t, plan, "error ufw.firewall: "+reason)
+
+	apply := hako(t, "apply", dir)
+	if apply.code != 1 {
+		t.Errorf("apply: want exit 1\n%s", apply)
+	}
+	mustContain(t, apply, "pi  note: the plan was refused; nothing was changed on this host",
+		"pi  failed   ufw.firewall: "+reason, "\npi  ok=0 changed=0 failed=1 skipped=0\n")
+	if after := ufwState(t, h); after != before {
+		t.Errorf("a refused plan changed the host:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if out, code := h.SSH(t, "echo still in"); code != 0 || strings.TrimSpace(out) != "still in" {
+		t.Errorf("SSH: exit %d, %q", code, out)
+	}
+}
+
+// tcpConnect opens and closes a TCP connection to a test host, waiting
+// long enough for a firewall that drops packets to be told apart.
+func tcpConnect(addr string, port int) error {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), time.Second)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
