@@ -64,15 +64,18 @@ func actionColor(a tasks.Action) string {
 func writeChange(w io.Writer, c *tasks.Change, st Style) {
 	fmt.Fprintf(w, "  %s %s  %s\n", st.paint(actionColor(c.Action), c.Action.Symbol()), st.paint(bold, c.Address.String()), c.Summary)
 	for _, a := range c.Attrs {
-		before := a.Before
-		if before == "" {
-			before = "(none)"
-		}
-		fmt.Fprintf(w, "      %s: %s → %s\n", a.Name, before, a.After)
+		fmt.Fprintf(w, "      %s: %s → %s\n", a.Name, orNone(a.Before), orNone(a.After))
 	}
 	if c.Content != nil {
 		for _, l := range st.diffLines(c.Content.Diff()) {
 			fmt.Fprintf(w, "      %s\n", l)
 		}
 	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

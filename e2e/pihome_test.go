@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+const pppoePassword = "isp-Pa55-Secret"
+
+// piHome starts a systemd test host with sshd on the hardened port and a
+// local apt repository, and returns it with the example's arguments.
+func piHome(t *testing.T) (*testhost.Host, func(args ...string) result) {
+	t.Helper()
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: "systemd", SSHPort: 2222})
+	h.LocalAptRepo(t, "hako-demo-pkg")
+	kh := h.KnownHostsFile(t)
+	varFile := filepath.Join(t.TempDir(), "test.hcl")
+	writeFile(t, varFile, fmt.Sprintf(`address        = %q
+identity_file  = %q
+known_hosts    = %q
+ssh_port       = %d
+pppoe_user     = "user@isp.example"
+pppoe_password = %q
+pppoe_connect  = false
+extra_packages = ["hako-demo-pkg"]
+`, h.Addr, h.KeyFile, kh, h.Port, pppoePassword))
+	run := func(args ...string) result {
+		return hako(t, append(args, repoPath("examples/pi-home-server"), "-var-file", varFile)...)
+	}
+	return h, run
+}
+
+func noPassword(t *testing.T, rs ...result) {
+	t.Helper()
+	for _, r := range rs {
+		if strings.Contains(r.stdout+r.stderr, pppoePassword) {
+			t.Errorf("the PPPoE password appears in the output:\n%s", r)
+		}
+	}
+}
+
+// seedUFW is `ufw status verbose` as the seed shows it (step 3), with
+// the test's SSH port.
+const seedUFW = `Status: active
+Logging: on (low)
+Default: deny (incoming), allow (outgoing), disabled (routed)
+New profiles: skip
+
+To                         Action      From
+--                         ------      ----
+2222                       ALLOW IN    Anywhere                   # ssh
+5900                       ALLOW IN    192.168.0.0/24             # vnc from the LAN only
+80                         ALLOW IN    Anywhere                   # http
+443                        ALLOW IN    Anywhere                   # https
+2222 (v6)                  ALLOW IN    Anywhere (v6)              # ssh
+80 (v6)                    ALLOW IN    Anywhere (v6)              # http
+443 (v6)                   ALLOW IN    Anywhere (v6)              # https
+
+`
+
+func TestPiHomeServer(t *testing.T) {
+	h, run := piHome(t)
+
+	apply := run("apply")
+	if apply.code != 0 {
+		t.Fatalf("apply:\n%s", apply)
+	}
+	mustContain(t, apply, "changed  package.base", "changed  ufw.firewall", "changed  handler restart_ssh", "failed=0")
+
+	wantFiles := map[string]string{
+		"/etc/dhcpcd.conf": "644 root root",
+		"/etc/ssh/sshd_config.d/10-hako-hardening.conf": "644 root root",
+		"/etc/ppp/peers/dsl-provider":                   "640 root dip",
+		"/etc/ppp/chap-secrets":                         "600 root root",
+		"/etc/ppp/pap-secrets":                          "600 root root",
+		"/etc/network/interfaces.d/dsl-provider":        "644 root root",
+		"/etc/ppp/ip-up.d/10dsl-provider":               "755 root root",
+		"/etc/ppp/ip-down.d/10dsl-provider":             "755 root root",
+	}
+	for p, want := range wantFiles {
+		if got := strings.TrimSpace(h.Exec(t, "stat -c '%a %U %G' "+p)); got != want {
+			t.Errorf("%s: %s, want %s", p, got, want)
+		}
+	}
+	checks := map[string]string{
+		"grep -c 'static ip_address=192.168.0.64/24' /etc/dhcpcd.conf":                                               "1",
+		`grep -c '^"user@isp.example"	\*	"` + pppoePassword + `"$' /etc/ppp/chap-secrets`:                            "1",
+		"cmp /etc/ppp/chap-secrets /etc/ppp/pap-secrets && echo same":                                                "same",
+		"grep -c -e '^nic-eth1$' -e '^persist$' -e '^noipdefault$' /etc/ppp/peers/dsl-provider":                      "3",
+		"grep -c -e '^defaultroute' -e '^replacedefaultroute' /etc/ppp/peers/dsl-provider || true":                   "0",
+		"dpkg-query -W -f='${db:Status-Status}' ufw ppp pppoe hako-demo-pkg":                                         "installedinstalledinstalledinstalled",
+		"sshd -T | grep -E '^(port|passwordauthentication|kbdinteractiveauthentication|permitrootlogin) ' | sort -u": "kbdinteractiveauthentication no\npasswordauthentication no\npermitrootlogin no\nport 2222",
+		"systemctl is-active ssh": "active",
+	}
+	for cmd, want := range checks {
+		if got := strings.TrimSpace(h.Exec(t, cmd)); got != want {
+			t.Errorf("%s:\n%s\nwant:\n%s", cmd, got, want)
+		}
+	}
+	if got := h.Exec(t, "ufw status verbose"); got != seedUFW {
+		t.Errorf("ufw status verbose:\n%s\nwant:\n%s", got, seedUFW)
+	}
+	if out, code := h.SSH(t, "echo still in"); code != 0 || strings.TrimSpace(out) != "still in" {
+		t.Fatalf("SSH after hardening: %d %q", code, out)
+	}
+
+	again := run("apply")
+	mustContain(t, again, "\npi  ok=11 changed=0 failed=0 skipped=0\n")
+	final := run("plan", "-detailed-exitcode")
+	if final.code != 0 {
+		t.Errorf("plan after apply must exit 0:\n%s", final)
+	}
+	noPassword(t, apply, again, final)
+}
+
+// The ip-up.d script, run as pppd would on every reconnect, leaves one
+// rule and one route; ip-down.d removes them.
+func TestPolicyRoutingScripts(t *testing.T) {
+	h, run := piHome(t)
+	if r := run("apply"); r.code != 0 {
+		t.Fatalf("apply:\n%s", r)
+	}
+	h.AddPPPStandIn(t)
+	// Addresses only inside the host's own namespace; nothing is sent.
+	h.Exec(t, "ip addr add 100.64.0.2 peer 100.64.0.1 dev ppp0")
+	env := "PPP_IFACE=ppp0 PPP_TTY= PPP_SPEED=0 PPP_LOCAL=100.64.0.2 PPP_REMOTE=100.64.0.1 PPP_IPPARAM=dsl-provider"
+	for range 3 {
+		h.Exec(t, env+" /etc/ppp/ip-up.d/10dsl-provider ppp0 '' 0 100.64.0.2 100.64.0.1 dsl-provider")
+	}
+	rules := h.Exec(t, "ip rule show table 200")
+	routes := h.Exec(t, "ip route show table 200")
+	if strings.Count(rules, "\n") != 1 || !strings.Contains(rules, "200:\tfrom 100.64.0.2 lookup 200") {
+		t.Errorf("rules after 3 reconnects:\n%s", rules)
+	}
+	if strings.Count(routes, "\n") != 1 || !strings.Contains(routes, "default via 100.64.0.1 dev ppp0") {
+		t.Errorf("routes after 3 reconnects:\n%s", routes)
+	}
+	// A new session with another address replaces the rule.
+	h.Exec(t, strings.ReplaceAll(env, "100.64.0.2", "100.64.0.3")+" /etc/ppp/ip-up.d/10dsl-provider")
+	if rules := h.Exec(t, "ip rule show table 200"); strings.Count(rules, "\n") != 1 || !strings.Contains(rules, "100.64.0.3") {
+		t.Errorf("rules after a new address:\n%s", rules)
+	}
+	h.Exec(t, env+" /etc/ppp/ip-down.d/10dsl-provider ppp0 '' 0 100.64.0.2 100.64.0.1 dsl-provider")
+	if rules, routes := h.Exec(t, "ip rule show table 200"), h.Exec(t, "ip route show table 200"); rules != "" || routes != "" {
+		t.Errorf("after ip-down: rules %q routes %q", rules, routes)
+	}
+}
+
+// Drift made by hand (an extra ufw rule, a changed mode, a removed
+// package) shows in plan as exactly that, and apply repairs it.
+func TestPiHomeServerDrift(t *testing.T) {
+	h, run := piHome(t)
+	if r := run("apply"); r.code != 0 {
+		t.Fatalf("apply:\n%s", r)
+	}
+	h.Exec(t, "ufw allow 8080 >/dev/null; chmod 0644 /etc/ppp/chap-secrets; dpkg -r hako-demo-pkg >/dev/null")
+	plan := run("plan", "-detailed-exitcode")
+	if plan.code != 2 {
+		t.Fatalf("plan with drift must exit 2:\n%s", plan)
+	}
+	mustContain(t, plan, "+ package.base", "hako-demo-pkg: absent → present", "~ ufw.firewall", "8080",
+		"~ file.chap_secrets", "mode: 0644 → 0600", "Plan: 3 to change, 8 unchanged.")
+	if strings.Contains(plan.stdout, "(sensitive content") {
+		t.Errorf("only the mode drifted, yet content is shown as changed:\n%s", plan)
+	}
+	apply := run("apply")
+	mustContain(t, apply, "\npi  ok=8 changed=3 failed=0 skipped=0\n")
+	if r := run("plan", "-detailed-exitcode"); r.code != 0 {
+		t.Errorf("plan after repair must exit 0:\n%s", r)
+	}
+	if strings.Contains(h.Exec(t, "ufw status"), "8080") {
+		t.Error("the extra rule is still there")
+	}
+	noPassword(t, plan, apply)
+}

@@ -1,0 +1,146 @@
+# The steps of ../../shared/seed: packages, static address, SSH hardening,
+# firewall, PPPoE and source policy routing. Tasks run in file name order
+# (host.hcl, tasks.hcl, variables.hcl) and then in the order written.
+
+task "package" "base" {
+  names = concat(["ufw", "ppp", "pppoe"], var.extra_packages)
+}
+
+task "file" "dhcpcd" {
+  path = "/etc/dhcpcd.conf"
+  content = templatefile("templates/dhcpcd.conf.tftpl", {
+    interface       = var.lan_iface
+    address         = var.static_address
+    router          = var.router
+    dns             = var.dns
+    deny_interfaces = [var.pppoe_iface, "ppp0"]
+  })
+  mode  = "0644"
+  owner = "root"
+  group = "root"
+}
+
+# The firewall goes up before sshd changes: the SSH port is allowed first.
+task "ufw" "firewall" {
+  default_incoming = "deny"
+  default_outgoing = "allow"
+  ipv6             = true
+  exclusive        = true
+
+  rule {
+    port    = var.ssh_port
+    comment = "ssh"
+  }
+  rule {
+    port    = 5900
+    from    = var.lan_cidr
+    comment = "vnc from the LAN only"
+  }
+  rule {
+    port    = 80
+    comment = "http"
+  }
+  rule {
+    port    = 443
+    comment = "https"
+  }
+}
+
+task "file" "sshd_hardening" {
+  path = "/etc/ssh/sshd_config.d/10-hako-hardening.conf"
+  content = templatefile("templates/sshd-hardening.conf.tftpl", {
+    port = var.ssh_port
+  })
+  mode     = "0644"
+  owner    = "root"
+  group    = "root"
+  validate = "/usr/sbin/sshd -t -f %s"
+  notify   = ["restart_ssh"]
+}
+
+task "file" "ppp_peer" {
+  path = "/etc/ppp/peers/${local.provider}"
+  content = templatefile("templates/ppp-peer.tftpl", {
+    provider = local.provider
+    nic      = var.pppoe_iface
+    user     = var.pppoe_user
+  })
+  mode  = "0640"
+  owner = "root"
+  group = "dip"
+}
+
+task "file" "chap_secrets" {
+  path    = "/etc/ppp/chap-secrets"
+  content = local.ppp_secrets
+  mode    = "0600"
+  owner   = "root"
+  group   = "root"
+}
+
+task "file" "pap_secrets" {
+  path    = "/etc/ppp/pap-secrets"
+  content = local.ppp_secrets
+  mode    = "0600"
+  owner   = "root"
+  group   = "root"
+}
+
+task "directory" "interfaces_d" {
+  path = "/etc/network/interfaces.d"
+  mode = "0755"
+}
+
+task "file" "interfaces_pppoe" {
+  path = "/etc/network/interfaces.d/${local.provider}"
+  content = templatefile("templates/interfaces-pppoe.tftpl", {
+    provider  = local.provider
+    nic       = var.pppoe_iface
+    autostart = var.pppoe_connect
+  })
+  mode = "0644"
+}
+
+task "file" "policy_routing_up" {
+  path = "/etc/ppp/ip-up.d/10${local.provider}"
+  content = templatefile("templates/ppp-ip-up.tftpl", {
+    table    = var.policy_table
+    priority = var.policy_priority
+  })
+  mode = "0755"
+}
+
+task "file" "policy_routing_down" {
+  path = "/etc/ppp/ip-down.d/10${local.provider}"
+  content = templatefile("templates/ppp-ip-down.tftpl", {
+    table    = var.policy_table
+    priority = var.policy_priority
+  })
+  mode = "0755"
+}
+
+# One PPPoE session, never two (the ISP allows 1-2): connect when ppp0 is
+# down, and after the peer or secrets files changed, `poff` first, wait for
+# the session to end, then `pon`. The checksums of the files the session
+# was started with are kept in a root-only file, not on any command line.
+task "command" "pppoe_session" {
+  when    = var.pppoe_connect
+  command = <<-EOT
+    set -e
+    if ip link show ppp0 >/dev/null 2>&1; then
+      poff ${local.provider}
+      i=0; while ip link show ppp0 >/dev/null 2>&1 && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done
+    fi
+    pon ${local.provider}
+    i=0; until ip link show ppp0 >/dev/null 2>&1 || [ $i -ge 30 ]; do sleep 1; i=$((i+1)); done
+    ip link show ppp0 >/dev/null
+    install -d -m 0700 /var/lib/hako
+    sha256sum ${join(" ", local.pppoe_files)} > /var/lib/hako/pppoe-${local.provider}.sums
+  EOT
+  unless  = "ip link show ppp0 && sha256sum ${join(" ", local.pppoe_files)} | cmp -s - /var/lib/hako/pppoe-${local.provider}.sums"
+}
+
+handler "restart_ssh" {
+  service = "ssh"
+  action  = "restart"
+}

@@ -1,0 +1,93 @@
+# Inputs of the Raspberry Pi home server. See README.md beside this file
+# and vars/example.hcl for a filled-in set.
+
+variable "address" {
+  type        = string
+  description = "Address hako connects to: the Pi's LAN or global IPv6 address."
+}
+
+variable "admin_user" {
+  type        = string
+  default     = "pi"
+  description = "The user hako logs in as (key auth, passwordless sudo)."
+}
+
+variable "identity_file" {
+  type    = string
+  default = "~/.ssh/id_ed25519"
+}
+
+variable "known_hosts" {
+  type    = string
+  default = "~/.ssh/known_hosts"
+}
+
+variable "ssh_port" {
+  type        = number
+  description = "The hardened SSH port. hako connects on it."
+}
+
+variable "extra_packages" {
+  type        = list(string)
+  default     = []
+  description = "Packages to install besides ufw, ppp and pppoe (a web server, say)."
+}
+
+variable "lan_cidr" {
+  type        = string
+  default     = "192.168.0.0/24"
+  description = "The home LAN: only it may reach VNC (5900)."
+}
+
+variable "lan_iface" {
+  type    = string
+  default = "wlan0"
+}
+
+variable "static_address" {
+  type        = string
+  default     = "192.168.0.64/24"
+  description = "The Pi's static LAN address, with prefix length."
+}
+
+variable "router" {
+  type    = string
+  default = "192.168.0.1"
+}
+
+variable "dns" {
+  type    = list(string)
+  default = ["192.168.0.1"]
+}
+
+variable "pppoe_iface" {
+  type        = string
+  default     = "eth1"
+  description = "The NIC the PPPoE session runs on (a USB Ethernet adapter)."
+}
+
+variable "pppoe_user" {
+  type = string
+}
+
+variable "pppoe_password" {
+  type      = string
+  sensitive = true
+}
+
+variable "policy_table" {
+  type        = number
+  default     = 200
+  description = "Routing table for replies to packets that arrived through PPPoE."
+}
+
+variable "policy_priority" {
+  type    = number
+  default = 200
+}
+
+variable "pppoe_connect" {
+  type        = bool
+  default     = true
+  description = "Whether apply brings the PPPoE session up (false where there is no PPP, as on the test hosts)."
+}

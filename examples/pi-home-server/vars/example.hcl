@@ -1,0 +1,15 @@
+# hako apply examples/pi-home-server -var-file examples/pi-home-server/vars/example.hcl
+# Keep the password out of files: export HAKO_VAR_pppoe_password=... instead.
+address        = "192.168.0.64"
+admin_user     = "pi"
+identity_file  = "~/.ssh/id_ed25519"
+ssh_port       = 50022
+lan_cidr       = "192.168.0.0/24"
+lan_iface      = "wlan0"
+static_address = "192.168.0.64/24"
+router         = "192.168.0.1"
+dns            = ["192.168.0.1"]
+pppoe_iface    = "eth1"
+pppoe_user     = "user@isp.example"
+policy_table   = 200
+pppoe_connect  = true
