@@ -178,3 +178,38 @@ func TestPiHomeServerDrift(t *testing.T) {
 	}
 	noPassword(t, plan, apply)
 }
+
+// A plan whose firewall would cut the SSH connection is refused before
+// any task, even an earlier and harmless one, changes anything.
+func TestLockoutRefusedBeforeAnything(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	dir := planFor(t, h, `
+task "file" "motd" {
+  path    = "/etc/motd"
+  content = "hello\n"
+}
+task "ufw" "firewall" {
+  rule {
+    port = 80
+  }
+  rule {
+    port = 443
+  }
+}
+`)
+	before := h.Exec(t, "sha256sum /etc/motd; ufw status verbose")
+	for _, cmd := range []string{"plan", "apply"} {
+		r := hako(t, cmd, dir)
+		if r.code != 1 {
+			t.Fatalf("%s: want exit 1\n%s", cmd, r)
+		}
+		mustContain(t, r, "ufw.firewall", "lock hako out", "tcp port 22")
+	}
+	if after := h.Exec(t, "sha256sum /etc/motd; ufw status verbose"); after != before {
+		t.Errorf("the host changed:\n%s\nthen:\n%s", before, after)
+	}
+	if out, code := h.SSH(t, "true"); code != 0 {
+		t.Errorf("SSH: %d %s", code, out)
+	}
+}
