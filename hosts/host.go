@@ -30,6 +30,7 @@ type Host interface {
 // the SSH port in use and the address the host sees the client come from.
 type Endpoint struct {
 	ClientAddr string // IP address, without port
+	ServerAddr string // the host's address the client reached ("" when unknown)
 	ServerPort int
 }
 

@@ -12,9 +12,11 @@ import (
 // shellCommand wraps cmd so that it gets `sh -c` semantics whatever the
 // remote login shell is, and runs as root through sudo when become is set.
 // -n makes sudo fail instead of waiting for a password nobody can type.
+// sudo drops SSH_CONNECTION, which says how the host sees this connection
+// (lockout checks need it): it is passed on as HAKO_SSH_CONNECTION.
 func shellCommand(cmd string, become bool) string {
 	if become {
-		return "sudo -n -- sh -c " + Quote(cmd)
+		return `sudo -n -- env HAKO_SSH_CONNECTION="$SSH_CONNECTION" sh -c ` + Quote(cmd)
 	}
 	return "sh -c " + Quote(cmd)
 }

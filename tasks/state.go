@@ -141,6 +141,9 @@ func Script(probes []Probe) (string, []Probe) {
 		fmt.Fprintf(&b, "%s %d %s\n", fn, len(order), hosts.Quote(p.Arg))
 		order = append(order, p)
 	}
+	// How the host sees this connection (sshd sets it; hosts passes it
+	// through sudo), which is more than the client knows behind NAT.
+	b.WriteString(`echo "N ${HAKO_SSH_CONNECTION:-$SSH_CONNECTION}"` + "\n")
 	b.WriteString("echo '" + endMarker + "'\n")
 	return b.String(), order
 }
@@ -160,7 +163,7 @@ func Gather(ctx context.Context, h hosts.Host, probes []Probe) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if eh, ok := h.(hosts.EndpointHost); ok {
+	if eh, ok := h.(hosts.EndpointHost); ok && st.Endpoint.ServerPort == 0 {
 		st.Endpoint = eh.Endpoint()
 	}
 	return st, nil
@@ -177,6 +180,10 @@ func ParseAnswers(out []byte, order []Probe) (*State, error) {
 			continue
 		}
 		tag, rest, _ := strings.Cut(line, " ")
+		if tag == "N" {
+			st.Endpoint = parseSSHConnection(rest)
+			continue
+		}
 		idxText, payload, _ := strings.Cut(rest, " ")
 		idx, err := strconv.Atoi(idxText)
 		if err != nil || idx < 0 || idx >= len(order) || len(tag) != 1 {
@@ -267,4 +274,18 @@ func parseStat(payload string) (FileInfo, error) {
 	}
 	return FileInfo{Exists: true, Type: f[0], Mode: int(mode), User: f[2], Group: f[3],
 		UID: uid, GID: gid, Size: size}, nil
+}
+
+// parseSSHConnection reads SSH_CONNECTION: "client_ip client_port
+// server_ip server_port"; anything else gives a zero Endpoint.
+func parseSSHConnection(s string) hosts.Endpoint {
+	f := strings.Fields(s)
+	if len(f) != 4 {
+		return hosts.Endpoint{}
+	}
+	port, err := strconv.Atoi(f[3])
+	if err != nil {
+		return hosts.Endpoint{}
+	}
+	return hosts.Endpoint{ClientAddr: f[0], ServerAddr: f[2], ServerPort: port}
 }

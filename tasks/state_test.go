@@ -60,3 +60,18 @@ func TestOutputProbe(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSSHConnection(t *testing.T) {
+	order := []Probe{{ProbeStat, "/a"}}
+	st, err := ParseAnswers([]byte("N 192.168.0.10 51234 192.168.0.64 50022\nS 0 -\n"), order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := st.Endpoint; e.ClientAddr != "192.168.0.10" || e.ServerAddr != "192.168.0.64" || e.ServerPort != 50022 {
+		t.Errorf("endpoint %+v", e)
+	}
+	st, _ = ParseAnswers([]byte("N \nS 0 -\n"), order)
+	if st.Endpoint.ServerPort != 0 {
+		t.Errorf("no SSH_CONNECTION: %+v", st.Endpoint)
+	}
+}
