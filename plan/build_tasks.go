@@ -42,9 +42,19 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 	out := map[string][]*Step{}
 	for _, h := range hs {
 		hev := ev.forHost(hostValue(h))
+		only := map[string]*hcl.Block{} // OnePerHost kind -> its task
 		for _, td := range decls {
 			if td.hosts != nil && !td.hosts[h.Name] || !when(hev, td.when, &diags) {
 				continue
+			}
+			if td.kind.OnePerHost {
+				if first, ok := only[td.kind.Name]; ok {
+					diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Two " + td.kind.Name + " tasks on one host",
+						Detail: fmt.Sprintf("Host %q would get this task and the one at %s; they would undo each other. Declare one, or limit each with hosts or when.",
+							h.Name, first.DefRange.String()), Subject: td.block.DefRange.Ptr()})
+					continue
+				}
+				only[td.kind.Name] = td.block
 			}
 			addr := tasks.Address{Kind: td.kind.Name, Name: td.block.Labels[1]}
 			out[h.Name] = append(out[h.Name], c.decodeStep(hev, td.kind, addr, td.block, td.content, td.notify, &diags))

@@ -39,6 +39,9 @@ type Kind struct {
 	BlockSchemas map[string]*hcl.BodySchema
 	// Decode builds a task from its evaluated attributes.
 	Decode func(a *Attrs) Task
+	// OnePerHost kinds manage something a host has once (its firewall):
+	// two such tasks on one host would fight, so a plan may not have that.
+	OnePerHost bool
 	// AlwaysRuns marks kinds whose unguarded tasks run on every apply, so
 	// the idempotency re-check does not apply (a command with no guard).
 	AlwaysRuns func(t Task) bool

@@ -84,7 +84,8 @@ const (
 
 func init() {
 	register(Kind{
-		Name: "ufw",
+		Name:       "ufw",
+		OnePerHost: true,
 		Schema: &hcl.BodySchema{
 			Attributes: []hcl.AttributeSchema{
 				{Name: "enabled"}, {Name: "default_incoming"}, {Name: "default_outgoing"},
