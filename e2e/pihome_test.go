@@ -213,3 +213,46 @@ task "ufw" "firewall" {
 		t.Errorf("SSH: %d %s", code, out)
 	}
 }
+
+// The PPPoE session task, with pon and poff stand-ins (this kernel has no
+// PPP) that log their calls and make or remove a ppp0: connect when down,
+// poff then pon after a secrets change, nothing when up to date.
+func TestPPPoESessionNeverTwice(t *testing.T) {
+	h, _ := piHome(t)
+	h.Exec(t, `cat > /usr/local/sbin/pon <<'EOF'
+#!/bin/sh
+if ip link show ppp0 >/dev/null 2>&1; then echo "pon while up" >> /run/ppp.log; exit 1; fi
+echo "pon $1" >> /run/ppp.log
+ip link add ppp0 type veth peer name ppp0-peer && ip link set ppp0 up
+EOF
+cat > /usr/local/sbin/poff <<'EOF'
+#!/bin/sh
+echo "poff $1" >> /run/ppp.log
+ip link del ppp0
+EOF
+chmod 0755 /usr/local/sbin/pon /usr/local/sbin/poff`)
+	kh := h.KnownHostsFile(t)
+	args := func(password string) []string {
+		return []string{repoPath("examples/pi-home-server"), "-var", "address=" + h.Addr, "-var", "identity_file=" + h.KeyFile,
+			"-var", "known_hosts=" + kh, "-var", fmt.Sprintf("ssh_port=%d", h.Port), "-var", "pppoe_user=user@isp.example",
+			"-var", "pppoe_password=" + password, "-var", "pppoe_connect=true"}
+	}
+	log := func() string { return h.Exec(t, "cat /run/ppp.log 2>/dev/null || true") }
+
+	r := hako(t, append([]string{"apply"}, args(pppoePassword)...)...)
+	mustContain(t, r, "changed  command.pppoe_session", "failed=0")
+	if got := log(); got != "pon dsl-provider\n" {
+		t.Fatalf("first apply: %q\n%s", got, r)
+	}
+	mustContain(t, hako(t, append([]string{"apply"}, args(pppoePassword)...)...), "ok       command.pppoe_session", "changed=0")
+	mustContain(t, hako(t, append([]string{"apply"}, args(pppoePassword+"-new")...)...),
+		"changed  file.chap_secrets", "changed  command.pppoe_session", "failed=0")
+	if got := log(); got != "pon dsl-provider\npoff dsl-provider\npon dsl-provider\n" {
+		t.Errorf("after a secrets change: %q", got)
+	}
+	h.Exec(t, "ip link del ppp0")
+	mustContain(t, hako(t, append([]string{"apply"}, args(pppoePassword+"-new")...)...), "changed  command.pppoe_session", "changed=1")
+	if got := log(); strings.Count(got, "pon dsl-provider") != 3 || strings.Count(got, "poff") != 1 || strings.Contains(got, "while up") {
+		t.Errorf("after the link went down: %q", got)
+	}
+}
