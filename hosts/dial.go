@@ -27,6 +27,9 @@ type SSHHost struct {
 	client *ssh.Client
 	sem    chan struct{} // bounds concurrent exec sessions (sshd MaxSessions)
 	end    Endpoint
+	key    ssh.PublicKey
+	// Replaced is set when Dial replaced a changed host key (Reprovision).
+	Replaced *HostKeyReplacement
 
 	sftpMu      sync.Mutex // guards the three fields below
 	sftp        *sftp.Client
@@ -78,6 +81,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	if err != nil {
 		return nil, err
 	}
+	hk.expect, hk.reprovision = cfg.ExpectHostKey, cfg.Reprovision
 	auth := loadKeyAuth(cfg.IdentityFiles, deadline)
 	defer auth.close()
 
@@ -119,13 +123,18 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	_ = conn.SetDeadline(time.Time{}) // or every later session would die at it
 
 	return &SSHHost{
-		name:   cfg.Name,
-		become: cfg.Become,
-		client: ssh.NewClient(c, chans, reqs),
-		sem:    make(chan struct{}, maxSessions),
-		end:    endpoint(conn, cfg.Port),
+		name:     cfg.Name,
+		become:   cfg.Become,
+		client:   ssh.NewClient(c, chans, reqs),
+		sem:      make(chan struct{}, maxSessions),
+		end:      endpoint(conn, cfg.Port),
+		key:      hk.seen,
+		Replaced: hk.replaced,
 	}, nil
 }
+
+// HostKey is the key the host proved it holds during the handshake.
+func (h *SSHHost) HostKey() ssh.PublicKey { return h.key }
 
 // endpoint records the connection's ends. Without NAT between us and the
 // host (a home LAN, IPv6) our local address is the source the host sees.

@@ -1,6 +1,7 @@
 package hosts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -239,7 +240,8 @@ func TestHostKeyChanged(t *testing.T) {
 		t.Errorf("%+v", cerr)
 	}
 	wantContains(t, err, `host "box"`, "HOST KEY CHANGED", "man-in-the-middle", "reflashed", "ssh-ed25519 "+fp, at,
-		fmt.Sprintf("ssh-keygen -R '[127.0.0.1]:%d'", f.srv.port))
+		fmt.Sprintf("ssh-keygen -R '[127.0.0.1]:%d'", f.srv.port), "-reprovision box",
+		"ssh-ed25519 "+ssh.FingerprintSHA256(old.PublicKey()), strings.Fields(knownHostsLine(f.srv.addr, old.PublicKey()))[2])
 	if got := readFile(t, f.cfg.KnownHostsFile); got != content {
 		t.Errorf("known_hosts changed: %q", got)
 	}
@@ -416,5 +418,55 @@ func TestBecomeUsesFsync(t *testing.T) {
 	}
 	if !h.sftpFsync {
 		t.Error("OpenSSH sftp-server offers fsync@openssh.com, but it is not used")
+	}
+}
+
+// Reprovision replaces a changed key: every entry of the address, on any
+// port, goes; the new key is recorded; other hosts' entries stay.
+func TestReprovisionReplacesChangedKey(t *testing.T) {
+	f := newFixture(t)
+	old := newEd25519Signer(t)
+	other := knownHostsLine("127.0.0.2:22", old.PublicKey())
+	content := knownHostsLine(f.srv.addr, old.PublicKey()) + "\n" + other + "\n" +
+		knownHostsLine("127.0.0.1:2222", old.PublicKey()) + "\n"
+	if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.Reprovision = true
+	h := f.dial(t)
+	if h.Replaced == nil || h.Replaced.Removed != 2 || len(h.Replaced.Old) != 1 {
+		t.Fatalf("replaced %+v", h.Replaced)
+	}
+	newLine := knownHostsLine(f.srv.addr, f.srv.hostKeys[0].PublicKey())
+	if got := readFile(t, f.cfg.KnownHostsFile); got != other+"\n"+newLine+"\n" {
+		t.Errorf("known_hosts:\n%s", got)
+	}
+	f.cfg.Reprovision = false
+	f.dial(t) // the new key is trusted now
+}
+
+// ExpectHostKey: a second connection must meet the key verified on the
+// first; it is then recorded for this port.
+func TestExpectHostKey(t *testing.T) {
+	f := newFixture(t)
+	if err := os.WriteFile(f.cfg.KnownHostsFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.ExpectHostKey = newEd25519Signer(t).PublicKey()
+	_, err := Dial(t.Context(), f.cfg)
+	var mm *HostKeyMismatchError
+	if !errors.As(err, &mm) {
+		t.Fatalf("want HostKeyMismatchError, got %v", err)
+	}
+	if got := readFile(t, f.cfg.KnownHostsFile); got != "" {
+		t.Errorf("known_hosts written: %q", got)
+	}
+	f.cfg.ExpectHostKey = f.srv.hostKeys[0].PublicKey()
+	h := f.dial(t)
+	if !bytes.Equal(h.HostKey().Marshal(), f.cfg.ExpectHostKey.Marshal()) {
+		t.Error("HostKey() is not the verified key")
+	}
+	if got := readFile(t, f.cfg.KnownHostsFile); got != knownHostsLine(f.srv.addr, f.cfg.ExpectHostKey)+"\n" {
+		t.Errorf("known_hosts: %q", got)
 	}
 }

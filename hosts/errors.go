@@ -46,16 +46,42 @@ func (e *UnknownHostKeyError) Error() string {
 type HostKeyChangedError struct {
 	Host, HostPort, KeyType, Fingerprint, KnownHostsFile string
 	KnownAt                                              []string // "file:line" of the entries that no longer match
+	Known                                                []string // those entries: "file:line: <known_hosts line>  (<key type> <fingerprint>)"
 }
 
 func (e *HostKeyChangedError) Error() string {
 	return fmt.Sprintf("host %q (%s): HOST KEY CHANGED, refusing to connect: the host now presents %s %s, "+
-		"which does not match the key recorded at %s. Someone may be intercepting the connection (man-in-the-middle), "+
+		"which does not match the key recorded in known_hosts:\n    %s\n"+
+		"Someone may be intercepting the connection (man-in-the-middle), "+
 		"or the host was reinstalled (e.g. a reflashed SD card). hako never replaces a known key by itself: "+
 		"if the change is expected, check the new fingerprint on the host's console (`ssh-keygen -lf %s`), "+
-		"remove the old entry (`ssh-keygen -R %s -f %s`) and re-run with -accept-new-host-keys",
-		e.Host, e.HostPort, e.KeyType, e.Fingerprint, strings.Join(e.KnownAt, ", "),
-		hostKeyPubFile(e.KeyType), Quote(knownHostsName(e.HostPort)), Quote(e.KnownHostsFile))
+		"then re-run with -reprovision %s (or remove the old entry with `ssh-keygen -R %s -f %s` and use -accept-new-host-keys)",
+		e.Host, e.HostPort, e.KeyType, e.Fingerprint, strings.Join(e.Known, "\n    "),
+		hostKeyPubFile(e.KeyType), e.Host, Quote(knownHostsName(e.HostPort)), Quote(e.KnownHostsFile))
+}
+
+// HostKeyReplacement says what Dial with Reprovision did to known_hosts.
+type HostKeyReplacement struct {
+	Old     []string // "<key type> <fingerprint>" of the keys removed
+	New     string   // the same of the key recorded
+	Removed int      // entries removed, on any port of the address
+	File    string
+}
+
+func (r *HostKeyReplacement) String() string {
+	return fmt.Sprintf("host key replaced (reprovision): old %s, new %s; %d entr%s of this address removed from %s and the new key recorded",
+		strings.Join(r.Old, ", "), r.New, r.Removed, map[bool]string{true: "y", false: "ies"}[r.Removed == 1], r.File)
+}
+
+// HostKeyMismatchError: a connection that had to meet a host already
+// verified on another port (ExpectHostKey) met a different key.
+type HostKeyMismatchError struct {
+	Host, HostPort, Expected, Got string
+}
+
+func (e *HostKeyMismatchError) Error() string {
+	return fmt.Sprintf("host %q (%s): the host key here, %s, is not the one verified on the first connection, %s: refusing to connect (is another machine answering on this port?)",
+		e.Host, e.HostPort, e.Got, e.Expected)
 }
 
 // hostKeyPubFile names the file sshd keeps a key type's public half in, for

@@ -6,6 +6,8 @@ import (
 	"context"
 	"os"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // Result of a remote command. A non-zero exit is data, not an error.
@@ -62,6 +64,14 @@ type Config struct {
 	Become            bool          // run commands and write files as root through `sudo -n`
 	AcceptNewHostKeys bool          // OpenSSH accept-new: record unknown keys, never replace a changed one
 	ConnectTimeout    time.Duration // default 10s; bounds TCP connect AND the SSH handshake together
+	// ExpectHostKey, when set, is the only key accepted (it is recorded if
+	// known_hosts has none for this port): a second connection to a host
+	// already verified on another port must meet the same host.
+	ExpectHostKey ssh.PublicKey
+	// Reprovision accepts a changed host key for this host (a reflashed
+	// card): every known_hosts entry of the address, on any port, is removed
+	// and the new key recorded. Dial reports it in SSHHost.Replaced.
+	Reprovision bool
 }
 
 const (

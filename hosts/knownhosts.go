@@ -1,6 +1,7 @@
 package hosts
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/skeema/knownhosts"
@@ -32,7 +34,11 @@ var knownHostsMu sync.Mutex
 type hostKeyChecker struct {
 	name, hostport, file string
 	acceptNew            bool
+	expect               ssh.PublicKey // ExpectHostKey
+	reprovision          bool
 	db                   *knownhosts.HostKeyDB
+	seen                 ssh.PublicKey       // the key the host presented
+	replaced             *HostKeyReplacement // what reprovisioning did
 }
 
 func newHostKeyChecker(name, hostport, file string, acceptNew bool) (*hostKeyChecker, error) {
@@ -79,14 +85,21 @@ func (c *hostKeyChecker) algorithms() []string {
 
 // check is the ssh.HostKeyCallback.
 func (c *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	c.seen = key
+	if c.expect != nil && !bytes.Equal(c.expect.Marshal(), key.Marshal()) {
+		return &HostKeyMismatchError{Host: c.name, HostPort: c.hostport,
+			Expected: describeHostKey(c.expect), Got: describeHostKey(key)}
+	}
 	err := c.db.HostKeyCallback()(hostname, remote, key)
 	switch {
 	case err == nil:
 		return nil
+	case knownhosts.IsHostKeyChanged(err) && c.reprovision:
+		return c.replace(err, hostname, remote, key)
 	case knownhosts.IsHostKeyChanged(err):
 		return c.changedError(err, key)
 	case knownhosts.IsHostUnknown(err):
-		if !c.acceptNew {
+		if !c.acceptNew && c.expect == nil && !c.reprovision {
 			return &UnknownHostKeyError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
 				Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
 		}
@@ -105,19 +118,63 @@ func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) error {
 	errors.As(err, &ke)
 	// Name the entries of the same key type when there are any: those are
 	// the ones that "no longer match". Otherwise the host switched key type.
-	var same, all []string
+	var same, all []xknownhosts.KnownKey
 	for _, w := range ke.Want {
-		at := fmt.Sprintf("%s:%d", w.Filename, w.Line)
-		all = append(all, at)
+		all = append(all, w)
 		if w.Key.Type() == key.Type() {
-			same = append(same, at)
+			same = append(same, w)
 		}
 	}
 	if len(same) == 0 {
 		same = all
 	}
-	return &HostKeyChangedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
-		Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file, KnownAt: same}
+	e := &HostKeyChangedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
+		Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
+	for _, w := range same {
+		at := fmt.Sprintf("%s:%d", w.Filename, w.Line)
+		e.KnownAt = append(e.KnownAt, at)
+		e.Known = append(e.Known, fmt.Sprintf("%s: %s  (%s)", at, strings.TrimSpace(lineAt(w.Filename, w.Line)), describeHostKey(w.Key)))
+	}
+	return e
+}
+
+func describeHostKey(k ssh.PublicKey) string { return k.Type() + " " + ssh.FingerprintSHA256(k) }
+
+// lineAt reads one line of a file (1-based), "" when it cannot.
+func lineAt(file string, n int) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(string(b), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return lines[n-1]
+}
+
+// replace is reprovisioning: forget every key of this address, on any
+// port, then record the one presented now.
+func (c *hostKeyChecker) replace(err error, hostname string, remote net.Addr, key ssh.PublicKey) error {
+	var ke *xknownhosts.KeyError
+	errors.As(err, &ke)
+	r := &HostKeyReplacement{New: describeHostKey(key), File: c.file}
+	for _, w := range ke.Want {
+		r.Old = append(r.Old, describeHostKey(w.Key))
+	}
+	host, _, _ := net.SplitHostPort(c.hostport)
+	knownHostsMu.Lock()
+	n, rerr := removeHostEntries(c.file, host)
+	knownHostsMu.Unlock()
+	if rerr != nil {
+		return fmt.Errorf("host %q (%s): reprovision: remove old known_hosts entries: %w", c.name, c.hostport, rerr)
+	}
+	r.Removed = n
+	if err := c.record(hostname, remote, key); err != nil {
+		return err
+	}
+	c.replaced = r
+	return nil
 }
 
 // record appends an unknown key (accept-new). It re-reads the file under a
