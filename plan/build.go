@@ -11,9 +11,18 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-var hostSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "address", Required: true}, {Name: "port"}, {Name: "user", Required: true},
-	{Name: "identity_file"}, {Name: "known_hosts"}, {Name: "become"},
+var hostSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "address", Required: true}, {Name: "port"}, {Name: "user", Required: true},
+		{Name: "identity_file"}, {Name: "known_hosts"}, {Name: "become"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "bootstrap"}},
+}
+
+// The first-contact settings of a freshly flashed host (port 22 and the
+// image's default user), used when the main port refuses the connection.
+var bootstrapSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "port"}, {Name: "user"}, {Name: "identity_file"},
 }}
 
 // Attributes every task has, whatever its kind.
@@ -65,15 +74,49 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string) (*Host, hcl.Diagnostics)
 	if f := a.String("identity_file"); f != "" {
 		h.Conn.IdentityFiles = []string{localPath(dir, f)}
 	}
-	if v, ok := a.Items["port"]; ok {
-		if port, err := portNumber(v.Value); err != nil {
-			a.Diags = a.Diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid port",
-				Detail: err.Error(), Subject: v.Range.Ptr()})
-		} else if port > 0 {
-			h.Conn.Port = port
+	setPort(a, &h.Conn.Port)
+	diags = diags.Extend(a.Diags)
+	for i, bb := range content.Blocks {
+		if i > 0 {
+			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate bootstrap block",
+				Detail: "A host has at most one bootstrap block.", Subject: bb.DefRange.Ptr()})
+			continue
 		}
+		h.Bootstrap, diags = buildBootstrap(bb, h.Conn, ev, dir, diags)
 	}
-	return h, diags.Extend(a.Diags)
+	return h, diags
+}
+
+// buildBootstrap derives the bootstrap connection from the main one: what
+// the block does not set stays as it is (the port defaults to 22).
+func buildBootstrap(b *hcl.Block, main hosts.Config, ev *evaluator, dir string, diags hcl.Diagnostics) (*hosts.Config, hcl.Diagnostics) {
+	content, d := b.Body.Content(bootstrapSchema)
+	diags = diags.Extend(d)
+	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: main.Name}, b, &diags)
+	bc := main
+	bc.Port = 22
+	setPort(a, &bc.Port)
+	if u := a.String("user"); u != "" {
+		bc.User = u
+	}
+	if f := a.String("identity_file"); f != "" {
+		bc.IdentityFiles = []string{localPath(dir, f)}
+	}
+	return &bc, diags.Extend(a.Diags)
+}
+
+// setPort reads an optional port attribute into *port.
+func setPort(a *tasks.Attrs, port *int) {
+	v, ok := a.Items["port"]
+	if !ok {
+		return
+	}
+	if p, err := portNumber(v.Value); err != nil {
+		a.Diags = a.Diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid port",
+			Detail: err.Error(), Subject: v.Range.Ptr()})
+	} else if p > 0 {
+		*port = p
+	}
 }
 
 func portNumber(v cty.Value) (int, error) {

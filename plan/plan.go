@@ -15,12 +15,15 @@ type Plan struct {
 
 // Host is one declared host with everything that runs on it.
 type Host struct {
-	Name     string
-	Conn     hosts.Config // connection settings from the plan; run flags are added later
-	Steps    []*Step
-	Handlers map[string]*Step // by handler name; notified handlers run in declaration order
-	Order    []string         // handler names in declaration order
-	Decl     hcl.Range
+	Name string
+	Conn hosts.Config // connection settings from the plan; run flags are added later
+	// Bootstrap is how to reach a freshly flashed host (nil: no bootstrap
+	// block): tried only when Conn's port refuses the connection.
+	Bootstrap *hosts.Config
+	Steps     []*Step
+	Handlers  map[string]*Step // by handler name; notified handlers run in declaration order
+	Order     []string         // handler names in declaration order
+	Decl      hcl.Range
 }
 
 // Step is a task as it runs on one host.

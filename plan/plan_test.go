@@ -259,3 +259,41 @@ handler "reconnect" {
 		t.Errorf("host a with connect=true: %q", got)
 	}
 }
+
+func TestBootstrapBlock(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.hcl"), `
+host "pi" {
+  address       = "192.0.2.10"
+  port          = 50022
+  user          = "alice"
+  identity_file = "/keys/alice"
+  become        = true
+  bootstrap {
+    user = "pi"
+  }
+}
+host "plain" {
+  address = "192.0.2.11"
+  user    = "bob"
+}
+`)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p, diags := Build(cfg, Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	b := p.Hosts[0].Bootstrap
+	if b == nil || b.Port != 22 || b.User != "pi" || b.IdentityFiles[0] != "/keys/alice" || !b.Become || b.Address != "192.0.2.10" {
+		t.Errorf("bootstrap %+v", b)
+	}
+	if p.Hosts[0].Conn.Port != 50022 || p.Hosts[0].Conn.User != "alice" {
+		t.Errorf("main %+v", p.Hosts[0].Conn)
+	}
+	if p.Hosts[1].Bootstrap != nil {
+		t.Error("no bootstrap block, no bootstrap")
+	}
+}
