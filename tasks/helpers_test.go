@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -89,3 +90,5 @@ func modeOf(t *testing.T, path string) os.FileMode {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

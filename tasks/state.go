@@ -60,6 +60,9 @@ type State struct {
 	// Endpoint is the connection the run uses (zero for a local host), so
 	// that firewall tasks can refuse to cut it.
 	Endpoint hosts.Endpoint
+	// MigrateTo is the SSH port the plan moves the host to while hako is
+	// connected through the host's bootstrap settings (0 otherwise).
+	MigrateTo int
 }
 
 // Output is what an output probe learned: the command's exit status and

@@ -382,6 +382,11 @@ func (u *UFW) Check(s *State) (*Change, error) {
 		return nil, err
 	}
 	cv := u.converge(h)
+	if s.MigrateTo != 0 && s.MigrateTo != s.Endpoint.ServerPort && cv.enabled {
+		if cv, err = u.migrationCheck(s, h, cv); err != nil {
+			return nil, err
+		}
+	}
 	c := &Change{Address: u.addr, Attrs: cv.attrs, detail: cv}
 	switch {
 	case len(cv.attrs) == 0:
@@ -397,7 +402,7 @@ func (u *UFW) Check(s *State) (*Change, error) {
 			c.Summary = "ufw is not installed yet (an earlier task must install it); then configure it: " + u.describeGoal()
 		}
 	}
-	if c.Changed() {
+	if c.Changed() && s.MigrateTo == 0 {
 		if r := u.lockout(s.Endpoint, cv); r != nil {
 			return nil, r
 		}

@@ -129,7 +129,9 @@ func (u *UFW) converge(h *ufwHost) *ufwConvergence {
 		}
 	}
 	if u.exclusive {
-		s.deleteUndeclared(u.families())
+		s.deleteUndeclared(u.families(), func(ufwEntry) bool { return true })
+	} else {
+		s.deleteUndeclared(u.families(), func(e ufwEntry) bool { return e.Comment == ufwTempComment })
 	}
 	for _, r := range u.rules {
 		if r.action == "deny" || r.action == "reject" {
@@ -270,12 +272,13 @@ func (s *ufwSim) place(r *ufwPlanRule) {
 	}
 }
 
-// deleteUndeclared deletes every rule the plan does not declare.
-func (s *ufwSim) deleteUndeclared(fams []ufwFamily) {
+// deleteUndeclared deletes the rules the plan does not declare that del
+// selects.
+func (s *ufwSim) deleteUndeclared(fams []ufwFamily, del func(ufwEntry) bool) {
 	for _, f := range fams {
 		for i := 0; i < len(s.lists[f]); {
 			e := s.lists[f][i]
-			if e.plan != 0 {
+			if e.plan != 0 || !del(e) {
 				i++
 				continue
 			}
