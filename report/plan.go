@@ -19,6 +19,9 @@ func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
 	for _, hp := range hps {
 		c := hp.Host.Conn
 		fmt.Fprintf(w, "%s %s\n", st.paint(bold, "host "+hp.Host.Name), fmt.Sprintf("(%s@%s:%d)", c.User, c.Address, c.Port))
+		for _, n := range hp.Notes {
+			fmt.Fprintf(w, "  %s\n", st.paint(bold, "note: "+n))
+		}
 		if hp.Err != nil {
 			sum.Errors++
 			fmt.Fprintf(w, "  %s %v\n\n", st.paint(red, "error:"), hp.Err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -71,21 +70,25 @@ func Apply(ctx context.Context, p *plan.Plan, o Options, rep Reporter) []*Recap 
 
 func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Recap {
 	recap := &Recap{Host: h.Name}
-	conn, err := o.dial(ctx, h.Conn)
+	conn, err := o.connect(ctx, h, func(n string) { rep.Note(h.Name, n) })
 	if err != nil {
 		recap.Unreachable = err
 		recap.Failed, recap.Skipped = 1, len(h.Steps)
 		return recap
 	}
-	defer conn.Close()
 	a := &hostApply{host: h, conn: conn, rep: rep, recap: recap}
-	state, err := tasks.Gather(ctx, conn, probesOf(h.Steps))
+	defer func() { a.conn.Close() }() // a port move replaces the connection
+	state, err := conn.gather(ctx, probesOf(h.Steps))
 	if err != nil {
 		recap.Unreachable = fmt.Errorf("host %s: %w", h.Name, err)
 		recap.Failed, recap.Skipped = 1, len(h.Steps)
 		return recap
 	}
 	if a.refuse(state) {
+		return recap
+	}
+	if conn.moveTo != 0 {
+		a.moveSSH(ctx, o, state)
 		return recap
 	}
 	a.runTasks(ctx, state)
@@ -120,11 +123,12 @@ func (a *hostApply) refuse(state *tasks.State) bool {
 // hostApply is the state of one host's apply.
 type hostApply struct {
 	host     *plan.Host
-	conn     hosts.Host
+	conn     *session
 	rep      Reporter
 	recap    *Recap
 	notified map[string]bool
 	failed   bool
+	quiet    bool // report only changes and failures (a second pass)
 }
 
 // runTasks applies the tasks in order. After a change it probes again, in
@@ -172,7 +176,7 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 	if len(rest) == 0 && s.AlwaysRuns() {
 		return r, nil
 	}
-	next, err := tasks.Gather(ctx, a.conn, probesOf(rest))
+	next, err := a.conn.gather(ctx, probesOf(rest))
 	if err != nil {
 		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
 		return r, nil
@@ -228,7 +232,7 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 	var state *tasks.State
 	if ps := probesOf(due); len(ps) > 0 {
 		var err error
-		if state, err = tasks.Gather(ctx, a.conn, ps); err != nil {
+		if state, err = a.conn.gather(ctx, ps); err != nil {
 			for _, s := range due {
 				a.report(Result{Step: s, Handler: true, Status: Failed, Err: err})
 			}
@@ -256,6 +260,9 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 }
 
 func (a *hostApply) report(r Result) {
+	if a.quiet && r.Status == OK {
+		return
+	}
 	r.Host = a.host.Name
 	a.recap.count(r.Status)
 	a.rep.Result(r)

@@ -11,6 +11,7 @@ import (
 // HostPlan is what `hako plan` found for one host.
 type HostPlan struct {
 	Host    *plan.Host
+	Notes   []string // how the host was reached, when that is worth saying
 	Changes []*StepChange
 	Err     error // the host could not be reached or probed
 }
@@ -26,13 +27,13 @@ type StepChange struct {
 func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 	return eachHost(ctx, p, o, func(ctx context.Context, h *plan.Host) *HostPlan {
 		hp := &HostPlan{Host: h}
-		conn, err := o.dial(ctx, h.Conn)
+		conn, err := o.connect(ctx, h, func(n string) { hp.Notes = append(hp.Notes, n) })
 		if err != nil {
 			hp.Err = err
 			return hp
 		}
 		defer conn.Close()
-		state, err := tasks.Gather(ctx, conn, probesOf(h.Steps))
+		state, err := conn.gather(ctx, probesOf(h.Steps))
 		if err != nil {
 			hp.Err = fmt.Errorf("host %s: %w", h.Name, err)
 			return hp

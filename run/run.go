@@ -17,12 +17,20 @@ type Options struct {
 	AcceptNewHostKeys bool
 	ConnectTimeout    time.Duration
 	Parallel          int // hosts at once; default 5
+	// Reprovision names hosts whose changed host key is to be accepted
+	// (reflashed cards).
+	Reprovision map[string]bool
+	// ArmSafetyNet arms a rollback on the host before a port move (guard.Arm).
+	ArmSafetyNet func(ctx context.Context, h hosts.Host, r NetRequest) (SafetyNet, error)
+	// Confirm is how long a guarded change may wait for confirmation
+	// before the host rolls back (0: DefaultMoveTimeout for port moves).
+	Confirm time.Duration
 	// Dial connects to a host; nil means hosts.Dial over SSH.
 	Dial func(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 }
 
 func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error) {
-	cfg.AcceptNewHostKeys = o.AcceptNewHostKeys
+	cfg.AcceptNewHostKeys = cfg.AcceptNewHostKeys || o.AcceptNewHostKeys
 	if o.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = o.ConnectTimeout
 	}

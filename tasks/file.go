@@ -75,6 +75,9 @@ func readSource(a *Attrs) []byte {
 
 func (f *File) Address() Address { return f.addr }
 
+// ManagedPath is the file the task writes.
+func (f *File) ManagedPath() string { return f.path }
+
 func (f *File) Probes() []Probe {
 	return []Probe{{ProbeStat, f.path}, {ProbeRead, f.path}}
 }

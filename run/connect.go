@@ -1,0 +1,70 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/tasks"
+)
+
+// session is a connection to a host and how it was made.
+type session struct {
+	hosts.Host
+	cfg hosts.Config // the settings that reached the host
+	// moveTo is the plan's SSH port when hako came in through the
+	// bootstrap settings (0 otherwise): the run moves the host there.
+	moveTo int
+}
+
+// gather probes the host; the State knows about a port move in progress.
+func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.State, error) {
+	st, err := tasks.Gather(ctx, s.Host, probes)
+	if err == nil {
+		st.MigrateTo = s.moveTo
+	}
+	return st, err
+}
+
+// connect reaches a host with the plan's settings, or, when its port
+// refuses the connection and the host has a bootstrap block, with those
+// (a freshly flashed card still listens on 22 as its default user).
+func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (*session, error) {
+	c, err := o.dialNoting(ctx, h.Conn, note)
+	if err == nil {
+		return &session{Host: c, cfg: h.Conn}, nil
+	}
+	b := h.Bootstrap
+	if b == nil || !errors.Is(err, hosts.ErrConnectionRefused) || (b.Port == h.Conn.Port && b.User == h.Conn.User) {
+		return nil, err
+	}
+	note(fmt.Sprintf("port %d refused the connection; connecting with the bootstrap settings instead (%s@%s:%d)",
+		h.Conn.Port, b.User, b.Address, b.Port))
+	c, berr := o.dialNoting(ctx, *b, note)
+	if berr != nil {
+		return nil, fmt.Errorf("%v; with the bootstrap settings: %w", err, berr)
+	}
+	s := &session{Host: c, cfg: *b}
+	if b.Port != h.Conn.Port {
+		s.moveTo = h.Conn.Port
+	}
+	return s, nil
+}
+
+// dialNoting dials and says so when a reflashed host's key was replaced.
+func (o Options) dialNoting(ctx context.Context, cfg hosts.Config, note func(string)) (hosts.Host, error) {
+	if o.Reprovision[cfg.Name] {
+		// The old keys of this host go; every port records the new one.
+		cfg.Reprovision, cfg.AcceptNewHostKeys = true, true
+	}
+	c, err := o.dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if sh, ok := c.(*hosts.SSHHost); ok && sh.Replaced != nil {
+		note(sh.Replaced.String())
+	}
+	return c, nil
+}

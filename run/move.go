@@ -1,0 +1,148 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/tasks"
+	"golang.org/x/crypto/ssh"
+)
+
+// A port move: hako came in through the bootstrap settings (port 22 as the
+// card's default user), and the plan moves SSH to its own port and user.
+// Before the first change hako arms a safety net on the host (a snapshot
+// of the SSH, firewall and network configuration that rolls itself back
+// if hako vanishes); it runs the tasks and handlers over the session it
+// holds, then logs in again with the plan's settings, which must meet the
+// same host key. Only then is the net disarmed and the run converged once
+// more over the new path (which drops the temporary firewall rule that
+// kept the old port open). If the new path fails, the net rolls the host
+// back through the session still held: the host stays reachable.
+
+// SafetyNet undoes a port move's changes on the host.
+type SafetyNet interface {
+	RollbackNow(ctx context.Context, h hosts.Host) error
+	Disarm(ctx context.Context, h hosts.Host) error
+}
+
+// NetRequest says what a safety net must be able to restore.
+type NetRequest struct {
+	Paths   []string // files the plan manages that can cut SSH
+	UFW     bool     // the plan manages the firewall
+	Restart []string // services to restart after restoring
+	Timeout time.Duration
+}
+
+// DefaultMoveTimeout bounds a port move: if hako has not confirmed the
+// new path by then (it crashed, the laptop slept), the host rolls back.
+const DefaultMoveTimeout = 10 * time.Minute
+
+// cutsSSH reports whether a managed path can cut the SSH path if wrong.
+func cutsSSH(p string) bool {
+	for _, dir := range []string{"/etc/ssh/", "/etc/network/", "/etc/systemd/network/", "/etc/NetworkManager/", "/etc/ufw/"} {
+		if strings.HasPrefix(p, dir) {
+			return true
+		}
+	}
+	return p == "/etc/dhcpcd.conf" || p == "/etc/default/ufw" || path.Dir(p) == "/etc/sudoers.d" || p == "/etc/sudoers"
+}
+
+// netRequest collects what the host's tasks can break.
+func (a *hostApply) netRequest(timeout time.Duration) NetRequest {
+	r := NetRequest{Restart: []string{"ssh"}, Timeout: timeout}
+	for _, s := range a.host.Steps {
+		if mp, ok := s.Task.(interface{ ManagedPath() string }); ok && cutsSSH(mp.ManagedPath()) {
+			r.Paths = append(r.Paths, mp.ManagedPath())
+		}
+		if s.Kind.Name == "ufw" {
+			r.UFW = true
+		}
+	}
+	return r
+}
+
+func (a *hostApply) moveSSH(ctx context.Context, o Options, state *tasks.State) {
+	from := a.conn.cfg
+	if o.ArmSafetyNet == nil {
+		a.failHost(fmt.Errorf("moving SSH from port %d to %d needs a safety net, and none is configured", from.Port, a.conn.moveTo))
+		return
+	}
+	timeout := o.Confirm
+	if timeout <= 0 {
+		timeout = DefaultMoveTimeout
+	}
+	net, err := o.ArmSafetyNet(ctx, a.conn.Host, a.netRequest(timeout))
+	if err != nil {
+		a.failHost(fmt.Errorf("arming the rollback before moving SSH: %w; nothing was changed", err))
+		return
+	}
+	a.rep.Note(a.host.Name, fmt.Sprintf("moving SSH from port %d (%s) to port %d (%s); the host rolls back by itself within %v unless the new port is confirmed",
+		from.Port, from.User, a.host.Conn.Port, a.host.Conn.User, timeout))
+	a.runTasks(ctx, state)
+	a.runHandlers(ctx)
+
+	next, err := a.confirmNewPath(ctx, o)
+	if err != nil {
+		a.recap.Failed++
+		rerr := net.RollbackNow(ctx, a.conn.Host)
+		if rerr != nil {
+			a.recap.Unreachable = fmt.Errorf("host %s: %v; and rolling back failed: %v (the host rolls back by itself when the timer ends)", a.host.Name, err, rerr)
+			return
+		}
+		a.recap.Unreachable = fmt.Errorf("host %s: %v; the SSH, firewall and network configuration were rolled back: the host is reachable on port %d as before",
+			a.host.Name, err, from.Port)
+		return
+	}
+	if err := net.Disarm(ctx, next); err != nil {
+		a.rep.Note(a.host.Name, "disarming the rollback failed: "+err.Error())
+	}
+	a.rep.Note(a.host.Name, fmt.Sprintf("confirmed: logged in on port %d as %s with the same host key (recorded in known_hosts)",
+		a.host.Conn.Port, a.host.Conn.User))
+	old := a.conn
+	a.conn = &session{Host: next, cfg: a.host.Conn}
+	old.Close()
+	a.convergeAgain(ctx)
+}
+
+// confirmNewPath logs in with the plan's own settings; the host must
+// present the key it proved on the bootstrap session.
+func (a *hostApply) confirmNewPath(ctx context.Context, o Options) (hosts.Host, error) {
+	kh, ok := a.conn.Host.(interface{ HostKey() ssh.PublicKey })
+	if !ok || kh.HostKey() == nil {
+		return nil, fmt.Errorf("cannot confirm the new SSH path: the bootstrap session has no verified host key")
+	}
+	cfg := a.host.Conn
+	cfg.ExpectHostKey = kh.HostKey()
+	c, err := o.dial(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the new SSH path (%s@%s:%d) does not work: %w", cfg.User, cfg.Address, cfg.Port, err)
+	}
+	return c, nil
+}
+
+// convergeAgain checks every task once more over the new connection and
+// applies what still differs, reporting only what changed.
+func (a *hostApply) convergeAgain(ctx context.Context) {
+	if a.failed {
+		return
+	}
+	state, err := a.conn.gather(ctx, probesOf(a.host.Steps))
+	if err != nil {
+		a.failHost(fmt.Errorf("checking the host over the new SSH path: %w", err))
+		return
+	}
+	a.quiet = true
+	a.runTasks(ctx, state)
+	a.runHandlers(ctx)
+}
+
+// failHost records a failure of the host as a whole.
+func (a *hostApply) failHost(err error) {
+	a.recap.Failed++
+	a.recap.Unreachable = fmt.Errorf("host %s: %w", a.host.Name, err)
+	a.failed = true
+}

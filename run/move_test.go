@@ -1,0 +1,127 @@
+package run
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/plan"
+	"golang.org/x/crypto/ssh"
+)
+
+// keyedHost is a local host that "proved" a host key, as an SSH one does.
+type keyedHost struct {
+	*hosts.Local
+	key ssh.PublicKey
+}
+
+func (k keyedHost) HostKey() ssh.PublicKey { return k.key }
+
+// fakeNet records what apply asks of the safety net.
+type fakeNet struct {
+	req                NetRequest
+	rolledBack, disarm int
+}
+
+func (f *fakeNet) RollbackNow(context.Context, hosts.Host) error { f.rolledBack++; return nil }
+func (f *fakeNet) Disarm(context.Context, hosts.Host) error      { f.disarm++; return nil }
+
+func hostKey(t *testing.T) ssh.PublicKey {
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// moveOptions: the plan's port (2222) refuses until the move; the bootstrap
+// port answers; the confirmation login succeeds when newPathWorks.
+func moveOptions(t *testing.T, newPathWorks bool, net *fakeNet) Options {
+	key := hostKey(t)
+	return Options{
+		Dial: func(_ context.Context, cfg hosts.Config) (hosts.Host, error) {
+			switch {
+			case cfg.Port == 22:
+				return keyedHost{hosts.NewLocal("pi"), key}, nil
+			case cfg.ExpectHostKey == nil:
+				return nil, fmt.Errorf("tcp connect: %w", hosts.ErrConnectionRefused)
+			case !newPathWorks:
+				return nil, errors.New("i/o timeout")
+			case string(cfg.ExpectHostKey.Marshal()) != string(key.Marshal()):
+				return nil, errors.New("another host key")
+			}
+			return keyedHost{hosts.NewLocal("pi"), key}, nil
+		},
+		ArmSafetyNet: func(_ context.Context, _ hosts.Host, r NetRequest) (SafetyNet, error) {
+			net.req = r
+			return net, nil
+		},
+	}
+}
+
+func movePlan(t *testing.T) (*plan.Plan, string) {
+	p, root := localPlan(t, `
+task "file" "sshd" {
+  path    = "ROOT/sshd.conf"
+  content = "Port 2222\n"
+}
+`)
+	h := p.Hosts[0]
+	h.Conn.Port = 2222
+	b := h.Conn
+	b.Port, b.User = 22, "pi"
+	h.Bootstrap = &b
+	return p, root
+}
+
+func TestPortMoveConfirmed(t *testing.T) {
+	p, _ := movePlan(t)
+	net := &fakeNet{}
+	rec := &recorder{}
+	recaps := Apply(context.Background(), p, moveOptions(t, true, net), rec)
+	notes := strings.Join(rec.notes, "\n")
+	for _, want := range []string{"port 2222 refused the connection; connecting with the bootstrap settings", "moving SSH from port 22", "confirmed: logged in on port 2222"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if net.disarm != 1 || net.rolledBack != 0 || net.req.Timeout != DefaultMoveTimeout {
+		t.Errorf("net %+v", net)
+	}
+	if r := recaps[0]; r.Failed != 0 || r.Changed != 1 || r.Unreachable != nil {
+		t.Errorf("recap %+v", r)
+	}
+}
+
+func TestPortMoveRollsBackWhenTheNewPathFails(t *testing.T) {
+	p, _ := movePlan(t)
+	net := &fakeNet{}
+	recaps := Apply(context.Background(), p, moveOptions(t, false, net), &recorder{})
+	r := recaps[0]
+	if net.rolledBack != 1 || net.disarm != 0 {
+		t.Errorf("net %+v", net)
+	}
+	if r.Failed == 0 || r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "rolled back") ||
+		!strings.Contains(r.Unreachable.Error(), "reachable on port 22") {
+		t.Errorf("recap %+v", r)
+	}
+}
+
+func TestNetRequestCoversWhatCanCutSSH(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/etc/ssh/sshd_config.d/10-hako.conf": true, "/etc/dhcpcd.conf": true, "/etc/default/ufw": true,
+		"/etc/network/interfaces.d/x": true, "/etc/sudoers.d/hako-alice": true, "/etc/motd": false, "/etc/ppp/chap-secrets": false,
+	} {
+		if cutsSSH(p) != want {
+			t.Errorf("cutsSSH(%s) = %v", p, !want)
+		}
+	}
+}
