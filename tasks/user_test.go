@@ -1,0 +1,464 @@
+package tasks
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/crypto/ssh"
+)
+
+// userKey makes a fresh ed25519 public key line with comment.
+func userKey(t *testing.T, comment string) (line string, pub ssh.PublicKey) {
+	t.Helper()
+	raw, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err = ssh.NewPublicKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pub)))
+	if comment != "" {
+		line += " " + comment
+	}
+	return line, pub
+}
+
+// userDecode decodes a user task and returns its diagnostics.
+func userDecode(attrs map[string]cty.Value) (*User, hcl.Diagnostics) {
+	a := &Attrs{Addr: Address{"user", "admin"}, Items: map[string]Attr{}}
+	for n, v := range attrs {
+		a.Items[n] = Attr{Value: v}
+	}
+	k, _ := LookupKind("user")
+	u := k.Decode(a).(*User)
+	return u, a.Diags
+}
+
+func userTask(t *testing.T, attrs map[string]cty.Value) *User {
+	t.Helper()
+	u, diags := userDecode(attrs)
+	if diags.HasErrors() {
+		t.Fatalf("decode: %v", diags)
+	}
+	return u
+}
+
+// userAnswer builds the probe's answer: root probing as pi, then lines.
+func userAnswer(lines ...string) string {
+	return strings.Join(append([]string{"U 0 pi"}, lines...), "\n") + "\n"
+}
+
+// aliceExists is alice with primary group alice, in groups, with the
+// given authorized_keys content (nil: no file) and sudo rule (nil: none).
+func aliceExists(groups string, keys, rule []byte) string {
+	lines := []string{"P alice:x:1001:1001::/home/alice:/bin/bash", "G alice " + groups, "g alice", "D 700:alice:alice:directory"}
+	if keys == nil {
+		lines = append(lines, "K -")
+	} else {
+		lines = append(lines, "K 600:alice:alice:regular file", "k "+base64.StdEncoding.EncodeToString(keys))
+	}
+	if rule == nil {
+		lines = append(lines, "S -")
+	} else {
+		lines = append(lines, "S 440:root:root:regular file", "s "+base64.StdEncoding.EncodeToString(rule))
+	}
+	return userAnswer(lines...)
+}
+
+var aliceRule = []byte("alice ALL=(ALL) NOPASSWD: ALL\n")
+
+func userCheck(t *testing.T, u *User, answer string) *Change {
+	t.Helper()
+	c, err := u.Check(answered(t, u, answer))
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	return c
+}
+
+func wantAttrs(t *testing.T, c *Change, want ...AttrChange) {
+	t.Helper()
+	if len(c.Attrs) != len(want) {
+		t.Fatalf("attrs %+v, want %+v", c.Attrs, want)
+	}
+	for i := range want {
+		if c.Attrs[i] != want[i] {
+			t.Errorf("attr %d: %+v, want %+v", i, c.Attrs[i], want[i])
+		}
+	}
+}
+
+func TestUserDecodeErrors(t *testing.T) {
+	line, _ := userKey(t, "me@laptop")
+	for _, tc := range []struct {
+		name  string
+		attrs map[string]cty.Value
+		want  string
+	}{
+		{"bad name", map[string]cty.Value{"name": str("Alice Smith")}, `"Alice Smith" is not a user name`},
+		{"dotted name", map[string]cty.Value{"name": str("john.doe")}, "is not a user name"},
+		{"empty name", map[string]cty.Value{"name": str("")}, "is not a user name"},
+		{"bad sudo", map[string]cty.Value{"name": str("alice"), "sudo": str("yes")}, `sudo must be "nopasswd"`},
+		{"bad state", map[string]cty.Value{"name": str("alice"), "state": str("gone")}, "state must be"},
+		{"bad group", map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "a b")}, `"a b" is not a group name`},
+		{"bad shell", map[string]cty.Value{"name": str("alice"), "shell": str("bash")}, "shell must be an absolute path"},
+		{"bad key", map[string]cty.Value{"name": str("alice"), "authorized_keys": names(line, "ssh-ed25519 AAAAnot-base64 x")},
+			"authorized_keys element 2, key line 1, is not an OpenSSH public key line"},
+		{"private key", map[string]cty.Value{"name": str("alice"), "authorized_keys": names("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n")},
+			"looks like a private key"},
+		{"no key", map[string]cty.Value{"name": str("alice"), "authorized_keys": names("# just a comment\n")}, "holds no key"},
+		{"absent with keys", map[string]cty.Value{"name": str("alice"), "state": str("absent"), "authorized_keys": names(line)},
+			`authorized_keys has no meaning with state = "absent"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := userDecode(tc.attrs)
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+				t.Errorf("diags %v, want %q", diags, tc.want)
+			}
+			if strings.Contains(diags.Error(), "b3BlbnNzaC1rZXktdjEAAAAA") {
+				t.Errorf("a diagnostic quotes the key material: %v", diags)
+			}
+		})
+	}
+}
+
+func TestUserDecodeKeys(t *testing.T) {
+	l1, p1 := userKey(t, "one")
+	l2, p2 := userKey(t, "")
+	// A .pub file's trailing newline, a whole authorized_keys file with a
+	// comment and options, and a duplicate.
+	u := userTask(t, map[string]cty.Value{"name": str("alice"),
+		"authorized_keys": names(l1+"\n", "# mine\n"+`from="10.0.0.0/8" `+l2+"\n\n"+l1+"\n")})
+	got := u.AuthorizedKeys()
+	if len(got) != 2 || keyID(got[0]) != keyID(p1) || keyID(got[1]) != keyID(p2) {
+		t.Fatalf("keys %v", got)
+	}
+	if u.keys[1].line != `from="10.0.0.0/8" `+l2 {
+		t.Errorf("line %q", u.keys[1].line)
+	}
+	if managed, grants := u.GrantsSudo(); managed || grants {
+		t.Error("sudo is not managed")
+	}
+	u = userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("nopasswd")})
+	if managed, grants := u.GrantsSudo(); !managed || !grants || u.Name() != "alice" {
+		t.Error("sudo nopasswd")
+	}
+	u = userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("none")})
+	if managed, grants := u.GrantsSudo(); !managed || grants {
+		t.Error("sudo none")
+	}
+}
+
+func TestUserCheckNewUser(t *testing.T) {
+	line, pub := userKey(t, "alice@laptop")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "adm"),
+		"authorized_keys": names(line), "sudo": str("nopasswd")})
+	c := userCheck(t, u, userAnswer("S -"))
+	if c.Action != Create || c.Summary != "create user alice" {
+		t.Errorf("change %+v", c)
+	}
+	wantAttrs(t, c,
+		AttrChange{"groups", "", "sudo, adm"},
+		AttrChange{"shell", "", "/bin/bash"},
+		AttrChange{"authorized key", "", "ssh-ed25519 " + ssh.FingerprintSHA256(pub) + " alice@laptop"},
+		AttrChange{"sudo", "none", "nopasswd"})
+	if strings.Contains(c.Attrs[2].After, "AAAA") {
+		t.Errorf("the plan shows the key's base64: %q", c.Attrs[2].After)
+	}
+}
+
+func TestUserCheckUpToDate(t *testing.T) {
+	line, _ := userKey(t, "alice@laptop")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo"), "shell": str("/bin/bash"),
+		"authorized_keys": names(line), "exclusive_keys": cty.True, "sudo": str("nopasswd")})
+	// The host's line has options, another comment and no final newline;
+	// there are comments and blank lines: all the same key.
+	fields := strings.Fields(line)
+	host := "# keys\n\nno-pty " + fields[0] + " " + fields[1] + " other-comment"
+	if c := userCheck(t, u, aliceExists("adm sudo", []byte(host), aliceRule)); c.Changed() {
+		t.Errorf("up to date, yet %+v", c)
+	}
+}
+
+func TestUserCheckMissingGroup(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "alice", "adm")})
+	c := userCheck(t, u, aliceExists("adm dialout", nil, nil))
+	if c.Action != Update || c.Summary != "update user alice" {
+		t.Errorf("change %+v", c)
+	}
+	// The primary group counts as one the user is in.
+	wantAttrs(t, c, AttrChange{"groups", "adm, dialout", "adm, dialout, sudo"})
+	w := c.detail.(*userWork)
+	if strings.Join(w.addGroups, ",") != "sudo" || w.exclusive || w.writeKeys || w.writeRule || w.removeRule {
+		t.Errorf("work %+v", w)
+	}
+}
+
+func TestUserCheckExclusiveGroups(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo"), "exclusive_groups": cty.True})
+	c := userCheck(t, u, aliceExists("adm sudo dialout", nil, nil))
+	wantAttrs(t, c, AttrChange{"groups", "adm, sudo, dialout", "sudo"})
+	if w := c.detail.(*userWork); !w.exclusive || strings.Join(w.setGroups, ",") != "sudo" {
+		t.Errorf("work %+v", w)
+	}
+	if c := userCheck(t, u, aliceExists("sudo", nil, nil)); c.Changed() {
+		t.Errorf("up to date, yet %+v", c)
+	}
+}
+
+func TestUserCheckShell(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice")})
+	if c := userCheck(t, u, userAnswer("P alice:x:1001:1001::/home/alice:/bin/sh", "G alice", "g alice", "D -", "K -", "S -")); c.Changed() {
+		t.Errorf("shell is not managed for an existing user, yet %+v", c)
+	}
+	u = userTask(t, map[string]cty.Value{"name": str("alice"), "shell": str("/usr/bin/zsh")})
+	c := userCheck(t, u, aliceExists("", nil, nil))
+	wantAttrs(t, c, AttrChange{"shell", "/bin/bash", "/usr/bin/zsh"})
+}
+
+func TestUserCheckMissingKey(t *testing.T) {
+	l1, _ := userKey(t, "old")
+	l2, p2 := userKey(t, "new")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(l1, l2)})
+	c := userCheck(t, u, aliceExists("", []byte(l1), nil)) // no final newline
+	wantAttrs(t, c, AttrChange{"authorized key", "", "ssh-ed25519 " + ssh.FingerprintSHA256(p2) + " new"})
+	w := c.detail.(*userWork)
+	if !w.writeKeys || string(w.keys) != l1+"\n"+l2+"\n" || w.sshDir {
+		t.Errorf("work %+v keys %q", w, w.keys)
+	}
+
+	// No file, no ~/.ssh.
+	c = userCheck(t, u, userAnswer("P alice:x:1001:1001::/home/alice:/bin/bash", "G alice", "g alice", "D -", "K -", "S -"))
+	if len(c.Attrs) != 2 {
+		t.Errorf("attrs %+v", c.Attrs)
+	}
+	if w := c.detail.(*userWork); !w.writeKeys || !w.sshDir || string(w.keys) != l1+"\n"+l2+"\n" {
+		t.Errorf("work %+v", w)
+	}
+}
+
+func TestUserCheckExtraKeyExclusive(t *testing.T) {
+	mine, _ := userKey(t, "mine")
+	other, otherPub := userKey(t, "intruder")
+	host := "# keys\n" + other + "\n" + mine + "\nnot a key at all, but long\n"
+
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(mine)})
+	if c := userCheck(t, u, aliceExists("", []byte(host), nil)); c.Changed() {
+		t.Errorf("without exclusive_keys other lines stay, yet %+v", c)
+	}
+
+	u = userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(mine), "exclusive_keys": cty.True})
+	c := userCheck(t, u, aliceExists("", []byte(host), nil))
+	wantAttrs(t, c,
+		AttrChange{"authorized key", "ssh-ed25519 " + ssh.FingerprintSHA256(otherPub) + " intruder", ""},
+		AttrChange{"authorized key", `unrecognised line "not a key at all, but lo…"`, ""})
+	if w := c.detail.(*userWork); string(w.keys) != "# keys\n"+mine+"\n" {
+		t.Errorf("new content %q", w.keys)
+	}
+
+	// exclusive_keys with no keys empties the file, and leaves a missing one missing.
+	u = userTask(t, map[string]cty.Value{"name": str("alice"), "exclusive_keys": cty.True})
+	c = userCheck(t, u, aliceExists("", []byte(mine+"\n"), nil))
+	if w := c.detail.(*userWork); len(c.Attrs) != 1 || !w.writeKeys || len(w.keys) != 0 {
+		t.Errorf("change %+v work %+v", c, w)
+	}
+	if c := userCheck(t, u, aliceExists("", nil, nil)); c.Changed() {
+		t.Errorf("no file, no keys wanted, yet %+v", c)
+	}
+}
+
+func TestUserCheckKeyFilePermissions(t *testing.T) {
+	line, _ := userKey(t, "")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(line)})
+	ans := userAnswer("P alice:x:1001:1001::/home/alice:/bin/bash", "G alice", "g alice",
+		"D 777:alice:alice:directory", "K 644:root:root:regular file", "k "+b64(line+"\n"), "S -")
+	c := userCheck(t, u, ans)
+	wantAttrs(t, c, AttrChange{"~/.ssh", "0777 alice", "0700 alice"}, AttrChange{"~/.ssh/authorized_keys", "0644 root", "0600 alice"})
+	if w := c.detail.(*userWork); !w.sshDir || !w.writeKeys || string(w.keys) != line+"\n" {
+		t.Errorf("work %+v", w)
+	}
+	ans = strings.Replace(ans, "K 644:root:root:regular file", "K 777:root:root:symbolic link", 1)
+	if _, err := u.Check(answered(t, u, ans)); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a symlinked authorized_keys: %v", err)
+	}
+}
+
+func TestUserCheckSudo(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("nopasswd")})
+	c := userCheck(t, u, aliceExists("", nil, nil))
+	wantAttrs(t, c, AttrChange{"sudo", "none", "nopasswd"})
+	if w := c.detail.(*userWork); !w.writeRule || w.writeKeys {
+		t.Errorf("work %+v", w)
+	}
+	c = userCheck(t, u, aliceExists("", nil, []byte("alice ALL=(ALL) ALL\n")))
+	wantAttrs(t, c, AttrChange{"sudo", "other rules in /etc/sudoers.d/hako-alice", "nopasswd"})
+	ans := strings.Replace(aliceExists("", nil, aliceRule), "S 440:root:root", "S 644:pi:pi", 1)
+	wantAttrs(t, userCheck(t, u, ans), AttrChange{"sudo", "nopasswd (0644 pi)", "nopasswd"})
+
+	none := userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("none")})
+	c = userCheck(t, none, aliceExists("", nil, aliceRule))
+	wantAttrs(t, c, AttrChange{"sudo", "nopasswd", "none"})
+	if w := c.detail.(*userWork); !w.removeRule {
+		t.Errorf("work %+v", w)
+	}
+	if c := userCheck(t, none, aliceExists("", nil, nil)); c.Changed() {
+		t.Errorf("no rule, yet %+v", c)
+	}
+}
+
+func TestUserCheckNeedsRoot(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice")})
+	_, err := u.Check(answered(t, u, "U 1000 pi\nS -\n"))
+	if err == nil || !strings.Contains(err.Error(), "set become = true") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestUserAbsent(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "state": str("absent")})
+	c := userCheck(t, u, aliceExists("sudo", nil, aliceRule))
+	if c.Action != Delete || c.Summary != "remove user alice (its home /home/alice is kept)" {
+		t.Errorf("change %+v", c)
+	}
+	wantAttrs(t, c, AttrChange{"user", "present", "absent"}, AttrChange{"sudo", "nopasswd", "none"})
+	if c := userCheck(t, u, userAnswer("S -")); c.Changed() {
+		t.Errorf("already absent, yet %+v", c)
+	}
+
+	for _, name := range []string{"pi", "root"} {
+		u := userTask(t, map[string]cty.Value{"name": str(name), "state": str("absent")})
+		_, err := u.Check(answered(t, u, userAnswer("P pi:x:1000:1000::/home/pi:/bin/bash", "G pi sudo", "g pi", "D -", "K -", "S -")))
+		var r *Refusal
+		if !errors.As(err, &r) || !strings.Contains(err.Error(), `would remove the user "`+name+`"`) &&
+			!strings.Contains(err.Error(), "would remove the user root") {
+			t.Errorf("%s: err %v", name, err)
+		}
+	}
+}
+
+// userHost records what Apply does.
+type userHost struct {
+	mu     sync.Mutex
+	cmds   []string
+	writes []hosts.FileWrite
+	stdout string
+}
+
+func (h *userHost) Name() string { return "fake" }
+func (h *userHost) Close() error { return nil }
+func (h *userHost) Run(_ context.Context, cmd string, _ []byte) (hosts.Result, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cmds = append(h.cmds, cmd)
+	return hosts.Result{Stdout: []byte(h.stdout)}, nil
+}
+func (h *userHost) WriteFile(_ context.Context, w hosts.FileWrite) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.writes = append(h.writes, w)
+	return nil
+}
+
+func TestUserApplyNewUser(t *testing.T) {
+	line, _ := userKey(t, "alice@laptop")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "adm"),
+		"authorized_keys": names(line), "sudo": str("nopasswd")})
+	c := userCheck(t, u, userAnswer("S -"))
+	h := &userHost{stdout: "home /srv/alice\ngroup staff\n"}
+	if err := u.Apply(context.Background(), h, c); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.cmds) != 1 {
+		t.Fatalf("commands %q", h.cmds)
+	}
+	for _, want := range []string{"useradd -m -s '/bin/bash' -G 'sudo,adm' -- 'alice'", `install -d -m 0700 -o 'alice' -g "$g" -- "$h/.ssh"`} {
+		if !strings.Contains(h.cmds[0], want) {
+			t.Errorf("command lacks %q:\n%s", want, h.cmds[0])
+		}
+	}
+	if len(h.writes) != 2 {
+		t.Fatalf("writes %+v", h.writes)
+	}
+	k, s := h.writes[0], h.writes[1]
+	if k.Path != "/srv/alice/.ssh/authorized_keys" || string(k.Content) != line+"\n" || k.Mode != 0o600 || k.Owner != "alice" || k.Group != "staff" {
+		t.Errorf("authorized_keys write %+v", k)
+	}
+	if s.Path != "/etc/sudoers.d/hako-alice" || string(s.Content) != string(aliceRule) || s.Mode != 0o440 ||
+		s.Owner != "root" || s.Validate != "visudo -cf %s" {
+		t.Errorf("sudoers write %+v", s)
+	}
+}
+
+func TestUserApplyExistingUser(t *testing.T) {
+	line, _ := userKey(t, "")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo"), "shell": str("/bin/zsh"),
+		"authorized_keys": names(line), "sudo": str("none")})
+	c := userCheck(t, u, aliceExists("adm", []byte(""), aliceRule))
+	h := &userHost{}
+	if err := u.Apply(context.Background(), h, c); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.cmds) != 1 || !strings.Contains(h.cmds[0], "usermod -a -G 'sudo' -s '/bin/zsh' -- 'alice'") ||
+		!strings.Contains(h.cmds[0], "rm -f -- '/etc/sudoers.d/hako-alice'") || strings.Contains(h.cmds[0], "install -d") {
+		t.Errorf("commands %q", h.cmds)
+	}
+	if len(h.writes) != 1 || h.writes[0].Path != "/home/alice/.ssh/authorized_keys" || h.writes[0].Group != "alice" {
+		t.Errorf("writes %+v", h.writes)
+	}
+
+	// Only the sudo rule: no command at all.
+	u = userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("nopasswd")})
+	c = userCheck(t, u, aliceExists("", nil, nil))
+	h = &userHost{}
+	if err := u.Apply(context.Background(), h, c); err != nil || len(h.cmds) != 0 || len(h.writes) != 1 {
+		t.Errorf("err %v, commands %q, writes %+v", err, h.cmds, h.writes)
+	}
+}
+
+func TestUserApplyAbsent(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "state": str("absent")})
+	c := userCheck(t, u, aliceExists("", nil, aliceRule))
+	h := &userHost{}
+	if err := u.Apply(context.Background(), h, c); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.cmds) != 1 || !strings.Contains(h.cmds[0], "userdel -- 'alice'\nrm -f -- '/etc/sudoers.d/hako-alice'") || len(h.writes) != 0 {
+		t.Errorf("commands %q writes %+v", h.cmds, h.writes)
+	}
+}
+
+// The probe is read-only, so it can run on this machine: for root (who
+// exists everywhere) and for a user nobody has.
+func TestUserProbeOnThisMachine(t *testing.T) {
+	for _, name := range []string{"root", "hako-no-such-user"} {
+		u := userTask(t, map[string]cty.Value{"name": str(name)})
+		st, err := Gather(context.Background(), local(), u.Probes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parseUserFacts(st.Output(u.probe()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.uid < 0 || f.login == "" || f.sudo.exists {
+			t.Errorf("%s: facts %+v", name, f)
+		}
+		if name == "root" && (!f.exists || f.home != "/root" || f.primary != "root" || len(f.groups) == 0 || f.groups[0] != "root") {
+			t.Errorf("root: facts %+v", f)
+		}
+		if name != "root" && f.exists {
+			t.Errorf("%s exists: %+v", name, f)
+		}
+	}
+}
