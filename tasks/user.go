@@ -313,7 +313,11 @@ func parseFileMeta(s string) (fileMeta, error) {
 	if err != nil {
 		return fileMeta{}, err
 	}
-	return fileMeta{exists: true, mode: int(mode), owner: p[1], group: p[2], typ: p[3]}, nil
+	typ := p[3]
+	if typ == "regular empty file" { // what GNU stat says of an empty one
+		typ = "regular file"
+	}
+	return fileMeta{exists: true, mode: int(mode), owner: p[1], group: p[2], typ: typ}, nil
 }
 
 // userWork is what Apply does, worked out by Check.
@@ -521,10 +525,11 @@ func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
 func strictOK(m fileMeta, owner string) bool { return m.owner == owner && m.mode&0o022 == 0 }
 
 func shorten(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return string(r[:n]) + "…"
 }
 
 // checkSudo compares /etc/sudoers.d/hako-NAME with the rule, mode 0440

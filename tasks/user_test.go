@@ -404,7 +404,8 @@ func TestUserApplyExistingUser(t *testing.T) {
 	line, _ := userKey(t, "")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo"), "shell": str("/bin/zsh"),
 		"authorized_keys": names(line), "sudo": str("none")})
-	c := userCheck(t, u, aliceExists("adm", []byte(""), aliceRule))
+	ans := strings.Replace(aliceExists("adm", []byte(""), aliceRule), "K 600:alice:alice:regular file", "K 600:alice:alice:regular empty file", 1)
+	c := userCheck(t, u, ans)
 	h := &userHost{}
 	if err := u.Apply(context.Background(), h, c); err != nil {
 		t.Fatal(err)
