@@ -146,3 +146,12 @@ func TestSensitiveValidateOutputIsHidden(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestFileEmptyTarget(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "empty")
+	write(t, p, "", 0o644)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("now full\n")})
+	timeline(t, local(), task, Update)
+	task = decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("")})
+	timeline(t, local(), task, Update)
+}

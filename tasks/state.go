@@ -275,7 +275,11 @@ func parseStat(payload string) (FileInfo, error) {
 			return FileInfo{}, fmt.Errorf("unexpected stat answer %q", payload)
 		}
 	}
-	return FileInfo{Exists: true, Type: f[0], Mode: int(mode), User: f[2], Group: f[3],
+	typ := f[0]
+	if typ == "regular empty file" { // GNU stat's word for a file of size 0
+		typ = "regular file"
+	}
+	return FileInfo{Exists: true, Type: typ, Mode: int(mode), User: f[2], Group: f[3],
 		UID: uid, GID: gid, Size: size}, nil
 }
 

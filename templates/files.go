@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -14,8 +15,14 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 )
 
-// resolve makes a plan-relative path absolute; absolute paths stay as they are.
+// resolve makes a plan-relative path absolute; absolute paths stay as
+// they are, and "~/" starts at the user's home (file("~/.ssh/id.pub")).
 func resolve(baseDir, p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
 	if filepath.IsAbs(p) {
 		return p
 	}

@@ -1,6 +1,8 @@
 package templates
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,5 +89,17 @@ func TestTemplateFileErrors(t *testing.T) {
 		if !diags.HasErrors() || !strings.Contains(diags.Error(), want) {
 			t.Errorf("%s: want error %q, got %v", src, want, diags)
 		}
+	}
+}
+
+func TestFileExpandsHome(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := os.WriteFile(filepath.Join(home, "key.pub"), []byte("ssh-ed25519 AAAA x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v, diags := eval(t, `file("~/key.pub")`, map[string]cty.Value{})
+	if diags.HasErrors() || v.AsString() != "ssh-ed25519 AAAA x\n" {
+		t.Errorf("%q %v", v.AsString(), diags)
 	}
 }
