@@ -5,10 +5,18 @@ host "pi" {
   identity_file = var.identity_file
   known_hosts   = var.known_hosts
   become        = true
+
+  # A freshly flashed card: SSH on 22 as the imager's user. hako uses this
+  # only when ssh_port refuses the connection, then moves SSH to ssh_port.
+  bootstrap {
+    port = var.bootstrap_port
+    user = local.bootstrap_user
+  }
 }
 
 locals {
-  provider = "dsl-provider"
+  bootstrap_user = var.bootstrap_user != null ? var.bootstrap_user : var.admin_user
+  provider       = "dsl-provider"
   # pppoeconf names the ISP user in the peer file and in both secrets files.
   ppp_secrets = templatefile("templates/ppp-secrets.tftpl", {
     user     = var.pppoe_user

@@ -6,6 +6,16 @@ task "package" "base" {
   names = concat(["ufw", "ppp", "pppoe"], var.extra_packages)
 }
 
+# The admin user hako logs in as once SSH is hardened, created over the
+# bootstrap connection before anything else can cut it.
+task "user" "admin" {
+  when            = var.admin_user != local.bootstrap_user
+  name            = var.admin_user
+  groups          = ["sudo"]
+  authorized_keys = [file("${var.identity_file}.pub")]
+  sudo            = "nopasswd"
+}
+
 task "file" "dhcpcd" {
   path = "/etc/dhcpcd.conf"
   content = templatefile("templates/dhcpcd.conf.tftpl", {

@@ -12,6 +12,18 @@ variable "admin_user" {
   description = "The user hako logs in as (key auth, passwordless sudo)."
 }
 
+variable "bootstrap_user" {
+  type        = string
+  default     = null
+  description = "The user a freshly flashed card has (made by the imager); default: admin_user."
+}
+
+variable "bootstrap_port" {
+  type        = number
+  default     = 22
+  description = "The SSH port of a freshly flashed card."
+}
+
 variable "identity_file" {
   type    = string
   default = "~/.ssh/id_ed25519"
