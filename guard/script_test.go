@@ -1,0 +1,226 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hako-dev/hako/hosts"
+)
+
+// These tests need no test host: they check what is decided on this side.
+// guard_test.go runs it all on real hosts.
+
+// fakeHost answers Run from a list of replies and records the commands.
+type fakeHost struct {
+	cmds    []string
+	replies []fakeReply
+}
+
+type fakeReply struct {
+	res hosts.Result
+	err error
+}
+
+func (f *fakeHost) Name() string { return "pi" }
+func (f *fakeHost) Run(_ context.Context, cmd string, _ []byte) (hosts.Result, error) {
+	f.cmds = append(f.cmds, cmd)
+	if len(f.replies) == 0 {
+		return hosts.Result{ExitCode: 99}, nil
+	}
+	r := f.replies[0]
+	f.replies = f.replies[1:]
+	return r.res, r.err
+}
+func (f *fakeHost) WriteFile(context.Context, hosts.FileWrite) error { return errors.New("unused") }
+func (f *fakeHost) Close() error                                     { return nil }
+
+func TestSnapshotCheck(t *testing.T) {
+	for _, tc := range []struct {
+		s       Snapshot
+		wantErr string
+	}{
+		{Snapshot{Paths: []string{"etc/motd"}}, "not absolute"},
+		{Snapshot{Paths: []string{""}}, "not absolute"},
+		{Snapshot{Paths: []string{"/etc/../motd"}}, "not clean"},
+		{Snapshot{Paths: []string{"/etc/ssh/"}}, "not clean"},
+		{Snapshot{Paths: []string{"/"}}, "cannot be guarded"},
+		{Snapshot{Paths: []string{"/etc/a\nb"}}, "newline"},
+		{Snapshot{Paths: []string{"/var/lib/hako/guard/x"}}, "overlaps"},
+		{Snapshot{Paths: []string{"/var/lib/hako"}}, "overlaps"},
+		{Snapshot{Paths: []string{"/var/lib/hako/guard"}}, "overlaps"},
+		{Snapshot{Paths: []string{"/etc/motd"}, Restart: []string{"ssh; reboot"}}, "invalid service name"},
+		{Snapshot{Paths: []string{"/etc/motd"}, Restart: []string{"-ssh"}}, "invalid service name"},
+		{Snapshot{Restart: []string{"ssh"}}, "nothing to save"},
+	} {
+		if _, err := tc.s.check(); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%+v: %v, want %q", tc.s, err, tc.wantErr)
+		}
+	}
+	paths, err := Snapshot{Paths: []string{"/etc/motd", "/etc/it's here", "/etc/motd"}, Restart: []string{"ssh", "systemd-networkd.service", "getty@tty1"}}.check()
+	if err != nil || strings.Join(paths, "|") != "/etc/motd|/etc/it's here" {
+		t.Errorf("paths %q, %v", paths, err)
+	}
+	if _, err := (Snapshot{UFW: true}).check(); err != nil {
+		t.Errorf("ufw alone: %v", err)
+	}
+}
+
+// Bad input is refused before anything runs on the host.
+func TestRefusedWithoutRunning(t *testing.T) {
+	f := &fakeHost{}
+	ctx := context.Background()
+	if _, err := Arm(ctx, f, Snapshot{Paths: []string{"/etc/motd"}}, 500*time.Millisecond); err == nil || !strings.Contains(err.Error(), "shorter than") {
+		t.Errorf("short timeout: %v", err)
+	}
+	if _, err := Arm(ctx, f, Snapshot{Paths: []string{"relative"}}, time.Minute); err == nil {
+		t.Error("relative path accepted")
+	}
+	for _, id := range []string{"", "../x", "a b", "x'; reboot; '", "-x", strings.Repeat("a", 65)} {
+		if err := Resume(id).Disarm(ctx, f); err == nil || !strings.Contains(err.Error(), "invalid guard id") {
+			t.Errorf("Disarm(%q): %v", id, err)
+		}
+		if err := Resume(id).RollbackNow(ctx, f); err == nil || !strings.Contains(err.Error(), "invalid guard id") {
+			t.Errorf("RollbackNow(%q): %v", id, err)
+		}
+	}
+	if len(f.cmds) > 0 {
+		t.Errorf("ran %d commands", len(f.cmds))
+	}
+}
+
+func TestIDs(t *testing.T) {
+	seen := map[string]bool{}
+	now := time.Date(2026, 11, 26, 7, 8, 9, 0, time.FixedZone("x", 3600))
+	for range 1000 {
+		id, err := newID(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !idPattern.MatchString(id) || !strings.HasPrefix(id, "20261126T060809-") || len(id) != 32 || seen[id] {
+			t.Fatalf("id %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestArmReplies(t *testing.T) {
+	ctx := context.Background()
+	s := Snapshot{Paths: []string{"/etc/ssh/sshd_config"}, UFW: true, Restart: []string{"ssh"}}
+
+	f := &fakeHost{replies: []fakeReply{{res: hosts.Result{Stdout: []byte("armed process 4242\n")}}}}
+	t0 := time.Now()
+	a, err := Arm(ctx, f, s, 90*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Scheduler() != "process" || a.PID() != 4242 || !idPattern.MatchString(a.ID()) || a.Dir() != BaseDir+"/"+a.ID() {
+		t.Errorf("armed %+v", a)
+	}
+	if d := a.Deadline().Sub(t0); d < 90*time.Second || d > 91*time.Second {
+		t.Errorf("deadline %v after the call", d)
+	}
+	if len(f.cmds) != 1 {
+		t.Errorf("%d round trips, want 1", len(f.cmds))
+	}
+
+	// The script failed: it cleaned up itself; no second command.
+	f = &fakeHost{replies: []fakeReply{{res: hosts.Result{ExitCode: 1, Stderr: []byte("hako guard: systemd-run failed\n")}}}}
+	if _, err := Arm(ctx, f, s, time.Minute); err == nil || !strings.Contains(err.Error(), "nothing is armed: hako guard: systemd-run failed") {
+		t.Errorf("failed script: %v", err)
+	}
+	if len(f.cmds) != 1 {
+		t.Errorf("%d commands after a failed script", len(f.cmds))
+	}
+
+	// The connection failed: the unknown outcome is taken back.
+	lost := errors.New("connection lost")
+	f = &fakeHost{replies: []fakeReply{{err: lost}, {}}}
+	if _, err := Arm(ctx, f, s, time.Minute); !errors.Is(err, lost) || !strings.Contains(err.Error(), "nothing is armed") {
+		t.Errorf("lost connection: %v", err)
+	}
+	if len(f.cmds) != 2 || !strings.Contains(f.cmds[1], `rm -rf -- "$D"`) {
+		t.Errorf("no abort after a lost connection: %q", f.cmds)
+	}
+	// ... and when that fails too, the error says what may happen.
+	f = &fakeHost{replies: []fakeReply{{err: lost}, {err: lost}}}
+	if _, err := Arm(ctx, f, s, time.Minute); err == nil || !strings.Contains(err.Error(), "it may be armed") {
+		t.Errorf("lost connection, no abort: %v", err)
+	}
+}
+
+func TestDisarmReplies(t *testing.T) {
+	ctx := context.Background()
+	a := Resume("20261126T060809-0123456789abcdef")
+	for _, tc := range []struct {
+		res   hosts.Result
+		check func(error) bool
+	}{
+		{hosts.Result{}, func(err error) bool { return err == nil }},
+		{hosts.Result{ExitCode: 3}, func(err error) bool { return errors.Is(err, ErrNotArmed) }},
+		{hosts.Result{ExitCode: 4, Stdout: []byte("... rollback done: ok\n")}, func(err error) bool {
+			var rb *RolledBackError
+			return errors.Is(err, ErrRolledBack) && errors.As(err, &rb) && !rb.Incomplete && strings.Contains(rb.Log, "done: ok")
+		}},
+		{hosts.Result{ExitCode: 4, Stdout: []byte("... FAILED ...\n... rollback done: incomplete\n")}, func(err error) bool {
+			var rb *RolledBackError
+			return errors.As(err, &rb) && rb.Incomplete && strings.Contains(err.Error(), "some of its steps failed")
+		}},
+		{hosts.Result{ExitCode: 1, Stderr: []byte("hako guard: cannot stop the scheduled rollback")}, func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "cannot stop") && !errors.Is(err, ErrRolledBack)
+		}},
+	} {
+		f := &fakeHost{replies: []fakeReply{{res: tc.res}}}
+		if err := a.Disarm(ctx, f); !tc.check(err) {
+			t.Errorf("exit %d: %v", tc.res.ExitCode, err)
+		}
+	}
+	f := &fakeHost{replies: []fakeReply{{res: hosts.Result{ExitCode: 5, Stdout: []byte("x FAILED (exit 1): ufw reload: boom\nx rollback done: incomplete\n")}}}}
+	var re *RollbackError
+	if err := a.RollbackNow(ctx, f); !errors.As(err, &re) || !strings.Contains(err.Error(), "ufw reload: boom") {
+		t.Errorf("RollbackNow, partial: %v", err)
+	}
+}
+
+// The generated scripts are valid sh (dash, as /bin/sh on Debian).
+func TestScriptsParse(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	id := "20261126T060809-0123456789abcdef"
+	if strings.Contains(rollbackBody, heredocEnd) {
+		t.Fatal("the rollback script contains the heredoc terminator")
+	}
+	scripts := map[string]string{
+		"arm":      armScript(id, []string{"/etc/it's", "/etc/$(reboot)", "/etc/a b"}, true, []string{"ssh", "getty@tty1"}, 3500*time.Millisecond),
+		"arm-bare": armScript(id, []string{"/etc/motd"}, false, nil, time.Second),
+		"rollback": rollbackScript(id, []string{"ssh"}),
+		"disarm":   runScript(id, "disarm"),
+		"now":      runScript(id, "now"),
+		"abort":    runScript(id, "abort"),
+	}
+	for name, s := range scripts {
+		out, err := exec.Command(sh, "-n", "-c", s).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: sh -n: %v\n%s\n%s", name, err, out, s)
+		}
+	}
+	arm := scripts["arm"]
+	for _, want := range []string{
+		`save '/etc/it'\''s'`, `save '/etc/$(reboot)'`, `save '/etc/a b'`,
+		`--on-active=3500ms --timer-property=AccuracySec=1s`,
+		`"hako-guard-$ID" "$D" 3.500 </dev/null >/dev/null 2>&1 &`,
+		"RESTART='ssh getty@tty1'",
+	} {
+		if !strings.Contains(arm, want) {
+			t.Errorf("arm script lacks %q", want)
+		}
+	}
+	if strings.Contains(scripts["arm-bare"], `>"$D/ufw"`) || strings.Contains(scripts["arm-bare"], "/etc/ufw/user.rules") {
+		t.Error("arm script without UFW touches ufw")
+	}
+}
