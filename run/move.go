@@ -98,7 +98,11 @@ func (a *hostApply) moveSSH(ctx context.Context, o Options, state *tasks.State) 
 		return
 	}
 	if err := net.Disarm(ctx, next); err != nil {
-		a.rep.Note(a.host.Name, "disarming the rollback failed: "+err.Error())
+		// Most likely the timer fired first: the host is back on its old
+		// configuration. Converging again now would redo the move unguarded.
+		next.Close()
+		a.failHost(fmt.Errorf("the new SSH path worked, but the rollback could not be disarmed (%v); run apply again", err))
+		return
 	}
 	a.rep.Note(a.host.Name, fmt.Sprintf("confirmed: logged in on port %d as %s with the same host key (recorded in known_hosts)",
 		a.host.Conn.Port, a.host.Conn.User))

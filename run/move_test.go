@@ -25,10 +25,17 @@ func (k keyedHost) HostKey() ssh.PublicKey { return k.key }
 type fakeNet struct {
 	req                NetRequest
 	rolledBack, disarm int
+	tooLate            bool // the host rolled back before Disarm
 }
 
 func (f *fakeNet) RollbackNow(context.Context, hosts.Host) error { f.rolledBack++; return nil }
-func (f *fakeNet) Disarm(context.Context, hosts.Host) error      { f.disarm++; return nil }
+func (f *fakeNet) Disarm(context.Context, hosts.Host) error {
+	f.disarm++
+	if f.tooLate {
+		return errors.New("too late: the host rolled back")
+	}
+	return nil
+}
 
 func hostKey(t *testing.T) ssh.PublicKey {
 	pub, _, err := ed25519.GenerateKey(nil)
@@ -123,5 +130,20 @@ func TestNetRequestCoversWhatCanCutSSH(t *testing.T) {
 		if cutsSSH(p) != want {
 			t.Errorf("cutsSSH(%s) = %v", p, !want)
 		}
+	}
+}
+
+// A timer that fired before the confirmation: the run fails and does not
+// redo the move unguarded.
+func TestPortMoveTooLateToDisarm(t *testing.T) {
+	p, _ := movePlan(t)
+	net := &fakeNet{tooLate: true}
+	rec := &recorder{}
+	recaps := Apply(context.Background(), p, moveOptions(t, true, net), rec)
+	if r := recaps[0]; r.Failed == 0 || r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "could not be disarmed") {
+		t.Errorf("recap %+v", r)
+	}
+	if strings.Contains(strings.Join(rec.notes, "\n"), "confirmed: logged in") {
+		t.Error("a move that was rolled back must not be reported as confirmed")
 	}
 }

@@ -33,7 +33,8 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 }
 
 func (o *options) runOptions() run.Options {
-	return run.Options{AcceptNewHostKeys: o.acceptNewHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel}
+	return run.Options{AcceptNewHostKeys: o.acceptNewHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel,
+		Reprovision: o.reprovision, Confirm: o.confirm, ArmSafetyNet: armSafetyNet}
 }
 
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
@@ -76,7 +77,10 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
-	if err := parse(newFlagSet("apply", &o, stderr, true), args, &o); err != nil {
+	fs := newFlagSet("apply", &o, stderr, true)
+	fs.DurationVar(&o.confirm, "confirm", 0,
+		"how long a port move may wait for confirmation before the host rolls back by itself (default 10m)")
+	if err := parse(fs, args, &o); err != nil {
 		return usageError(err, stderr)
 	}
 	p := load(&o, stderr, false)

@@ -19,7 +19,22 @@ type options struct {
 	timeout           time.Duration
 	parallel          int
 	detailedExitCode  bool
+	reprovision       map[string]bool
+	confirm           time.Duration
 	dir               string
+}
+
+// nameSet collects repeatable host names (-reprovision pi).
+type nameSet map[string]bool
+
+func (n nameSet) String() string { return "" }
+
+func (n nameSet) Set(s string) error {
+	if s == "" {
+		return fmt.Errorf("a host name is required")
+	}
+	n[s] = true
+	return nil
 }
 
 // varFlag appends -var and -var-file values in command-line order.
@@ -50,6 +65,9 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 			"trust and record host keys seen for the first time (never a changed key)")
 		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second, "limit for connecting to a host")
 		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
+		o.reprovision = map[string]bool{}
+		fs.Var(nameSet(o.reprovision), "reprovision",
+			"accept the changed host key of this host (a reflashed card): its old keys are removed from known_hosts (repeatable)")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: hako %s [options] DIR\n\nOptions:\n", name)
