@@ -1,0 +1,57 @@
+#!/bin/sh
+# Written by hako sdcard for the plan's first user. Raspberry Pi OS runs it
+# once, on first boot, through systemd.run= in cmdline.txt; it then removes
+# itself and those arguments. Its output: hako-firstrun.log beside it.
+set +e
+
+FW=/boot
+[ -f /boot/firmware/cmdline.txt ] && FW=/boot/firmware
+exec >>"$FW/hako-firstrun.log" 2>&1
+echo "hako sdcard first boot: $(date)"
+
+NEW_USER='alice'
+KEY=$(cat <<'HAKO_KEY'
+ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs alice@laptop
+HAKO_KEY
+)
+
+# The account that is (or becomes, through userconf.txt) the first user.
+ENTRY=$(getent passwd "$NEW_USER" || getent passwd 1000)
+if [ -n "$ENTRY" ]; then
+  ACCOUNT=$(echo "$ENTRY" | cut -d: -f1)
+  HOME_DIR=$(echo "$ENTRY" | cut -d: -f6)
+  install -d -m 700 -o "$ACCOUNT" -g "$(id -gn "$ACCOUNT")" "$HOME_DIR/.ssh"
+  AUTH="$HOME_DIR/.ssh/authorized_keys"
+  grep -qxF -- "$KEY" "$AUTH" 2>/dev/null || printf '%s\n' "$KEY" >>"$AUTH"
+  chown "$ACCOUNT:$(id -gn "$ACCOUNT")" "$AUTH"
+  chmod 600 "$AUTH"
+  echo "key installed for $ACCOUNT ($HOME_DIR)"
+else
+  echo "no user $NEW_USER and no uid 1000: key not installed"
+fi
+
+# Passwordless sudo for hako (checked by visudo before it is put in place).
+SUDOERS="/etc/sudoers.d/010_hako-$NEW_USER-nopasswd"
+printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$NEW_USER" >"$SUDOERS.tmp"
+chmod 0440 "$SUDOERS.tmp"
+if visudo -cqf "$SUDOERS.tmp"; then
+  mv "$SUDOERS.tmp" "$SUDOERS"
+  echo "passwordless sudo for $NEW_USER"
+else
+  rm -f "$SUDOERS.tmp"
+  echo "visudo refused the sudoers entry: not installed"
+fi
+
+# Key-only SSH.
+if grep -q '^[#[:space:]]*PasswordAuthentication[[:space:]]' /etc/ssh/sshd_config; then
+  sed -i 's/^[#[:space:]]*PasswordAuthentication[[:space:]].*/PasswordAuthentication no/' /etc/ssh/sshd_config
+else
+  echo 'PasswordAuthentication no' >>/etc/ssh/sshd_config
+fi
+systemctl enable ssh
+
+# Once only: drop the arguments that started this script, then the script.
+sed -i 's| systemd\.run=[^ ]*||; s| systemd\.run_success_action=[^ ]*||; s| systemd\.unit=kernel-command-line\.target||' "$FW/cmdline.txt"
+rm -f "$FW/firstrun.sh"
+echo "done"
+exit 0
