@@ -1,0 +1,164 @@
+package sdcard
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/internal/testhost"
+	"golang.org/x/crypto/ssh"
+)
+
+// The first boot of a bookworm-style card, on a real Debian host dressed
+// as a fresh Pi (systemd, user pi with uid 1000): the boot partition that
+// Prepare wrote goes to /boot/firmware, then the steps of the boot run in
+// order: imager_fixup's rewrite of cmdline.txt, firstrun.sh as systemd.run
+// runs it, and userconf-pi's rename of uid 1000 with the userconf.txt
+// line. Afterwards the plan's user logs in with the key alone and becomes
+// root with `sudo -n`; password logins are off.
+func TestFirstBootOnAHost(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
+
+	keyDir := t.TempDir()
+	priv := keyPair(t, keyDir)
+	key, err := LoadPublicKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := bootCopy(t, "bookworm")
+	if _, err := Prepare(boot, "alice", key, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+
+	// A fresh image: no key for pi and, as since 2026, no sudo rule of pi's own.
+	h.Exec(t, "rm -f /home/pi/.ssh/authorized_keys /etc/sudoers.d/010_pi-nopasswd && mkdir -p /boot/firmware")
+	for _, f := range []string{"cmdline.txt", "userconf.txt", "firstrun.sh", "ssh"} {
+		data, err := os.ReadFile(filepath.Join(boot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Exec(t, "echo "+base64.StdEncoding.EncodeToString(data)+" | base64 -d >/boot/firmware/"+f)
+	}
+	// FAT shows every file as executable; systemd.run runs the path itself.
+	h.Exec(t, "chmod 755 /boot/firmware/firstrun.sh")
+
+	// imager_fixup (initramfs), then systemd.run=/boot/firmware/firstrun.sh.
+	h.Exec(t, `sed -i 's|/boot/|/boot/firmware/|g' /boot/firmware/cmdline.txt`)
+	cmdline := h.Exec(t, "cat /boot/firmware/cmdline.txt")
+	if !strings.Contains(cmdline, "systemd.run=/boot/firmware/firstrun.sh") {
+		t.Fatalf("cmdline.txt: %s", cmdline)
+	}
+	h.Exec(t, "/boot/firmware/firstrun.sh")
+
+	log := h.Exec(t, "cat /boot/firmware/hako-firstrun.log")
+	for _, w := range []string{"key installed for pi (/home/pi)", "passwordless sudo for alice", "done"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("hako-firstrun.log does not say %q:\n%s", w, log)
+		}
+	}
+	if got := h.Exec(t, "cat /boot/firmware/cmdline.txt"); strings.Contains(got, "systemd.") ||
+		strings.TrimSpace(got) != strings.TrimSpace(readFile(t, filepath.Join("testdata", "boot", "bookworm", "cmdline.txt"))) {
+		t.Errorf("cmdline.txt after first boot: %q", got)
+	}
+	if got := h.Exec(t, "ls /boot/firmware"); strings.Contains(got, "firstrun.sh") {
+		t.Errorf("firstrun.sh is still there: %s", got)
+	}
+	if got := h.Exec(t, "systemctl is-enabled ssh"); strings.TrimSpace(got) != "enabled" {
+		t.Errorf("ssh is %q", got)
+	}
+	if got := h.Exec(t, "stat -c '%a %U' /etc/sudoers.d/010_hako-alice-nopasswd /home/pi/.ssh /home/pi/.ssh/authorized_keys"); got != "440 root\n700 pi\n600 pi\n" {
+		t.Errorf("modes and owners:\n%s", got)
+	}
+	h.Exec(t, "/usr/sbin/sshd -t && grep -qx 'PasswordAuthentication no' /etc/ssh/sshd_config")
+
+	// Running firstrun.sh again (a second boot that still had it) adds nothing.
+	h.Exec(t, "echo "+base64.StdEncoding.EncodeToString([]byte(readFile(t, filepath.Join(boot, "firstrun.sh"))))+
+		" | base64 -d >/boot/firmware/firstrun.sh && sh /boot/firmware/firstrun.sh")
+	if got := h.Exec(t, "wc -l </home/pi/.ssh/authorized_keys"); strings.TrimSpace(got) != "1" {
+		t.Errorf("authorized_keys has %s lines after a second run", got)
+	}
+
+	// Next boot: userconf-pi renames uid 1000 to the userconf.txt user (its
+	// rename_user and chpasswd -e), moving the home with its .ssh.
+	h.Exec(t, `line=$(head -n1 /boot/firmware/userconf.txt); u=${line%%:*}; p=${line#*:}
+usermod -l "$u" pi && usermod -m -d "/home/$u" "$u" && groupmod -n "$u" pi && echo "$u:$p" | chpasswd -e`)
+	h.Exec(t, "systemctl restart ssh")
+
+	if out, code, _ := sshRun(t, h, "alice", priv, "sudo -n id -u"); code != 0 || strings.TrimSpace(out) != "0" {
+		t.Errorf("alice with the key, sudo -n id -u: %q, exit %d", out, code)
+	}
+	// Only public keys are offered: no password, no keyboard-interactive.
+	_, code, stderr := sshRun(t, h, "alice", "", "true")
+	if code != 255 || !strings.Contains(stderr, "Permission denied (publickey)") {
+		t.Errorf("without the key: exit %d, %s", code, stderr)
+	}
+}
+
+// keyPair writes dir/id_ed25519 and dir/id_ed25519.pub and returns the
+// private key's path.
+func keyPair(t *testing.T, dir string) string {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "alice@test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " alice@test\n"
+	if err := os.WriteFile(path+".pub", []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// sshRun runs cmd as user with OpenSSH, with only keyFile (none: no key at
+// all), trusting only the host's key.
+func sshRun(t *testing.T, h *testhost.Host, user, keyFile, cmd string) (string, int, string) {
+	t.Helper()
+	args := []string{"-F", "/dev/null", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + h.KnownHostsFile(t),
+		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-p", strconv.Itoa(h.Port)}
+	if keyFile != "" {
+		args = append(args, "-i", keyFile)
+	} else {
+		args = append(args, "-o", "PubkeyAuthentication=no")
+	}
+	c := exec.Command("ssh", append(args, user+"@"+h.Addr, "--", cmd)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SSH_AUTH_SOCK=") {
+			c.Env = append(c.Env, kv)
+		}
+	}
+	var out, errOut bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errOut
+	err := c.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return out.String(), 0, errOut.String()
+	case errors.As(err, &exitErr):
+		return out.String(), exitErr.ExitCode(), errOut.String()
+	}
+	t.Fatalf("ssh: %v", err)
+	return "", 0, ""
+}
