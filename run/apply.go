@@ -225,6 +225,7 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 	if len(due) == 0 {
 		return
 	}
+	a.notified = nil // each notification runs its handler once
 	if a.failed {
 		a.recap.HandlersAfterFailure = true
 		a.rep.Note(a.host.Name, "a task failed; running the handlers of the tasks that changed anyway")
