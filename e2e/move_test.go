@@ -209,3 +209,31 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// A card whose first user has only a password: -ask-bootstrap-password
+// reads it once (here from standard input, as with sudo -S), hako logs in
+// with it, creates alice with the key and moves SSH; the password appears
+// nowhere.
+func TestFreshCardWithOnlyAPassword(t *testing.T) {
+	h, _, args := freshCard(t)
+	const pw = "Rasp-Pw-4711"
+	h.Exec(t, "echo 'pi:"+pw+"' | chpasswd && rm /home/pi/.ssh/authorized_keys")
+	if _, code := sshOn(t, h, "pi", 22, "true"); code == 0 {
+		t.Fatal("pi still logs in by key")
+	}
+	cmd := exec.Command(hakoBin, append([]string{"apply", "-ask-bootstrap-password"}, args()...)...)
+	cmd.Env = append(filteredEnv(), "NO_COLOR=1")
+	cmd.Stdin = strings.NewReader(pw + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	r := result{stdout: string(out)}
+	mustContain(t, r, "connecting with the bootstrap settings", "changed  user.admin", "confirmed: logged in on port 2222 as alice")
+	if strings.Contains(string(out), pw) {
+		t.Errorf("the password appears in the output:\n%s", out)
+	}
+	if o, code := sshOn(t, h, "alice", 2222, "sudo -n id -u"); code != 0 || strings.TrimSpace(o) != "0" {
+		t.Errorf("alice on 2222: %d %q", code, o)
+	}
+}

@@ -94,8 +94,15 @@ func (a *keyAuth) dialAgent(deadline time.Time) ([]ssh.Signer, string) {
 	return signers, fmt.Sprintf("ssh-agent at %s (%d keys)", sock, len(signers))
 }
 
-func (a *keyAuth) method() ssh.AuthMethod {
-	return ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return a.signers, nil })
+// methods are the keys (all in one callback: x/crypto uses only the first
+// method of a kind), then the password if there is one.
+func (a *keyAuth) methods(password string) []ssh.AuthMethod {
+	m := []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return a.signers, nil })}
+	if password != "" {
+		a.sources = append(a.sources, "a password")
+		m = append(m, ssh.Password(password))
+	}
+	return m
 }
 
 func (a *keyAuth) describe() string {

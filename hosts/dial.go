@@ -88,7 +88,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	var stage atomic.Int32
 	clientCfg := &ssh.ClientConfig{
 		User: cfg.User,
-		Auth: []ssh.AuthMethod{auth.method()},
+		Auth: auth.methods(cfg.Password),
 		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 			if err := hk.check(hostname, remote, key); err != nil {
 				return err

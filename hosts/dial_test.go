@@ -470,3 +470,22 @@ func TestExpectHostKey(t *testing.T) {
 		t.Errorf("known_hosts: %q", got)
 	}
 }
+
+// A fresh card whose user has only a password: the keys fail, the password
+// works, and it appears in no error.
+func TestDialPassword(t *testing.T) {
+	f := newFixture(t, withPassword("raspberry-Secret"))
+	_, otherKey := newEd25519(t)
+	f.cfg.IdentityFiles = []string{writeKeyFile(t, filepath.Join(f.dir, "other"), otherKey, "")}
+	f.cfg.Password = "wrong-Pw"
+	_, err := Dial(t.Context(), f.cfg)
+	if err == nil || strings.Contains(err.Error(), "wrong-Pw") {
+		t.Fatalf("err = %v", err)
+	}
+	wantContains(t, err, "a password")
+	f.cfg.Password = "raspberry-Secret"
+	h := f.dial(t)
+	if res, err := h.Run(t.Context(), "echo in", nil); err != nil || string(res.Stdout) != "in\n" {
+		t.Errorf("%q %v", res.Stdout, err)
+	}
+}

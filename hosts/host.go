@@ -72,6 +72,9 @@ type Config struct {
 	// card): every known_hosts entry of the address, on any port, is removed
 	// and the new key recorded. Dial reports it in SSHHost.Replaced.
 	Reprovision bool
+	// Password, when set, is tried after the keys (a fresh card whose first
+	// user has only a password). It is never logged or put in an error.
+	Password string
 }
 
 const (

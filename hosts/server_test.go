@@ -43,6 +43,8 @@ type testServer struct {
 	// lags behind the client's own count; peak is its maximum.
 	running, peak atomic.Int32
 
+	password string // "" : public keys only
+
 	ln    net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
@@ -53,6 +55,11 @@ type serverOption func(*testServer)
 
 func withHostKeys(keys ...ssh.Signer) serverOption {
 	return func(s *testServer) { s.hostKeys = keys }
+}
+
+// withPassword lets the test user in with a password too.
+func withPassword(pw string) serverOption {
+	return func(s *testServer) { s.password = pw }
 }
 
 func withEnv(env ...string) serverOption {
@@ -114,6 +121,14 @@ func (s *testServer) serveConn(nc net.Conn) {
 			}
 			return nil, errors.New("not authorized")
 		},
+	}
+	if s.password != "" {
+		cfg.PasswordCallback = func(meta ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			if meta.User() == s.user && string(pw) == s.password {
+				return nil, nil
+			}
+			return nil, errors.New("wrong password")
+		}
 	}
 	for _, k := range s.hostKeys {
 		cfg.AddHostKey(k)

@@ -42,7 +42,9 @@ func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (
 	}
 	note(fmt.Sprintf("port %d refused the connection; connecting with the bootstrap settings instead (%s@%s:%d)",
 		h.Conn.Port, b.User, b.Address, b.Port))
-	c, berr := o.dialNoting(ctx, *b, note)
+	bc := *b
+	bc.Password = o.BootstrapPassword
+	c, berr := o.dialNoting(ctx, bc, note)
 	if berr != nil {
 		return nil, fmt.Errorf("%v; with the bootstrap settings: %w", err, berr)
 	}

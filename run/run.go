@@ -20,6 +20,9 @@ type Options struct {
 	// Reprovision names hosts whose changed host key is to be accepted
 	// (reflashed cards).
 	Reprovision map[string]bool
+	// BootstrapPassword is tried after the keys on bootstrap connections
+	// (-ask-bootstrap-password); never printed.
+	BootstrapPassword string
 	// ArmSafetyNet arms a rollback on the host before a port move (guard.Arm).
 	ArmSafetyNet func(ctx context.Context, h hosts.Host, r NetRequest) (SafetyNet, error)
 	// Confirm is how long a guarded change may wait for confirmation

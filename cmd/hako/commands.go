@@ -33,7 +33,7 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 }
 
 func (o *options) runOptions() run.Options {
-	return run.Options{AcceptNewHostKeys: o.acceptNewHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel,
+	return run.Options{BootstrapPassword: o.password, AcceptNewHostKeys: o.acceptNewHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel,
 		Reprovision: o.reprovision, Confirm: o.confirm, ArmSafetyNet: armSafetyNet}
 }
 
@@ -62,7 +62,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(err, stderr)
 	}
 	p := load(&o, stderr, false)
-	if p == nil {
+	if p == nil || !o.readPassword(stderr) {
 		return 1
 	}
 	sum := report.Plan(stdout, run.Plan(ctx, p, o.runOptions()), report.Style{Color: o.colorOn(stdout)})
@@ -84,7 +84,7 @@ func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usageError(err, stderr)
 	}
 	p := load(&o, stderr, false)
-	if p == nil {
+	if p == nil || !o.readPassword(stderr) {
 		return 1
 	}
 	st := report.Style{Color: o.colorOn(stdout)}

@@ -21,6 +21,8 @@ type options struct {
 	detailedExitCode  bool
 	reprovision       map[string]bool
 	confirm           time.Duration
+	askPassword       bool
+	password          string
 	dir               string
 }
 
@@ -66,6 +68,8 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second, "limit for connecting to a host")
 		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
 		o.reprovision = map[string]bool{}
+		fs.BoolVar(&o.askPassword, "ask-bootstrap-password", false,
+			"ask once for the bootstrap user's password (a fresh card without your key); it is never stored or printed")
 		fs.Var(nameSet(o.reprovision), "reprovision",
 			"accept the changed host key of this host (a reflashed card): its old keys are removed from known_hosts (repeatable)")
 	}
