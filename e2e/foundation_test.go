@@ -190,16 +190,7 @@ func TestChangedHostKeyIsRefused(t *testing.T) {
 func TestFailingTaskNamesHostAndTask(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
-host "pi" {
-  address       = %q
-  port          = %d
-  user          = "pi"
-  identity_file = %q
-  known_hosts   = %q
-  become        = true
-}
+	dir := planFor(t, h, `
 task "file" "conf" {
   path    = "/etc/hako-test.conf"
   content = "a\n"
@@ -215,7 +206,7 @@ task "file" "after" {
 handler "restart" {
   command = "touch /run/restarted"
 }
-`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t)))
+`)
 	r := hako(t, "apply", dir)
 	if r.code != 1 {
 		t.Fatalf("want exit 1:\n%s", r)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,17 +15,7 @@ import (
 // returns its directory.
 func ufwPlan(t *testing.T, h *testhost.Host, rules string) string {
 	t.Helper()
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
-host "pi" {
-  address       = %q
-  port          = %d
-  user          = "pi"
-  identity_file = %q
-  known_hosts   = %q
-  become        = true
-}
-
+	return planFor(t, h, fmt.Sprintf(`
 task "ufw" "firewall" {
   default_incoming = "deny"
   default_outgoing = "allow"
@@ -34,8 +23,7 @@ task "ufw" "firewall" {
   exclusive        = true
 %s
 }
-`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t), rules))
-	return dir
+`, rules))
 }
 
 // seedFirewall is the seed's step 3 with the test host's SSH port.

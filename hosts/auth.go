@@ -37,7 +37,7 @@ func loadKeyAuth(identityFiles []string, deadline time.Time) *keyAuth {
 		}
 	}
 	for _, f := range identityFiles {
-		f = expandHome(f)
+		f = ExpandHome(f)
 		pem, err := os.ReadFile(f)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -131,8 +131,10 @@ func describeKey(k ssh.PublicKey) string {
 	return k.Type() + " " + ssh.FingerprintSHA256(k)
 }
 
-// expandHome expands a leading "~/" (or a lone "~") against $HOME.
-func expandHome(p string) string {
+// ExpandHome expands a leading "~/" (or a lone "~") against $HOME, as
+// hosts does for identity and known_hosts files; other packages that name
+// the same files use it too.
+func ExpandHome(p string) string {
 	if p != "~" && !strings.HasPrefix(p, "~/") {
 		return p
 	}

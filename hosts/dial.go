@@ -63,7 +63,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	if cfg.KnownHostsFile == "" {
 		cfg.KnownHostsFile = "~/.ssh/known_hosts"
 	}
-	cfg.KnownHostsFile = expandHome(cfg.KnownHostsFile)
+	cfg.KnownHostsFile = ExpandHome(cfg.KnownHostsFile)
 	hostport := net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port))
 	if cfg.Name == "" {
 		cfg.Name = cfg.Address

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hako-dev/hako/hosts"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -43,14 +44,14 @@ func LoadPublicKey(identityFile string) (PublicKey, error) {
 	if identityFile == "" {
 		return PublicKey{}, errors.New("no identity file: hako sdcard installs <identity_file>.pub")
 	}
-	path := expandHome(identityFile)
+	path := hosts.ExpandHome(identityFile)
 	if !strings.HasSuffix(path, ".pub") {
 		path += ".pub"
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return PublicKey{}, fmt.Errorf("the public key %s does not exist: hako sdcard installs the public half of identity_file %s "+
-			"(create it with `ssh-keygen -y -f %s > %s`, or generate a key pair with ssh-keygen)", path, identityFile, expandHome(identityFile), path)
+			"(create it with `ssh-keygen -y -f %s > %s`, or generate a key pair with ssh-keygen)", path, identityFile, hosts.ExpandHome(identityFile), path)
 	}
 	if err != nil {
 		return PublicKey{}, fmt.Errorf("reading the public key: %w", err)
@@ -86,19 +87,6 @@ var commentRE = regexp.MustCompile(`[^A-Za-z0-9@._+=,:/ -]`)
 
 func cleanComment(c string) string {
 	return strings.TrimSpace(commentRE.ReplaceAllString(c, ""))
-}
-
-// expandHome expands a leading "~/" (or a lone "~") against $HOME, as
-// hako does for identity_file when it connects.
-func expandHome(p string) string {
-	if p != "~" && !strings.HasPrefix(p, "~/") {
-		return p
-	}
-	home := os.Getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	return home + p[1:]
 }
 
 // userRE is userconf-pi's rule for the first user's name (validate_user in
