@@ -87,8 +87,8 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	if a.refuse(state) {
 		return recap
 	}
-	if conn.moveTo != 0 {
-		a.moveSSH(ctx, o, state)
+	if conn.moveTo != 0 || o.Confirm > 0 && a.needsGuard(state) {
+		a.guardedRun(ctx, o, state)
 		return recap
 	}
 	a.runTasks(ctx, state)

@@ -65,10 +65,17 @@ func (a *hostApply) netRequest(timeout time.Duration) NetRequest {
 	return r
 }
 
-func (a *hostApply) moveSSH(ctx context.Context, o Options, state *tasks.State) {
-	from := a.conn.cfg
+// guardedRun carries out a port move, or with -confirm any change to what
+// can cut SSH, under a safety net: armed before the first change, disarmed
+// only over a new connection made after the last one.
+func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.State) {
+	from, moving := a.conn.cfg, a.conn.moveTo != 0
+	what := "this change"
+	if moving {
+		what = fmt.Sprintf("moving SSH from port %d to %d", from.Port, a.conn.moveTo)
+	}
 	if o.ArmSafetyNet == nil {
-		a.failHost(fmt.Errorf("moving SSH from port %d to %d needs a safety net, and none is configured", from.Port, a.conn.moveTo))
+		a.failHost(fmt.Errorf("%s needs a safety net, and none is configured", what))
 		return
 	}
 	timeout := o.Confirm
@@ -77,11 +84,15 @@ func (a *hostApply) moveSSH(ctx context.Context, o Options, state *tasks.State) 
 	}
 	net, err := o.ArmSafetyNet(ctx, a.conn.Host, a.netRequest(timeout))
 	if err != nil {
-		a.failHost(fmt.Errorf("arming the rollback before moving SSH: %w; nothing was changed", err))
+		a.failHost(fmt.Errorf("arming the rollback before %s: %w; nothing was changed", what, err))
 		return
 	}
-	a.rep.Note(a.host.Name, fmt.Sprintf("moving SSH from port %d (%s) to port %d (%s); the host rolls back by itself within %v unless the new port is confirmed",
-		from.Port, from.User, a.host.Conn.Port, a.host.Conn.User, timeout))
+	if moving {
+		a.rep.Note(a.host.Name, fmt.Sprintf("moving SSH from port %d (%s) to port %d (%s); the host rolls back by itself within %v unless the new port is confirmed",
+			from.Port, from.User, a.host.Conn.Port, a.host.Conn.User, timeout))
+	} else {
+		a.rep.Note(a.host.Name, fmt.Sprintf("guarded change: the host rolls back its SSH, firewall and network configuration by itself within %v unless hako confirms over a new connection", timeout))
+	}
 	a.runTasks(ctx, state)
 	a.runHandlers(ctx)
 
@@ -99,9 +110,14 @@ func (a *hostApply) moveSSH(ctx context.Context, o Options, state *tasks.State) 
 	}
 	if err := net.Disarm(ctx, next); err != nil {
 		// Most likely the timer fired first: the host is back on its old
-		// configuration. Converging again now would redo the move unguarded.
+		// configuration. Converging again now would redo the change unguarded.
 		next.Close()
-		a.failHost(fmt.Errorf("the new SSH path worked, but the rollback could not be disarmed (%v); run apply again", err))
+		a.failHost(fmt.Errorf("the new connection worked, but the rollback could not be disarmed (%v); run apply again", err))
+		return
+	}
+	if !moving {
+		a.rep.Note(a.host.Name, "confirmed over a new connection; the rollback is disarmed")
+		next.Close()
 		return
 	}
 	a.rep.Note(a.host.Name, fmt.Sprintf("confirmed: logged in on port %d as %s with the same host key (recorded in known_hosts)",
@@ -110,6 +126,22 @@ func (a *hostApply) moveSSH(ctx context.Context, o Options, state *tasks.State) 
 	a.conn = &session{Host: next, cfg: a.host.Conn}
 	old.Close()
 	a.convergeAgain(ctx)
+}
+
+// needsGuard reports whether, with -confirm, this run changes something
+// that can cut SSH (a file under /etc/ssh, network or sudo configuration,
+// or the firewall), judged from the first checks.
+func (a *hostApply) needsGuard(state *tasks.State) bool {
+	for _, s := range a.host.Steps {
+		c, err := s.Task.Check(state)
+		if err != nil || c == nil || !c.Changed() {
+			continue
+		}
+		if mp, ok := s.Task.(interface{ ManagedPath() string }); ok && cutsSSH(mp.ManagedPath()) || s.Kind.Name == "ufw" {
+			return true
+		}
+	}
+	return false
 }
 
 // confirmNewPath logs in with the plan's own settings; the host must

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
@@ -146,4 +147,24 @@ func TestPortMoveTooLateToDisarm(t *testing.T) {
 	if strings.Contains(strings.Join(rec.notes, "\n"), "confirmed: logged in") {
 		t.Error("a move that was rolled back must not be reported as confirmed")
 	}
+}
+
+// -confirm on an ordinary run that changes sshd configuration arms the
+// net, confirms over a new connection and disarms; a run that changes
+// nothing guarded arms nothing.
+func TestConfirmGuardsAnOrdinaryRun(t *testing.T) {
+	p, root := localPlan(t, `
+task "file" "motd" {
+  path    = "ROOT/motd"
+  content = "hi\n"
+}
+`)
+	net := &fakeNet{}
+	o := moveOptions(t, true, net)
+	o.Confirm = 90 * time.Second
+	Apply(context.Background(), p, o, &recorder{})
+	if net.req.Timeout != 0 {
+		t.Errorf("nothing guarded changed, yet the net was armed: %+v", net)
+	}
+	_ = root
 }
