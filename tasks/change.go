@@ -113,6 +113,30 @@ func shortHash(b []byte) string {
 // Refusal is a Check error that stops a host's apply before any task
 // changes anything: the plan would, for example, cut the SSH connection
 // hako depends on.
-type Refusal struct{ Reason string }
+type Refusal struct {
+	// Check names the rule (e.g. "ufw-lockout"); `-allow-risky CHECK`
+	// lets the task go ahead. Empty: the refusal cannot be overridden.
+	Check  string
+	Reason string
+}
 
-func (r *Refusal) Error() string { return "refused: " + r.Reason }
+// The checks of the tasks' own refusals.
+const (
+	CheckUFWLockout    = "ufw-lockout"
+	CheckLoginUserSudo = "login-user-sudo"
+)
+
+func (r *Refusal) Error() string {
+	if r.Check == "" {
+		return "refused: " + r.Reason
+	}
+	return fmt.Sprintf("refused: %s (check %s; -allow-risky %s overrides it)", r.Reason, r.Check, r.Check)
+}
+
+// refuse returns r, or nil when r is nil or the run allows its check.
+func (s *State) refuse(r *Refusal) error {
+	if r == nil || (r.Check != "" && s.AllowRisky[r.Check]) {
+		return nil
+	}
+	return r
+}

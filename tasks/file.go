@@ -78,6 +78,10 @@ func (f *File) Address() Address { return f.addr }
 // ManagedPath is the file the task writes.
 func (f *File) ManagedPath() string { return f.path }
 
+// PlannedContent is the content the task writes, and whether it derives
+// from a sensitive value (then it must not be shown).
+func (f *File) PlannedContent() (content []byte, sensitive bool) { return f.content, f.sensitive }
+
 func (f *File) Probes() []Probe {
 	return []Probe{{ProbeStat, f.path}, {ProbeRead, f.path}}
 }

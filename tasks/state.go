@@ -63,6 +63,9 @@ type State struct {
 	// MigrateTo is the SSH port the plan moves the host to while hako is
 	// connected through the host's bootstrap settings (0 otherwise).
 	MigrateTo int
+	// AllowRisky holds the checks the operator overrides (-allow-risky):
+	// a task whose refusal names one goes ahead instead.
+	AllowRisky map[string]bool
 }
 
 // Output is what an output probe learned: the command's exit status and

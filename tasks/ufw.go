@@ -403,8 +403,8 @@ func (u *UFW) Check(s *State) (*Change, error) {
 		}
 	}
 	if c.Changed() && s.MigrateTo == 0 {
-		if r := u.lockout(s.Endpoint, cv); r != nil {
-			return nil, r
+		if err := s.refuse(u.lockout(s.Endpoint, cv)); err != nil {
+			return nil, err
 		}
 	}
 	return c, nil

@@ -95,7 +95,7 @@ func (u *UFW) lockout(ep hosts.Endpoint, cv *ufwConvergence) *Refusal {
 	}
 	client, err := netip.ParseAddr(ep.ClientAddr)
 	if err != nil {
-		return &Refusal{Reason: fmt.Sprintf("%s: cannot tell whether the firewall would let hako's SSH connection in: the client address %q is not an IP address", u.addr, ep.ClientAddr)}
+		return &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s: cannot tell whether the firewall would let hako's SSH connection in: the client address %q is not an IP address", u.addr, ep.ClientAddr)}
 	}
 	client = client.Unmap().WithZone("")
 	fam := famV4
@@ -104,7 +104,7 @@ func (u *UFW) lockout(ep hosts.Endpoint, cv *ufwConvergence) *Refusal {
 	}
 	conn := fmt.Sprintf("tcp port %d from %s", ep.ServerPort, client)
 	refuse := func(format string, args ...any) *Refusal {
-		return &Refusal{Reason: fmt.Sprintf("%s would lock hako out of the host: %s", u.addr, fmt.Sprintf(format, args...))}
+		return &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s would lock hako out of the host: %s", u.addr, fmt.Sprintf(format, args...))}
 	}
 	if fam == famV6 && !cv.ipv6 {
 		return refuse("hako is connected over IPv6 (%s), and with ipv6 = false ufw drops all IPv6 traffic; set ipv6 = true and allow the SSH port", conn)

@@ -37,24 +37,28 @@ func (u *UFW) withTemporaryRule(ep hosts.Endpoint) (*UFW, error) {
 
 // migrationCheck is Check's lockout step during a port move: the new port
 // must be allowed (else Refusal), and the port in use is kept open. It
-// returns the convergence to carry out.
+// returns the convergence to carry out. An overridden refusal
+// (-allow-risky ufw-lockout) lets the move go on.
 func (u *UFW) migrationCheck(s *State, h *ufwHost, cv *ufwConvergence) (*ufwConvergence, error) {
 	target := s.Endpoint
 	target.ServerPort = s.MigrateTo
 	if r := u.lockout(target, cv); r != nil {
 		r.Reason += fmt.Sprintf(" (the plan moves SSH from port %d to port %d)", s.Endpoint.ServerPort, s.MigrateTo)
-		return nil, r
+		if err := s.refuse(r); err != nil {
+			return nil, err
+		}
 	}
 	if u.lockout(s.Endpoint, cv) == nil {
 		return cv, nil
 	}
 	keep, err := u.withTemporaryRule(s.Endpoint)
 	if err != nil {
-		return nil, &Refusal{Reason: fmt.Sprintf("%s: cannot keep the SSH connection in use open during the move: %v", u.addr, err)}
+		r := &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s: cannot keep the SSH connection in use open during the move: %v", u.addr, err)}
+		return cv, s.refuse(r)
 	}
 	kcv := keep.converge(h)
-	if r := keep.lockout(s.Endpoint, kcv); r != nil {
-		return nil, r
+	if err := s.refuse(keep.lockout(s.Endpoint, kcv)); err != nil {
+		return nil, err
 	}
 	return kcv, nil
 }

@@ -51,3 +51,28 @@ func TestUFWTemporaryRuleIsDeletedAfterTheMove(t *testing.T) {
 		t.Errorf("change:\n%s", lines)
 	}
 }
+
+// -allow-risky ufw-lockout: the refusal names its check, and with the
+// check allowed the task goes ahead, with and without a move.
+func TestUFWLockoutOverridden(t *testing.T) {
+	u := mustUFW(t, "rule {\n port = 80\n}\n")
+	st := loadScenario(t, "inactive-fresh").state(t, u, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})
+	for _, move := range []int{0, 2222} {
+		st.MigrateTo, st.AllowRisky = move, nil
+		_, err := u.Check(st)
+		var r *Refusal
+		if !errorsAs(err, &r) || r.Check != CheckUFWLockout ||
+			!strings.HasSuffix(err.Error(), "(check ufw-lockout; -allow-risky ufw-lockout overrides it)") {
+			t.Errorf("move %d: err = %v", move, err)
+		}
+		st.AllowRisky = map[string]bool{"login-user-sudo": true}
+		if _, err := u.Check(st); err == nil {
+			t.Errorf("move %d: another check's override let it through", move)
+		}
+		st.AllowRisky = map[string]bool{CheckUFWLockout: true}
+		c, err := u.Check(st)
+		if err != nil || !c.Changed() || !strings.Contains(strings.Join(attrLines(c), "\n"), "allow 80 from any") {
+			t.Errorf("move %d, overridden: %v %+v", move, err, c)
+		}
+	}
+}

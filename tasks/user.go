@@ -184,6 +184,10 @@ func (u *User) AuthorizedKeys() []ssh.PublicKey {
 	return out
 }
 
+// ExclusiveGroups reports whether groups not in Groups are left (the
+// primary group stays).
+func (u *User) ExclusiveGroups() bool { return u.exclusiveGroups }
+
 // ExclusiveKeys reports whether keys not in AuthorizedKeys are removed.
 func (u *User) ExclusiveKeys() bool { return u.exclusiveKeys }
 
@@ -346,7 +350,7 @@ func (u *User) Check(s *State) (*Change, error) {
 		return nil, fmt.Errorf("managing users needs root, but the probe ran as uid %d: set become = true on the host", f.uid)
 	}
 	if !u.present {
-		return u.checkAbsent(f)
+		return u.checkAbsent(s, f)
 	}
 	w := &userWork{home: f.home, primary: f.primary}
 	c := &Change{Address: u.addr, Summary: "user " + u.name, detail: w}
@@ -567,11 +571,15 @@ func (u *User) sudoBefore(f *userFacts) string {
 }
 
 // checkAbsent: the user and hako's sudo rule for it must not exist. The
-// user hako is logged in as (or root) is never removed.
-func (u *User) checkAbsent(f *userFacts) (*Change, error) {
+// user hako is logged in as is not removed (unless -allow-risky
+// login-user-sudo), root never.
+func (u *User) checkAbsent(s *State, f *userFacts) (*Change, error) {
 	switch {
 	case u.name == f.login:
-		return nil, &Refusal{Reason: fmt.Sprintf("%s would remove the user %q, whom hako is logged in as on this host: the SSH connection and become depend on it; log in as another user to remove it", u.addr, u.name)}
+		r := &Refusal{Check: CheckLoginUserSudo, Reason: fmt.Sprintf("%s would remove the user %q, whom hako is logged in as on this host: the SSH connection and become depend on it; log in as another user to remove it", u.addr, u.name)}
+		if err := s.refuse(r); err != nil {
+			return nil, err
+		}
 	case u.name == "root":
 		return nil, &Refusal{Reason: fmt.Sprintf("%s would remove the user root", u.addr)}
 	}

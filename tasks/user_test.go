@@ -347,6 +347,29 @@ func TestUserAbsent(t *testing.T) {
 	}
 }
 
+// Removing the login user is refused under the check login-user-sudo,
+// which -allow-risky overrides; removing root is never allowed.
+func TestUserAbsentLoginUserOverride(t *testing.T) {
+	answer := userAnswer("P pi:x:1000:1000::/home/pi:/bin/bash", "G pi sudo", "g pi", "D -", "K -", "S -")
+	u := userTask(t, map[string]cty.Value{"name": str("pi"), "state": str("absent")})
+	st := answered(t, u, answer)
+	_, err := u.Check(st)
+	var r *Refusal
+	if !errors.As(err, &r) || r.Check != CheckLoginUserSudo || !strings.Contains(err.Error(), "-allow-risky login-user-sudo") {
+		t.Errorf("err %v", err)
+	}
+	st.AllowRisky = map[string]bool{CheckLoginUserSudo: true}
+	if c, err := u.Check(st); err != nil || c.Action != Delete {
+		t.Errorf("overridden: %v %+v", err, c)
+	}
+	root := userTask(t, map[string]cty.Value{"name": str("root"), "state": str("absent")})
+	st = answered(t, root, answer)
+	st.AllowRisky = map[string]bool{CheckLoginUserSudo: true, "": true}
+	if _, err := root.Check(st); !errors.As(err, &r) || r.Check != "" || strings.Contains(err.Error(), "allow-risky") {
+		t.Errorf("root: %v", err)
+	}
+}
+
 // userHost records what Apply does.
 type userHost struct {
 	mu     sync.Mutex
