@@ -1,0 +1,108 @@
+package lint
+
+import (
+	"fmt"
+	"testing"
+)
+
+// sshdTask is a file task writing content to path.
+func sshdTask(name, path, content string) string {
+	return fmt.Sprintf("task \"file\" %q {\n  path    = %q\n  content = %q\n}\n", name, path, content)
+}
+
+const hardening = "/etc/ssh/sshd_config.d/10-hako.conf"
+
+func TestPasswordAuthWithoutKey(t *testing.T) {
+	h := hostOf(t, aliceHost+sshdTask("sshd", hardening, "PermitRootLogin no\nPasswordAuthentication no\n"))
+	ref, warn := run(t, h, nil, "L pi", hostFile("/etc/ssh/sshd_config", debianSSHD), "N alice", userLine("pi", "pi,sudo"))
+	wantFindings(t, "refusals", ref, "password-auth-without-key file.sshd")
+	mustMention(t, ref[0], `file.sshd sets "PasswordAuthentication no" in `+hardening, "alice, the user hako logs in as",
+		"does not exist on the host", "authorized_keys = [file(")
+	if e := ref[0].Err().Error(); e != "refused: "+ref[0].Message+" (check password-auth-without-key; -allow-risky password-auth-without-key overrides it)" {
+		t.Errorf("error %q", e)
+	}
+	wantFindings(t, "warnings", warn, "login-user-missing")
+
+	// Overridden, it is a warning that says so.
+	ref, warn = run(t, h, map[string]bool{CheckPasswordAuth: true}, "L pi", hostFile("/etc/ssh/sshd_config", debianSSHD), "N alice")
+	wantFindings(t, "overridden refusals", ref, "")
+	wantFindings(t, "overridden warnings", warn, "password-auth-without-key file.sshd; login-user-missing")
+	mustMention(t, warn[0], "overridden by -allow-risky password-auth-without-key: file.sshd sets")
+}
+
+func TestPasswordAuthKeys(t *testing.T) {
+	key := pubKey(t)
+	sshd := sshdTask("sshd", hardening, "PasswordAuthentication no\n")
+	base := []string{"L pi", hostFile("/etc/ssh/sshd_config", debianSSHD)}
+	for _, c := range []struct {
+		name, tasks string
+		facts       []string
+		want        string // what the refusal says; "" none
+	}{
+		{"a user task gives the key", `task "user" "admin" {
+  name            = "alice"
+  authorized_keys = [` + fmt.Sprintf("%q", key) + `]
+}
+`, []string{"N alice"}, ""},
+		{"a key on the host", "", []string{userLine("alice", "alice"), keysLine("alice", "# mine\n"+key+"\n")}, ""},
+		{"an empty authorized_keys", "", []string{userLine("alice", "alice"), keysLine("alice", "")}, "~alice/.ssh/authorized_keys on the host holds no key"},
+		{"only junk in it", "", []string{userLine("alice", "alice"), keysLine("alice", "# old\nssh-rsa notbase64\n")}, "holds no key"},
+		{"no authorized_keys", "", []string{userLine("alice", "alice")}, "it has no ~alice/.ssh/authorized_keys on the host"},
+		{"unreadable", "", []string{userLine("alice", "alice"), "k alice"}, "hako cannot read ~alice/.ssh/authorized_keys"},
+		{"exclusive_keys removes the host's", `task "user" "admin" {
+  name           = "alice"
+  exclusive_keys = true
+}
+`, []string{userLine("alice", "alice"), keysLine("alice", key+"\n")}, "user.admin removes its keys (exclusive_keys = true) and adds none"},
+	} {
+		h := hostOf(t, aliceHost+c.tasks+sshd)
+		ref, _ := run(t, h, nil, append(base, c.facts...)...)
+		switch {
+		case c.want == "" && len(ref) > 0:
+			t.Errorf("%s: refused: %v", c.name, ref)
+		case c.want != "" && len(ref) != 1:
+			t.Errorf("%s: refusals %v", c.name, ref)
+		case c.want != "":
+			mustMention(t, ref[0], c.want)
+		}
+	}
+}
+
+// sshd reads sshd_config with its Include in place, the drop-ins in
+// lexical order, and keeps the first value: only a plan that makes "no"
+// win is refused.
+func TestPasswordAuthFirstValueWins(t *testing.T) {
+	noKey := []string{"L pi", "N alice"}
+	for _, c := range []struct {
+		name, path, content string
+		host                []string
+		refused             bool
+	}{
+		{"drop-in", hardening, "PasswordAuthentication no\n", nil, true},
+		{"keyword case and =", hardening, "passwordauthentication=No\n", nil, true},
+		{"spaces around =", hardening, "PASSWORDAUTHENTICATION = no # keys only\n", nil, true},
+		{"an earlier drop-in says yes", hardening, "PasswordAuthentication no\n",
+			[]string{hostFile("/etc/ssh/sshd_config.d/05-pi.conf", "PasswordAuthentication yes\n")}, false},
+		{"a later drop-in says yes", hardening, "PasswordAuthentication no\n",
+			[]string{hostFile("/etc/ssh/sshd_config.d/50-cloud.conf", "PasswordAuthentication yes\n")}, true},
+		{"yes", hardening, "PasswordAuthentication yes\n", nil, false},
+		{"in a Match block", hardening, "Match User bob\n  PasswordAuthentication no\n", nil, false},
+		{"commented out", hardening, "#PasswordAuthentication no\n", nil, false},
+		{"not a .conf, not read", "/etc/ssh/sshd_config.d/10-hako.conf.bak", "PasswordAuthentication no\n", nil, false},
+		{"not sshd's", "/etc/motd", "PasswordAuthentication no\n", nil, false},
+		{"sshd_config itself", "/etc/ssh/sshd_config", "Port 22\nPasswordAuthentication no\n", nil, true},
+		{"sshd_config after its Include", "/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n",
+			[]string{hostFile("/etc/ssh/sshd_config.d/01-x.conf", "PasswordAuthentication yes\n")}, false},
+		{"relative Include", "/etc/ssh/extra/a.conf", "PasswordAuthentication no\n",
+			[]string{hostFile("/etc/ssh/sshd_config", "Include extra/*.conf\nPasswordAuthentication yes\n")}, true},
+		{"the host's own no", "/etc/ssh/sshd_config.d/20-x.conf", "Port 22\n",
+			[]string{hostFile("/etc/ssh/sshd_config.d/10-pi.conf", "PasswordAuthentication no\n")}, false},
+	} {
+		h := hostOf(t, aliceHost+sshdTask("sshd", c.path, c.content))
+		facts := append(append([]string{hostFile("/etc/ssh/sshd_config", debianSSHD)}, noKey...), c.host...)
+		ref, _ := run(t, h, nil, facts...)
+		if got := len(ref) > 0; got != c.refused {
+			t.Errorf("%s: refused %v, want %v: %v", c.name, got, c.refused, ref)
+		}
+	}
+}

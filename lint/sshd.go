@@ -1,0 +1,142 @@
+package lint
+
+import (
+	"path"
+	"sort"
+	"strings"
+)
+
+// sshd's configuration as the plan leaves it, read the way sshd reads it:
+// /etc/ssh/sshd_config from the top, each Include expanded in place (its
+// glob's matches in lexical order, relative paths under /etc/ssh), so that
+// for most keywords the first value read wins. Lines from a Match line to
+// the end of its file apply only to some connections and are left out.
+
+const sshdConfig = "/etc/ssh/sshd_config"
+
+// sshdDirective is one keyword line.
+type sshdDirective struct {
+	key  string // lower case
+	args []string
+	file endFile
+}
+
+// value is the directive as written, e.g. "Port 2222".
+func (d sshdDirective) String() string {
+	return d.keyword() + " " + strings.Join(d.args, " ")
+}
+
+// keyword is the keyword in sshd_config(5)'s spelling for the few the
+// checks name.
+func (d sshdDirective) keyword() string {
+	if k, ok := map[string]string{"port": "Port", "listenaddress": "ListenAddress", "passwordauthentication": "PasswordAuthentication"}[d.key]; ok {
+		return k
+	}
+	return d.key
+}
+
+// isSSHDPath: a file sshd may read (through Include).
+func isSSHDPath(p string) bool { return strings.HasPrefix(p, "/etc/ssh/") }
+
+// sshdDirectives returns the global directives in the order sshd reads
+// them. Without a known sshd_config it reads Debian's first line,
+// Include /etc/ssh/sshd_config.d/*.conf.
+func (e *env) sshdDirectives() []sshdDirective {
+	var out []sshdDirective
+	files := e.paths(isSSHDPath)
+	sort.Strings(files)
+	var read func(f endFile, depth int)
+	include := func(pattern string, depth int) {
+		if !path.IsAbs(pattern) {
+			pattern = path.Join("/etc/ssh", pattern)
+		}
+		for _, p := range files {
+			if ok, _ := path.Match(pattern, p); ok {
+				if f, ok := e.file(p); ok {
+					read(f, depth+1)
+				}
+			}
+		}
+	}
+	read = func(f endFile, depth int) {
+		if depth > 16 { // sshd's own limit
+			return
+		}
+		for _, line := range strings.Split(string(f.data), "\n") {
+			key, args := sshdLine(line)
+			switch key {
+			case "":
+				continue
+			case "match":
+				return
+			case "include":
+				for _, a := range args {
+					include(a, depth)
+				}
+				continue
+			}
+			out = append(out, sshdDirective{key: key, args: args, file: f})
+		}
+	}
+	if f, ok := e.file(sshdConfig); ok {
+		read(f, 0)
+	} else {
+		include("sshd_config.d/*.conf", 0)
+	}
+	return out
+}
+
+// first returns the first directive with key, the one sshd uses.
+func first(ds []sshdDirective, key string) (sshdDirective, bool) {
+	for _, d := range ds {
+		if d.key == key {
+			return d, true
+		}
+	}
+	return sshdDirective{}, false
+}
+
+// sshdLine splits a configuration line into its lower-cased keyword and
+// arguments: "Keyword value", "Keyword=value" and "Keyword = value" alike;
+// double quotes group; a word starting with # starts a comment.
+func sshdLine(line string) (string, []string) {
+	var words []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+scan:
+	for _, r := range strings.TrimSpace(line) {
+		switch {
+		case r == '"':
+			quoted, inWord = !quoted, true
+		case !quoted && (r == ' ' || r == '\t'):
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case !quoted && r == '#' && !inWord:
+			break scan
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	if len(words) == 0 {
+		return "", nil
+	}
+	key, args := words[0], words[1:]
+	if k, v, ok := strings.Cut(key, "="); ok {
+		key = k
+		if v != "" {
+			args = append([]string{v}, args...)
+		}
+	} else if len(args) > 0 && strings.HasPrefix(args[0], "=") {
+		if args[0] = args[0][1:]; args[0] == "" {
+			args = args[1:]
+		}
+	}
+	return strings.ToLower(key), args
+}
