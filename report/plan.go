@@ -22,6 +22,9 @@ func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
 		for _, n := range hp.Notes {
 			fmt.Fprintf(w, "  %s\n", st.paint(bold, "note: "+n))
 		}
+		for _, wf := range hp.Warnings {
+			fmt.Fprintf(w, "  %s %s\n", st.paint(yellow, "warning:"), wf)
+		}
 		if hp.Err != nil {
 			sum.Errors++
 			fmt.Fprintf(w, "  %s %v\n\n", st.paint(red, "error:"), hp.Err)
@@ -32,7 +35,7 @@ func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
 			switch {
 			case sc.Err != nil:
 				sum.Errors++
-				fmt.Fprintf(w, "  %s %s: %v\n", st.paint(red, "error"), sc.Step.Task.Address(), sc.Err)
+				fmt.Fprintf(w, "  %s %s: %s\n", st.paint(red, "error"), sc.Step.Task.Address(), indentRest(sc.Err.Error()))
 			case sc.Change.Changed():
 				sum.ToChange++
 				writeChange(w, sc.Change, st)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/run"
 	"github.com/hako-dev/hako/tasks"
@@ -69,6 +70,30 @@ func TestPlanOutput(t *testing.T) {
 	golden(t, "plan", b.String())
 }
 
+// The lockout linter in plan output: warnings under the host line, and a
+// task with two refusals as one error whose lines are indented.
+func TestPlanWarningsAndRefusals(t *testing.T) {
+	pi := &plan.Host{Name: "pi", Conn: hosts.Config{Address: "10.213.0.10", Port: 22, User: "pi"}}
+	sshd := tasks.Address{Kind: "file", Name: "sshd"}
+	hp := &run.HostPlan{Host: pi, Notes: []string{"port 2222 refused the connection"}, Warnings: []lint.Finding{
+		{Check: "dhcpcd-networkmanager", Task: tasks.Address{Kind: "file", Name: "dhcpcd"}, Message: "file.dhcpcd writes /etc/dhcpcd.conf, but NetworkManager is running on this host"},
+		{Check: "ufw-lockout", Task: tasks.Address{Kind: "ufw", Name: "firewall"}, Message: "ufw.firewall would lock hako out of the host", Overridden: true},
+	}}
+	refused := []lint.Finding{
+		{Check: "password-auth-without-key", Task: sshd, Message: `file.sshd sets "PasswordAuthentication no"`},
+		{Check: "socket-activated-port", Task: sshd, Message: `file.sshd sets "Port 2222"`},
+	}
+	hp.Changes = []*run.StepChange{
+		{Step: &plan.Step{Task: fakeTask{sshd}}, Err: errors.Join(refused[0].Err(), refused[1].Err())},
+		{Change: &tasks.Change{Address: tasks.Address{Kind: "file", Name: "motd"}, Summary: "/etc/motd"}},
+	}
+	var b strings.Builder
+	if sum := Plan(&b, []*run.HostPlan{hp}, Style{}); sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
+		t.Errorf("summary %+v", sum)
+	}
+	golden(t, "plan-lint", b.String())
+}
+
 func TestPlanOutputColor(t *testing.T) {
 	var b strings.Builder
 	Plan(&b, samplePlan(), Style{Color: true})
@@ -92,6 +117,7 @@ func TestApplyLinesAndRecap(t *testing.T) {
 	p.Result(run.Result{Host: "webserver", Step: step("file", "y"), Status: run.Skipped})
 	p.Result(run.Result{Host: "pi", Step: step("handler", "reload_motd"), Handler: true, Status: run.Changed})
 	p.Note("webserver", "a task failed; running the handlers of the tasks that changed anyway")
+	p.Note("pi", "warning: sshd is socket-activated on this host (check ssh-socket)")
 	Recap(&b, []*run.Recap{{Host: "pi", OK: 3, Changed: 2, Skipped: 1}, {Host: "webserver", Failed: 1, Skipped: 1}}, Style{})
 	golden(t, "apply", b.String())
 }

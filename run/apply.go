@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -78,7 +79,7 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	}
 	a := &hostApply{host: h, conn: conn, rep: rep, recap: recap}
 	defer func() { a.conn.Close() }() // a port move replaces the connection
-	state, err := conn.gather(ctx, probesOf(h.Steps))
+	state, err := conn.gather(ctx, append(probesOf(h.Steps), lint.Probes(h)...))
 	if err != nil {
 		recap.Unreachable = fmt.Errorf("host %s: %w", h.Name, err)
 		recap.Failed, recap.Skipped = 1, len(h.Steps)
@@ -96,28 +97,52 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	return recap
 }
 
-// refuse checks every task before the first change; if any refuses (a
-// lockout), nothing runs on the host and the refusing tasks fail.
+// refuse checks the plan before the first change (the lockout linter,
+// which includes every task's own refusals) and reports its warnings; if
+// anything is refused, nothing runs on the host and the refused tasks fail.
 func (a *hostApply) refuse(state *tasks.State) bool {
-	var results []Result
-	refused := false
+	refusals, warnings := lint.Run(a.host, state, state.AllowRisky)
+	for _, w := range warnings {
+		a.rep.Note(a.host.Name, "warning: "+w.String())
+	}
+	if len(refusals) == 0 {
+		return false
+	}
+	a.rep.Note(a.host.Name, "the plan was refused; nothing was changed on this host")
+	byTask := refusalsByTask(refusals)
 	for _, s := range a.host.Steps {
-		_, err := s.Task.Check(state)
-		var r *tasks.Refusal
-		if errors.As(err, &r) {
-			refused = true
-			results = append(results, Result{Step: s, Status: Failed, Err: err})
+		if rs := byTask[s.Task.Address()]; len(rs) > 0 {
+			delete(byTask, s.Task.Address())
+			a.report(Result{Step: s, Status: Failed, Err: refusalError(rs)})
 		} else {
-			results = append(results, Result{Step: s, Status: Skipped})
+			a.report(Result{Step: s, Status: Skipped})
 		}
 	}
-	if refused {
-		a.rep.Note(a.host.Name, "the plan was refused; nothing was changed on this host")
-		for _, r := range results {
-			a.report(r)
-		}
+	for _, rs := range byTask { // about no task of the host: the host fails
+		a.failHost(refusalError(rs))
 	}
-	return refused
+	return true
+}
+
+// refusalsByTask groups refusals by the task they name.
+func refusalsByTask(fs []lint.Finding) map[tasks.Address][]lint.Finding {
+	m := map[tasks.Address][]lint.Finding{}
+	for _, f := range fs {
+		m[f.Task] = append(m[f.Task], f)
+	}
+	return m
+}
+
+// refusalError is one task's refusals as its error.
+func refusalError(fs []lint.Finding) error {
+	if len(fs) == 1 {
+		return fs[0].Err()
+	}
+	errs := make([]error, len(fs))
+	for i, f := range fs {
+		errs[i] = f.Err()
+	}
+	return errors.Join(errs...)
 }
 
 // hostApply is the state of one host's apply.

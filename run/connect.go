@@ -17,13 +17,15 @@ type session struct {
 	// moveTo is the plan's SSH port when hako came in through the
 	// bootstrap settings (0 otherwise): the run moves the host there.
 	moveTo int
+	allow  map[string]bool // the checks -allow-risky overrides
 }
 
-// gather probes the host; the State knows about a port move in progress.
+// gather probes the host; the State knows about a port move in progress
+// and the checks the run overrides.
 func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.State, error) {
 	st, err := tasks.Gather(ctx, s.Host, probes)
 	if err == nil {
-		st.MigrateTo = s.moveTo
+		st.MigrateTo, st.AllowRisky = s.moveTo, s.allow
 	}
 	return st, err
 }
@@ -34,7 +36,7 @@ func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.Stat
 func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (*session, error) {
 	c, err := o.dialNoting(ctx, h.Conn, note)
 	if err == nil {
-		return &session{Host: c, cfg: h.Conn}, nil
+		return &session{Host: c, cfg: h.Conn, allow: o.AllowRisky}, nil
 	}
 	b := h.Bootstrap
 	if b == nil || !errors.Is(err, hosts.ErrConnectionRefused) || (b.Port == h.Conn.Port && b.User == h.Conn.User) {
@@ -48,7 +50,7 @@ func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (
 	if berr != nil {
 		return nil, fmt.Errorf("%v; with the bootstrap settings: %w", err, berr)
 	}
-	s := &session{Host: c, cfg: *b}
+	s := &session{Host: c, cfg: *b, allow: o.AllowRisky}
 	if b.Port != h.Conn.Port {
 		s.moveTo = h.Conn.Port
 	}

@@ -123,7 +123,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.Stat
 	a.rep.Note(a.host.Name, fmt.Sprintf("confirmed: logged in on port %d as %s with the same host key (recorded in known_hosts)",
 		a.host.Conn.Port, a.host.Conn.User))
 	old := a.conn
-	a.conn = &session{Host: next, cfg: a.host.Conn}
+	a.conn = &session{Host: next, cfg: a.host.Conn, allow: old.allow}
 	old.Close()
 	a.convergeAgain(ctx)
 }

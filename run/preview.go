@@ -4,16 +4,18 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 )
 
 // HostPlan is what `hako plan` found for one host.
 type HostPlan struct {
-	Host    *plan.Host
-	Notes   []string // how the host was reached, when that is worth saying
-	Changes []*StepChange
-	Err     error // the host could not be reached or probed
+	Host     *plan.Host
+	Notes    []string       // how the host was reached, when that is worth saying
+	Warnings []lint.Finding // the lockout linter's warnings (and overridden refusals)
+	Changes  []*StepChange  // a refused task has its refusals as Err
+	Err      error          // the host could not be reached or probed
 }
 
 // StepChange is one task's planned change, or why it could not be checked.
@@ -33,14 +35,28 @@ func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 			return hp
 		}
 		defer conn.Close()
-		state, err := conn.gather(ctx, probesOf(h.Steps))
+		state, err := conn.gather(ctx, append(probesOf(h.Steps), lint.Probes(h)...))
 		if err != nil {
 			hp.Err = fmt.Errorf("host %s: %w", h.Name, err)
 			return hp
 		}
+		refusals, warnings := lint.Run(h, state, state.AllowRisky)
+		hp.Warnings = warnings
+		byTask := refusalsByTask(refusals)
 		for _, s := range h.Steps {
 			c, err := s.Task.Check(state)
+			if rs := byTask[s.Task.Address()]; len(rs) > 0 {
+				delete(byTask, s.Task.Address())
+				c, err = nil, refusalError(rs)
+			}
 			hp.Changes = append(hp.Changes, &StepChange{Step: s, Change: c, Err: err})
+		}
+		var rest []lint.Finding // about no task of the host
+		for _, rs := range byTask {
+			rest = append(rest, rs...)
+		}
+		if len(rest) > 0 {
+			hp.Err = fmt.Errorf("host %s: %w", h.Name, refusalError(rest))
 		}
 		return hp
 	})

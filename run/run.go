@@ -28,6 +28,9 @@ type Options struct {
 	// Confirm is how long a guarded change may wait for confirmation
 	// before the host rolls back (0: DefaultMoveTimeout for port moves).
 	Confirm time.Duration
+	// AllowRisky names the lockout checks the operator overrides
+	// (-allow-risky): their refusals become warnings that say so.
+	AllowRisky map[string]bool
 	// Dial connects to a host; nil means hosts.Dial over SSH.
 	Dial func(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 }

@@ -249,3 +249,50 @@ task "file" "first" {
 		t.Error("a task ran although the plan was refused")
 	}
 }
+
+// riskyTask refuses under a named check unless the run allows it, as the
+// ufw task does with ufw-lockout.
+type riskyTask struct{ ran *bool }
+
+func (riskyTask) Address() tasks.Address { return tasks.Address{Kind: "test", Name: "risky"} }
+func (riskyTask) Probes() []tasks.Probe  { return nil }
+func (r riskyTask) Check(s *tasks.State) (*tasks.Change, error) {
+	switch {
+	case *r.ran:
+		return &tasks.Change{}, nil
+	case !s.AllowRisky[tasks.CheckUFWLockout]:
+		return nil, &tasks.Refusal{Check: tasks.CheckUFWLockout, Reason: "test.risky would lock you out"}
+	}
+	return &tasks.Change{Action: tasks.Update, Summary: "risky"}, nil
+}
+func (r riskyTask) Apply(context.Context, hosts.Host, *tasks.Change) error { *r.ran = true; return nil }
+
+// -allow-risky: plan and apply go ahead, and say the check was overridden.
+func TestAllowRiskyOverridesARefusal(t *testing.T) {
+	p, _ := localPlan(t, "")
+	ran := false
+	p.Hosts[0].Steps = append(p.Hosts[0].Steps, &plan.Step{Task: riskyTask{&ran}})
+
+	hp := Plan(context.Background(), p, localOpts)[0]
+	if err := hp.Changes[0].Err; err == nil || !strings.Contains(err.Error(), "(check ufw-lockout; -allow-risky ufw-lockout overrides it)") || len(hp.Warnings) != 0 {
+		t.Errorf("plan: %v, warnings %v", err, hp.Warnings)
+	}
+	rec := &recorder{}
+	Apply(context.Background(), p, localOpts, rec)
+	if ran || rec.statuses() != "test.risky=failed" {
+		t.Errorf("refused apply ran: %s", rec.statuses())
+	}
+
+	opts := localOpts
+	opts.AllowRisky = map[string]bool{tasks.CheckUFWLockout: true}
+	hp = Plan(context.Background(), p, opts)[0]
+	if sc := hp.Changes[0]; sc.Err != nil || !sc.Change.Changed() || len(hp.Warnings) != 1 ||
+		hp.Warnings[0].String() != "overridden by -allow-risky ufw-lockout: test.risky would lock you out" {
+		t.Errorf("plan: %+v, warnings %v", sc, hp.Warnings)
+	}
+	rec = &recorder{}
+	recaps := Apply(context.Background(), p, opts, rec)
+	if !ran || recaps[0].Changed != 1 || strings.Join(rec.notes, "\n") != "warning: overridden by -allow-risky ufw-lockout: test.risky would lock you out" {
+		t.Errorf("apply: ran %v, recap %+v, notes %q", ran, recaps[0], rec.notes)
+	}
+}

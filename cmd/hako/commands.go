@@ -34,7 +34,7 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 
 func (o *options) runOptions() run.Options {
 	return run.Options{BootstrapPassword: o.password, AcceptNewHostKeys: o.acceptNewHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel,
-		Reprovision: o.reprovision, Confirm: o.confirm, ArmSafetyNet: armSafetyNet}
+		Reprovision: o.reprovision, AllowRisky: o.allowRisky, Confirm: o.confirm, ArmSafetyNet: armSafetyNet}
 }
 
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {

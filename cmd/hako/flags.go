@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
 	"golang.org/x/term"
 )
@@ -20,6 +22,7 @@ type options struct {
 	parallel          int
 	detailedExitCode  bool
 	reprovision       map[string]bool
+	allowRisky        map[string]bool
 	confirm           time.Duration
 	askPassword       bool
 	password          string
@@ -36,6 +39,19 @@ func (n nameSet) Set(s string) error {
 		return fmt.Errorf("a host name is required")
 	}
 	n[s] = true
+	return nil
+}
+
+// checkSet collects repeatable lockout check names (-allow-risky ufw-lockout).
+type checkSet map[string]bool
+
+func (c checkSet) String() string { return "" }
+
+func (c checkSet) Set(s string) error {
+	if !lint.IsRefusalCheck(s) {
+		return fmt.Errorf("unknown check %q: the checks are %s", s, strings.Join(lint.RefusalChecks, ", "))
+	}
+	c[s] = true
 	return nil
 }
 
@@ -72,6 +88,9 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 			"ask once for the bootstrap user's password (a fresh card without your key); it is never stored or printed")
 		fs.Var(nameSet(o.reprovision), "reprovision",
 			"accept the changed host key of this host (a reflashed card): its old keys are removed from known_hosts (repeatable)")
+		o.allowRisky = map[string]bool{}
+		fs.Var(checkSet(o.allowRisky), "allow-risky",
+			"go ahead although this lockout check refuses the plan; it is reported as a warning (repeatable): "+strings.Join(lint.RefusalChecks, ", "))
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: hako %s [options] DIR\n\nOptions:\n", name)

@@ -138,3 +138,21 @@ func TestUnreachableHostNamesIt(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, stdout)
 	}
 }
+
+// -allow-risky takes the lockout checks' names only, on plan and apply.
+func TestAllowRiskyNamesACheck(t *testing.T) {
+	port, accepted := listener(t)
+	dir := planDir(t, hostBlock(port))
+	for _, cmd := range []string{"plan", "apply"} {
+		code, _, stderr := hako(t, cmd, "-allow-risky", "ufw-lockdown", dir)
+		if code != 1 || !strings.Contains(stderr, `unknown check "ufw-lockdown": the checks are ufw-lockout, password-auth-without-key, login-user-sudo, socket-activated-port`) {
+			t.Errorf("%s: %d %q", cmd, code, stderr)
+		}
+	}
+	if code, _, stderr := hako(t, "validate", "-allow-risky", "ufw-lockout", dir); code != 1 || !strings.Contains(stderr, "flag provided but not defined: -allow-risky") {
+		t.Errorf("validate: %d %q", code, stderr)
+	}
+	if n := accepted(); n != 0 {
+		t.Errorf("%d connections to the host", n)
+	}
+}
