@@ -380,11 +380,12 @@ func TestArmFailureLeavesNothing(t *testing.T) {
 func TestDisarmDuringRollbackIsTooLate(t *testing.T) {
 	forEachInit(t, func(t *testing.T, h *testhost.Host) {
 		setUp(t, h)
-		// A service whose restart takes 2 s keeps the rollback running.
+		// A service whose restart takes 5 s keeps the rollback running
+		// (long enough for Disarm to arrive during it, even under load).
 		if h.Init == testhost.InitSystemd {
-			h.Exec(t, "printf '[Service]\\nType=oneshot\\nExecStart=/bin/sleep 2\\n' >/etc/systemd/system/hako-slow.service && systemctl daemon-reload")
+			h.Exec(t, "printf '[Service]\\nType=oneshot\\nExecStart=/bin/sleep 5\\n' >/etc/systemd/system/hako-slow.service && systemctl daemon-reload")
 		} else {
-			h.Exec(t, "printf '#!/bin/sh\\nsleep 2\\n' >/etc/init.d/hako-slow && chmod 755 /etc/init.d/hako-slow")
+			h.Exec(t, "printf '#!/bin/sh\\nsleep 5\\n' >/etc/init.d/hako-slow && chmod 755 /etc/init.d/hako-slow")
 		}
 		c := dial(t, h)
 		ctx := context.Background()
@@ -405,9 +406,8 @@ func TestDisarmDuringRollbackIsTooLate(t *testing.T) {
 		if !errors.Is(err, guard.ErrRolledBack) {
 			t.Errorf("Disarm during the rollback: %v, want ErrRolledBack", err)
 		}
-		if time.Since(t0) < time.Second {
-			t.Errorf("Disarm returned after %v: it did not wait for the rollback", time.Since(t0))
-		}
+		// Disarm waits on the rollback's lock: when it returns, the
+		// rollback has finished (checked by state, not by a clock).
 		if got := h.Exec(t, "cat "+guarded+"; tail -1 "+a.Dir()+"/log"); !strings.HasPrefix(got, "v1\n") || !strings.HasSuffix(got, "rollback done: ok\n") {
 			t.Errorf("after: %q", got)
 		}

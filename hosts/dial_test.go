@@ -331,7 +331,9 @@ func TestHandshakeTimeout(t *testing.T) {
 	if errors.Is(err, ErrConnectionRefused) {
 		t.Error("a timeout matched ErrConnectionRefused")
 	}
-	if elapsed < 300*time.Millisecond || elapsed > time.Second {
+	// The bound is what is tested (without it Dial hangs forever), so the
+	// upper limit is loose enough for a loaded CI machine.
+	if elapsed < 300*time.Millisecond || elapsed > 10*time.Second {
 		t.Errorf("Dial returned after %v, want about 300ms", elapsed)
 	}
 	t.Logf("silent peer: Dial returned after %v with ConnectTimeout 300ms", elapsed)
