@@ -25,12 +25,15 @@ func (s Status) String() string { return [...]string{"ok", "changed", "failed", 
 
 // Result is one task's or handler's outcome.
 type Result struct {
-	Host     string
-	Step     *plan.Step
-	Handler  bool
-	Status   Status
-	Change   *tasks.Change // nil when the task could not be checked
-	Err      error
+	Host    string
+	Step    *plan.Step
+	Handler bool
+	Status  Status
+	Change  *tasks.Change // nil when the task could not be checked
+	Err     error
+	// Applied: Apply succeeded, so the host changed, even if the re-check
+	// then failed; its handlers must run.
+	Applied  bool
 	Duration time.Duration
 }
 
@@ -171,7 +174,7 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State) {
 		if next != nil {
 			state = next
 		}
-		if r.Status == Changed {
+		if r.Applied {
 			for _, hn := range s.Notify {
 				a.notify(hn)
 			}
@@ -197,7 +200,7 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 		r.Status, r.Err = Failed, err
 		return r, nil
 	}
-	r.Status = Changed
+	r.Status, r.Applied = Changed, true
 	if len(rest) == 0 && s.AlwaysRuns() {
 		return r, nil
 	}

@@ -170,12 +170,17 @@ handler "reload" {
 	}
 }
 
-// A command whose guard never becomes true is caught by the re-check.
+// A command whose guard never becomes true is caught by the re-check; it
+// did change the host, so its handler still runs.
 func TestNotIdempotentIsAFailure(t *testing.T) {
-	p, _ := localPlan(t, `
+	p, root := localPlan(t, `
 task "command" "liar" {
   command = "true"
   creates = "ROOT/never"
+  notify  = ["after"]
+}
+handler "after" {
+  command = "touch ROOT/handled"
 }
 `)
 	rec := &recorder{}
@@ -183,6 +188,9 @@ task "command" "liar" {
 	r := rec.results[0]
 	if r.Status != Failed || !strings.Contains(r.Err.Error(), "not idempotent") {
 		t.Errorf("result %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(root, "handled")); err != nil {
+		t.Error("the handler of a task that changed the host must run")
 	}
 }
 

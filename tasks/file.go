@@ -121,20 +121,20 @@ func (f *File) Check(s *State) (*Change, error) {
 
 func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	fi := c.detail.(FileInfo)
-	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: os.FileMode(f.mode),
+	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(f.mode),
 		Owner: f.owner, Group: f.group, Validate: f.validate}
 	// A rewrite must not lose what the plan does not manage.
 	if f.mode < 0 {
-		w.Mode = os.FileMode(0o644)
+		w.Mode = fileMode(0o644)
 		if fi.Exists {
-			w.Mode = os.FileMode(fi.Mode)
+			w.Mode = fileMode(fi.Mode)
 		}
 	}
 	if w.Owner == "" && fi.Exists {
-		w.Owner = fi.User
+		w.Owner = keepOwner(fi.UID)
 	}
 	if w.Group == "" && fi.Exists {
-		w.Group = fi.Group
+		w.Group = keepOwner(fi.GID)
 	}
 	err := h.WriteFile(ctx, w)
 	var verr *hosts.ValidateError

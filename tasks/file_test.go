@@ -155,3 +155,23 @@ func TestFileEmptyTarget(t *testing.T) {
 	task = decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("")})
 	timeline(t, local(), task, Update)
 }
+
+// Special bits survive: a setgid mode is written, and kept on a rewrite of
+// content alone.
+func TestFileSpecialModeBits(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("setgid on a file needs the group; run as root")
+	}
+	p := filepath.Join(t.TempDir(), "tool")
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("v1\n"), "mode": str("2755")})
+	timeline(t, local(), task, Create)
+	fi, _ := os.Stat(p)
+	if fi.Mode()&os.ModeSetgid == 0 || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	task = decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("v2\n")})
+	timeline(t, local(), task, Update)
+	if fi, _ := os.Stat(p); fi.Mode()&os.ModeSetgid == 0 {
+		t.Errorf("setgid lost on a content rewrite: %v", fi.Mode())
+	}
+}

@@ -2,8 +2,29 @@ package tasks
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 )
+
+// fileMode turns Unix permission bits as plans and stat write them (0o2755)
+// into an os.FileMode, whose setuid, setgid and sticky bits live elsewhere.
+func fileMode(m int) os.FileMode {
+	mode := os.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= os.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= os.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= os.ModeSticky
+	}
+	return mode
+}
+
+// keepOwner names an existing owner for a rewrite: by id, which also works
+// for a uid or gid that has no name (stat says UNKNOWN).
+func keepOwner(id int) string { return strconv.Itoa(id) }
 
 // ownerMatches reports whether a wanted owner (a name or a numeric id)
 // matches what stat saw.

@@ -94,3 +94,14 @@ func TestServiceActionNeedsSystemd(t *testing.T) {
 		t.Errorf("%+v %v", c, err)
 	}
 }
+
+func TestServiceStaticUnit(t *testing.T) {
+	on := decode(t, "service", map[string]cty.Value{"name": str("systemd-journald"), "enabled": cty.True})
+	if c, err := on.Check(answered(t, on, "systemd\nstatic\nactive\n")); err != nil || c.Changed() {
+		t.Errorf("a static unit counts as enabled: %+v %v", c, err)
+	}
+	off := decode(t, "service", map[string]cty.Value{"name": str("systemd-journald"), "enabled": cty.False})
+	if _, err := off.Check(answered(t, off, "systemd\nstatic\nactive\n")); err == nil || !strings.Contains(err.Error(), "cannot disable") {
+		t.Errorf("disabling a static unit: %v", err)
+	}
+}

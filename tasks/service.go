@@ -81,7 +81,17 @@ func (s *Service) Check(st *State) (*Change, error) {
 	}
 	c := &Change{Address: s.addr, Summary: s.name, detail: u}
 	if s.enabled != nil {
-		isOn := u.enabled == "enabled" || u.enabled == "enabled-runtime" || u.enabled == "alias"
+		// static, indirect and generated units are started by others
+		// (dependencies, sockets, generators): `systemctl enable` leaves
+		// them as they are, so they count as on, and cannot be turned off.
+		switch u.enabled {
+		case "static", "indirect", "generated":
+			if !*s.enabled {
+				return nil, fmt.Errorf("the unit %s is %s: systemctl cannot disable it; mask it instead, or leave enabled unset", s.name, u.enabled)
+			}
+		}
+		isOn := map[string]bool{"enabled": true, "enabled-runtime": true, "alias": true,
+			"static": true, "indirect": true, "generated": true}[u.enabled]
 		if *s.enabled != isOn {
 			c.Attrs = append(c.Attrs, AttrChange{"enabled", orUnknown(u.enabled), fmt.Sprint(*s.enabled)})
 		}

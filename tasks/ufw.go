@@ -495,7 +495,7 @@ func defaultsWrite(h *ufwHost, ipv6 bool) *hosts.FileWrite {
 	w := &hosts.FileWrite{Path: ufwDefaultsPath, Content: setIPv6(h.defaultFile, ipv6), Mode: os.FileMode(0o644),
 		Owner: "root", Group: "root"}
 	if fi.Exists {
-		w.Mode, w.Owner, w.Group = os.FileMode(fi.Mode), fi.User, fi.Group
+		w.Mode, w.Owner, w.Group = fileMode(fi.Mode), keepOwner(fi.UID), keepOwner(fi.GID)
 	}
 	return w
 }

@@ -474,7 +474,7 @@ func TestUFWCheckIPv6On(t *testing.T) {
 	})
 	cv := c.detail.(*ufwConvergence)
 	if cv.defaults == nil || !strings.Contains(string(cv.defaults.Content), "\nIPV6=yes\n") ||
-		cv.defaults.Mode != 0o644 || cv.defaults.Owner != "root" {
+		cv.defaults.Mode != 0o644 || cv.defaults.Owner != "0" {
 		t.Errorf("defaults write: %+v", cv.defaults)
 	}
 	if c.Summary != "update ufw: add 1 rule, change 2 rules, IPV6=yes" {
@@ -858,7 +858,7 @@ func TestUFWApplyOrder(t *testing.T) {
 	}
 	sameLines(t, "calls", h.calls, []string{
 		"run:u 'disable'\n",
-		"write:/etc/default/ufw 644 root:root IPV6=false",
+		"write:/etc/default/ufw 644 0:0 IPV6=false",
 	})
 
 	u = mustUFW(t, "exclusive = true\n"+seedRules)
@@ -866,7 +866,7 @@ func TestUFWApplyOrder(t *testing.T) {
 	h = &fakeHost{failOn: "'8080'"}
 	err := u.Apply(context.Background(), h, c)
 	sameLines(t, "calls", h.calls, []string{
-		"write:/etc/default/ufw 644 root:root IPV6=true",
+		"write:/etc/default/ufw 644 0:0 IPV6=true",
 		"run:u 'reload'\n" +
 			// a comment for the IPv4 rule, the rule for IPv6: one command
 			"u 'allow' '22/tcp' 'comment' 'ssh'\n" +
