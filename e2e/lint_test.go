@@ -147,7 +147,7 @@ task "user" "admin" {
 }
 `, pub))
 	_, apply := refusedEverywhere(t, h, dir, "user.admin", "login-user-sudo",
-		`user.admin leaves alice, the user hako logs in as (the host's user), without sudo (sudo = "none"): not in group sudo, no /etc/sudoers.d/hako-alice and no other sudoers rule names it`)
+		`user.admin leaves alice, the user hako logs in as (the host's user), without passwordless sudo (sudo = "none"): no /etc/sudoers.d/hako-alice and no other NOPASSWD sudoers rule names it or its groups`)
 	mustContain(t, apply, "pi  ok=0 changed=0 failed=1 skipped=0")
 }
 

@@ -42,15 +42,17 @@ func loginUserSudo(e *env) []Finding {
 			}
 			rule := "/etc/sudoers.d/hako-" + lu.name
 			_, ruleThere := e.file(rule)
+			// hako runs `sudo -n`: only a rule without a password counts
+			// (group sudo alone asks for one, and the user may have none).
 			switch {
-			case contains(groups, "sudo"), managed && grants, !managed && ruleThere:
+			case managed && grants, !managed && ruleThere:
 				continue
 			}
 			if other := e.otherSudoRule(lu.name, groups, rule); other != "" {
 				continue
 			}
 			out = append(out, Finding{Check: CheckLoginUserSudo, Task: u.Address(), Message: fmt.Sprintf(
-				"%s leaves %s, %s, without sudo (%s): not in group sudo, no %s and no other sudoers rule names it; hako becomes root with sudo as %s, so it could change nothing afterwards. Keep sudo = \"nopasswd\" or \"sudo\" in groups",
+				"%s leaves %s, %s, without passwordless sudo (%s): no %s and no other NOPASSWD sudoers rule names it or its groups; hako becomes root with `sudo -n` as %s, so it could change nothing afterwards. Keep sudo = \"nopasswd\"",
 				u.Address(), lu.name, lu.role, strings.Join(how, ", "), rule, lu.name)})
 		}
 	}
@@ -70,7 +72,7 @@ func (e *env) loginUsers() []loginUser {
 }
 
 // otherSudoRule returns a sudoers file (as the plan leaves it, other than
-// skip) with a rule for user or one of its groups, or "".
+// skip) with a NOPASSWD rule for user or one of its groups, or "".
 func (e *env) otherSudoRule(user string, groups []string, skip string) string {
 	for _, p := range e.paths(isSudoersPath) {
 		f, _ := e.file(p)
@@ -80,7 +82,8 @@ func (e *env) otherSudoRule(user string, groups []string, skip string) string {
 		for _, line := range strings.Split(string(f.data), "\n") {
 			fields := strings.Fields(line)
 			if len(fields) < 2 || strings.HasPrefix(fields[0], "#") || strings.HasPrefix(fields[0], "@") ||
-				strings.HasSuffix(fields[0], "_Alias") || strings.HasPrefix(fields[0], "Defaults") {
+				strings.HasSuffix(fields[0], "_Alias") || strings.HasPrefix(fields[0], "Defaults") ||
+				!strings.Contains(line, "NOPASSWD:") {
 				continue
 			}
 			for _, who := range strings.Split(fields[0], ",") {

@@ -13,10 +13,13 @@ func TestLoginUserSudo(t *testing.T) {
 		facts      []string
 		want       string // in the refusal; "" none
 	}{
-		{"sudo none, no group", admin("  sudo = \"none\"\n"), []string{userLine("alice", "alice")}, `user.admin leaves alice, the user hako logs in as (the host's user), without sudo (sudo = "none")`},
-		{"new user without sudo", admin("  sudo = \"none\"\n  groups = [\"adm\"]\n"), []string{"N alice"}, "not in group sudo, no /etc/sudoers.d/hako-alice"},
-		{"sudo none, in group sudo on the host", admin("  sudo = \"none\"\n"), []string{userLine("alice", "alice,sudo")}, ""},
-		{"sudo none, group sudo from the task", admin("  sudo = \"none\"\n  groups = [\"sudo\"]\n"), []string{"N alice"}, ""},
+		{"sudo none, no group", admin("  sudo = \"none\"\n"), []string{userLine("alice", "alice")}, `user.admin leaves alice, the user hako logs in as (the host's user), without passwordless sudo (sudo = "none")`},
+		{"new user without sudo", admin("  sudo = \"none\"\n  groups = [\"adm\"]\n"), []string{"N alice"}, "no /etc/sudoers.d/hako-alice and no other NOPASSWD sudoers rule"},
+		// Group sudo alone asks for a password; hako runs sudo -n.
+		{"sudo none, in group sudo on the host", admin("  sudo = \"none\"\n"), []string{userLine("alice", "alice,sudo")}, "without passwordless sudo"},
+		{"sudo none, group sudo from the task", admin("  sudo = \"none\"\n  groups = [\"sudo\"]\n"), []string{"N alice"}, "without passwordless sudo"},
+		{"sudo none, group sudo with NOPASSWD", admin("  sudo = \"none\"\n"),
+			[]string{userLine("alice", "alice,sudo"), hostFile("/etc/sudoers.d/010_sudo-nopasswd", "%sudo ALL=(ALL) NOPASSWD: ALL\n")}, ""},
 		{"exclusive groups drop sudo", admin("  exclusive_groups = true\n  groups = [\"adm\"]\n"), []string{userLine("alice", "alice,sudo,adm")},
 			`exclusive_groups = true without "sudo" in groups`},
 		{"exclusive groups, hako's rule on the host", admin("  exclusive_groups = true\n"),
@@ -28,14 +31,16 @@ func TestLoginUserSudo(t *testing.T) {
 		{"another rule names her", admin("  sudo = \"none\"\n"),
 			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/010_alice-nopasswd", "alice ALL=(ALL) NOPASSWD: ALL\n")}, ""},
 		{"a rule sudo skips (dot)", admin("  sudo = \"none\"\n"),
-			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/010_alice.bak", "alice ALL=(ALL) NOPASSWD: ALL\n")}, "without sudo"},
+			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/010_alice.bak", "alice ALL=(ALL) NOPASSWD: ALL\n")}, "without passwordless sudo"},
 		{"a rule for another group of hers", admin("  sudo = \"none\"\n  groups = [\"wheel\"]\n"),
-			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/wheel", "# wheel\n%wheel ALL=(ALL) ALL\n")}, ""},
+			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/wheel", "# wheel\n%wheel ALL=(ALL) NOPASSWD: ALL\n")}, ""},
+		{"a rule for her group that asks for a password", admin("  sudo = \"none\"\n  groups = [\"wheel\"]\n"),
+			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/wheel", "%wheel ALL=(ALL) ALL\n")}, "without passwordless sudo"},
 		{"removing her", "task \"user\" \"admin\" {\n  name = \"alice\"\n  state = \"absent\"\n}\n", []string{userLine("alice", "alice,sudo")},
 			`user.admin would remove the user "alice", the user hako logs in as (the host's user)`},
 		{"another user", "task \"user\" \"bob\" {\n  name = \"bob\"\n  sudo = \"none\"\n}\n", []string{userLine("alice", "alice")}, ""},
 		{"the bootstrap user", "task \"user\" \"pi\" {\n  name = \"pi\"\n  exclusive_groups = true\n}\n", []string{userLine("alice", "alice,sudo"), userLine("pi", "pi,adm,sudo")},
-			`user.pi leaves pi, the user hako is logged in as now (the bootstrap user), without sudo`},
+			`user.pi leaves pi, the user hako is logged in as now (the bootstrap user), without passwordless sudo`},
 	} {
 		h := hostOf(t, aliceHost+c.task)
 		ref, _ := run(t, h, nil, append([]string{"L pi", sudoers}, c.facts...)...)
