@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -41,26 +40,47 @@ type NetRequest struct {
 // new path by then (it crashed, the laptop slept), the host rolls back.
 const DefaultMoveTimeout = 10 * time.Minute
 
+// sshPaths are the files and folders that can cut the SSH path if wrong:
+// sshd and its socket unit, TCP wrappers and PAM, the firewall, the
+// network configuration, and sudo (hako's way to root).
+var sshPaths = []string{"/etc/ssh/", "/etc/systemd/system/ssh.socket.d/", "/etc/systemd/system/ssh.service.d/",
+	"/etc/pam.d/", "/etc/ufw/", "/etc/nftables", "/etc/iptables/", "/etc/network/", "/etc/netplan/",
+	"/etc/systemd/network/", "/etc/NetworkManager/", "/etc/sudoers.d/"}
+
+var sshFiles = []string{"/etc/dhcpcd.conf", "/etc/default/ufw", "/etc/sudoers", "/etc/hosts.allow", "/etc/hosts.deny",
+	"/etc/nftables.conf"}
+
 // cutsSSH reports whether a managed path can cut the SSH path if wrong.
 func cutsSSH(p string) bool {
-	for _, dir := range []string{"/etc/ssh/", "/etc/network/", "/etc/systemd/network/", "/etc/NetworkManager/", "/etc/ufw/"} {
+	for _, dir := range sshPaths {
 		if strings.HasPrefix(p, dir) {
 			return true
 		}
 	}
-	return p == "/etc/dhcpcd.conf" || p == "/etc/default/ufw" || path.Dir(p) == "/etc/sudoers.d" || p == "/etc/sudoers"
+	for _, f := range sshFiles {
+		if p == f {
+			return true
+		}
+	}
+	return false
 }
 
 // netRequest collects what the host's tasks can break.
 func (a *hostApply) netRequest(timeout time.Duration) NetRequest {
 	r := NetRequest{Restart: []string{"ssh"}, Timeout: timeout}
+	socket := false
 	for _, s := range a.host.Steps {
 		if mp, ok := s.Task.(interface{ ManagedPath() string }); ok && cutsSSH(mp.ManagedPath()) {
 			r.Paths = append(r.Paths, mp.ManagedPath())
+			// A socket-activated sshd listens where ssh.socket says.
+			socket = socket || strings.HasPrefix(mp.ManagedPath(), "/etc/systemd/system/ssh.socket.d/")
 		}
 		if s.Kind.Name == "ufw" {
 			r.UFW = true
 		}
+	}
+	if socket {
+		r.Restart = append(r.Restart, "ssh.socket")
 	}
 	return r
 }

@@ -127,6 +127,8 @@ func TestNetRequestCoversWhatCanCutSSH(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/etc/ssh/sshd_config.d/10-hako.conf": true, "/etc/dhcpcd.conf": true, "/etc/default/ufw": true,
 		"/etc/network/interfaces.d/x": true, "/etc/sudoers.d/hako-alice": true, "/etc/motd": false, "/etc/ppp/chap-secrets": false,
+		"/etc/systemd/system/ssh.socket.d/port.conf": true, "/etc/netplan/50-cloud-init.yaml": true, "/etc/hosts.deny": true,
+		"/etc/pam.d/sshd": true, "/etc/systemd/system/nginx.service": false,
 	} {
 		if cutsSSH(p) != want {
 			t.Errorf("cutsSSH(%s) = %v", p, !want)
