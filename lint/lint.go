@@ -22,6 +22,7 @@ const (
 	CheckPasswordAuth  = "password-auth-without-key"
 	CheckLoginUserSudo = tasks.CheckLoginUserSudo
 	CheckSocketPort    = "socket-activated-port"
+	CheckSSHDPort      = "sshd-port"
 )
 
 // The warnings' checks.
@@ -32,7 +33,7 @@ const (
 )
 
 // RefusalChecks lists the checks -allow-risky can override.
-var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort}
+var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort}
 
 // IsRefusalCheck reports whether name is one of RefusalChecks.
 func IsRefusalCheck(name string) bool {
@@ -90,6 +91,7 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	found = append(found, loginUserSudo(e)...)
 	socket := socketPort(e)
 	found = append(found, socket...)
+	found = append(found, sshdPort(e)...)
 
 	seen := map[[2]string]bool{}
 	for _, f := range found {

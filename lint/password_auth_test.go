@@ -90,12 +90,12 @@ func TestPasswordAuthFirstValueWins(t *testing.T) {
 		{"commented out", hardening, "#PasswordAuthentication no\n", nil, false},
 		{"not a .conf, not read", "/etc/ssh/sshd_config.d/10-hako.conf.bak", "PasswordAuthentication no\n", nil, false},
 		{"not sshd's", "/etc/motd", "PasswordAuthentication no\n", nil, false},
-		{"sshd_config itself", "/etc/ssh/sshd_config", "Port 22\nPasswordAuthentication no\n", nil, true},
+		{"sshd_config itself", "/etc/ssh/sshd_config", "Port 2222\nPasswordAuthentication no\n", nil, true},
 		{"sshd_config after its Include", "/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n",
 			[]string{hostFile("/etc/ssh/sshd_config.d/01-x.conf", "PasswordAuthentication yes\n")}, false},
 		{"relative Include", "/etc/ssh/extra/a.conf", "PasswordAuthentication no\n",
 			[]string{hostFile("/etc/ssh/sshd_config", "Include extra/*.conf\nPasswordAuthentication yes\n")}, true},
-		{"the host's own no", "/etc/ssh/sshd_config.d/20-x.conf", "Port 22\n",
+		{"the host's own no", "/etc/ssh/sshd_config.d/20-x.conf", "Port 2222\n",
 			[]string{hostFile("/etc/ssh/sshd_config.d/10-pi.conf", "PasswordAuthentication no\n")}, false},
 	} {
 		h := hostOf(t, aliceHost+sshdTask("sshd", c.path, c.content))

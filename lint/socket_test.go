@@ -19,8 +19,9 @@ func TestSocketActivatedPort(t *testing.T) {
 		{"both tasks", port + listen, units("enabled", "inactive", "inactive"), "socket-activated-port file.port; socket-activated-port file.listen", ""},
 		{"enabled, no Port", sshdTask("keys", "/etc/ssh/sshd_config.d/10-keys.conf", "PubkeyAuthentication yes\n"),
 			units("enabled", "inactive", "inactive"), "", "ssh-socket"},
-		{"ssh.service", port, units("disabled", "inactive", "inactive"), "", ""},
-		{"no systemd", port, nil, "", ""},
+		// Without the socket, Port 2222 applies, and the host's port is 22.
+		{"ssh.service", port, units("disabled", "inactive", "inactive"), "sshd-port file.port", ""},
+		{"no systemd", port, nil, "sshd-port file.port", ""},
 		{"Port not read by sshd", sshdTask("port", "/etc/ssh/port.txt", "Port 2222\n"), units("enabled", "active", "inactive"), "", "ssh-socket"},
 	} {
 		h := hostOf(t, piHost+c.tasks)
