@@ -297,3 +297,30 @@ host "plain" {
 		t.Error("no bootstrap block, no bootstrap")
 	}
 }
+
+// A wrong value in a var file is named by file:line, never shown as a
+// snippet: the line holds the value, perhaps a secret.
+func TestVarFileErrorsShowNoValue(t *testing.T) {
+	varFile := filepath.Join(t.TempDir(), "secrets.hcl")
+	writeFile(t, varFile, "ports = \"hunter2\"\ntokn = \"s3cr3t-typo\"\n")
+	in := baseInputs
+	in.Args = append(append([]VarArg{}, in.Args...), VarArg{File: varFile})
+	cfg, diags := Load("testdata/good")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = Build(cfg, in)
+	var b strings.Builder
+	_ = WriteDiagnostics(&b, cfg.Files(), diags, 0, false)
+	out := b.String()
+	for _, want := range []string{varFile + ":1,1", varFile + ":2,1", "Undeclared variable", `"tokn"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"hunter2", "s3cr3t-typo"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("diagnostics show %q:\n%s", secret, out)
+		}
+	}
+}

@@ -118,10 +118,16 @@ func (c *Config) resolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 	}
 	vals := map[string]cty.Value{}
 	set := func(name string, raw cty.Value, isText bool, rng *hcl.Range, source string) {
+		// A var file's line holds the value, perhaps a secret: name the
+		// place in the text instead of printing the line as a snippet.
+		if rng != nil {
+			source = fmt.Sprintf("%s (%s:%d,%d)", source, rng.Filename, rng.Start.Line, rng.Start.Column)
+			rng = nil
+		}
 		v, ok := decl[name]
 		if !ok {
 			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable",
-				Detail: fmt.Sprintf("%s sets %q, but the plan declares no variable of that name.%s", source, name, c.suggestVariable(name)), Subject: rng})
+				Detail: fmt.Sprintf("%s sets %q, but the plan declares no variable of that name.%s", source, name, c.suggestVariable(name))})
 			return
 		}
 		val, d := v.fromInput(raw, isText, rng, source)

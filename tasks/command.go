@@ -27,8 +27,10 @@ func init() {
 			{Name: "command", Required: true}, {Name: "creates"}, {Name: "unless"},
 		}},
 		Decode: func(a *Attrs) Task {
-			return &Command{addr: a.Addr, command: a.String("command"), sensitive: a.Sensitive("command"),
-				creates: a.AbsPath("creates"), unless: a.String("unless")}
+			// A guard that uses a secret makes the whole task sensitive.
+			return &Command{addr: a.Addr, command: a.String("command"),
+				sensitive: a.Sensitive("command") || a.Sensitive("creates") || a.Sensitive("unless"),
+				creates:   a.AbsPath("creates"), unless: a.String("unless")}
 		},
 		AlwaysRuns: func(t Task) bool {
 			c := t.(*Command)

@@ -61,3 +61,11 @@ func TestSensitiveCommandHidesOutput(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestSensitiveGuardMakesTheCommandSensitive(t *testing.T) {
+	task := decode(t, "command", map[string]cty.Value{"command": str("rotate-token"),
+		"unless": str("grep -q hunter2 /etc/app.env").Mark(sensitiveMark{})})
+	if c := check(t, local(), task); strings.Contains(c.Summary, "rotate-token") || !strings.Contains(c.Summary, "sensitive") {
+		t.Errorf("summary %q", c.Summary)
+	}
+}

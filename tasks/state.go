@@ -29,6 +29,15 @@ type Probe struct {
 	Arg  string // a path or a command
 }
 
+// describe names a probe in errors: a path, but never a command's text,
+// which may carry a secret.
+func (p Probe) describe() string {
+	if p.Kind == ProbeStat || p.Kind == ProbeRead {
+		return fmt.Sprintf("%q", p.Arg)
+	}
+	return "a command probe"
+}
+
 // MaxRead is the largest file whose content the probe brings back; larger
 // files are compared by hash.
 const MaxRead = 1 << 20
@@ -197,7 +206,7 @@ func ParseAnswers(out []byte, order []Probe) (*State, error) {
 		}
 		p := order[idx]
 		if err := st.record(tag[0], p, payload); err != nil {
-			return nil, fmt.Errorf("gathering state for %q: %w", p.Arg, err)
+			return nil, fmt.Errorf("gathering state for %s: %w", p.describe(), err)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -205,7 +214,7 @@ func ParseAnswers(out []byte, order []Probe) (*State, error) {
 	}
 	for _, p := range order {
 		if !st.answered(p) {
-			return nil, fmt.Errorf("gathering state: no answer for %q", p.Arg)
+			return nil, fmt.Errorf("gathering state: no answer for %s", p.describe())
 		}
 	}
 	return st, nil

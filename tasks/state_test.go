@@ -75,3 +75,15 @@ func TestParseSSHConnection(t *testing.T) {
 		t.Errorf("no SSH_CONNECTION: %+v", st.Endpoint)
 	}
 }
+
+func TestProbeErrorsNameNoCommand(t *testing.T) {
+	order := []Probe{{ProbeOut, "curl -H 'token: hunter2' x"}}
+	_, err := ParseAnswers([]byte("O 0 notanumber\n"), order)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v", err)
+	}
+	_, err = ParseAnswers([]byte(""), order)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v", err)
+	}
+}
