@@ -82,6 +82,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		return nil, err
 	}
 	hk.expect, hk.reprovision = cfg.ExpectHostKey, cfg.Reprovision
+	hk.ports = append([]int{cfg.Port}, cfg.HostPorts...)
 	auth := loadKeyAuth(cfg.IdentityFiles, deadline)
 	defer auth.close()
 

@@ -423,24 +423,28 @@ func TestBecomeUsesFsync(t *testing.T) {
 	}
 }
 
-// Reprovision replaces a changed key: every entry of the address, on any
-// port, goes; the new key is recorded; other hosts' entries stay.
+// Reprovision replaces a changed key on the host's ports (its own and
+// HostPorts); another host's entries, and other ports of the same address
+// (another machine behind a port forward), stay. A line that names this
+// host and another keeps the other name.
 func TestReprovisionReplacesChangedKey(t *testing.T) {
 	f := newFixture(t)
 	old := newEd25519Signer(t)
 	other := knownHostsLine("127.0.0.2:22", old.PublicKey())
-	content := knownHostsLine(f.srv.addr, old.PublicKey()) + "\n" + other + "\n" +
-		knownHostsLine("127.0.0.1:2222", old.PublicKey()) + "\n"
+	forwarded := knownHostsLine("127.0.0.1:2201", old.PublicKey())
+	shared := strings.Replace(knownHostsLine(f.srv.addr, old.PublicKey()), " ", ",alias.example ", 1)
+	content := shared + "\n" + other + "\n" + knownHostsLine("127.0.0.1:2222", old.PublicKey()) + "\n" + forwarded + "\n"
 	if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.cfg.Reprovision = true
+	f.cfg.Reprovision, f.cfg.HostPorts = true, []int{2222}
 	h := f.dial(t)
 	if h.Replaced == nil || h.Replaced.Removed != 2 || len(h.Replaced.Old) != 1 {
 		t.Fatalf("replaced %+v", h.Replaced)
 	}
+	aliasOnly := strings.Replace(shared, strings.Fields(shared)[0], "alias.example", 1)
 	newLine := knownHostsLine(f.srv.addr, f.srv.hostKeys[0].PublicKey())
-	if got := readFile(t, f.cfg.KnownHostsFile); got != other+"\n"+newLine+"\n" {
+	if got := readFile(t, f.cfg.KnownHostsFile); got != aliasOnly+"\n"+other+"\n"+forwarded+"\n"+newLine+"\n" {
 		t.Errorf("known_hosts:\n%s", got)
 	}
 	f.cfg.Reprovision = false

@@ -64,12 +64,12 @@ func (e *HostKeyChangedError) Error() string {
 type HostKeyReplacement struct {
 	Old     []string // "<key type> <fingerprint>" of the keys removed
 	New     string   // the same of the key recorded
-	Removed int      // entries removed, on any port of the address
+	Removed int      // entries removed, on the host's ports
 	File    string
 }
 
 func (r *HostKeyReplacement) String() string {
-	return fmt.Sprintf("host key replaced (reprovision): old %s, new %s; %d entr%s of this address removed from %s and the new key recorded",
+	return fmt.Sprintf("host key replaced (reprovision): old %s, new %s; %d entr%s of this host's ports removed from %s and the new key recorded",
 		strings.Join(r.Old, ", "), r.New, r.Removed, map[bool]string{true: "y", false: "ies"}[r.Removed == 1], r.File)
 }
 

@@ -69,9 +69,14 @@ type Config struct {
 	// already verified on another port must meet the same host.
 	ExpectHostKey ssh.PublicKey
 	// Reprovision accepts a changed host key for this host (a reflashed
-	// card): every known_hosts entry of the address, on any port, is removed
+	// card): the entries of the address on Port and HostPorts are removed
 	// and the new key recorded. Dial reports it in SSHHost.Replaced.
 	Reprovision bool
+	// HostPorts are the host's other SSH ports (a bootstrap port): with
+	// Reprovision their known_hosts entries are replaced too. Entries for
+	// other ports of the same address (another host behind a port
+	// forward) stay.
+	HostPorts []int
 	// Password, when set, is tried after the keys (a fresh card whose first
 	// user has only a password). It is never logged or put in an error.
 	Password string

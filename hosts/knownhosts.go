@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -36,6 +37,7 @@ type hostKeyChecker struct {
 	acceptNew            bool
 	expect               ssh.PublicKey // ExpectHostKey
 	reprovision          bool
+	ports                []int // the host's SSH ports, whose entries reprovisioning replaces
 	db                   *knownhosts.HostKeyDB
 	seen                 ssh.PublicKey       // the key the host presented
 	replaced             *HostKeyReplacement // what reprovisioning did
@@ -163,8 +165,12 @@ func (c *hostKeyChecker) replace(err error, hostname string, remote net.Addr, ke
 		r.Old = append(r.Old, describeHostKey(w.Key))
 	}
 	host, _, _ := net.SplitHostPort(c.hostport)
+	var names []string
+	for _, p := range c.ports {
+		names = append(names, knownHostsName(net.JoinHostPort(host, strconv.Itoa(p))))
+	}
 	knownHostsMu.Lock()
-	n, rerr := removeHostEntries(c.file, host)
+	n, rerr := removeHostEntries(c.file, names)
 	knownHostsMu.Unlock()
 	if rerr != nil {
 		return fmt.Errorf("host %q (%s): reprovision: remove old known_hosts entries: %w", c.name, c.hostport, rerr)

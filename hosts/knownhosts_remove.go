@@ -9,10 +9,11 @@ import (
 	"strings"
 )
 
-// removeHostEntries rewrites a known_hosts file without the entries for
-// host on any port ("host", "[host]:port", and their hashed forms), and
-// returns how many lines it removed. The file is replaced atomically.
-func removeHostEntries(file, host string) (int, error) {
+// removeHostEntries rewrites a known_hosts file without the given names
+// ("host" for port 22, "[host]:port" otherwise, plain or hashed), and
+// returns how many entries it removed. A line that also names another
+// host keeps those names. The file is replaced atomically.
+func removeHostEntries(file string, names []string) (int, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return 0, err
@@ -21,11 +22,11 @@ func removeHostEntries(file, host string) (int, error) {
 	removed := 0
 	lines := strings.SplitAfter(string(b), "\n")
 	for _, line := range lines {
-		if entryNamesHost(line, host) {
-			removed++
-			continue
+		rest, n := withoutNames(line, names)
+		removed += n
+		if rest != "" {
+			kept = append(kept, rest)
 		}
-		kept = append(kept, line)
 	}
 	if removed == 0 {
 		return 0, nil
@@ -49,35 +50,42 @@ func removeHostEntries(file, host string) (int, error) {
 	return removed, os.Rename(tmp.Name(), file)
 }
 
-// entryNamesHost reports whether a known_hosts line is about host.
-func entryNamesHost(line, host string) bool {
+// withoutNames returns line without the given names ("" when none of its
+// names is left) and how many it took out. Comments, markers
+// (@cert-authority, @revoked) and unparsable lines stay as they are.
+func withoutNames(line string, names []string) (string, int) {
 	f := strings.Fields(line)
-	if len(f) < 3 || strings.HasPrefix(f[0], "#") {
-		return false
+	if len(f) < 3 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], "@") {
+		return line, 0
 	}
-	names := f[0]
-	if strings.HasPrefix(names, "@") { // @cert-authority / @revoked: leave those to the user
-		return false
-	}
-	for _, n := range strings.Split(names, ",") {
-		if strings.HasPrefix(n, "|1|") {
-			if hashedMatchesHost(n, host) {
-				return true
-			}
-			continue
+	var keep []string
+	for _, n := range strings.Split(f[0], ",") {
+		if !nameMatches(n, names) {
+			keep = append(keep, n)
 		}
-		if n == host || strings.HasPrefix(n, "["+host+"]:") {
+	}
+	taken := strings.Count(f[0], ",") + 1 - len(keep)
+	if taken == 0 {
+		return line, 0
+	}
+	if len(keep) == 0 {
+		return "", taken
+	}
+	return strings.Replace(line, f[0], strings.Join(keep, ","), 1), taken
+}
+
+func nameMatches(n string, names []string) bool {
+	for _, want := range names {
+		if n == want || strings.HasPrefix(n, "|1|") && hashedMatches(n, want) {
 			return true
 		}
 	}
 	return false
 }
 
-// hashedMatchesHost checks a hashed name ("|1|salt|hash", HashKnownHosts)
-// against the bare host, the form OpenSSH uses for port 22. A hashed
-// "[host]:port" cannot be recognised without knowing the port; such an
-// entry stays, and a later mismatch on that port is refused as usual.
-func hashedMatchesHost(name, host string) bool {
+// hashedMatches checks a hashed name ("|1|salt|hash", HashKnownHosts)
+// against a plain one.
+func hashedMatches(name, host string) bool {
 	parts := strings.Split(name, "|")
 	if len(parts) != 4 {
 		return false

@@ -45,7 +45,7 @@ func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (
 	note(fmt.Sprintf("port %d refused the connection; connecting with the bootstrap settings instead (%s@%s:%d)",
 		h.Conn.Port, b.User, b.Address, b.Port))
 	bc := *b
-	bc.Password = o.BootstrapPassword
+	bc.Password, bc.HostPorts = o.BootstrapPassword, []int{h.Conn.Port}
 	c, berr := o.dialNoting(ctx, bc, note)
 	if berr != nil {
 		return nil, fmt.Errorf("%v; with the bootstrap settings: %w", err, berr)
