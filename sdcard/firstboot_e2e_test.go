@@ -162,3 +162,34 @@ func sshRun(t *testing.T, h *testhost.Host, user, keyFile, cmd string) (string, 
 	t.Fatalf("ssh: %v", err)
 	return "", 0, ""
 }
+
+// An image without the first user (no alice, no uid 1000): the key cannot
+// be installed, so password authentication stays on, since the account's
+// password is random and nobody could log in otherwise.
+func TestFirstBootWithoutTheUserKeepsPasswordAuth(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
+	key, err := LoadPublicKey(keyPair(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := bootCopy(t, "bookworm")
+	if _, err := Prepare(boot, "alice", key, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	h.Exec(t, "usermod -u 1500 pi && mkdir -p /boot/firmware")
+	data, err := os.ReadFile(filepath.Join(boot, "firstrun.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Exec(t, "echo "+base64.StdEncoding.EncodeToString(data)+" | base64 -d >/boot/firmware/firstrun.sh && chmod 755 /boot/firmware/firstrun.sh")
+	before := h.Exec(t, "grep -i '^[#[:space:]]*PasswordAuthentication' /etc/ssh/sshd_config || true")
+	h.Exec(t, "/boot/firmware/firstrun.sh")
+	log := h.Exec(t, "cat /boot/firmware/hako-firstrun.log")
+	if !strings.Contains(log, "key not installed") || !strings.Contains(log, "password authentication left on") {
+		t.Errorf("log:\n%s", log)
+	}
+	if after := h.Exec(t, "grep -i '^[#[:space:]]*PasswordAuthentication' /etc/ssh/sshd_config || true"); after != before {
+		t.Errorf("PasswordAuthentication changed without a key: %q -> %q", before, after)
+	}
+}

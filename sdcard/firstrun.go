@@ -179,6 +179,7 @@ HAKO_KEY
 
 # The account that is (or becomes, through userconf.txt) the first user.
 ENTRY=$(getent passwd "$NEW_USER" || getent passwd 1000)
+KEY_OK=no
 if [ -n "$ENTRY" ]; then
   ACCOUNT=$(echo "$ENTRY" | cut -d: -f1)
   HOME_DIR=$(echo "$ENTRY" | cut -d: -f6)
@@ -187,7 +188,12 @@ if [ -n "$ENTRY" ]; then
   grep -qxF -- "$KEY" "$AUTH" 2>/dev/null || printf '%s\n' "$KEY" >>"$AUTH"
   chown "$ACCOUNT:$(id -gn "$ACCOUNT")" "$AUTH"
   chmod 600 "$AUTH"
-  echo "key installed for $ACCOUNT ($HOME_DIR)"
+  if grep -qxF -- "$KEY" "$AUTH"; then
+    KEY_OK=yes
+    echo "key installed for $ACCOUNT ($HOME_DIR)"
+  else
+    echo "the key could not be written to $AUTH"
+  fi
 else
   echo "no user $NEW_USER and no uid 1000: key not installed"
 fi
@@ -204,8 +210,11 @@ else
   echo "visudo refused the sudoers entry: not installed"
 fi
 
-# Key-only SSH.
-if grep -q '^[#[:space:]]*PasswordAuthentication[[:space:]]' /etc/ssh/sshd_config; then
+# Key-only SSH, but only with the key in place: the user's password is
+# random and unknown, so without the key nobody could log in at all.
+if [ "$KEY_OK" != yes ]; then
+  echo "password authentication left on: the key is not installed"
+elif grep -q '^[#[:space:]]*PasswordAuthentication[[:space:]]' /etc/ssh/sshd_config; then
   sed -i 's/^[#[:space:]]*PasswordAuthentication[[:space:]].*/PasswordAuthentication no/' /etc/ssh/sshd_config
 else
   echo 'PasswordAuthentication no' >>/etc/ssh/sshd_config
