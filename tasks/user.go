@@ -437,6 +437,15 @@ func (u *User) checkGroups(f *userFacts, w *userWork) []AttrChange {
 	return []AttrChange{{"groups", strings.Join(have, ", "), strings.Join(after, ", ")}}
 }
 
+// describeOpts shows a key's options next to its fingerprint.
+func describeOpts(pub ssh.PublicKey, opts []string) string {
+	o := strings.Trim(strings.Join(opts, ","), ",")
+	if o == "" {
+		o = "(none)"
+	}
+	return pub.Type() + " " + ssh.FingerprintSHA256(pub) + " " + o
+}
+
 // keyID identifies a key by its type and blob: options and comments do not
 // make another key.
 func keyID(pub ssh.PublicKey) string { return string(pub.Marshal()) }
@@ -464,8 +473,13 @@ func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
 	}
 	var attrs []AttrChange
 	want := map[string]bool{}
+	wantOpts := map[string]string{} // the plan's options (from=, restrict, ...) by key
+	planned := map[string]string{}
 	for _, k := range u.keys {
 		want[keyID(k.pub)] = true
+		_, _, opts, _, _ := ssh.ParseAuthorizedKey([]byte(k.line))
+		wantOpts[keyID(k.pub)] = strings.Join(opts, ",")
+		planned[keyID(k.pub)] = k.line
 	}
 	have := map[string]bool{}
 	var kept []string
@@ -481,8 +495,15 @@ func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
 				kept = append(kept, line)
 				continue
 			}
-			pub, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(text))
+			pub, comment, opts, _, err := ssh.ParseAuthorizedKey([]byte(text))
 			switch {
+			case err == nil && want[keyID(pub)] && strings.Join(opts, ",") != wantOpts[keyID(pub)]:
+				// The same key with other options (from=, restrict, ...):
+				// the plan's line replaces it, options are security.
+				have[keyID(pub)] = true
+				dropped = true
+				kept = append(kept, planned[keyID(pub)]+"\n")
+				attrs = append(attrs, AttrChange{"authorized key options", describeOpts(pub, opts), describeOpts(pub, strings.Split(wantOpts[keyID(pub)], ","))})
 			case err == nil && (want[keyID(pub)] || !u.exclusiveKeys):
 				have[keyID(pub)] = true
 				kept = append(kept, line)

@@ -182,12 +182,25 @@ func TestUserCheckUpToDate(t *testing.T) {
 	line, _ := userKey(t, "alice@laptop")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo"), "shell": str("/bin/bash"),
 		"authorized_keys": names(line), "exclusive_keys": cty.True, "sudo": str("nopasswd")})
-	// The host's line has options, another comment and no final newline;
-	// there are comments and blank lines: all the same key.
+	// The host's line has another comment and no final newline; there are
+	// comments and blank lines: all the same key.
 	fields := strings.Fields(line)
-	host := "# keys\n\nno-pty " + fields[0] + " " + fields[1] + " other-comment"
+	host := "# keys\n\n" + fields[0] + " " + fields[1] + " other-comment"
 	if c := userCheck(t, u, aliceExists("adm sudo", []byte(host), aliceRule)); c.Changed() {
 		t.Errorf("up to date, yet %+v", c)
+	}
+}
+
+// Options are security (from=, restrict): the same key with other options
+// on the host is replaced by the plan's line.
+func TestUserCheckKeyOptions(t *testing.T) {
+	line, _ := userKey(t, "alice@laptop")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"),
+		"authorized_keys": names(`from="192.168.0.0/24",restrict ` + line)})
+	c := userCheck(t, u, aliceExists("adm sudo", []byte(line+"\n"), aliceRule))
+	if !c.Changed() || len(c.Attrs) != 1 || c.Attrs[0].Name != "authorized key options" ||
+		!strings.HasSuffix(c.Attrs[0].Before, "(none)") || !strings.Contains(c.Attrs[0].After, `from="192.168.0.0/24",restrict`) {
+		t.Errorf("change %+v", c)
 	}
 }
 
