@@ -50,16 +50,18 @@ func (p *Progress) Result(r run.Result) {
 	fmt.Fprintln(p.w, line)
 }
 
-// Note prints a message about a host; one that starts with "warning: "
-// (the lockout linter's) is printed as a warning.
+// Note prints a message about a host.
 func (p *Progress) Note(host, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if w, ok := strings.CutPrefix(msg, "warning: "); ok {
-		fmt.Fprintf(p.w, "%-*s  %s %s\n", p.width, host, p.st.paint(yellow, "warning:"), w)
-		return
-	}
 	fmt.Fprintf(p.w, "%-*s  %s\n", p.width, host, p.st.paint(bold, "note: "+msg))
+}
+
+// Warning prints a warning about a host (the lockout linter's).
+func (p *Progress) Warning(host, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "%-*s  %s %s\n", p.width, host, p.st.paint(yellow, "warning:"), msg)
 }
 
 func indentRest(s string) string {

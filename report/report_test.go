@@ -117,7 +117,7 @@ func TestApplyLinesAndRecap(t *testing.T) {
 	p.Result(run.Result{Host: "webserver", Step: step("file", "y"), Status: run.Skipped})
 	p.Result(run.Result{Host: "pi", Step: step("handler", "reload_motd"), Handler: true, Status: run.Changed})
 	p.Note("webserver", "a task failed; running the handlers of the tasks that changed anyway")
-	p.Note("pi", "warning: sshd is socket-activated on this host (check ssh-socket)")
+	p.Warning("pi", "sshd is socket-activated on this host (check ssh-socket)")
 	Recap(&b, []*run.Recap{{Host: "pi", OK: 3, Changed: 2, Skipped: 1}, {Host: "webserver", Failed: 1, Skipped: 1}}, Style{})
 	golden(t, "apply", b.String())
 }

@@ -63,6 +63,7 @@ func (r *Recap) count(s Status) {
 type Reporter interface {
 	Result(r Result)
 	Note(host, msg string)
+	Warning(host, msg string) // the lockout linter's, never blocking
 }
 
 // Apply converges every host and returns one recap per host, in plan order.
@@ -74,66 +75,47 @@ func Apply(ctx context.Context, p *plan.Plan, o Options, rep Reporter) []*Recap 
 
 func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Recap {
 	recap := &Recap{Host: h.Name}
-	conn, err := o.connect(ctx, h, func(n string) { rep.Note(h.Name, n) })
+	sv, err := o.take(ctx, h, func(n string) { rep.Note(h.Name, n) })
 	if err != nil {
 		recap.Unreachable = err
 		recap.Failed, recap.Skipped = 1, len(h.Steps)
 		return recap
 	}
-	a := &hostApply{host: h, conn: conn, rep: rep, recap: recap}
+	a := &hostApply{host: h, conn: sv.conn, rep: rep, recap: recap}
 	defer func() { a.conn.Close() }() // a port move replaces the connection
-	state, err := conn.gather(ctx, append(probesOf(h.Steps), lint.Probes(h)...))
-	if err != nil {
-		recap.Unreachable = fmt.Errorf("host %s: %w", h.Name, err)
-		recap.Failed, recap.Skipped = 1, len(h.Steps)
+	if a.refuse(sv) {
 		return recap
 	}
-	if a.refuse(state) {
+	if sv.conn.moveTo != 0 || o.Confirm > 0 && a.needsGuard(sv.state) {
+		a.guardedRun(ctx, o, sv.state)
 		return recap
 	}
-	if conn.moveTo != 0 || o.Confirm > 0 && a.needsGuard(state) {
-		a.guardedRun(ctx, o, state)
-		return recap
-	}
-	a.runTasks(ctx, state)
+	a.runTasks(ctx, sv.state)
 	a.runHandlers(ctx)
 	return recap
 }
 
-// refuse checks the plan before the first change (the lockout linter,
-// which includes every task's own refusals) and reports its warnings; if
-// anything is refused, nothing runs on the host and the refused tasks fail.
-func (a *hostApply) refuse(state *tasks.State) bool {
-	refusals, warnings := lint.Run(a.host, state, state.AllowRisky)
-	for _, w := range warnings {
-		a.rep.Note(a.host.Name, "warning: "+w.String())
+// refuse reports the survey's warnings; if anything is refused, nothing
+// runs on the host and the refused tasks fail.
+func (a *hostApply) refuse(sv *survey) bool {
+	for _, w := range sv.warnings {
+		a.rep.Warning(a.host.Name, w.String())
 	}
-	if len(refusals) == 0 {
+	if len(sv.refused) == 0 {
 		return false
 	}
 	a.rep.Note(a.host.Name, "the plan was refused; nothing was changed on this host")
-	byTask := refusalsByTask(refusals)
 	for _, s := range a.host.Steps {
-		if rs := byTask[s.Task.Address()]; len(rs) > 0 {
-			delete(byTask, s.Task.Address())
+		if rs := sv.refused[s.Task.Address()]; len(rs) > 0 {
 			a.report(Result{Step: s, Status: Failed, Err: refusalError(rs)})
 		} else {
 			a.report(Result{Step: s, Status: Skipped})
 		}
 	}
-	for _, rs := range byTask { // about no task of the host: the host fails
-		a.failHost(refusalError(rs))
+	if rest := sv.hostRefusals(a.host); len(rest) > 0 {
+		a.failHost(refusalError(rest))
 	}
 	return true
-}
-
-// refusalsByTask groups refusals by the task they name.
-func refusalsByTask(fs []lint.Finding) map[tasks.Address][]lint.Finding {
-	m := map[tasks.Address][]lint.Finding{}
-	for _, f := range fs {
-		m[f.Task] = append(m[f.Task], f)
-	}
-	return m
 }
 
 // refusalError is one task's refusals as its error.

@@ -29,33 +29,21 @@ type StepChange struct {
 func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 	return eachHost(ctx, p, o, func(ctx context.Context, h *plan.Host) *HostPlan {
 		hp := &HostPlan{Host: h}
-		conn, err := o.connect(ctx, h, func(n string) { hp.Notes = append(hp.Notes, n) })
+		sv, err := o.take(ctx, h, func(n string) { hp.Notes = append(hp.Notes, n) })
 		if err != nil {
 			hp.Err = err
 			return hp
 		}
-		defer conn.Close()
-		state, err := conn.gather(ctx, append(probesOf(h.Steps), lint.Probes(h)...))
-		if err != nil {
-			hp.Err = fmt.Errorf("host %s: %w", h.Name, err)
-			return hp
-		}
-		refusals, warnings := lint.Run(h, state, state.AllowRisky)
-		hp.Warnings = warnings
-		byTask := refusalsByTask(refusals)
+		defer sv.conn.Close()
+		hp.Warnings = sv.warnings
 		for _, s := range h.Steps {
-			c, err := s.Task.Check(state)
-			if rs := byTask[s.Task.Address()]; len(rs) > 0 {
-				delete(byTask, s.Task.Address())
+			c, err := s.Task.Check(sv.state)
+			if rs := sv.refused[s.Task.Address()]; len(rs) > 0 {
 				c, err = nil, refusalError(rs)
 			}
 			hp.Changes = append(hp.Changes, &StepChange{Step: s, Change: c, Err: err})
 		}
-		var rest []lint.Finding // about no task of the host
-		for _, rs := range byTask {
-			rest = append(rest, rs...)
-		}
-		if len(rest) > 0 {
+		if rest := sv.hostRefusals(h); len(rest) > 0 {
 			hp.Err = fmt.Errorf("host %s: %w", h.Name, refusalError(rest))
 		}
 		return hp

@@ -22,6 +22,11 @@ type recorder struct {
 
 func (r *recorder) Result(res Result)  { r.mu.Lock(); r.results = append(r.results, res); r.mu.Unlock() }
 func (r *recorder) Note(_, msg string) { r.mu.Lock(); r.notes = append(r.notes, msg); r.mu.Unlock() }
+func (r *recorder) Warning(_, msg string) {
+	r.mu.Lock()
+	r.notes = append(r.notes, "warning: "+msg)
+	r.mu.Unlock()
+}
 
 func (r *recorder) statuses() string {
 	var out []string
