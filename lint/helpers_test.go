@@ -4,11 +4,10 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/internal/plantest"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 	"golang.org/x/crypto/ssh"
@@ -37,22 +36,7 @@ const (
 )
 
 // hostOf builds a plan from HCL source and returns its one host.
-func hostOf(t *testing.T, src string) *plan.Host {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "plan.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := plan.Load(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	p, diags := plan.Build(cfg, plan.Inputs{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	return p.Hosts[0]
-}
+func hostOf(t *testing.T, src string) *plan.Host { return plantest.Build(t, src).Hosts[0] }
 
 // stateOf answers h's probes as a fresh host would (no files, user
 // probes saying: root, logged in as pi, no such user), and the facts probe

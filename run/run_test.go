@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/plantest"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -45,23 +46,11 @@ func (r *recorder) statuses() string {
 func localPlan(t *testing.T, src string) (*plan.Plan, string) {
 	t.Helper()
 	root := t.TempDir()
-	dir := t.TempDir()
-	src = `host "local" {
+	p := plantest.Build(t, `host "local" {
   address = "127.0.0.1"
   user    = "nobody"
 }
-` + strings.ReplaceAll(src, "ROOT", root)
-	if err := os.WriteFile(filepath.Join(dir, "plan.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := plan.Load(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	p, diags := plan.Build(cfg, plan.Inputs{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+`+strings.ReplaceAll(src, "ROOT", root))
 	return p, root
 }
 
