@@ -129,7 +129,7 @@ func TestUnreachableNewPortRollsBack(t *testing.T) {
 func TestConfirmTimerRollsBackOnItsOwn(t *testing.T) {
 	h, _, args := freshCard(t)
 	blockPort(t, h, 2222, "reject") // refused at first: hako takes the bootstrap path
-	cmd := exec.Command(hakoBin, append([]string{"apply", "-confirm", "8s", "-connect-timeout", "40s"}, args()...)...)
+	cmd := exec.Command(hakoBin, append([]string{"apply", "-confirm", "20s", "-connect-timeout", "60s"}, args()...)...)
 	cmd.Env = append(filteredEnv(), "NO_COLOR=1")
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -137,7 +137,7 @@ func TestConfirmTimerRollsBackOnItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(out.String(), "moving SSH") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

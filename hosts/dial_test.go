@@ -352,7 +352,7 @@ func TestDialCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 5*time.Second { // well under ConnectTimeout, loose for a loaded machine
 		t.Errorf("Dial returned %v after cancel", d)
 	}
 }

@@ -173,7 +173,7 @@ func (s *testServer) serveConn(nc net.Conn) {
 // in packet order; this server frees a slot in another goroutine a moment
 // after the client's CLOSE, so it grants that moment before refusing.
 func (s *testServer) takeSlot(open *atomic.Int32) bool {
-	for deadline := time.Now().Add(100 * time.Millisecond); ; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(time.Millisecond) {
 		if n := open.Load(); n < s.maxSessions && open.CompareAndSwap(n, n+1) {
 			return true
 		}
