@@ -137,7 +137,7 @@ task "file" "sshd" {
 func TestLintLoginUserSudo(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
-	_, pub, _ := userKeyPair(t, t.TempDir())
+	pub := testhost.NewKeyPair(t, t.TempDir(), "alice@test").Public
 	dir := freshCardPlan(t, h, fmt.Sprintf(`
 task "user" "admin" {
   name            = "alice"

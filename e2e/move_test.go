@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,21 +33,8 @@ func freshCard(t *testing.T) (*testhost.Host, string, func(extra ...string) []st
 // the host's own key for that port.
 func sshOn(t *testing.T, h *testhost.Host, user string, port int, cmd string) (string, int) {
 	t.Helper()
-	kh := filepath.Join(t.TempDir(), "known_hosts")
-	writeFile(t, kh, fmt.Sprintf("[%s]:%d %s\n%s %s\n", h.Addr, port, h.HostKeyLine(), h.Addr, h.HostKeyLine()))
-	c := exec.Command("ssh", "-F", "/dev/null", "-i", h.KeyFile, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
-		"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+kh,
-		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-p", strconv.Itoa(port), user+"@"+h.Addr, "--", cmd)
-	c.Env = filteredEnv()
-	var out bytes.Buffer
-	c.Stdout = &out
-	err := c.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), 0
+	out, code, _ := h.SSHAs(t, testhost.Login{User: user, Port: port}, cmd)
+	return out, code
 }
 
 func listeningPorts(t *testing.T, h *testhost.Host) string {

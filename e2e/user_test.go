@@ -1,74 +1,13 @@
 package e2e
 
 import (
-	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hako-dev/hako/internal/testhost"
-	"golang.org/x/crypto/ssh"
 )
-
-// userKeyPair writes a fresh ed25519 key pair, dir/id_ed25519 and
-// dir/id_ed25519.pub (comment "alice@test"), and returns the private key's
-// path, the public key line and its SHA256 fingerprint.
-func userKeyPair(t *testing.T, dir string) (private, public, fingerprint string) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "alice@test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	private = filepath.Join(dir, "id_ed25519")
-	public = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))) + " alice@test"
-	writeFile(t, private, string(pem.EncodeToMemory(block)))
-	writeFile(t, private+".pub", public+"\n")
-	return private, public, ssh.FingerprintSHA256(sshPub)
-}
-
-// sshAs runs cmd on h as user with the OpenSSH client and only the key
-// keyFile, trusting only the host's own key. It returns the standard output
-// and the exit code (255: ssh itself failed, e.g. the key was refused).
-func sshAs(t *testing.T, h *testhost.Host, user, keyFile, cmd string) (string, int) {
-	t.Helper()
-	c := exec.Command("ssh", "-F", "/dev/null", "-i", keyFile,
-		"-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
-		"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+h.KnownHostsFile(t),
-		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
-		"-p", strconv.Itoa(h.Port), user+"@"+h.Addr, "--", cmd)
-	c.Env = filteredEnv()
-	var out, errOut bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errOut
-	err := c.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	default:
-		t.Fatalf("ssh %s@%s: %v", user, h.Name, err)
-	}
-	if code != 0 {
-		t.Logf("ssh %s@%s %q: exit %d, stderr:\n%s", user, h.Name, cmd, code, errOut.String())
-	}
-	return out.String(), code
-}
 
 // The Pi's first reprovisioning step: logged in as the image's user, create
 // the admin user with a key and passwordless sudo; then prove with OpenSSH
@@ -76,7 +15,9 @@ func sshAs(t *testing.T, h *testhost.Host, user, keyFile, cmd string) (string, i
 func TestUserAdmin(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
-	priv, pubLine, fp := userKeyPair(t, t.TempDir())
+	k := testhost.NewKeyPair(t, t.TempDir(), "alice@test")
+	pubLine, fp := k.Public, k.Fingerprint
+	alice := testhost.Login{User: "alice", KeyFile: k.Private}
 	dir := planFor(t, h, `
 task "user" "admin" {
   name            = "alice"
@@ -87,7 +28,7 @@ task "user" "admin" {
 `)
 	writeFile(t, filepath.Join(dir, "alice.pub"), pubLine+"\n")
 
-	if _, code := sshAs(t, h, "alice", priv, "true"); code != 255 {
+	if _, code, _ := h.SSHAs(t, alice, "true"); code != 255 {
 		t.Fatalf("alice can log in before she exists (exit %d)", code)
 	}
 	plan := hako(t, "plan", dir)
@@ -118,13 +59,13 @@ task "user" "admin" {
 	if got := h.Exec(t, "cat /etc/sudoers.d/hako-alice; getent passwd alice | cut -d: -f7; id -nG alice"); got != "alice ALL=(ALL) NOPASSWD: ALL\n/bin/bash\nalice sudo\n" {
 		t.Errorf("sudo rule, shell, groups: %q", got)
 	}
-	if out, code := sshAs(t, h, "alice", priv, "sudo -n id -u"); code != 0 || out != "0\n" {
+	if out, code, _ := h.SSHAs(t, alice, "sudo -n id -u"); code != 0 || out != "0\n" {
 		t.Fatalf("alice: sudo -n id -u: exit %d, %q", code, out)
 	}
 
 	// Drift by hand: out of the sudo group, key gone.
 	h.Exec(t, "gpasswd -d alice sudo >/dev/null && : > /home/alice/.ssh/authorized_keys")
-	if _, code := sshAs(t, h, "alice", priv, "true"); code != 255 {
+	if _, code, _ := h.SSHAs(t, alice, "true"); code != 255 {
 		t.Fatalf("alice still logs in without her key (exit %d)", code)
 	}
 	drift := hako(t, "plan", dir)
@@ -135,7 +76,7 @@ task "user" "admin" {
 		}
 	}
 	mustContain(t, hako(t, "apply", dir), "changed  user.admin: update user alice", "pi  ok=0 changed=1 failed=0")
-	if out, code := sshAs(t, h, "alice", priv, "id -nG && sudo -n id -u"); code != 0 || out != "alice sudo\n0\n" {
+	if out, code, _ := h.SSHAs(t, alice, "id -nG && sudo -n id -u"); code != 0 || out != "alice sudo\n0\n" {
 		t.Fatalf("after the repair: exit %d, %q", code, out)
 	}
 	mustContain(t, hako(t, "apply", dir), "pi  ok=1 changed=0 failed=0")

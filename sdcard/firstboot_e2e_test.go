@@ -1,21 +1,14 @@
 package sdcard
 
 import (
-	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/pem"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hako-dev/hako/internal/testhost"
-	"golang.org/x/crypto/ssh"
 )
 
 // The first boot of a bookworm-style card, on a real Debian host dressed
@@ -30,7 +23,7 @@ func TestFirstBootOnAHost(t *testing.T) {
 	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
 
 	keyDir := t.TempDir()
-	priv := keyPair(t, keyDir)
+	priv := testhost.NewKeyPair(t, keyDir, "alice@test").Private
 	key, err := LoadPublicKey(priv)
 	if err != nil {
 		t.Fatal(err)
@@ -94,73 +87,14 @@ func TestFirstBootOnAHost(t *testing.T) {
 usermod -l "$u" pi && usermod -m -d "/home/$u" "$u" && groupmod -n "$u" pi && echo "$u:$p" | chpasswd -e`)
 	h.Exec(t, "systemctl restart ssh")
 
-	if out, code, _ := sshRun(t, h, "alice", priv, "sudo -n id -u"); code != 0 || strings.TrimSpace(out) != "0" {
+	if out, code, _ := h.SSHAs(t, testhost.Login{User: "alice", KeyFile: priv}, "sudo -n id -u"); code != 0 || strings.TrimSpace(out) != "0" {
 		t.Errorf("alice with the key, sudo -n id -u: %q, exit %d", out, code)
 	}
 	// Only public keys are offered: no password, no keyboard-interactive.
-	_, code, stderr := sshRun(t, h, "alice", "", "true")
+	_, code, stderr := h.SSHAs(t, testhost.Login{User: "alice", NoKey: true}, "true")
 	if code != 255 || !strings.Contains(stderr, "Permission denied (publickey)") {
 		t.Errorf("without the key: exit %d, %s", code, stderr)
 	}
-}
-
-// keyPair writes dir/id_ed25519 and dir/id_ed25519.pub and returns the
-// private key's path.
-func keyPair(t *testing.T, dir string) string {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "alice@test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "id_ed25519")
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " alice@test\n"
-	if err := os.WriteFile(path+".pub", []byte(line), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// sshRun runs cmd as user with OpenSSH, with only keyFile (none: no key at
-// all), trusting only the host's key.
-func sshRun(t *testing.T, h *testhost.Host, user, keyFile, cmd string) (string, int, string) {
-	t.Helper()
-	args := []string{"-F", "/dev/null", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
-		"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + h.KnownHostsFile(t),
-		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-p", strconv.Itoa(h.Port)}
-	if keyFile != "" {
-		args = append(args, "-i", keyFile)
-	} else {
-		args = append(args, "-o", "PubkeyAuthentication=no")
-	}
-	c := exec.Command("ssh", append(args, user+"@"+h.Addr, "--", cmd)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SSH_AUTH_SOCK=") {
-			c.Env = append(c.Env, kv)
-		}
-	}
-	var out, errOut bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errOut
-	err := c.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return out.String(), 0, errOut.String()
-	case errors.As(err, &exitErr):
-		return out.String(), exitErr.ExitCode(), errOut.String()
-	}
-	t.Fatalf("ssh: %v", err)
-	return "", 0, ""
 }
 
 // An image without the first user (no alice, no uid 1000): the key cannot
@@ -169,7 +103,7 @@ func sshRun(t *testing.T, h *testhost.Host, user, keyFile, cmd string) (string, 
 func TestFirstBootWithoutTheUserKeepsPasswordAuth(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
-	key, err := LoadPublicKey(keyPair(t, t.TempDir()))
+	key, err := LoadPublicKey(testhost.NewKeyPair(t, t.TempDir(), "alice@test").Private)
 	if err != nil {
 		t.Fatal(err)
 	}
