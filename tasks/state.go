@@ -89,41 +89,26 @@ func newState() *State {
 		outputs: map[string]Output{}}
 }
 
-// Stat returns the stat answer for path. It panics if nobody asked: that is
-// a bug in the task kind, which must list the path in Probes.
-func (s *State) Stat(path string) FileInfo {
-	fi, ok := s.stats[path]
-	if !ok {
-		panic("tasks: no stat probe for " + path)
-	}
-	return fi
-}
+// Stat returns the stat answer for path. Like the accessors below, it
+// panics if nobody asked: that is a bug in the task kind, which must list
+// the path in Probes.
+func (s *State) Stat(path string) FileInfo { return answer(s.stats, "stat", path) }
 
 // Content returns the read answer for path.
-func (s *State) Content(path string) Content {
-	c, ok := s.contents[path]
-	if !ok {
-		panic("tasks: no read probe for " + path)
-	}
-	return c
-}
+func (s *State) Content(path string) Content { return answer(s.contents, "read", path) }
 
 // Exit returns the exit status of a probed command.
-func (s *State) Exit(cmd string) int {
-	code, ok := s.exits[cmd]
-	if !ok {
-		panic("tasks: no exit probe for " + cmd)
-	}
-	return code
-}
+func (s *State) Exit(cmd string) int { return answer(s.exits, "exit", cmd) }
 
 // Output returns the answer of an output probe.
-func (s *State) Output(cmd string) Output {
-	o, ok := s.outputs[cmd]
+func (s *State) Output(cmd string) Output { return answer(s.outputs, "output", cmd) }
+
+func answer[T any](answers map[string]T, kind, key string) T {
+	v, ok := answers[key]
 	if !ok {
-		panic("tasks: no output probe for " + cmd)
+		panic("tasks: no " + kind + " probe for " + key)
 	}
-	return o
+	return v
 }
 
 // probeFuncs answer one probe each and print one line per answer. They run
