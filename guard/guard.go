@@ -221,7 +221,7 @@ func Arm(ctx context.Context, h hosts.Host, s Snapshot, timeout time.Duration) (
 	if err != nil {
 		return nil, fmt.Errorf("host %q: guard: %w", h.Name(), err)
 	}
-	res, err := h.Run(ctx, armScript(id, paths, s.UFW, s.Restart, timeout), nil)
+	res, err := h.Run(ctx, armScript(id, paths, s.UFW, s.Restart, timeout))
 	if err != nil {
 		// The command may or may not have armed the guard: take back
 		// whatever it did.
@@ -249,7 +249,7 @@ func Arm(ctx context.Context, h hosts.Host, s Snapshot, timeout time.Duration) (
 func abort(ctx context.Context, h hosts.Host, id string, deadline time.Time, cause error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if r, err := h.Run(cctx, runScript(id, "abort"), nil); err != nil || r.ExitCode != 0 {
+	if r, err := h.Run(cctx, runScript(id, "abort")); err != nil || r.ExitCode != 0 {
 		return fmt.Errorf("host %q: guard %s: %w; it may be armed: then at about %s it puts back what it saved before any change "+
 			"(`sudo sh %s/rollback disarm` cancels it)", h.Name(), id, cause, deadline.Format(time.TimeOnly), BaseDir+"/"+id)
 	}
@@ -275,7 +275,7 @@ func (a *Armed) Disarm(ctx context.Context, h hosts.Host) error {
 	if err := checkID(a.id); err != nil {
 		return fmt.Errorf("host %q: guard: %w", h.Name(), err)
 	}
-	res, err := h.Run(ctx, runScript(a.id, "disarm"), nil)
+	res, err := h.Run(ctx, runScript(a.id, "disarm"))
 	if err != nil {
 		return fmt.Errorf("host %q: guard %s: disarm: %w", h.Name(), a.id, err)
 	}
@@ -303,7 +303,7 @@ func (a *Armed) RollbackNow(ctx context.Context, h hosts.Host) error {
 	if err := checkID(a.id); err != nil {
 		return fmt.Errorf("host %q: guard: %w", h.Name(), err)
 	}
-	res, err := h.Run(ctx, runScript(a.id, "now"), nil)
+	res, err := h.Run(ctx, runScript(a.id, "now"))
 	if err != nil {
 		return fmt.Errorf("host %q: guard %s: rollback: %w", h.Name(), a.id, err)
 	}

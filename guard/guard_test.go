@@ -58,7 +58,7 @@ func dial(t *testing.T, h *testhost.Host) *hosts.SSHHost {
 // run runs cmd through c and fails the test unless it exits 0.
 func run(t *testing.T, c hosts.Host, cmd string) string {
 	t.Helper()
-	res, err := c.Run(context.Background(), cmd, nil)
+	res, err := c.Run(context.Background(), cmd)
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("%q: exit %d, %v\n%s%s", cmd, res.ExitCode, err, res.Stdout, res.Stderr)
 	}

@@ -26,7 +26,7 @@ type fakeReply struct {
 }
 
 func (f *fakeHost) Name() string { return "pi" }
-func (f *fakeHost) Run(_ context.Context, cmd string, _ []byte) (hosts.Result, error) {
+func (f *fakeHost) Run(_ context.Context, cmd string) (hosts.Result, error) {
 	f.cmds = append(f.cmds, cmd)
 	if len(f.replies) == 0 {
 		return hosts.Result{ExitCode: 99}, nil

@@ -47,7 +47,7 @@ func TestDialIdentityFile(t *testing.T) {
 	if e := h.Endpoint(); e.ClientAddr != "127.0.0.1" || e.ServerPort != f.cfg.Port {
 		t.Errorf("Endpoint() = %+v, want 127.0.0.1 and port %d", e, f.cfg.Port)
 	}
-	if res, err := h.Run(t.Context(), "echo hi", nil); err != nil || string(res.Stdout) != "hi\n" {
+	if res, err := h.Run(t.Context(), "echo hi"); err != nil || string(res.Stdout) != "hi\n" {
 		t.Fatalf("%q %v", res.Stdout, err)
 	}
 	if err := h.Close(); err != nil {
@@ -56,7 +56,7 @@ func TestDialIdentityFile(t *testing.T) {
 	if err := h.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := h.Run(t.Context(), "true", nil); err == nil {
+	if _, err := h.Run(t.Context(), "true"); err == nil {
 		t.Error("Run after Close worked")
 	}
 }
@@ -372,7 +372,7 @@ func TestSessionLimit(t *testing.T) {
 				errs <- h.WriteFile(t.Context(), FileWrite{Path: filepath.Join(dir, fmt.Sprint(i)), Mode: 0o600, Owner: fmt.Sprint(os.Getuid())})
 				return
 			}
-			_, err := h.Run(t.Context(), "sleep 0.2", nil)
+			_, err := h.Run(t.Context(), "sleep 0.2")
 			errs <- err
 		}()
 	}
@@ -400,7 +400,7 @@ func TestBecomeSudoFails(t *testing.T) {
 	f.cfg.Become = true
 	h := f.dial(t)
 
-	res, err := h.Run(t.Context(), "id -u", nil)
+	res, err := h.Run(t.Context(), "id -u")
 	if err != nil || res.ExitCode != 1 || !strings.Contains(string(res.Stderr), "a password is required") {
 		t.Errorf("Run: %+v %v", res, err)
 	}
@@ -491,7 +491,7 @@ func TestDialPassword(t *testing.T) {
 	wantContains(t, err, "a password")
 	f.cfg.Password = "raspberry-Secret"
 	h := f.dial(t)
-	if res, err := h.Run(t.Context(), "echo in", nil); err != nil || string(res.Stdout) != "in\n" {
+	if res, err := h.Run(t.Context(), "echo in"); err != nil || string(res.Stdout) != "in\n" {
 		t.Errorf("%q %v", res.Stdout, err)
 	}
 }

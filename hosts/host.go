@@ -19,10 +19,11 @@ type Result struct {
 // Host is one connected machine. Safe for concurrent use.
 type Host interface {
 	Name() string
-	// Run runs cmd with `sh -c` semantics; when the host uses become it runs
-	// as root through `sudo -n` (`sudo -n -- sh -c '<quoted cmd>'`).
-	// stdin may be nil.
-	Run(ctx context.Context, cmd string, stdin []byte) (Result, error)
+	// Run runs the shell script cmd (`sh` semantics); when the host uses
+	// become it runs as root through `sudo -n`. The script goes to the
+	// shell on standard input, never on a command line; its commands find
+	// standard input empty.
+	Run(ctx context.Context, cmd string) (Result, error)
 	// WriteFile atomically replaces w.Path.
 	WriteFile(ctx context.Context, w FileWrite) error
 	Close() error

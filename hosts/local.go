@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 )
 
@@ -29,15 +30,14 @@ func (l *Local) Name() string { return l.name }
 // Close does nothing; there is no connection.
 func (l *Local) Close() error { return nil }
 
-// Run runs cmd with `sh -c`. Cancelling ctx kills the whole process group,
-// so a `sleep` started by the shell does not keep the pipes open.
-func (l *Local) Run(ctx context.Context, cmd string, stdin []byte) (Result, error) {
-	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+// Run runs cmd like SSHHost.Run, the script on standard input. Cancelling
+// ctx kills the whole process group, so a `sleep` started by the shell
+// does not keep the pipes open.
+func (l *Local) Run(ctx context.Context, cmd string) (Result, error) {
+	c := exec.CommandContext(ctx, "sh", "-c", evalStdin)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
-	if stdin != nil {
-		c.Stdin = bytes.NewReader(stdin)
-	}
+	c.Stdin = strings.NewReader(cmd)
 	setProcessGroup(c)
 	// Stop waiting for the pipes shortly after the shell exits even if a
 	// daemon it started still holds them (sshd does not wait either).

@@ -5,27 +5,37 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/ssh"
 )
 
-// shellCommand wraps cmd so that it gets `sh -c` semantics whatever the
-// remote login shell is, and runs as root through sudo when become is set.
+// scriptShell is the whole command line hako starts for a script; the
+// script itself travels on standard input. Command lines are logged (sudo
+// writes them to the host's journal) and shown by ps to every user, and a
+// script may carry secrets; stdin has no ARG_MAX either. The shell reads
+// all of it before running any, so the script's commands find their
+// standard input at its end, as with an empty stdin.
+const scriptShell = `sh -c '` + evalStdin + `'`
+
+const evalStdin = `eval "$(cat)"`
+
+// shellCommand runs scriptShell as root through sudo when become is set.
 // -n makes sudo fail instead of waiting for a password nobody can type.
 // sudo drops SSH_CONNECTION, which says how the host sees this connection
 // (lockout checks need it): it is passed on as HAKO_SSH_CONNECTION.
-func shellCommand(cmd string, become bool) string {
+func shellCommand(become bool) string {
 	if become {
-		return `sudo -n -- env HAKO_SSH_CONNECTION="$SSH_CONNECTION" sh -c ` + Quote(cmd)
+		return `sudo -n -- env HAKO_SSH_CONNECTION="$SSH_CONNECTION" ` + scriptShell
 	}
-	return "sh -c " + Quote(cmd)
+	return scriptShell
 }
 
 // Run runs cmd in a new session on the host's connection. A non-zero exit
 // (or death by signal, as 128+n) is returned in Result; the error is for
 // transport problems and cancellation. The command text is not put into
-// errors: it may carry secrets.
-func (h *SSHHost) Run(ctx context.Context, cmd string, stdin []byte) (Result, error) {
+// errors, nor on the host's command line: it may carry secrets.
+func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -40,10 +50,8 @@ func (h *SSHHost) Run(ctx context.Context, cmd string, stdin []byte) (Result, er
 	defer s.Close()
 	var stdout, stderr bytes.Buffer
 	s.Stdout, s.Stderr = &stdout, &stderr
-	if stdin != nil {
-		s.Stdin = bytes.NewReader(stdin)
-	}
-	if err := s.Start(shellCommand(cmd, h.become)); err != nil {
+	s.Stdin = strings.NewReader(cmd)
+	if err := s.Start(shellCommand(h.become)); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, err)
 	}
 	done := make(chan error, 1)

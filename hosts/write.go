@@ -28,7 +28,7 @@ type tempFile interface {
 	Close() error
 }
 
-type runFunc func(ctx context.Context, cmd string, stdin []byte) (Result, error)
+type runFunc func(ctx context.Context, cmd string) (Result, error)
 
 // validateMarker is printed on stdout by the post-write script just before
 // the Validate command starts, so a failure can be told apart from a chown
@@ -101,7 +101,7 @@ func writeAtomic(ctx context.Context, host string, ops fileOps, run runFunc, w F
 	}
 
 	if script, chown := postWriteScript(w, tmp); script != "" {
-		res, err := run(ctx, script, nil)
+		res, err := run(ctx, script)
 		if err != nil {
 			return fail("set owner/validate", err)
 		}

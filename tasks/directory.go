@@ -73,7 +73,7 @@ func (d *Directory) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 
 // runOK runs cmd and turns a non-zero exit into an error with its output.
 func runOK(ctx context.Context, h hosts.Host, cmd string) error {
-	res, err := h.Run(ctx, cmd, nil)
+	res, err := h.Run(ctx, cmd)
 	if err != nil {
 		return err
 	}

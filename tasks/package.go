@@ -146,7 +146,7 @@ func (p *Package) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	if p.present {
 		cmd = fmt.Sprintf(installScript, p.cacheValid, strings.Join(q, " "))
 	}
-	res, err := h.Run(ctx, cmd, nil)
+	res, err := h.Run(ctx, cmd)
 	if err != nil {
 		return err
 	}

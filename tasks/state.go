@@ -151,7 +151,7 @@ func Script(probes []Probe) (string, []Probe) {
 // Gather answers all probes with one remote command.
 func Gather(ctx context.Context, h hosts.Host, probes []Probe) (*State, error) {
 	script, order := Script(probes)
-	res, err := h.Run(ctx, script, nil)
+	res, err := h.Run(ctx, script)
 	if err != nil {
 		return nil, fmt.Errorf("gathering state: %w", err)
 	}

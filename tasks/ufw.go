@@ -485,7 +485,7 @@ func ufwScript(cmds [][]string) string {
 }
 
 func runUFW(ctx context.Context, h hosts.Host, cmds [][]string) error {
-	res, err := h.Run(ctx, ufwScript(cmds), nil)
+	res, err := h.Run(ctx, ufwScript(cmds))
 	if err != nil {
 		return err
 	}

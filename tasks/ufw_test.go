@@ -835,7 +835,7 @@ type fakeHost struct {
 
 func (f *fakeHost) Name() string { return "fake" }
 func (f *fakeHost) Close() error { return nil }
-func (f *fakeHost) Run(_ context.Context, cmd string, _ []byte) (hosts.Result, error) {
+func (f *fakeHost) Run(_ context.Context, cmd string) (hosts.Result, error) {
 	f.calls = append(f.calls, "run:"+strings.TrimPrefix(cmd, ufwScriptHead))
 	if f.failOn != "" && strings.Contains(cmd, f.failOn) {
 		return hosts.Result{ExitCode: 1, Stderr: []byte("ufw insert 2 deny 22 failed:\nERROR: Invalid position '2'\n")}, nil

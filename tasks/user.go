@@ -665,7 +665,7 @@ func (u *User) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 		cmds = append(cmds, "rm -f -- "+hosts.Quote(u.sudoersPath()))
 	}
 	if len(cmds) > 2 {
-		res, err := h.Run(ctx, strings.Join(cmds, "\n"), nil)
+		res, err := h.Run(ctx, strings.Join(cmds, "\n"))
 		if err != nil {
 			return err
 		}

@@ -393,7 +393,7 @@ type userHost struct {
 
 func (h *userHost) Name() string { return "fake" }
 func (h *userHost) Close() error { return nil }
-func (h *userHost) Run(_ context.Context, cmd string, _ []byte) (hosts.Result, error) {
+func (h *userHost) Run(_ context.Context, cmd string) (hosts.Result, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cmds = append(h.cmds, cmd)

@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+// A sensitive value in a command task stays out of the host's own logs:
+// sudo logs every command line it runs to the journal, so hako's scripts
+// travel on standard input and the logged line is always the same.
+func TestSensitiveCommandNotInHostJournal(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
+	dir := planFor(t, h, `
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+task "command" "use_token" {
+  command = "printf '%s' '${var.token}' | sha256sum >/root/token.sum"
+  creates = "/root/token.sum"
+}
+`)
+	r := hako(t, "apply", "-var", "token="+token, dir)
+	if r.code != 0 {
+		t.Fatalf("apply failed:\n%s", r)
+	}
+	mustContain(t, r, "changed  command.use_token")
+	if got := h.Exec(t, "cut -c1-16 /root/token.sum"); got != sha256Prefix(token)+"\n" {
+		t.Fatalf("the command did not run with the token: %q", got)
+	}
+
+	// Not vacuous: sudo did log hako's commands (journald takes a moment),
+	// all with the same fixed line.
+	const logged = `COMMAND=/usr/bin/env 'HAKO_SSH_CONNECTION=`
+	journal := h.Exec(t, "journalctl --no-pager -o cat")
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(journal, logged) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		journal = h.Exec(t, "journalctl --no-pager -o cat")
+	}
+	if !strings.Contains(journal, logged) || !strings.Contains(journal, `sh -c 'eval "$(cat)"'`) {
+		t.Fatalf("no sudo command lines from hako in the journal:\n%s", lastLines(journal, 40))
+	}
+	if strings.Contains(journal, token) {
+		t.Errorf("the token is in the host's journal:\n%s", lastLines(journal, 40))
+	}
+	if strings.Contains(journal, "sha256sum") {
+		t.Errorf("a script's text is in the host's journal:\n%s", lastLines(journal, 40))
+	}
+}
+
+func sha256Prefix(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
