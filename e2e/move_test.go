@@ -82,6 +82,44 @@ func TestFreshCardInOneApply(t *testing.T) {
 	}
 }
 
+// Later, the hardened host moves to another port. Its firewall drops the
+// new port, so the connection times out; with bootstrap_port set to the
+// port in use for this one run, hako comes in there and moves SSH as it
+// does for a fresh card.
+func TestHardenedHostMovesToAnotherPort(t *testing.T) {
+	h, kh, args := freshCard(t)
+	if r := hako(t, append([]string{"apply"}, args()...)...); r.code != 0 {
+		t.Fatalf("first apply:\n%s", r)
+	}
+	move := func() []string {
+		return append([]string{"apply", "-connect-timeout", "3s"}, args("-var", "ssh_port=2200", "-var", "bootstrap_port=2222", "-var", "bootstrap_user=alice")...)
+	}
+	r := hako(t, move()...)
+	if r.code != 0 {
+		t.Fatalf("moving apply:\n%s", r)
+	}
+	mustContain(t, r, "port 2200 did not answer; connecting with the bootstrap settings instead (alice@",
+		"moving SSH from port 2222 (alice) to port 2200 (alice)", "confirmed: logged in on port 2200 as alice")
+	if got := listeningPorts(t, h); got != "2200" {
+		t.Errorf("sshd listens on %q, want only 2200", got)
+	}
+	status := h.Exec(t, "ufw status")
+	if !strings.Contains(status, "\n2200 ") || strings.Contains(status, "2222") {
+		t.Errorf("ufw status:\n%s", status)
+	}
+	if out, code := sshOn(t, h, "alice", 2200, "sudo -n id -u"); code != 0 || strings.TrimSpace(out) != "0" {
+		t.Errorf("alice on 2200: %d %q", code, out)
+	}
+	if b := readFile(t, kh); !strings.Contains(b, fmt.Sprintf("[%s]:2200 %s", h.Addr, strings.Fields(h.HostKeyLine())[0])) {
+		t.Errorf("known_hosts lacks the new port's entry:\n%s", b)
+	}
+	again := hako(t, move()...)
+	mustContain(t, again, "\npi  ok=11 changed=0 failed=0 skipped=0\n") // no user task: alice is the bootstrap user now
+	if strings.Contains(again.stdout, "bootstrap") {
+		t.Errorf("the next apply used the bootstrap settings:\n%s", again)
+	}
+}
+
 // blockPort makes port unreachable outside ufw, in a table of its own that
 // sees packets before ufw's: "reject" refuses connections, "drop" lets
 // them time out.

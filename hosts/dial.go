@@ -154,11 +154,13 @@ func tcpError(ctx context.Context, cfg Config, hostport string, err error) error
 	prefix := fmt.Sprintf("host %q (%s): tcp connect", cfg.Name, hostport)
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &refusedError{msg: prefix + ": connection refused (nothing listens on that port)", err: err}
+		return &tcpConnectError{msg: prefix + ": connection refused (nothing listens on that port)", kind: ErrConnectionRefused, err: err}
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", prefix, ctx.Err())
 	case isTimeout(err):
-		return fmt.Errorf("%s: timed out after %s (host down or packets dropped?): %w", prefix, cfg.ConnectTimeout, err)
+		return &tcpConnectError{msg: fmt.Sprintf("%s: timed out after %s (host down or packets dropped?): %v", prefix, cfg.ConnectTimeout, err), kind: ErrNoTCPConnection, err: err}
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return &tcpConnectError{msg: fmt.Sprintf("%s: %v", prefix, err), kind: ErrNoTCPConnection, err: err}
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }

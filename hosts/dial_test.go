@@ -95,8 +95,8 @@ func TestDialWrongKey(t *testing.T) {
 	_, err := Dial(t.Context(), f.cfg)
 	wantContains(t, err, `host "box"`, f.srv.addr, "authentication failed", `user "tester"`,
 		"tried identity file "+wrong+" (ssh-ed25519 SHA256:", "id_missing (not found), ssh-agent (SSH_AUTH_SOCK not set)")
-	if errors.Is(err, ErrConnectionRefused) {
-		t.Error("an auth failure matched ErrConnectionRefused")
+	if errors.Is(err, ErrConnectionRefused) || errors.Is(err, ErrNoTCPConnection) {
+		t.Error("an auth failure matched ErrConnectionRefused or ErrNoTCPConnection")
 	}
 
 	// wrong user, right key
@@ -312,7 +312,7 @@ func TestConnectionRefused(t *testing.T) {
 	f := newFixture(t)
 	f.cfg.Port = addr.Port
 	_, err = Dial(t.Context(), f.cfg)
-	if !errors.Is(err, ErrConnectionRefused) || !errors.Is(err, syscall.ECONNREFUSED) {
+	if !errors.Is(err, ErrConnectionRefused) || !errors.Is(err, syscall.ECONNREFUSED) || !errors.Is(err, ErrNoTCPConnection) {
 		t.Fatalf("want ErrConnectionRefused, got %v", err)
 	}
 	wantContains(t, err, `host "box"`, addr.String(), "tcp connect", "connection refused")
@@ -328,8 +328,8 @@ func TestHandshakeTimeout(t *testing.T) {
 	_, err := Dial(t.Context(), f.cfg)
 	elapsed := time.Since(start)
 	wantContains(t, err, `host "box"`, addr, "ssh handshake timed out after 300ms")
-	if errors.Is(err, ErrConnectionRefused) {
-		t.Error("a timeout matched ErrConnectionRefused")
+	if errors.Is(err, ErrConnectionRefused) || errors.Is(err, ErrNoTCPConnection) {
+		t.Error("a handshake timeout matched ErrConnectionRefused or ErrNoTCPConnection: the TCP connection was made")
 	}
 	// The bound is what is tested (without it Dial hangs forever), so the
 	// upper limit is loose enough for a loaded CI machine.
@@ -493,5 +493,38 @@ func TestDialPassword(t *testing.T) {
 	h := f.dial(t)
 	if res, err := h.Run(t.Context(), "echo in"); err != nil || string(res.Stdout) != "in\n" {
 		t.Errorf("%q %v", res.Stdout, err)
+	}
+}
+
+// Which TCP connect failures let a caller try another port (bootstrap):
+// those where no connection was made, and not a cancellation.
+func TestTCPErrorClasses(t *testing.T) {
+	timeout := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	cfg := Config{Name: "box", ConnectTimeout: time.Second}
+	for _, c := range []struct {
+		name           string
+		ctx            context.Context
+		err            error
+		refused, noTCP bool
+		wantInMessage  string
+	}{
+		{"refused", t.Context(), syscall.ECONNREFUSED, true, true, "connection refused"},
+		{"timed out", t.Context(), timeout, false, true, "timed out after 1s"},
+		{"no route to host", t.Context(), syscall.EHOSTUNREACH, false, true, "no route to host"},
+		{"network unreachable", t.Context(), syscall.ENETUNREACH, false, true, "network is unreachable"},
+		{"cancelled", cancelled, timeout, false, false, "context canceled"},
+		{"other", t.Context(), errors.New("no such host"), false, false, "no such host"},
+	} {
+		err := tcpError(c.ctx, cfg, "192.0.2.1:22", c.err)
+		if errors.Is(err, ErrConnectionRefused) != c.refused || errors.Is(err, ErrNoTCPConnection) != c.noTCP {
+			t.Errorf("%s: %v: refused %v, no TCP %v; want %v, %v", c.name, err,
+				errors.Is(err, ErrConnectionRefused), errors.Is(err, ErrNoTCPConnection), c.refused, c.noTCP)
+		}
+		if !errors.Is(err, c.err) && c.ctx.Err() == nil {
+			t.Errorf("%s: %v does not wrap the net error", c.name, err)
+		}
+		wantContains(t, err, `host "box" (192.0.2.1:22): tcp connect`, c.wantInMessage)
 	}
 }

@@ -6,10 +6,21 @@ import (
 	"strings"
 )
 
+// ErrNoTCPConnection is matched by a Dial error when no TCP connection was
+// made: refused, timed out (a firewall that drops) or no route. SSH never
+// started, so no host key was seen and no login tried: a caller may try
+// another port without hiding a key or login problem.
+var ErrNoTCPConnection = errors.New("no TCP connection")
+
 // ErrConnectionRefused is matched (errors.Is) by a Dial error when the TCP
-// connection was actively refused: nothing listens on that port. Callers may
-// fall back to another port in exactly this case.
-var ErrConnectionRefused = errors.New("connection refused")
+// connection was actively refused: nothing listens on that port. It is one
+// kind of ErrNoTCPConnection, and matches it too.
+var ErrConnectionRefused error = refused{}
+
+type refused struct{}
+
+func (refused) Error() string        { return "connection refused" }
+func (refused) Is(target error) bool { return target == ErrNoTCPConnection }
 
 // ValidateError: the Validate command failed; the target was not touched.
 type ValidateError struct {
@@ -97,12 +108,13 @@ func hostKeyPubFile(keyType string) string {
 	}
 }
 
-// refusedError keeps the net error for the message and errors.Is/As while
-// also matching ErrConnectionRefused.
-type refusedError struct {
-	msg string
-	err error
+// tcpConnectError keeps the net error for the message and errors.Is/As
+// while also matching kind: ErrNoTCPConnection or ErrConnectionRefused.
+type tcpConnectError struct {
+	msg  string
+	kind error
+	err  error
 }
 
-func (e *refusedError) Error() string   { return e.msg }
-func (e *refusedError) Unwrap() []error { return []error{ErrConnectionRefused, e.err} }
+func (e *tcpConnectError) Error() string   { return e.msg }
+func (e *tcpConnectError) Unwrap() []error { return []error{e.kind, e.err} }

@@ -30,20 +30,27 @@ func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.Stat
 	return st, err
 }
 
-// connect reaches a host with the plan's settings, or, when its port
-// refuses the connection and the host has a bootstrap block, with those
-// (a freshly flashed card still listens on 22 as its default user).
+// connect reaches a host with the plan's settings, or, when no TCP
+// connection to its port could be made and the host has a bootstrap block,
+// with those: a freshly flashed card still listens on 22 as its default
+// user (the new port is refused), and a hardened host moving to another
+// port has its firewall drop the new one (it times out). A host-key or
+// login failure never falls back.
 func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (*session, error) {
 	c, err := o.dialNoting(ctx, h.Conn, note)
 	if err == nil {
 		return &session{Host: c, cfg: h.Conn, allow: o.AllowRisky}, nil
 	}
 	b := h.Bootstrap
-	if b == nil || !errors.Is(err, hosts.ErrConnectionRefused) || (b.Port == h.Conn.Port && b.User == h.Conn.User) {
+	if b == nil || !errors.Is(err, hosts.ErrNoTCPConnection) || (b.Port == h.Conn.Port && b.User == h.Conn.User) {
 		return nil, err
 	}
-	note(fmt.Sprintf("port %d refused the connection; connecting with the bootstrap settings instead (%s@%s:%d)",
-		h.Conn.Port, b.User, b.Address, b.Port))
+	why := "refused the connection"
+	if !errors.Is(err, hosts.ErrConnectionRefused) {
+		why = "did not answer"
+	}
+	note(fmt.Sprintf("port %d %s; connecting with the bootstrap settings instead (%s@%s:%d)",
+		h.Conn.Port, why, b.User, b.Address, b.Port))
 	bc := *b
 	bc.Password, bc.HostPorts = o.BootstrapPassword, []int{h.Conn.Port}
 	c, berr := o.dialNoting(ctx, bc, note)

@@ -170,3 +170,45 @@ task "file" "motd" {
 	}
 	_ = root
 }
+
+// The plan's port dropped by a firewall (a hardened host moving to another
+// port) times out: that falls back to the bootstrap settings too. A
+// host-key or login failure on the plan's port never does.
+func TestBootstrapFallback(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		err      error
+		fallback string // the note; "" for no fallback
+	}{
+		{"refused", fmt.Errorf("tcp connect: %w", hosts.ErrConnectionRefused), "port 2222 refused the connection; connecting with the bootstrap settings"},
+		{"timed out", fmt.Errorf("tcp connect: timed out: %w", hosts.ErrNoTCPConnection), "port 2222 did not answer; connecting with the bootstrap settings"},
+		{"host key", errors.New("host key mismatch"), ""},
+		{"login", errors.New("ssh: unable to authenticate"), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, _ := movePlan(t)
+			o := moveOptions(t, true, &fakeNet{})
+			dial := o.Dial
+			tried := map[int]int{}
+			o.Dial = func(ctx context.Context, cfg hosts.Config) (hosts.Host, error) {
+				tried[cfg.Port]++
+				if cfg.Port == 2222 && cfg.ExpectHostKey == nil {
+					return nil, c.err
+				}
+				return dial(ctx, cfg)
+			}
+			rec := &recorder{}
+			recaps := Apply(context.Background(), p, o, rec)
+			notes := strings.Join(rec.notes, "\n")
+			if c.fallback == "" {
+				if tried[22] != 0 || recaps[0].Unreachable == nil || strings.Contains(notes, "bootstrap") {
+					t.Errorf("fell back after %v: tried %v, recap %+v, notes:\n%s", c.err, tried, recaps[0], notes)
+				}
+				return
+			}
+			if !strings.Contains(notes, c.fallback) || tried[22] != 1 || recaps[0].Unreachable != nil || recaps[0].Failed != 0 {
+				t.Errorf("tried %v, recap %+v, notes:\n%s", tried, recaps[0], notes)
+			}
+		})
+	}
+}
