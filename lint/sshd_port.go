@@ -20,11 +20,13 @@ func sshdPort(e *env) []Finding {
 	var ports []string
 	var by tasks.Address
 	where := ""
+	hidden := false // a port from sensitive content is not shown
 	for _, d := range e.sshdDirectives() {
 		if d.key != "port" || len(d.args) == 0 {
 			continue
 		}
 		ports = append(ports, d.args[0])
+		hidden = hidden || d.file.sensitive
 		if d.file.task != (tasks.Address{}) && by == (tasks.Address{}) {
 			by, where = d.file.task, d.file.path
 		}
@@ -38,7 +40,11 @@ func sshdPort(e *env) []Finding {
 			return nil
 		}
 	}
+	shown := strings.Join(ports, ", ")
+	if hidden {
+		shown = "(sensitive)"
+	}
 	return []Finding{{Check: CheckSSHDPort, Task: by, Message: fmt.Sprintf(
 		"%s makes sshd listen on port %s (%s), but the host's port is %s: after sshd restarts, hako could not connect again. To move SSH, set the host's port to the new one and add a bootstrap block with the old (bootstrap { port = %s }), so that hako moves it safely",
-		by, strings.Join(ports, ", "), where, want, want)}}
+		by, shown, where, want, want)}}
 }

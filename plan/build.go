@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hako-dev/hako/hosts"
@@ -154,18 +155,35 @@ func hostValue(h *Host) cty.Value {
 	})
 }
 
-// evalAttrs evaluates a block's attributes for a kind decoder.
-func evalAttrs(ev *evaluator, attrs hcl.Attributes, addr tasks.Address, b *hcl.Block, diags *hcl.Diagnostics) *tasks.Attrs {
+// evalAttrs evaluates a block's attributes for a kind decoder. Only the
+// attributes named in sensitiveOK may carry a sensitive value: any other is
+// refused here, before a decoder could quote it in an error or a plan.
+func evalAttrs(ev *evaluator, attrs hcl.Attributes, addr tasks.Address, b *hcl.Block, diags *hcl.Diagnostics, sensitiveOK ...string) *tasks.Attrs {
 	a := &tasks.Attrs{Addr: addr, Decl: b.DefRange, Items: map[string]tasks.Attr{}}
 	for name, at := range attrs {
 		v, d := ev.eval(at.Expr)
 		*diags = diags.Extend(d)
+		if !d.HasErrors() && v.ContainsMarked() && !slices.Contains(sensitiveOK, name) {
+			d = hcl.Diagnostics{sensitiveRefused(name, at.Expr.Range(), sensitiveOK)}
+			*diags = diags.Extend(d)
+		}
 		if d.HasErrors() {
 			v = cty.DynamicVal // present but unknown: no follow-on "missing" errors
 		}
 		a.Items[name] = tasks.Attr{Value: v, Range: at.Expr.Range()}
 	}
 	return a
+}
+
+// sensitiveRefused says that attribute name may not use a sensitive value.
+func sensitiveRefused(name string, rng hcl.Range, ok []string) *hcl.Diagnostic {
+	where := "Only file content, commands and their guards, and authorized_keys may."
+	if len(ok) > 0 {
+		where = "Here only " + strings.Join(ok, ", ") + " may."
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Sensitive value not allowed here",
+		Detail:  name + " cannot use a sensitive value: it is shown in plans and errors, and is not secret on the host. " + where,
+		Subject: rng.Ptr()}
 }
 
 // dedupe drops diagnostics reported once per host for the same expression.

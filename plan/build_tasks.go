@@ -111,7 +111,7 @@ func when(ev *evaluator, a *hcl.Attribute, diags *hcl.Diagnostics) bool {
 
 func (c *Config) decodeStep(ev *evaluator, kind tasks.Kind, addr tasks.Address, b *hcl.Block,
 	content *hcl.BodyContent, notify []string, diags *hcl.Diagnostics) *Step {
-	a := evalAttrs(ev, content.Attributes, addr, b, diags)
+	a := evalAttrs(ev, content.Attributes, addr, b, diags, kind.SensitiveAttrs...)
 	a.Dir = c.Dir
 	for _, nb := range content.Blocks {
 		nc, d := nb.Body.Content(kind.BlockSchemas[nb.Type])
@@ -165,6 +165,9 @@ func nameList(ev *evaluator, a *hcl.Attribute, what string, declared map[string]
 	v, diags := ev.eval(a.Expr)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	if v.ContainsMarked() {
+		return nil, diags.Append(sensitiveRefused(a.Name, a.Expr.Range(), nil))
 	}
 	v, _ = v.UnmarkDeep()
 	if !v.IsWhollyKnown() {

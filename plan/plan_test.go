@@ -192,14 +192,28 @@ func TestValidateAllowsMissingValues(t *testing.T) {
 	}
 }
 
-func TestVarFileSyntaxError(t *testing.T) {
-	varFile := filepath.Join(t.TempDir(), "bad.hcl")
-	writeFile(t, varFile, "greeting = \n")
-	in := baseInputs
-	in.Args = append(append([]VarArg{}, in.Args...), VarArg{File: varFile})
-	_, diags := build(t, in)
-	if !diags.HasErrors() || diags[0].Subject == nil || diags[0].Subject.Filename != varFile {
-		t.Errorf("var file error should point into the file:\n%s", render(diags))
+// An error in a variables file names the place, file:line,column, but
+// shows no snippet (no Subject): the line may hold a secret.
+func TestVarFileErrorsShowNoLine(t *testing.T) {
+	for name, text := range map[string]string{
+		"syntax":       "greeting = \n",
+		"unterminated": "token = \"HUNTER2-secret\n",
+		"function":     "token = upper(\"HUNTER2-secret\")\n",
+		"duplicate":    "token = \"HUNTER2-secret\"\ntoken = \"HUNTER2-secret\"\n",
+	} {
+		varFile := filepath.Join(t.TempDir(), "bad.hcl")
+		writeFile(t, varFile, text)
+		in := baseInputs
+		in.Args = append(append([]VarArg{}, in.Args...), VarArg{File: varFile})
+		_, diags := build(t, in)
+		if !diags.HasErrors() || !strings.Contains(render(diags), varFile+":1,") && !strings.Contains(render(diags), varFile+":2,") {
+			t.Errorf("%s: the error should name the place in the file:\n%s", name, render(diags))
+		}
+		for _, d := range diags {
+			if d.Subject != nil || d.Context != nil || strings.Contains(d.Summary+d.Detail, "HUNTER2") {
+				t.Errorf("%s: %s: %s (subject %v)", name, d.Summary, d.Detail, d.Subject)
+			}
+		}
 	}
 }
 

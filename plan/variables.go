@@ -150,7 +150,7 @@ func (c *Config) resolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 			diags = diags.Extend(d)
 			for _, at := range sortedAttrs(attrs) {
 				raw, d := at.Expr.Value(nil)
-				diags = diags.Extend(d)
+				diags = diags.Extend(placesOnly(d))
 				if !d.HasErrors() {
 					set(at.Name, raw, false, at.NameRange.Ptr(), "The variables file")
 				}
@@ -160,7 +160,7 @@ func (c *Config) resolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 		name, raw, ok := strings.Cut(a.Assign, "=")
 		if !ok || name == "" {
 			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var option",
-				Detail: fmt.Sprintf("The given -var option %q is not of the form name=value.", a.Assign)})
+				Detail: "A -var option is not of the form name=value (it is not shown here: it may hold a secret)."})
 			continue
 		}
 		set(name, cty.StringVal(raw), true, nil, "A -var option")
@@ -221,10 +221,26 @@ func (c *Config) parseVarFile(path string) (hcl.Attributes, hcl.Diagnostics) {
 	}
 	f, diags := c.parser.ParseHCLFile(path)
 	if f == nil || diags.HasErrors() {
-		return nil, diags
+		return nil, placesOnly(diags)
 	}
 	attrs, d := f.Body.JustAttributes()
-	return attrs, diags.Extend(d)
+	return attrs, placesOnly(diags.Extend(d))
+}
+
+// placesOnly turns diagnostics about a variables file into ones that name
+// the place (file:line,column) without a source snippet: the line may hold
+// a secret.
+func placesOnly(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, 0, len(diags))
+	for _, d := range diags {
+		c := *d
+		if c.Subject != nil {
+			c.Detail = strings.TrimSpace(fmt.Sprintf("%s (%s:%d,%d)", c.Detail, c.Subject.Filename, c.Subject.Start.Line, c.Subject.Start.Column))
+		}
+		c.Subject, c.Context, c.Expression, c.EvalContext = nil, nil, nil, nil
+		out = append(out, &c)
+	}
+	return out
 }
 
 func (c *Config) suggestVariable(name string) string {

@@ -60,11 +60,21 @@ type ContentChange struct {
 	path          string
 	before, after []byte
 	sensitive     bool
+	// unread: the host's content was too large to read or not readable;
+	// only its size, and its hash when known, can be shown.
+	unread     bool
+	beforeSize int64
+	beforeSHA  string
 }
 
 // NewContentChange records a content change of path.
 func NewContentChange(path string, before, after []byte, sensitive bool) *ContentChange {
 	return &ContentChange{path: path, before: before, after: after, sensitive: sensitive}
+}
+
+// newUnreadContentChange records a change from content hako did not read.
+func newUnreadContentChange(path string, size int64, sha string, after []byte, sensitive bool) *ContentChange {
+	return &ContentChange{path: path, after: after, sensitive: sensitive, unread: true, beforeSize: size, beforeSHA: sha}
 }
 
 // Sensitive reports whether the content derives from a sensitive value.
@@ -73,6 +83,14 @@ func (c *ContentChange) Sensitive() bool { return c.sensitive }
 // Diff is the unified diff of the change, or for sensitive or binary
 // content only line counts and hashes.
 func (c *ContentChange) Diff() string {
+	if c.unread {
+		host := fmt.Sprintf("%d bytes, not readable", c.beforeSize)
+		if c.beforeSHA != "" {
+			host = fmt.Sprintf("%d bytes, sha256 %s", c.beforeSize, c.beforeSHA[:min(12, len(c.beforeSHA))])
+		}
+		return fmt.Sprintf("(host content not shown: %s; plan: %d lines, %d bytes, sha256 %s)\n",
+			host, lineCount(c.after), len(c.after), shortHash(c.after))
+	}
 	if c.sensitive {
 		return fmt.Sprintf("(sensitive content: %s)\n", c.summary())
 	}

@@ -26,6 +26,7 @@ func init() {
 		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "command", Required: true}, {Name: "creates"}, {Name: "unless"},
 		}},
+		SensitiveAttrs: []string{"command", "creates", "unless"},
 		Decode: func(a *Attrs) Task {
 			// A guard that uses a secret makes the whole task sensitive.
 			return &Command{addr: a.Addr, command: a.String("command"),

@@ -34,7 +34,8 @@ func init() {
 			{Name: "path", Required: true}, {Name: "content"}, {Name: "source"},
 			{Name: "mode"}, {Name: "owner"}, {Name: "group"}, {Name: "validate"},
 		}},
-		Decode: decodeFile,
+		Decode:         decodeFile,
+		SensitiveAttrs: []string{"content"},
 	})
 }
 
@@ -48,8 +49,7 @@ func decodeFile(a *Attrs) Task {
 		f.content = []byte(a.String("content"))
 		f.sensitive = a.Sensitive("content")
 	default:
-		f.content = readSource(a)
-		f.sensitive = a.Sensitive("source")
+		f.content = readSource(a) // source cannot be sensitive: the plan refuses that
 	}
 	if f.validate != "" && !strings.Contains(f.validate, "%s") {
 		a.errorf("validate", "Invalid validate command", "validate must contain %%s, which stands for the uploaded temp file.")
@@ -94,20 +94,10 @@ func (f *File) Check(s *State) (*Change, error) {
 	}
 	mode := f.mode
 	if mode < 0 && !fi.Exists {
-		mode = 0o644
+		mode = f.newFileMode()
 	}
 	c.Attrs = metaChanges(fi, mode, f.owner, f.group)
-	var before []byte
-	sameContent := false
-	if fi.Exists {
-		got := s.Content(f.path)
-		before = got.Data
-		sameContent = got.Readable && bytes.Equal(got.Data, f.content) ||
-			!got.Readable && got.SHA256 != "" && got.SHA256 == sha256Hex(f.content)
-	}
-	if !sameContent {
-		c.Content = NewContentChange(f.path, before, f.content, f.sensitive)
-	}
+	c.Content = f.contentChange(s, fi)
 	switch {
 	case !fi.Exists:
 		c.Action, c.Summary = Create, "create "+f.path
@@ -119,13 +109,41 @@ func (f *File) Check(s *State) (*Change, error) {
 	return c, nil
 }
 
+// newFileMode is the mode of a file the task creates without a mode:
+// 0600 when its content is sensitive, else 0644.
+func (f *File) newFileMode() int {
+	if f.sensitive {
+		return 0o600
+	}
+	return 0o644
+}
+
+// contentChange compares the host's content with the plan's; nil when
+// they are the same. Content the probe could not read (too large, or not
+// readable) is compared by hash where known and never shown as empty.
+func (f *File) contentChange(s *State, fi FileInfo) *ContentChange {
+	if !fi.Exists {
+		return NewContentChange(f.path, nil, f.content, f.sensitive)
+	}
+	got := s.Content(f.path)
+	switch {
+	case got.Readable && bytes.Equal(got.Data, f.content):
+		return nil
+	case got.Readable:
+		return NewContentChange(f.path, got.Data, f.content, f.sensitive)
+	case got.SHA256 != "" && got.SHA256 == sha256Hex(f.content):
+		return nil
+	}
+	return newUnreadContentChange(f.path, fi.Size, got.SHA256, f.content, f.sensitive)
+}
+
 func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	fi := c.detail.(FileInfo)
 	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(f.mode),
 		Owner: f.owner, Group: f.group, Validate: f.validate}
 	// A rewrite must not lose what the plan does not manage.
 	if f.mode < 0 {
-		w.Mode = fileMode(0o644)
+		w.Mode = fileMode(f.newFileMode())
 		if fi.Exists {
 			w.Mode = fileMode(fi.Mode)
 		}

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +89,33 @@ func TestFileLargeComparedByHash(t *testing.T) {
 	}
 	task = decode(t, "file", map[string]cty.Value{"path": str(p), "content": str(big + "x")})
 	timeline(t, local(), task, Update)
+}
+
+// A large file's change is not shown as a diff from empty: hako did not
+// read it, and says so with its size and hash.
+func TestFileLargeChangeShowsNoFakeDiff(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	big := strings.Repeat("0123456789abcdef\n", MaxRead/17+1)
+	write(t, p, big, 0o644)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str(big + "one more\n")})
+	c := check(t, local(), task)
+	d := c.Content.Diff()
+	if strings.Contains(d, "@@") || !strings.Contains(d, fmt.Sprintf("host content not shown: %d bytes, sha256 ", len(big))) {
+		t.Errorf("diff of a file too large to read: %.300q", d)
+	}
+}
+
+// A new file whose content is sensitive, with no mode set, is 0600.
+func TestFileSensitiveNewFileIsPrivate(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "app.env")
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("TOKEN=x\n").Mark(sensitiveMark{})})
+	c := timeline(t, local(), task, Create)
+	if got := modeOf(t, p); got != 0o600 {
+		t.Errorf("mode %o, want 600", got)
+	}
+	if !strings.Contains(fmt.Sprint(c.Attrs), "0600") {
+		t.Errorf("the plan does not show mode 0600: %+v", c.Attrs)
+	}
 }
 
 func TestFileValidateFailureLeavesTarget(t *testing.T) {

@@ -39,6 +39,11 @@ type Kind struct {
 	BlockSchemas map[string]*hcl.BodySchema
 	// Decode builds a task from its evaluated attributes.
 	Decode func(a *Attrs) Task
+	// SensitiveAttrs may hold values derived from sensitive variables; the
+	// kind hides them (file content, commands). Any other attribute, and
+	// those of nested blocks, is refused when sensitive before Decode sees
+	// it: a path, name, mode or port is shown in plans, errors and on the host.
+	SensitiveAttrs []string
 	// OnePerHost kinds manage something a host has once (its firewall):
 	// two such tasks on one host would fight, so a plan may not have that.
 	OnePerHost bool

@@ -177,13 +177,6 @@ func decodeUFWRule(a *Attrs, ipv6 bool) *ufwPlanRule {
 			r.from, r.families, r.famAny = from, []ufwFamily{fam}, from == "any"
 		}
 	}
-	for _, name := range []string{"port", "from", "comment"} {
-		if a.Sensitive(name) {
-			// ufw keeps rules readable in /etc/ufw/user.rules and prints
-			// them in `ufw status`; hako would show them in every plan.
-			a.errorf(name, "Sensitive value in a firewall rule", "%s may not use a sensitive value: firewall rules are not secret on the host, and hako shows them in plans.", name)
-		}
-	}
 	if s, ok := knownString(a, "comment"); ok {
 		r.comment = s
 		if i := strings.IndexFunc(s, func(c rune) bool { return c == '\'' || unicode.IsControl(c) }); i >= 0 {

@@ -76,15 +76,3 @@ func TestUFWLockoutOverridden(t *testing.T) {
 		}
 	}
 }
-
-func TestUFWRejectsSensitiveValues(t *testing.T) {
-	k, _ := LookupKind("ufw")
-	rule := &Attrs{Addr: Address{"ufw", "fw"}, Items: map[string]Attr{
-		"port": {Value: str("22")}, "comment": {Value: str("vpn hunter2").Mark(sensitiveMark{})}}}
-	a := &Attrs{Addr: Address{"ufw", "fw"}, Items: map[string]Attr{}, Blocks: map[string][]*Attrs{"rule": {rule}}}
-	k.Decode(a)
-	diags := append(a.Diags, rule.Diags...)
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), "may not use a sensitive value") || strings.Contains(diags.Error(), "hunter2") {
-		t.Errorf("diags: %v", diags)
-	}
-}

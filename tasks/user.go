@@ -55,7 +55,8 @@ func init() {
 			{Name: "name", Required: true}, {Name: "groups"}, {Name: "exclusive_groups"}, {Name: "shell"},
 			{Name: "authorized_keys"}, {Name: "exclusive_keys"}, {Name: "sudo"}, {Name: "state"},
 		}},
-		Decode: decodeUser,
+		Decode:         decodeUser,
+		SensitiveAttrs: []string{"authorized_keys"},
 	})
 }
 
@@ -437,8 +438,13 @@ func (u *User) checkGroups(f *userFacts, w *userWork) []AttrChange {
 	return []AttrChange{{"groups", strings.Join(have, ", "), strings.Join(after, ", ")}}
 }
 
-// describeOpts shows a key's options next to its fingerprint.
-func describeOpts(pub ssh.PublicKey, opts []string) string {
+// describeOpts shows a key's options next to its fingerprint; not when the
+// plan's keys are sensitive (an option such as command="..." may hold the
+// secret).
+func describeOpts(pub ssh.PublicKey, opts []string, sensitive bool) string {
+	if sensitive {
+		return "(sensitive key)"
+	}
 	o := strings.Trim(strings.Join(opts, ","), ",")
 	if o == "" {
 		o = "(none)"
@@ -503,7 +509,7 @@ func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
 				have[keyID(pub)] = true
 				dropped = true
 				kept = append(kept, planned[keyID(pub)]+"\n")
-				attrs = append(attrs, AttrChange{"authorized key options", describeOpts(pub, opts), describeOpts(pub, strings.Split(wantOpts[keyID(pub)], ","))})
+				attrs = append(attrs, AttrChange{"authorized key options", describeOpts(pub, opts, u.keysSensitive), describeOpts(pub, strings.Split(wantOpts[keyID(pub)], ","), u.keysSensitive)})
 			case err == nil && (want[keyID(pub)] || !u.exclusiveKeys):
 				have[keyID(pub)] = true
 				kept = append(kept, line)

@@ -204,6 +204,21 @@ func TestUserCheckKeyOptions(t *testing.T) {
 	}
 }
 
+// Sensitive keys: an option may carry the secret (command="... --token"),
+// so the options change is shown without them.
+func TestUserCheckSensitiveKeyOptions(t *testing.T) {
+	line, _ := userKey(t, "alice@laptop")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"),
+		"authorized_keys": names(`command="/usr/local/bin/backup --token hunter2" ` + line).Mark(sensitiveMark{})})
+	c := userCheck(t, u, aliceExists("adm sudo", []byte(`command="/usr/local/bin/backup --token old-hunter1" `+line+"\n"), aliceRule))
+	if !c.Changed() || len(c.Attrs) != 1 || c.Attrs[0].Name != "authorized key options" {
+		t.Fatalf("change %+v", c)
+	}
+	if a := c.Attrs[0]; strings.Contains(a.Before+a.After+c.Summary, "hunter") {
+		t.Errorf("the key options are shown: %+v", c)
+	}
+}
+
 func TestUserCheckMissingGroup(t *testing.T) {
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "alice", "adm")})
 	c := userCheck(t, u, aliceExists("adm dialout", nil, nil))
