@@ -45,16 +45,21 @@ type Recap struct {
 	HandlersAfterFailure         bool  // handlers ran although a task failed
 }
 
-func (r *Recap) count(s Status) {
+// rank orders statuses by how much they tell: a step reported twice is
+// counted by the higher.
+func rank(s Status) int { return [...]int{OK: 1, Changed: 2, Failed: 3, Skipped: 0}[s] }
+
+// add counts n outcomes of status s (n = -1 takes one back).
+func (r *Recap) add(s Status, n int) {
 	switch s {
 	case OK:
-		r.OK++
+		r.OK += n
 	case Changed:
-		r.Changed++
+		r.Changed += n
 	case Failed:
-		r.Failed++
+		r.Failed += n
 	case Skipped:
-		r.Skipped++
+		r.Skipped += n
 	}
 }
 
@@ -81,7 +86,7 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 		recap.Failed, recap.Skipped = 1, len(h.Steps)
 		return recap
 	}
-	a := &hostApply{host: h, conn: sv.conn, rep: rep, recap: recap}
+	a := &hostApply{host: h, conn: sv.conn, rep: rep, recap: recap, ran: map[*plan.Step]bool{}, counted: map[*plan.Step]Status{}}
 	defer func() { a.conn.Close() }() // a port move replaces the connection
 	if a.refuse(sv) {
 		return recap
@@ -139,6 +144,12 @@ type hostApply struct {
 	notified map[string]bool
 	failed   bool
 	quiet    bool // report only changes and failures (a second pass)
+	// ran holds the steps that always run (unguarded commands) and ran
+	// already: a second pass after a port move must not run them again.
+	ran map[*plan.Step]bool
+	// counted is each step's status in the recap, which counts every
+	// task once, by its most telling status, however many passes.
+	counted map[*plan.Step]Status
 }
 
 // runTasks applies the tasks in order. After a change it probes again, in
@@ -157,6 +168,9 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State) {
 			state = next
 		}
 		if r.Applied {
+			if s.AlwaysRuns() {
+				a.ran[s] = true
+			}
 			for _, hn := range s.Notify {
 				a.notify(hn)
 			}
@@ -168,6 +182,10 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State) {
 
 func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.State, rest []*plan.Step) (Result, *tasks.State) {
 	r := Result{Step: s}
+	if a.ran[s] {
+		r.Status = OK // it ran in this apply already
+		return r, nil
+	}
 	c, err := s.Task.Check(state)
 	r.Change = c
 	if err != nil {
@@ -275,6 +293,12 @@ func (a *hostApply) report(r Result) {
 		return
 	}
 	r.Host = a.host.Name
-	a.recap.count(r.Status)
+	if old, seen := a.counted[r.Step]; !seen || rank(r.Status) > rank(old) {
+		if seen {
+			a.recap.add(old, -1)
+		}
+		a.counted[r.Step] = r.Status
+		a.recap.add(r.Status, 1)
+	}
 	a.rep.Result(r)
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +212,38 @@ func TestBootstrapFallback(t *testing.T) {
 				t.Errorf("tried %v, recap %+v, notes:\n%s", tried, recaps[0], notes)
 			}
 		})
+	}
+}
+
+// The pass after a port move does not run an unguarded command again, nor
+// its handler; the recap counts every task once.
+func TestPortMoveRunsACommandOnce(t *testing.T) {
+	p, root := localPlan(t, `
+task "file" "sshd" {
+  path    = "ROOT/sshd.conf"
+  content = "Port 2222\n"
+}
+task "command" "count" {
+  command = "echo ran >>ROOT/count"
+  notify  = ["h"]
+}
+handler "h" {
+  command = "echo ran >>ROOT/handler"
+}
+`)
+	h := p.Hosts[0]
+	h.Conn.Port = 2222
+	b := h.Conn
+	b.Port, b.User = 22, "pi"
+	h.Bootstrap = &b
+	rec := &recorder{}
+	recaps := Apply(context.Background(), p, moveOptions(t, true, &fakeNet{}), rec)
+	for _, f := range []string{"count", "handler"} {
+		if got, _ := os.ReadFile(filepath.Join(root, f)); string(got) != "ran\n" {
+			t.Errorf("%s: %q, want one run", f, got)
+		}
+	}
+	if r := recaps[0]; r.Changed != 3 || r.OK != 0 || r.Failed != 0 {
+		t.Errorf("recap %+v, want changed=3 (file, command, handler) once each", r)
 	}
 }
