@@ -114,7 +114,11 @@ func answer[T any](answers map[string]T, kind, key string) T {
 // probeFuncs answer one probe each and print one line per answer. They run
 // as the become user. x runs its command in a subshell with no input, so a
 // broken command only fails its own probe.
-const probeFuncs = `s() { if [ -e "$2" ] || [ -L "$2" ]; then printf 'S %s ' "$1"; stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$2"; else echo "S $1 -"; fi; }
+// LC_ALL=C: the answers are parsed (stat %F, systemctl, dpkg-query), and a
+// host in another language (LANG=ja_JP.UTF-8, LANGUAGE=ja) would translate
+// them; sshd passes the login locale on and sudo keeps it.
+const probeFuncs = `export LC_ALL=C
+s() { if [ -e "$2" ] || [ -L "$2" ]; then printf 'S %s ' "$1"; stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$2"; else echo "S $1 -"; fi; }
 c() { if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
   if [ "$(stat -c %s -- "$2")" -le ` + "1048576" + ` ]; then printf 'C %s ' "$1"; base64 -w0 -- "$2"; echo;
   else printf 'H %s ' "$1"; sha256sum < "$2" | cut -d' ' -f1; fi
