@@ -54,19 +54,26 @@ func (d *Directory) Check(s *State) (*Change, error) {
 }
 
 // Apply creates the directory (and missing parents) and sets what differs,
-// in one remote command.
+// in one remote command: owner and group first, then the mode. The mode
+// has five digits: GNU chmod keeps a directory's setuid and setgid bits
+// for "0755" (mkdir inherits setgid from the parent) and clears them only
+// for "00755".
 func (d *Directory) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	p := hosts.Quote(d.path)
 	cmds := []string{"mkdir -p -- " + p}
+	mode := ""
 	for _, a := range c.Attrs {
 		switch a.Name {
 		case "mode":
-			cmds = append(cmds, "chmod "+a.After+" -- "+p)
+			mode = "chmod 0" + a.After + " -- " + p
 		case "owner":
 			cmds = append(cmds, "chown "+hosts.Quote(a.After)+" -- "+p)
 		case "group":
 			cmds = append(cmds, "chgrp "+hosts.Quote(a.After)+" -- "+p)
 		}
+	}
+	if mode != "" {
+		cmds = append(cmds, mode)
 	}
 	return runOK(ctx, h, strings.Join(cmds, " && "))
 }
