@@ -67,6 +67,9 @@ func readUnit(st *State, name string) (unitState, error) {
 		lines = append(lines, "")
 	}
 	u := unitState{init: lines[0], enabled: lines[1], active: lines[2]}
+	if u.enabled == "not-found" {
+		u.enabled = "" // systemd 254 and later say so; earlier ones print nothing
+	}
 	if u.init != "systemd" {
 		return u, fmt.Errorf("the host does not run systemd (PID 1 is %q), so hako cannot manage the service %q; "+
 			"use a command task (for example `service %s restart`) on such hosts", u.init, name, name)
