@@ -84,6 +84,68 @@ task "package" "typo" {
 	}
 }
 
+// awk is the libz-dev case on the test image: mawk provides it and is
+// installed, so apt "installs" awk with success while dpkg never knows it.
+func TestPackageVirtualNameFailsClearly(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	dir := planFor(t, h, `
+task "package" "awk" {
+  names = ["awk"]
+}
+`)
+	for _, cmd := range []string{"plan", "apply", "plan"} {
+		r := hako(t, cmd, dir)
+		if r.code != 1 {
+			t.Fatalf("%s: want exit 1:\n%s", cmd, r)
+		}
+		mustContain(t, r, "package.awk", "awk is a virtual package (provided by mawk): name the real package")
+	}
+	// Check stopped it: apt never ran, so it never fetched lists.
+	if got := h.Exec(t, "ls /var/lib/apt/lists | grep -c _Packages || true"); strings.TrimSpace(got) != "0" {
+		t.Errorf("apt-get ran: %s package lists", got)
+	}
+}
+
+// The local repository's files are two hours old, as a mirror's are: apt
+// gives the lists it fetches their mtimes, which must not make them stale.
+func TestPackageCacheValidSkipsUpdate(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	h.LocalAptRepo(t, "hako-first-pkg", "hako-second-pkg")
+	h.Exec(t, "touch -d '-2 hours' /srv/hako-apt/*")
+	install := func(name string) result {
+		t.Helper()
+		return hako(t, "apply", planFor(t, h, fmt.Sprintf(`
+task "package" "p" {
+  names               = [%q]
+  cache_valid_seconds = 3600
+}
+`, name)))
+	}
+	const stamp = "stat -c %Y /var/lib/apt/periodic/update-success-stamp"
+	mustContain(t, install("hako-first-pkg"), "changed  package.p: install hako-first-pkg")
+	before := h.Exec(t, stamp)
+
+	// A package added to the repository now shows whether apt-get update
+	// runs: only an update puts it into the lists.
+	h.LocalAptRepo(t, "hako-third-pkg")
+	h.Exec(t, "touch -d '-2 hours' /srv/hako-apt/*; sleep 1")
+	mustContain(t, install("hako-second-pkg"), "changed  package.p: install hako-second-pkg")
+	if got := h.Exec(t, "grep -c '^Package: hako-third-pkg' /var/lib/apt/lists/*_Packages || true"); strings.TrimSpace(got) != "0" {
+		t.Error("apt-get update ran although the lists were fresh")
+	}
+	if after := h.Exec(t, stamp); after != before {
+		t.Errorf("update-success-stamp moved from %s to %s", before, after)
+	}
+
+	// Fresh lists that do not know a name yet are refreshed once.
+	mustContain(t, install("hako-third-pkg"), "changed  package.p: install hako-third-pkg")
+	if after := h.Exec(t, stamp); after == before {
+		t.Error("the update for hako-third-pkg did not touch update-success-stamp")
+	}
+}
+
 func TestServiceOnSystemd(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})

@@ -1,6 +1,9 @@
 package tasks
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,6 +58,145 @@ func TestPackageAbsent(t *testing.T) {
 	c, _ := task.Check(answered(t, task, "telnet\tinstalled\n"))
 	if c.Action != Delete || c.Summary != "remove telnet" {
 		t.Errorf("change %+v", c)
+	}
+}
+
+// showpkgVirtual is apt-cache showpkg (indented lines dropped) for a
+// purely virtual name that two versions of one package provide.
+const showpkgVirtual = `Package: libz-dev
+Versions: 
+
+Reverse Depends: 
+Dependencies: 
+Provides: 
+Reverse Provides: 
+zlib1g-dev 1:1.2.13.dfsg-1 (= )
+zlib1g-dev 1:1.2.11.dfsg-2 (= )
+`
+
+// showpkgReal is a real package that another package provides too.
+const showpkgReal = `Package: mailx
+Versions: 
+1:20081101-2 (/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages)
+
+
+Reverse Depends: 
+Dependencies: 
+1:20081101-2 - libc6 (2 2.34) 
+Provides: 
+1:20081101-2 - 
+Reverse Provides: 
+bsd-mailx 8.1.2-0.20220412cvs-1 (= )
+`
+
+func TestPackageVirtualName(t *testing.T) {
+	task := decode(t, "package", map[string]cty.Value{"names": names("zlib1g-dev", "libz-dev", "mailx", "nosuch")})
+	out := "zlib1g-dev\tinstalled\n@apt 1000 900 900 1\n" + showpkgVirtual + showpkgReal
+	_, err := task.Check(answered(t, task, out))
+	if err == nil || err.Error() != "libz-dev is a virtual package (provided by zlib1g-dev): name the real package" {
+		t.Errorf("got %v", err)
+	}
+	// A real package and an unknown one go to apt as before.
+	task = decode(t, "package", map[string]cty.Value{"names": names("zlib1g-dev", "mailx", "nosuch")})
+	c, err := task.Check(answered(t, task, out))
+	if err != nil || c.Summary != "install mailx, nosuch" {
+		t.Errorf("%+v %v", c, err)
+	}
+}
+
+func TestVirtualNames(t *testing.T) {
+	awk := "Package: awk\nVersions: \n\nReverse Provides: \nmawk 1.3.4 (= )\ngawk 1:5.2.1-2 (= )\nmawk 1.3.3 (= )\n"
+	got := virtualNames([]byte(showpkgVirtual + showpkgReal + awk))
+	if len(got) != 2 || strings.Join(got["libz-dev"], ",") != "zlib1g-dev" || strings.Join(got["awk"], ",") != "gawk,mawk" {
+		t.Errorf("got %v", got)
+	}
+	err := virtualError([]string{"awk:amd64", "libz-dev"}, got)
+	if err == nil || err.Error() != "awk:amd64 is a virtual package (provided by gawk, mawk); "+
+		"libz-dev is a virtual package (provided by zlib1g-dev): name the real package" {
+		t.Errorf("got %v", err)
+	}
+}
+
+// The lists count as fresh by update-success-stamp, else by the lists
+// directory; never by the lists' own mtimes, which apt takes from the
+// mirror. No lists at all, or an odd answer, means apt-get update.
+func TestListsFresh(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"10000 9000 1000 1", true},  // stamp an hour old counts, the older directory not
+		{"10000 1000 9999 1", false}, // stale stamp, though the directory changed
+		{"10000 - 6400 1", true},     // no stamp: the directory
+		{"10000 - 6399 1", false},
+		{"10000 9999 9999 0", false}, // no Packages lists
+		{"10000 - - 1", false},
+		{"garbage", false},
+	} {
+		if got := parseListsAge(tc.line).fresh(3600); got != tc.want {
+			t.Errorf("%q: fresh = %v", tc.line, got)
+		}
+	}
+}
+
+func TestPackageUpdateDecision(t *testing.T) {
+	task := decode(t, "package", map[string]cty.Value{"names": names("ufw", "ppp"), "cache_valid_seconds": cty.NumberIntVal(600)})
+	for out, want := range map[string]bool{
+		"ufw\tinstalled\n@apt 10000 9500 1 1\n": false,
+		"ufw\tinstalled\n@apt 10000 9300 1 1\n": true,
+		"ufw\tinstalled\n":                      true, // no answer about the lists
+	} {
+		c, err := task.Check(answered(t, task, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := c.detail.(pkgWork)
+		if cmd := task.(*Package).command(w); w.update != want || strings.Contains(cmd, "[ yes = yes ]") != want {
+			t.Errorf("%q: %+v", out, w)
+		}
+	}
+}
+
+// The probe runs apt-cache only for names dpkg does not know as
+// installed: fake dpkg-query and apt-cache prove it in a local shell.
+func TestPackageProbeAsksAptOnlyWhenNeeded(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	bin := t.TempDir()
+	log := filepath.Join(bin, "apt-cache.log")
+	for name, body := range map[string]string{
+		"dpkg-query": "printf 'ufw\\tinstalled\\nppp\\tconfig-files\\n'",
+		"apt-cache":  "echo \"$@\" >>" + log,
+	} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(ns ...string) string {
+		t.Helper()
+		p := decode(t, "package", map[string]cty.Value{"names": names(ns...)}).(*Package)
+		cmd := exec.Command(sh, "-c", p.probe())
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return string(out)
+	}
+	if out := run("ufw", "ufw:amd64"); strings.Contains(out, "@apt") {
+		t.Errorf("all installed, yet:\n%s", out)
+	}
+	if _, err := os.Stat(log); err == nil {
+		t.Error("apt-cache ran although every name is installed")
+	}
+	out := run("ufw", "ppp", "libz-dev")
+	if !strings.Contains(out, "\n@apt ") {
+		t.Errorf("no apt facts:\n%s", out)
+	}
+	if got, _ := os.ReadFile(log); string(got) != "showpkg -- ppp libz-dev\n" {
+		t.Errorf("apt-cache %q", got)
 	}
 }
 
