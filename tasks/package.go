@@ -273,7 +273,7 @@ func (p *Package) Check(s *State) (*Change, error) {
 // did not just fetch, refreshes once and tries again. After each update
 // it touches update-success-stamp, as apt's daily job does, since apt
 // leaves no other trace of when it last updated.
-const installScript = `export DEBIAN_FRONTEND=noninteractive
+const installScript = `export DEBIAN_FRONTEND=noninteractive LC_ALL=C # apt's errors are parsed
 apt="apt-get -q -y -o DPkg::Lock::Timeout=120"
 update() {
   $apt update >&2 || exit 100
