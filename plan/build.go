@@ -10,6 +10,7 @@ import (
 	"github.com/hako-dev/hako/tasks"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 var hostSchema = &hcl.BodySchema{
@@ -76,6 +77,7 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string) (*Host, hcl.Diagnostics)
 		h.Conn.IdentityFiles = []string{localPath(dir, f)}
 	}
 	setPort(a, &h.Conn.Port)
+	nonEmpty(a, "address", "user")
 	diags = diags.Extend(a.Diags)
 	for i, bb := range content.Blocks {
 		if i > 0 {
@@ -106,6 +108,22 @@ func buildBootstrap(b *hcl.Block, main hosts.Config, ev *evaluator, dir string, 
 	return &bc, diags.Extend(a.Diags)
 }
 
+// nonEmpty reports a host setting that evaluated to null or "": the schema
+// only sees that the attribute is there (default = null, say).
+func nonEmpty(a *tasks.Attrs, names ...string) {
+	for _, n := range names {
+		it, ok := a.Items[n]
+		if !ok {
+			continue
+		}
+		v, _ := it.Value.UnmarkDeep()
+		if v.IsKnown() && (v.IsNull() || v.Type() == cty.String && v.AsString() == "") {
+			a.Diags = a.Diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Empty host setting",
+				Detail: n + " is null or empty: hako needs it to connect.", Subject: it.Range.Ptr()})
+		}
+	}
+}
+
 // setPort reads an optional port attribute into *port.
 func setPort(a *tasks.Attrs, port *int) {
 	v, ok := a.Items["port"]
@@ -125,7 +143,10 @@ func portNumber(v cty.Value) (int, error) {
 	if !v.IsKnown() {
 		return 0, nil
 	}
-	if v.IsNull() || v.Type() != cty.Number {
+	if !v.IsNull() {
+		v, _ = convert.Convert(v, cty.Number) // "2222" from -var, as Terraform converts
+	}
+	if v == cty.NilVal || v.IsNull() || v.Type() != cty.Number || !v.IsKnown() {
 		return 0, fmt.Errorf("port must be a number from 1 to 65535")
 	}
 	bf := v.AsBigFloat()

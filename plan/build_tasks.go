@@ -7,6 +7,7 @@ import (
 	"github.com/hako-dev/hako/tasks"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // taskDecl is a task block split into its common and kind attributes.
@@ -40,6 +41,7 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 		}
 	}
 	out := map[string][]*Step{}
+	decoded := map[*hcl.Block]bool{}
 	for _, h := range hs {
 		hev := ev.forHost(hostValue(h))
 		only := map[string]*hcl.Block{} // OnePerHost kind -> its task
@@ -56,24 +58,49 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 				}
 				only[td.kind.Name] = td.block
 			}
-			addr := tasks.Address{Kind: td.kind.Name, Name: td.block.Labels[1]}
-			out[h.Name] = append(out[h.Name], c.decodeStep(hev, td.kind, addr, td.block, td.content, td.notify, &diags))
+			out[h.Name] = append(out[h.Name], c.decodeTask(hev, td, &diags))
+			decoded[td.block] = true
 		}
 		for _, b := range c.Handlers {
-			common, rest, d := b.Body.PartialContent(handlerCommonSchema)
+			common, _, d := b.Body.PartialContent(handlerCommonSchema)
 			diags = diags.Extend(d)
 			if !when(hev, common.Attributes["when"], &diags) {
 				continue
 			}
-			kind := handlerKind(b)
-			content, d := rest.Content(kind.Schema)
-			diags = diags.Extend(d)
-			addr := tasks.Address{Kind: "handler", Name: b.Labels[0]}
-			h.Handlers[addr.Name] = c.decodeStep(hev, kind, addr, b, content, nil, &diags)
-			h.Order = append(h.Order, addr.Name)
+			s := c.decodeHandler(hev, b, &diags)
+			h.Handlers[b.Labels[0]] = s
+			h.Order = append(h.Order, b.Labels[0])
+			decoded[b] = true
+		}
+	}
+	// A task or handler that runs on no host is still checked once, with an
+	// unknown host, as Terraform checks a resource whose count is 0: an
+	// error must not wait for the day when = true.
+	anyHost := ev.forHost(cty.UnknownVal(hostValue(&Host{}).Type()))
+	for _, td := range decls {
+		if !decoded[td.block] {
+			c.decodeTask(anyHost, td, &diags)
+		}
+	}
+	for _, b := range c.Handlers {
+		if !decoded[b] {
+			c.decodeHandler(anyHost, b, &diags)
 		}
 	}
 	return out, diags
+}
+
+func (c *Config) decodeTask(ev *evaluator, td *taskDecl, diags *hcl.Diagnostics) *Step {
+	addr := tasks.Address{Kind: td.kind.Name, Name: td.block.Labels[1]}
+	return c.decodeStep(ev, td.kind, addr, td.block, td.content, td.notify, diags)
+}
+
+func (c *Config) decodeHandler(ev *evaluator, b *hcl.Block, diags *hcl.Diagnostics) *Step {
+	_, rest, _ := b.Body.PartialContent(handlerCommonSchema)
+	kind := handlerKind(b)
+	content, d := rest.Content(kind.Schema)
+	*diags = diags.Extend(d)
+	return c.decodeStep(ev, kind, tasks.Address{Kind: "handler", Name: b.Labels[0]}, b, content, nil, diags)
 }
 
 // handlerKind: a handler that names a `service` restarts or reloads it;
@@ -101,7 +128,10 @@ func when(ev *evaluator, a *hcl.Attribute, diags *hcl.Diagnostics) bool {
 	if !v.IsKnown() {
 		return true
 	}
-	if v.IsNull() || v.Type() != cty.Bool {
+	if !v.IsNull() {
+		v, _ = convert.Convert(v, cty.Bool) // "true" from -var, as Terraform converts
+	}
+	if v == cty.NilVal || v.IsNull() || v.Type() != cty.Bool {
 		*diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid when",
 			Detail: "when must be true or false.", Subject: a.Expr.Range().Ptr()})
 		return true
@@ -144,7 +174,7 @@ func decodeTaskDecl(b *hcl.Block, ev *evaluator, hostNames, handlers map[string]
 	content, d := rest.Content(kind.Schema)
 	diags = diags.Extend(d)
 	td := &taskDecl{block: b, kind: kind, common: common.Attributes, content: content, when: common.Attributes["when"]}
-	if a, ok := common.Attributes["hosts"]; ok {
+	if a, ok := common.Attributes["hosts"]; ok && !isNull(ev, a) { // hosts = null: every host, as if unset
 		names, d := nameList(ev, a, "host", hostNames)
 		diags = diags.Extend(d)
 		td.hosts = map[string]bool{}
@@ -152,12 +182,18 @@ func decodeTaskDecl(b *hcl.Block, ev *evaluator, hostNames, handlers map[string]
 			td.hosts[n] = true
 		}
 	}
-	if a, ok := common.Attributes["notify"]; ok {
+	if a, ok := common.Attributes["notify"]; ok && !isNull(ev, a) {
 		names, d := nameList(ev, a, "handler", handlers)
 		diags = diags.Extend(d)
 		td.notify = names
 	}
 	return td, diags
+}
+
+// isNull reports whether a evaluates to null (errors are reported later).
+func isNull(ev *evaluator, a *hcl.Attribute) bool {
+	v, diags := ev.eval(a.Expr)
+	return !diags.HasErrors() && v.IsKnown() && v.IsNull()
 }
 
 // nameList evaluates a list of names that must each be declared.

@@ -3,10 +3,13 @@
 package plan
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Config is a parsed, not yet evaluated, plan directory. Every piece keeps
@@ -35,9 +38,17 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 // Load parses every *.hcl file in dir. Files are read in name order and
 // blocks keep their order within a file: that is the order tasks run in.
 func Load(dir string) (*Config, hcl.Diagnostics) {
+	empty := &Config{Dir: dir, parser: hclparse.NewParser()}
+	switch st, err := os.Stat(dir); {
+	case err != nil:
+		return empty, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No plan directory", Detail: fmt.Sprintf("%v.", err)}}
+	case !st.IsDir():
+		return empty, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No plan directory",
+			Detail: dir + " is a file; hako reads every *.hcl file of a directory: give the directory."}}
+	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
 	if len(names) == 0 {
-		return &Config{Dir: dir, parser: hclparse.NewParser()}, hcl.Diagnostics{{Severity: hcl.DiagError,
+		return empty, hcl.Diagnostics{{Severity: hcl.DiagError,
 			Summary: "No plan files", Detail: "There are no *.hcl files in " + dir + "."}}
 	}
 	return LoadFiles(dir, names)
@@ -110,12 +121,27 @@ func (c *Config) checkUnique() hcl.Diagnostics {
 	}
 	for _, b := range c.Hosts {
 		dup("host", `"`+b.Labels[0]+`"`, b.DefRange)
+		diags = diags.Extend(checkName("host", b, 0))
 	}
 	for _, b := range c.Tasks {
 		dup("task", `"`+b.Labels[0]+`" "`+b.Labels[1]+`"`, b.DefRange)
+		diags = diags.Extend(checkName("task", b, 1))
 	}
 	for _, b := range c.Handlers {
 		dup("handler", `"`+b.Labels[0]+`"`, b.DefRange)
+		diags = diags.Extend(checkName("handler", b, 0))
 	}
 	return diags
+}
+
+// checkName requires label i of b to be an identifier (letters, digits,
+// underscores, dashes; not starting with a digit), as Terraform's names:
+// names appear in addresses, output and the recap line scripts parse.
+func checkName(what string, b *hcl.Block, i int) hcl.Diagnostics {
+	if hclsyntax.ValidIdentifier(b.Labels[i]) {
+		return nil
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + what + " name",
+		Detail:  fmt.Sprintf("%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter or underscore.", b.Labels[i]),
+		Subject: b.LabelRanges[i].Ptr()}}
 }

@@ -338,3 +338,91 @@ func TestVarFileErrorsShowNoValue(t *testing.T) {
 		}
 	}
 }
+
+// Untyped variables get text from -var and HAKO_VAR_; a port and a when
+// take "2222" and "true" as Terraform converts them.
+func TestPortAndWhenFromText(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.hcl"), `
+variable "port" {}
+variable "on" {}
+host "pi" {
+  address = "127.0.0.1"
+  user    = "pi"
+  port    = var.port
+}
+task "command" "c" {
+  command = "true"
+  when    = var.on
+}
+`)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, on := range []string{"true", "false"} {
+		p, diags := Build(cfg, Inputs{Args: []VarArg{{Assign: "port=2222"}, {Assign: "on=" + on}}})
+		if diags.HasErrors() {
+			t.Fatalf("on=%s: %s", on, render(diags))
+		}
+		if h := p.Hosts[0]; h.Conn.Port != 2222 || (len(h.Steps) == 1) != (on == "true") {
+			t.Errorf("on=%s: port %d, %d steps", on, h.Conn.Port, len(h.Steps))
+		}
+	}
+	_, diags = Build(cfg, Inputs{Args: []VarArg{{Assign: "port=ssh"}, {Assign: "on=yes please"}}})
+	if r := render(diags); !strings.Contains(r, "port must be a number") || !strings.Contains(r, "when must be true or false") {
+		t.Errorf("bad text: %s", r)
+	}
+}
+
+func TestLoadSaysWhatIsWrongWithTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plan.hcl")
+	writeFile(t, file, "")
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing"): "no such file or directory",
+		file:                          "is a file; hako reads every *.hcl file of a directory",
+		t.TempDir():                   "There are no *.hcl files in",
+	} {
+		if _, diags := Load(path); !strings.Contains(render(diags), want) {
+			t.Errorf("Load(%s): %s, want %q", path, render(diags), want)
+		}
+	}
+}
+
+// hosts = null means every host, as an unset attribute does (Terraform's
+// null); hosts = [] means none.
+func TestHostsNull(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.hcl"), `
+host "a" {
+  address = "127.0.0.1"
+  user    = "u"
+}
+host "b" {
+  address = "127.0.0.2"
+  user    = "u"
+}
+task "command" "everywhere" {
+  command = "true"
+  hosts   = null
+}
+task "command" "nowhere" {
+  command = "true"
+  hosts   = []
+}
+`)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p, diags := Build(cfg, Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	for _, h := range p.Hosts {
+		if len(h.Steps) != 1 || h.Steps[0].Task.Address().Name != "everywhere" {
+			t.Errorf("host %s: %d steps", h.Name, len(h.Steps))
+		}
+	}
+}

@@ -49,7 +49,14 @@ func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%s %d to change, %d unchanged.\n", st.paint(bold, "Plan:"), sum.ToChange, sum.Unchanged)
+	errs := ""
+	switch {
+	case sum.Errors == 1:
+		errs = ", " + st.paint(red, "1 error")
+	case sum.Errors > 1:
+		errs = ", " + st.paint(red, fmt.Sprintf("%d errors", sum.Errors))
+	}
+	fmt.Fprintf(w, "%s %d to change, %d unchanged%s.\n", st.paint(bold, "Plan:"), sum.ToChange, sum.Unchanged, errs)
 	return sum
 }
 

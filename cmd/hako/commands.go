@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/report"
@@ -29,7 +30,28 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 	if diags.HasErrors() {
 		return nil
 	}
+	if err := checkHostNames(p, o.reprovision); err != nil {
+		fmt.Fprintf(stderr, "Error: -reprovision: %v\n", err)
+		return nil
+	}
 	return p
+}
+
+// checkHostNames refuses a flag's host name that the plan does not have:
+// a typo in -reprovision must not pass silently.
+func checkHostNames(p *plan.Plan, names map[string]bool) error {
+	known := map[string]bool{}
+	var all []string
+	for _, h := range p.Hosts {
+		known[h.Name] = true
+		all = append(all, h.Name)
+	}
+	for n := range names {
+		if !known[n] {
+			return fmt.Errorf("the plan has no host %q (its hosts: %s)", n, strings.Join(all, ", "))
+		}
+	}
+	return nil
 }
 
 func (o *options) runOptions() run.Options {

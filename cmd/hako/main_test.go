@@ -156,3 +156,16 @@ func TestAllowRiskyNamesACheck(t *testing.T) {
 		t.Errorf("%d connections to the host", n)
 	}
 }
+
+// A mistyped -reprovision name is an error before any host is contacted.
+func TestReprovisionNamesAHost(t *testing.T) {
+	port, accepted := listener(t)
+	dir := planDir(t, hostBlock(port))
+	code, _, stderr := hako(t, "apply", "-reprovision", "pii", dir)
+	if code != 1 || !strings.Contains(stderr, `-reprovision: the plan has no host "pii" (its hosts: pi)`) {
+		t.Errorf("%d %q", code, stderr)
+	}
+	if n := accepted(); n != 0 {
+		t.Errorf("%d connections to the host", n)
+	}
+}
