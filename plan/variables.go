@@ -21,6 +21,7 @@ type Sensitive struct{}
 type Variable struct {
 	Name        string
 	Type        cty.Type
+	typed       bool // a `type` was given, even `any`: see parsesText
 	defaults    *typeexpr.Defaults
 	Default     cty.Value // cty.NilVal when there is none: the variable is required
 	Description string
@@ -43,7 +44,7 @@ func decodeVariable(b *hcl.Block) (*Variable, hcl.Diagnostics) {
 	if a, ok := content.Attributes["type"]; ok {
 		ty, defs, d := typeexpr.TypeConstraintWithDefaults(a.Expr)
 		diags = diags.Extend(d)
-		v.Type, v.defaults = ty, defs
+		v.Type, v.defaults, v.typed = ty, defs, true
 	}
 	if a, ok := content.Attributes["description"]; ok {
 		diags = diags.Extend(decodeLiteral(a, cty.String, func(val cty.Value) { v.Description = val.AsString() }))
@@ -108,66 +109,25 @@ type Inputs struct {
 
 const envPrefix = "HAKO_VAR_"
 
-// resolveVariables assigns each declared variable its value: default, then
-// the environment, then -var-file and -var in command-line order.
+// resolveVariables assigns each declared variable its value. Like
+// Terraform, it first picks the winning raw value per variable (see
+// collectInputs) and converts only that one, so a losing value of the
+// wrong type is no error.
 func (c *Config) resolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
 	decl := map[string]*Variable{}
 	for _, v := range c.Variables {
 		decl[v.Name] = v
 	}
+	given, diags := c.collectInputs(in, decl)
 	vals := map[string]cty.Value{}
-	set := func(name string, raw cty.Value, isText bool, rng *hcl.Range, source string) {
-		// A var file's line holds the value, perhaps a secret: name the
-		// place in the text instead of printing the line as a snippet.
-		if rng != nil {
-			source = fmt.Sprintf("%s (%s:%d,%d)", source, rng.Filename, rng.Start.Line, rng.Start.Column)
-			rng = nil
-		}
-		v, ok := decl[name]
-		if !ok {
-			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable",
-				Detail: fmt.Sprintf("%s sets %q, but the plan declares no variable of that name.%s", source, name, c.suggestVariable(name))})
-			return
-		}
-		val, d := v.fromInput(raw, isText, rng, source)
-		diags = diags.Extend(d)
-		if !d.HasErrors() {
-			vals[name] = val
-		}
-	}
-	for _, kv := range in.Environ {
-		name, raw, ok := strings.Cut(kv, "=")
-		if name, found := strings.CutPrefix(name, envPrefix); ok && found {
-			if _, declared := decl[name]; declared { // like Terraform, ignore strangers in the environment
-				set(name, cty.StringVal(raw), true, nil, "The environment variable "+envPrefix+name)
-			}
-		}
-	}
-	for _, a := range in.Args {
-		if a.File != "" {
-			attrs, d := c.parseVarFile(a.File)
-			diags = diags.Extend(d)
-			for _, at := range sortedAttrs(attrs) {
-				raw, d := at.Expr.Value(nil)
-				diags = diags.Extend(placesOnly(d))
-				if !d.HasErrors() {
-					set(at.Name, raw, false, at.NameRange.Ptr(), "The variables file")
-				}
-			}
-			continue
-		}
-		name, raw, ok := strings.Cut(a.Assign, "=")
-		if !ok || name == "" {
-			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var option",
-				Detail: "A -var option is not of the form name=value (it is not shown here: it may hold a secret)."})
-			continue
-		}
-		set(name, cty.StringVal(raw), true, nil, "A -var option")
-	}
 	for _, v := range c.Variables {
-		if _, ok := vals[v.Name]; ok {
-			continue
+		if g, ok := given[v.Name]; ok {
+			val, d := v.fromInput(g)
+			diags = diags.Extend(d)
+			if !d.HasErrors() {
+				vals[v.Name] = val
+			}
+			continue // a bad value is reported once, not also as missing
 		}
 		switch {
 		case v.Default != cty.NilVal:
@@ -189,29 +149,109 @@ func (c *Config) resolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 	return vals, diags
 }
 
-// fromInput converts a value given from outside. Text from -var or the
-// environment is a literal string for primitive types and an HCL
-// expression otherwise (Terraform's rule). Error messages never quote the
-// value: it may be a secret.
-func (v *Variable) fromInput(raw cty.Value, isText bool, rng *hcl.Range, source string) (cty.Value, hcl.Diagnostics) {
+// input is one raw value given from outside, not yet converted.
+type input struct {
+	raw    cty.Value
+	isText bool   // from -var or the environment: parsed per the type (fromInput)
+	source string // where it came from, for messages; never the value
+}
+
+// collectInputs gathers raw values, later ones replacing earlier ones: the
+// environment, then -var-file and -var options in command-line order.
+func (c *Config) collectInputs(in Inputs, decl map[string]*Variable) (map[string]input, hcl.Diagnostics) {
+	given := map[string]input{}
+	for _, kv := range in.Environ {
+		name, raw, ok := strings.Cut(kv, "=")
+		name, found := strings.CutPrefix(name, envPrefix)
+		if ok && found && decl[name] != nil { // like Terraform, ignore strangers in the environment
+			given[name] = input{raw: cty.StringVal(raw), isText: true, source: "The environment variable " + envPrefix + name}
+		}
+	}
 	var diags hcl.Diagnostics
-	if isText && !(v.Type == cty.DynamicPseudoType || v.Type.IsPrimitiveType()) {
+	for _, a := range in.Args {
+		if a.File != "" {
+			diags = diags.Extend(c.fileInputs(a.File, decl, given))
+		} else {
+			diags = diags.Extend(c.assignInput(a.Assign, decl, given))
+		}
+	}
+	return given, diags
+}
+
+// fileInputs reads a -var-file into given. A name the plan does not
+// declare is only a warning, as in Terraform: one file may serve several
+// plans.
+func (c *Config) fileInputs(path string, decl map[string]*Variable, given map[string]input) hcl.Diagnostics {
+	attrs, diags := c.parseVarFile(path)
+	for _, at := range sortedAttrs(attrs) {
+		raw, d := at.Expr.Value(nil)
+		diags = diags.Extend(placesOnly(d))
+		if d.HasErrors() {
+			continue
+		}
+		// The line holds the value, perhaps a secret: name the place in
+		// the text instead of showing the line as a snippet.
+		r := at.NameRange
+		source := fmt.Sprintf("The variables file (%s:%d,%d)", r.Filename, r.Start.Line, r.Start.Column)
+		if decl[at.Name] == nil {
+			diags = diags.Append(c.undeclared(hcl.DiagWarning, source, at.Name, " It is ignored."))
+			continue
+		}
+		given[at.Name] = input{raw: raw, source: source}
+	}
+	return diags
+}
+
+// assignInput records one -var name=value. Unlike a variables file, a -var
+// for an undeclared name is an error: it can only be a mistake.
+func (c *Config) assignInput(assign string, decl map[string]*Variable, given map[string]input) hcl.Diagnostics {
+	name, raw, ok := strings.Cut(assign, "=")
+	if !ok || name == "" {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid -var option",
+			Detail: "A -var option is not of the form name=value (it is not shown here: it may hold a secret)."}}
+	}
+	const source = "A -var option"
+	if decl[name] == nil {
+		return hcl.Diagnostics{c.undeclared(hcl.DiagError, source, name, "")}
+	}
+	given[name] = input{raw: cty.StringVal(raw), isText: true, source: source}
+	return nil
+}
+
+func (c *Config) undeclared(sev hcl.DiagnosticSeverity, source, name, more string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: sev, Summary: "Undeclared variable",
+		Detail: fmt.Sprintf("%s sets %q, but the plan declares no variable of that name.%s%s", source, name, more, c.suggestVariable(name))}
+}
+
+// parsesText reports whether text from -var or the environment is an HCL
+// expression rather than a literal string. Terraform parses it for every
+// declared type that is not primitive, `any` included; only a variable
+// with no type at all takes the text as it is.
+func (v *Variable) parsesText() bool {
+	return v.typed && !v.Type.IsPrimitiveType()
+}
+
+// fromInput converts the winning value given from outside. Error messages
+// never quote the value: it may be a secret.
+func (v *Variable) fromInput(g input) (cty.Value, hcl.Diagnostics) {
+	raw := g.raw
+	if g.isText && v.parsesText() {
 		expr, d := hclsyntax.ParseExpression([]byte(raw.AsString()), "<value for var."+v.Name+">", hcl.InitialPos)
 		if d.HasErrors() {
-			return cty.NilVal, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-				Detail: fmt.Sprintf("%s gives var.%s a value that is not a valid HCL expression for type %s.", source, v.Name, typeexpr.TypeString(v.Type)), Subject: rng})
+			return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+				Detail: fmt.Sprintf("%s gives var.%s a value that is not a valid HCL expression for type %s.", g.source, v.Name, typeexpr.TypeString(v.Type))}}
 		}
 		if raw, d = expr.Value(nil); d.HasErrors() {
-			return cty.NilVal, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-				Detail: fmt.Sprintf("%s gives var.%s a value that is not a literal.", source, v.Name), Subject: rng})
+			return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+				Detail: fmt.Sprintf("%s gives var.%s a value that is not a literal.", g.source, v.Name)}}
 		}
 	}
 	val, err := v.convert(raw)
 	if err != nil {
-		return cty.NilVal, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-			Detail: fmt.Sprintf("%s gives var.%s a value of the wrong type: %v.", source, v.Name, err), Subject: rng})
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+			Detail: fmt.Sprintf("%s gives var.%s a value of the wrong type: %v.", g.source, v.Name, err)}}
 	}
-	return val, diags
+	return val, nil
 }
 
 func (c *Config) parseVarFile(path string) (hcl.Attributes, hcl.Diagnostics) {
