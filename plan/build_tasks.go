@@ -74,9 +74,9 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 		}
 	}
 	// A task or handler that runs on no host is still checked once, with an
-	// unknown host, as Terraform checks a resource whose count is 0: an
-	// error must not wait for the day when = true.
-	anyHost := ev.forHost(cty.UnknownVal(hostValue(&Host{}).Type()))
+	// unknown host and unknown variables, as Terraform validates a resource
+	// whose count is 0: an error must not wait for the day when = true.
+	anyHost := ev.unknowns().forHost(cty.UnknownVal(hostValue(&Host{}).Type()))
 	for _, td := range decls {
 		if !decoded[td.block] {
 			c.decodeTask(anyHost, td, &diags)

@@ -29,6 +29,23 @@ func (e *evaluator) forHost(host cty.Value) *evaluator {
 	return &evaluator{ctx: child}
 }
 
+// unknowns returns an evaluator in which every variable and local is
+// unknown (keeping its type and sensitivity), like Terraform's validate:
+// a block that runs on no host is checked for what it says, and a file()
+// or template of a value it will never use is not read.
+func (e *evaluator) unknowns() *evaluator {
+	child := e.ctx.NewChild()
+	child.Variables = map[string]cty.Value{}
+	for _, scope := range []string{"var", "local"} {
+		attrs := map[string]cty.Value{}
+		for name, v := range e.ctx.Variables[scope].AsValueMap() {
+			attrs[name] = cty.UnknownVal(v.Type()).WithMarks(v.Marks())
+		}
+		child.Variables[scope] = cty.ObjectVal(attrs)
+	}
+	return &evaluator{ctx: child}
+}
+
 // eval evaluates expr. When it fails and uses a sensitive value, the error
 // detail is replaced: function errors may quote their (secret) arguments.
 func (e *evaluator) eval(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {

@@ -426,3 +426,31 @@ task "command" "nowhere" {
 		}
 	}
 }
+
+// A task that runs on no host is checked with unknown values: it does not
+// read a file it will never use (the Pi example's admin key when the admin
+// is the bootstrap user).
+func TestDisabledTaskReadsNoFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.hcl"), `
+variable "key" {
+  default = "missing.pub"
+}
+host "pi" {
+  address = "127.0.0.1"
+  user    = "pi"
+}
+task "user" "admin" {
+  name            = "alice"
+  authorized_keys = [file(var.key)]
+  when            = false
+}
+`)
+	cfg, diags := Load(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if _, diags := Build(cfg, Inputs{}); diags.HasErrors() {
+		t.Errorf("a disabled task read its file: %s", render(diags))
+	}
+}
