@@ -77,7 +77,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	}
 	deadline := time.Now().Add(cfg.ConnectTimeout)
 
-	hk, err := newHostKeyChecker(cfg.Name, hostport, cfg.KnownHostsFile, cfg.AcceptNewHostKeys)
+	hk, err := newHostKeyChecker(cfg.Name, strings.ToLower(hostport), cfg.KnownHostsFile, cfg.AcceptNewHostKeys)
 	if err != nil {
 		return nil, err
 	}

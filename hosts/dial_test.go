@@ -528,3 +528,33 @@ func TestTCPErrorClasses(t *testing.T) {
 		wantContains(t, err, `host "box" (192.0.2.1:22): tcp connect`, c.wantInMessage)
 	}
 }
+
+// OpenSSH lowercases host names in known_hosts. A plan address that differs
+// only in case meets the recorded key, and with -accept-new-host-keys a
+// different key is still refused as changed, never recorded as new.
+func TestHostNameCaseInKnownHosts(t *testing.T) {
+	f := newFixture(t)
+	var lines string
+	for _, k := range f.srv.hostKeys {
+		lines += knownHostsLine(fmt.Sprintf("localhost:%d", f.srv.port), k.PublicKey()) + "\n"
+	}
+	if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.Address = "LocalHost"
+	f.dial(t).Close()
+
+	old := newEd25519Signer(t) // the key recorded before the host changed
+	if err := os.WriteFile(f.cfg.KnownHostsFile, []byte(knownHostsLine(fmt.Sprintf("localhost:%d", f.srv.port), old.PublicKey())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.AcceptNewHostKeys = true
+	_, err := Dial(t.Context(), f.cfg)
+	var changed *HostKeyChangedError
+	if !errors.As(err, &changed) {
+		t.Errorf("a changed key under another case: %v", err)
+	}
+	if b, _ := os.ReadFile(f.cfg.KnownHostsFile); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("known_hosts changed:\n%s", b)
+	}
+}

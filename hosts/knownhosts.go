@@ -85,8 +85,11 @@ func (c *hostKeyChecker) algorithms() []string {
 	return algos
 }
 
-// check is the ssh.HostKeyCallback.
-func (c *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
+// check is the ssh.HostKeyCallback. It looks the host up by c.hostport, in
+// lower case, as OpenSSH writes, hashes and matches host names: the name
+// the plan wrote ("Pi.local") must meet the entry ssh made ("pi.local").
+func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) error {
+	hostname := c.hostport
 	c.seen = key
 	if c.expect != nil && !bytes.Equal(c.expect.Marshal(), key.Marshal()) {
 		return &HostKeyMismatchError{Host: c.name, HostPort: c.hostport,
