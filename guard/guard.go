@@ -62,6 +62,11 @@ type Snapshot struct {
 	// Restart are services restarted after restoring, in order, e.g.
 	// "ssh": `systemctl restart` with systemd, else `service NAME restart`.
 	Restart []string
+	// Reapply are network services (dhcpcd, networking, ...) that re-read
+	// the restored files, restarted if running, only when the timer rolls
+	// back: the host is cut off then. Through hako's own session
+	// (RollbackNow) the network works as it is, and a restart could cut it.
+	Reapply []string
 }
 
 // Errors a guard can end in; test with errors.Is.
@@ -194,7 +199,7 @@ func (s Snapshot) check() ([]string, error) {
 			paths = append(paths, p)
 		}
 	}
-	for _, svc := range s.Restart {
+	for _, svc := range append(append([]string(nil), s.Restart...), s.Reapply...) {
 		if !serviceName.MatchString(svc) {
 			return nil, fmt.Errorf("invalid service name %q", svc)
 		}
@@ -221,7 +226,7 @@ func Arm(ctx context.Context, h hosts.Host, s Snapshot, timeout time.Duration) (
 	if err != nil {
 		return nil, fmt.Errorf("host %q: guard: %w", h.Name(), err)
 	}
-	res, err := h.Run(ctx, armScript(id, paths, s.UFW, s.Restart, timeout))
+	res, err := h.Run(ctx, armScript(id, paths, s, timeout))
 	if err != nil {
 		// The command may or may not have armed the guard: take back
 		// whatever it did.

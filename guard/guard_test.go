@@ -453,3 +453,42 @@ func TestDisarmKillsOnlyItsOwnProcess(t *testing.T) {
 		t.Errorf("scheduler still there after its deadline:\n%s", l)
 	}
 }
+
+// Network services re-read the restored files when the timer rolls back
+// (the host is cut off), if they run; a rollback through hako's session
+// leaves the working network alone.
+func TestTimerReappliesNetwork(t *testing.T) {
+	testhost.Require(t)
+	t.Parallel()
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
+	setUp(t, h)
+	h.Exec(t, `printf '[Service]\nExecStartPre=/bin/sh -c "echo start >>/run/hako-net.starts"\nExecStart=/bin/sleep infinity\n' >/etc/systemd/system/hako-net.service && systemctl daemon-reload && systemctl start hako-net`)
+	starts := func() string { return h.Exec(t, "wc -l </run/hako-net.starts") }
+	c := dial(t, h)
+	ctx := context.Background()
+	reapply := []string{"hako-net", "hako-not-installed"}
+
+	a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}, Restart: []string{"ssh"}, Reapply: reapply}, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, "echo v2 >"+guarded)
+	if err := a.RollbackNow(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := starts(); got != "1\n" {
+		t.Errorf("RollbackNow restarted the network service: %s starts", got)
+	}
+
+	a, err = guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}, Restart: []string{"ssh"}, Reapply: reapply}, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, "echo v2 >"+guarded)
+	c.Close()
+	waitRolledBack(t, h, a)
+	log := h.Exec(t, "cat "+a.Dir()+"/log")
+	if got := starts(); got != "2\n" || !strings.Contains(log, "restarted hako-net (network)") || strings.Contains(log, "hako-not-installed") || !strings.Contains(log, "rollback done: ok") {
+		t.Errorf("%s starts; log:\n%s", strings.TrimSpace(got), log)
+	}
+}

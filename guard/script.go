@@ -32,7 +32,7 @@ const heredocEnd = "HAKO_GUARD_ROLLBACK_EOF"
 // there and schedules it: one remote command. Any failure removes the
 // directory (and cancels the schedule if it was made) and exits non-zero.
 // The last line it prints is "armed systemd" or "armed process PID".
-func armScript(id string, paths []string, ufw bool, restart []string, timeout time.Duration) string {
+func armScript(id string, paths []string, s Snapshot, timeout time.Duration) string {
 	d := BaseDir + "/" + id
 	var b strings.Builder
 	b.WriteString("set -u\numask 077\n" + scriptEnv)
@@ -78,7 +78,7 @@ $1
 	for _, p := range paths {
 		b.WriteString("save " + hosts.Quote(p) + "\n")
 	}
-	if ufw {
+	if s.UFW {
 		b.WriteString("if command -v ufw >/dev/null 2>&1; then\n\tfor f in")
 		for _, f := range ufwFiles {
 			b.WriteString(" " + f)
@@ -102,7 +102,7 @@ echo "$st" >"$D/ufw" || die "cannot write $D/ufw"
 	}
 	b.WriteString(`echo "$sched" >"$D/scheduler" || die "cannot write $D/scheduler"
 cat >"$D/rollback" <<'` + heredocEnd + `' || die "cannot write $D/rollback"
-` + rollbackScript(id, restart) + heredocEnd + "\n")
+` + rollbackScript(id, s.Restart, s.Reapply) + heredocEnd + "\n")
 	ms := timeout.Milliseconds()
 	fmt.Fprintf(&b, `date -u '+%%Y-%%m-%%dT%%H:%%M:%%SZ timeout %dms' >"$D/armed" || die "cannot write $D/armed"
 case $sched in
@@ -175,7 +175,7 @@ exit $rc
 // overlap. Exit status: 0 done, 1 error, 2 usage, 3 not armed (the snapshot
 // was deleted meanwhile), 4 already rolled back (disarm), 5 rollback done
 // but some steps failed (see the log).
-func rollbackScript(id string, restart []string) string {
+func rollbackScript(id string, restart, reapply []string) string {
 	d := BaseDir + "/" + id
 	return fmt.Sprintf(`#!/bin/sh
 # hako guard %[1]s: puts back what was saved here before a change, unless
@@ -183,7 +183,8 @@ func rollbackScript(id string, restart []string) string {
 ID=%[3]s
 D=%[4]s
 RESTART=%[5]s
-`, id, d, hosts.Quote(id), hosts.Quote(d), hosts.Quote(strings.Join(restart, " "))) + rollbackBody
+REAPPLY=%[6]s
+`, id, d, hosts.Quote(id), hosts.Quote(d), hosts.Quote(strings.Join(restart, " ")), hosts.Quote(strings.Join(reapply, " "))) + rollbackBody
 }
 
 const rollbackBody = scriptEnv + `umask 022
@@ -341,6 +342,19 @@ for s in $RESTART; do
 		run "/etc/init.d/$s" restart
 	fi && log "restarted $s" || fail=1
 done
+# Network services re-read the restored files only when the timer rolls
+# back (the host is cut off); through hako's session the network works.
+if [ "$mode" = timer ]; then
+	for s in $REAPPLY; do
+		if [ -d /run/systemd/system ]; then
+			systemctl is-active --quiet "$s" || continue
+			run systemctl restart "$s"
+		else
+			service "$s" status >/dev/null 2>&1 || continue
+			run service "$s" restart
+		fi && log "restarted $s (network)" || fail=1
+	done
+fi
 if [ "$mode" = now ]; then
 	cancel || { log "FAILED: cannot stop the scheduled rollback"; fail=1; }
 fi

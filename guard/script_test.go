@@ -196,9 +196,9 @@ func TestScriptsParse(t *testing.T) {
 		t.Fatal("the rollback script contains the heredoc terminator")
 	}
 	scripts := map[string]string{
-		"arm":      armScript(id, []string{"/etc/it's", "/etc/$(reboot)", "/etc/a b"}, true, []string{"ssh", "getty@tty1"}, 3500*time.Millisecond),
-		"arm-bare": armScript(id, []string{"/etc/motd"}, false, nil, time.Second),
-		"rollback": rollbackScript(id, []string{"ssh"}),
+		"arm":      armScript(id, []string{"/etc/it's", "/etc/$(reboot)", "/etc/a b"}, Snapshot{UFW: true, Restart: []string{"ssh", "getty@tty1"}, Reapply: []string{"dhcpcd"}}, 3500*time.Millisecond),
+		"arm-bare": armScript(id, []string{"/etc/motd"}, Snapshot{}, time.Second),
+		"rollback": rollbackScript(id, []string{"ssh"}, []string{"dhcpcd", "networking"}),
 		"disarm":   runScript(id, "disarm"),
 		"now":      runScript(id, "now"),
 		"abort":    runScript(id, "abort"),

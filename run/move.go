@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type NetRequest struct {
 	Paths   []string // files the plan manages that can cut SSH
 	UFW     bool     // the plan manages the firewall
 	Restart []string // services to restart after restoring
+	Reapply []string // network services to restart, if running, when the host rolls back by itself
 	Timeout time.Duration
 }
 
@@ -40,15 +42,25 @@ type NetRequest struct {
 // new path by then (it crashed, the laptop slept), the host rolls back.
 const DefaultMoveTimeout = 10 * time.Minute
 
+// rollbackTimeout bounds a rollback through the held session.
+const rollbackTimeout = 2 * time.Minute
+
 // sshPaths are the files and folders that can cut the SSH path if wrong:
 // sshd and its socket unit, TCP wrappers and PAM, the firewall, the
 // network configuration, and sudo (hako's way to root).
 var sshPaths = []string{"/etc/ssh/", "/etc/systemd/system/ssh.socket.d/", "/etc/systemd/system/ssh.service.d/",
 	"/etc/pam.d/", "/etc/ufw/", "/etc/nftables", "/etc/iptables/", "/etc/network/", "/etc/netplan/",
-	"/etc/systemd/network/", "/etc/NetworkManager/", "/etc/sudoers.d/"}
+	"/etc/systemd/network/", "/etc/NetworkManager/", "/etc/sudoers.d/", "/etc/wpa_supplicant/"}
+
+// networkServices re-read the files under each path: a rollback by the
+// timer restarts them (if running) so that the old network is live again.
+var networkServices = []struct{ path, service string }{
+	{"/etc/dhcpcd.conf", "dhcpcd"}, {"/etc/network/", "networking"}, {"/etc/systemd/network/", "systemd-networkd"},
+	{"/etc/NetworkManager/", "NetworkManager"}, {"/etc/wpa_supplicant/", "wpa_supplicant"},
+}
 
 var sshFiles = []string{"/etc/dhcpcd.conf", "/etc/default/ufw", "/etc/sudoers", "/etc/hosts.allow", "/etc/hosts.deny",
-	"/etc/nftables.conf"}
+	"/etc/nftables.conf", "/etc/systemd/system/ssh.service", "/etc/systemd/system/ssh.socket", "/etc/default/ssh"}
 
 // cutsSSH reports whether a managed path can cut the SSH path if wrong.
 func cutsSSH(p string) bool {
@@ -72,6 +84,7 @@ func (a *hostApply) netRequest(timeout time.Duration) NetRequest {
 	for _, s := range a.host.Steps {
 		if mp, ok := s.Task.(interface{ ManagedPath() string }); ok && cutsSSH(mp.ManagedPath()) {
 			r.Paths = append(r.Paths, mp.ManagedPath())
+			r.Reapply = appendNetworkService(r.Reapply, mp.ManagedPath())
 			// A socket-activated sshd listens where ssh.socket says.
 			socket = socket || strings.HasPrefix(mp.ManagedPath(), "/etc/systemd/system/ssh.socket.d/")
 		}
@@ -83,6 +96,16 @@ func (a *hostApply) netRequest(timeout time.Duration) NetRequest {
 		r.Restart = append(r.Restart, "ssh.socket")
 	}
 	return r
+}
+
+// appendNetworkService adds the network service that reads path, once.
+func appendNetworkService(services []string, path string) []string {
+	for _, ns := range networkServices {
+		if (path == ns.path || strings.HasSuffix(ns.path, "/") && strings.HasPrefix(path, ns.path)) && !slices.Contains(services, ns.service) {
+			return append(services, ns.service)
+		}
+	}
+	return services
 }
 
 // guardedRun carries out a port move, or with -confirm any change to what
@@ -119,7 +142,11 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.Stat
 	next, err := a.confirmNewPath(ctx, o)
 	if err != nil {
 		a.recap.Failed++
-		rerr := net.RollbackNow(ctx, a.conn.Host)
+		// Roll back even when the run was interrupted (Ctrl-C cancels ctx):
+		// else the host would wait for its timer, minutes away.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		rerr := net.RollbackNow(rctx, a.conn.Host)
+		cancel()
 		if rerr != nil {
 			a.recap.Unreachable = fmt.Errorf("host %s: %v; and rolling back failed: %v (the host rolls back by itself when the timer ends)", a.host.Name, err, rerr)
 			return

@@ -28,10 +28,15 @@ func (k keyedHost) HostKey() ssh.PublicKey { return k.key }
 type fakeNet struct {
 	req                NetRequest
 	rolledBack, disarm int
-	tooLate            bool // the host rolled back before Disarm
+	tooLate            bool  // the host rolled back before Disarm
+	rollbackCtxErr     error // ctx.Err() as RollbackNow saw it
 }
 
-func (f *fakeNet) RollbackNow(context.Context, hosts.Host) error { f.rolledBack++; return nil }
+func (f *fakeNet) RollbackNow(ctx context.Context, _ hosts.Host) error {
+	f.rolledBack++
+	f.rollbackCtxErr = ctx.Err()
+	return ctx.Err()
+}
 func (f *fakeNet) Disarm(context.Context, hosts.Host) error {
 	f.disarm++
 	if f.tooLate {
@@ -131,10 +136,24 @@ func TestNetRequestCoversWhatCanCutSSH(t *testing.T) {
 		"/etc/network/interfaces.d/x": true, "/etc/sudoers.d/hako-alice": true, "/etc/motd": false, "/etc/ppp/chap-secrets": false,
 		"/etc/systemd/system/ssh.socket.d/port.conf": true, "/etc/netplan/50-cloud-init.yaml": true, "/etc/hosts.deny": true,
 		"/etc/pam.d/sshd": true, "/etc/systemd/system/nginx.service": false,
+		"/etc/systemd/system/ssh.service": true, "/etc/default/ssh": true, "/etc/wpa_supplicant/wpa_supplicant.conf": true,
 	} {
 		if cutsSSH(p) != want {
 			t.Errorf("cutsSSH(%s) = %v", p, !want)
 		}
+	}
+}
+
+// A rollback by the timer makes the old network live again: the services
+// that read the guarded network files are restarted (if running).
+func TestNetRequestReappliesTheNetwork(t *testing.T) {
+	var got []string
+	for _, p := range []string{"/etc/ssh/sshd_config.d/10-hako.conf", "/etc/dhcpcd.conf", "/etc/network/interfaces.d/dsl-provider",
+		"/etc/network/interfaces", "/etc/NetworkManager/system-connections/wifi.nmconnection", "/etc/ufw/user.rules"} {
+		got = appendNetworkService(got, p)
+	}
+	if want := "dhcpcd networking NetworkManager"; strings.Join(got, " ") != want {
+		t.Errorf("reapply %q, want %q", got, want)
 	}
 }
 
@@ -245,5 +264,29 @@ handler "h" {
 	}
 	if r := recaps[0]; r.Changed != 3 || r.OK != 0 || r.Failed != 0 {
 		t.Errorf("recap %+v, want changed=3 (file, command, handler) once each", r)
+	}
+}
+
+// Ctrl-C while hako waits for the new path: the rollback through the held
+// session still runs, instead of leaving the host to its timer.
+func TestInterruptedMoveStillRollsBack(t *testing.T) {
+	p, _ := movePlan(t)
+	net := &fakeNet{}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := moveOptions(t, true, net)
+	dial := o.Dial
+	o.Dial = func(c context.Context, cfg hosts.Config) (hosts.Host, error) {
+		if cfg.ExpectHostKey != nil { // the confirmation login
+			cancel()
+			return nil, c.Err()
+		}
+		return dial(c, cfg)
+	}
+	recaps := Apply(ctx, p, o, &recorder{})
+	if net.rolledBack != 1 || net.rollbackCtxErr != nil {
+		t.Errorf("rolled back %d times, with ctx error %v", net.rolledBack, net.rollbackCtxErr)
+	}
+	if r := recaps[0]; r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "rolled back") {
+		t.Errorf("recap %+v", r)
 	}
 }
