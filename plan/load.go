@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -35,9 +36,10 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "handler", LabelNames: []string{"name"}},
 }}
 
-// Load parses every *.hcl file in dir. Files are read in name order and
-// blocks keep their order within a file: that is the order tasks run in.
-func Load(dir string) (*Config, hcl.Diagnostics) {
+// Load parses every *.hcl file in dir but those in varFiles (a -var-file
+// kept next to the plan is values, not plan). Files are read in name order
+// and blocks keep their order within a file: that is the order tasks run in.
+func Load(dir string, varFiles ...string) (*Config, hcl.Diagnostics) {
 	empty := &Config{Dir: dir, parser: hclparse.NewParser()}
 	switch st, err := os.Stat(dir); {
 	case err != nil:
@@ -47,11 +49,26 @@ func Load(dir string) (*Config, hcl.Diagnostics) {
 			Detail: dir + " is a file; hako reads every *.hcl file of a directory: give the directory."}}
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	names = slices.DeleteFunc(names, func(n string) bool { return isOneOf(n, varFiles) })
 	if len(names) == 0 {
 		return empty, hcl.Diagnostics{{Severity: hcl.DiagError,
 			Summary: "No plan files", Detail: "There are no *.hcl files in " + dir + "."}}
 	}
 	return LoadFiles(dir, names)
+}
+
+// isOneOf reports whether file is one of files (compared as absolute paths).
+func isOneOf(file string, files []string) bool {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return false
+	}
+	for _, f := range files {
+		if fa, err := filepath.Abs(f); err == nil && fa == abs {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadFiles parses the given files as one plan whose relative paths start

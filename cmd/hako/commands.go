@@ -17,7 +17,7 @@ import (
 // load reads and evaluates the plan, printing diagnostics. A nil plan means
 // the command must exit 1 without contacting any host.
 func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
-	cfg, diags := plan.Load(o.dir)
+	cfg, diags := plan.Load(o.dir, o.varFiles()...)
 	var p *plan.Plan
 	if !diags.HasErrors() {
 		var d = diags
@@ -52,6 +52,17 @@ func checkHostNames(p *plan.Plan, names map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// varFiles are the -var-file paths, which Load must not read as plan.
+func (o *options) varFiles() []string {
+	var files []string
+	for _, v := range o.vars {
+		if v.File != "" {
+			files = append(files, v.File)
+		}
+	}
+	return files
 }
 
 func (o *options) runOptions() run.Options {

@@ -169,3 +169,22 @@ func TestReprovisionNamesAHost(t *testing.T) {
 		t.Errorf("%d connections to the host", n)
 	}
 }
+
+// A -var-file kept in the plan directory is read as values, not as plan
+// (Terraform has .tfvars for that): its secret is not shown as a plan line.
+func TestVarFileInThePlanDirectory(t *testing.T) {
+	port, _ := listener(t)
+	dir := planDir(t, `variable "token" {
+  type      = string
+  sensitive = true
+}
+`+hostBlock(port))
+	vars := filepath.Join(dir, "secrets.hcl")
+	if err := os.WriteFile(vars, []byte("token = \"HUNTER2-secret\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := hako(t, "validate", "-var-file", vars, dir)
+	if code != 0 || strings.Contains(stdout+stderr, "HUNTER2") {
+		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+}

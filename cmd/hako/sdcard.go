@@ -46,7 +46,7 @@ func cmdSdcard(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	bootDir := dirs[0]
 	o.dir = dirs[1]
 
-	cfg, diags := plan.Load(o.dir)
+	cfg, diags := plan.Load(o.dir, o.varFiles()...)
 	var user sdcard.FirstUser
 	if !diags.HasErrors() {
 		u, d := sdcard.FromPlan(cfg, plan.Inputs{Args: o.vars, Environ: os.Environ()}, host)
