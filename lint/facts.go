@@ -15,7 +15,7 @@ type facts struct {
 	login      string                // the user hako is logged in as now
 	units      map[string]unitFacts  // by unit name, from systemctl (none without systemd)
 	devices    map[string]string     // NetworkManager's devices and their states (nmcli)
-	files      map[string][]byte     // sshd and sudoers configuration files
+	files      map[string][]byte     // sshd, ssh.socket and sudoers configuration files
 	unreadable map[string]bool       // such files hako could not read
 	users      map[string]*userFacts // the login users, by name
 }
@@ -33,16 +33,19 @@ type userFacts struct {
 	keysUnreadable bool
 }
 
-// The files the checks read: sshd's configuration and the sudoers rules.
-const factFiles = "/etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/sudoers /etc/sudoers.d/*"
+// The files the checks read: sshd's configuration, ssh.socket's unit and
+// drop-ins under /etc (where a socket-activated sshd listens), and the
+// sudoers rules.
+const factFiles = "/etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/systemd/system/ssh.socket " +
+	"/etc/systemd/system/ssh.socket.d/*.conf /etc/sudoers /etc/sudoers.d/*"
 
 // factsScript prints, one tagged line each: the user hako is logged in as
 // (L); with systemd, the state of ssh.socket and NetworkManager (Y, from
 // one systemctl show); NetworkManager's devices when nmcli is there (M);
-// the content of sshd's and sudo's configuration files (F, or f when
-// unreadable); and for the host's user, its bootstrap user and the user
-// logged in as: whether it exists, its groups and authorized_keys (N or U,
-// then K or k).
+// the content of sshd's, ssh.socket's and sudo's configuration files (F,
+// or f when unreadable); and for the host's user, its bootstrap user and
+// the user logged in as: whether it exists, its groups and authorized_keys
+// (N or U, then K or k).
 func factsScript(h *plan.Host) string {
 	users := []string{hosts.Quote(h.Conn.User)}
 	if h.Bootstrap != nil && h.Bootstrap.User != h.Conn.User {

@@ -146,3 +146,14 @@ func mustMention(t *testing.T, f Finding, subs ...string) {
 		}
 	}
 }
+
+// only keeps the findings of check.
+func only(fs []Finding, check string) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Check == check {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -11,10 +11,12 @@ import (
 // password-auth-without-key: the plan leaves sshd with
 // "PasswordAuthentication no" while the user hako logs in as afterwards
 // (the host's user) has no authorized key, neither on the host now nor
-// from a user task: then nobody can log in as that user at all.
+// from a user task: then nobody can log in as that user at all. The value
+// judged is the one every connection gets (see effective): a "Match all"
+// block's, else the first global one.
 
 func passwordAuth(e *env) []Finding {
-	d, ok := first(e.sshdDirectives(), "passwordauthentication")
+	d, ok := effective(e.sshdDirectives(), "passwordauthentication")
 	if !ok || d.file.task == (tasks.Address{}) || len(d.args) == 0 || !strings.EqualFold(d.args[0], "no") {
 		return nil
 	}

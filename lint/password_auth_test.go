@@ -13,7 +13,7 @@ func sshdTask(name, path, content string) string {
 const hardening = "/etc/ssh/sshd_config.d/10-hako.conf"
 
 func TestPasswordAuthWithoutKey(t *testing.T) {
-	h := hostOf(t, aliceHost+sshdTask("sshd", hardening, "PermitRootLogin no\nPasswordAuthentication no\n"))
+	h := hostOf(t, aliceHost+sshdTask("sshd", hardening, "Port 2222\nPermitRootLogin no\nPasswordAuthentication no\n"))
 	ref, warn := run(t, h, nil, "L pi", hostFile("/etc/ssh/sshd_config", debianSSHD), "N alice", userLine("pi", "pi,sudo"))
 	wantFindings(t, "refusals", ref, "password-auth-without-key file.sshd")
 	mustMention(t, ref[0], `file.sshd sets "PasswordAuthentication no" in `+hardening, "alice, the user hako logs in as",
@@ -32,7 +32,7 @@ func TestPasswordAuthWithoutKey(t *testing.T) {
 
 func TestPasswordAuthKeys(t *testing.T) {
 	key := pubKey(t)
-	sshd := sshdTask("sshd", hardening, "PasswordAuthentication no\n")
+	sshd := sshdTask("sshd", hardening, "Port 2222\nPasswordAuthentication no\n")
 	base := []string{"L pi", hostFile("/etc/ssh/sshd_config", debianSSHD)}
 	for _, c := range []struct {
 		name, tasks string
@@ -57,6 +57,7 @@ func TestPasswordAuthKeys(t *testing.T) {
 	} {
 		h := hostOf(t, aliceHost+c.tasks+sshd)
 		ref, _ := run(t, h, nil, append(base, c.facts...)...)
+		ref = only(ref, CheckPasswordAuth)
 		switch {
 		case c.want == "" && len(ref) > 0:
 			t.Errorf("%s: refused: %v", c.name, ref)
@@ -87,6 +88,16 @@ func TestPasswordAuthFirstValueWins(t *testing.T) {
 			[]string{hostFile("/etc/ssh/sshd_config.d/50-cloud.conf", "PasswordAuthentication yes\n")}, true},
 		{"yes", hardening, "PasswordAuthentication yes\n", nil, false},
 		{"in a Match block", hardening, "Match User bob\n  PasswordAuthentication no\n", nil, false},
+		// After "Match all" a line applies to every connection again, and
+		// its value wins over the global one.
+		{"after Match all", hardening, "Match User git\n  X11Forwarding no\nMatch all\nPasswordAuthentication no\n", nil, true},
+		{"match ALL with a comment", hardening, "match ALL # again\nPasswordAuthentication no\n", nil, true},
+		{"Match all over an earlier yes", hardening, "Match all\nPasswordAuthentication no\n",
+			[]string{hostFile("/etc/ssh/sshd_config.d/05-pi.conf", "PasswordAuthentication yes\n")}, true},
+		{"Match all says yes", hardening, "PasswordAuthentication no\nMatch all\nPasswordAuthentication yes\n", nil, false},
+		{"a Match block after Match all", hardening, "Match all\nMatch User bob\n  PasswordAuthentication no\n", nil, false},
+		{"Match all in a file included from a Match block", "/etc/ssh/git.d/a.conf", "Match all\nPasswordAuthentication no\n",
+			[]string{hostFile("/etc/ssh/sshd_config", debianSSHD+"Match User git\n  Include /etc/ssh/git.d/*.conf\n")}, false},
 		{"commented out", hardening, "#PasswordAuthentication no\n", nil, false},
 		{"not a .conf, not read", "/etc/ssh/sshd_config.d/10-hako.conf.bak", "PasswordAuthentication no\n", nil, false},
 		{"not sshd's", "/etc/motd", "PasswordAuthentication no\n", nil, false},
@@ -101,6 +112,7 @@ func TestPasswordAuthFirstValueWins(t *testing.T) {
 		h := hostOf(t, aliceHost+sshdTask("sshd", c.path, c.content))
 		facts := append(append([]string{hostFile("/etc/ssh/sshd_config", debianSSHD)}, noKey...), c.host...)
 		ref, _ := run(t, h, nil, facts...)
+		ref = only(ref, CheckPasswordAuth) // aliceHost moves SSH: sshd-port has its say too
 		if got := len(ref) > 0; got != c.refused {
 			t.Errorf("%s: refused %v, want %v: %v", c.name, got, c.refused, ref)
 		}

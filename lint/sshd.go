@@ -10,7 +10,9 @@ import (
 // /etc/ssh/sshd_config from the top, each Include expanded in place (its
 // glob's matches in lexical order, relative paths under /etc/ssh), so that
 // for most keywords the first value read wins. Lines from a Match line to
-// the end of its file apply only to some connections and are left out.
+// the next Match or the end of its file apply only to some connections and
+// are left out, Includes among them; "Match all" makes the lines after it
+// apply to every connection again.
 
 const sshdConfig = "/etc/ssh/sshd_config"
 
@@ -19,6 +21,10 @@ type sshdDirective struct {
 	key  string // lower case
 	args []string
 	file endFile
+	// matchAll: read after "Match all". For every connection sshd reads
+	// the Match blocks again, and their first value overrides the global
+	// one: see effective.
+	matchAll bool
 }
 
 // value is the directive as written, e.g. "Port 2222".
@@ -38,52 +44,74 @@ func (d sshdDirective) keyword() string {
 // isSSHDPath: a file sshd may read (through Include).
 func isSSHDPath(p string) bool { return strings.HasPrefix(p, "/etc/ssh/") }
 
-// sshdDirectives returns the global directives in the order sshd reads
-// them. Without a known sshd_config it reads Debian's first line,
-// Include /etc/ssh/sshd_config.d/*.conf.
+// sshdDirectives returns the directives that apply to every connection,
+// in the order sshd reads them.
 func (e *env) sshdDirectives() []sshdDirective {
+	ds, _ := e.sshdRead()
+	return ds
+}
+
+// sshdRead returns the directives that apply to every connection, in the
+// order sshd reads them, and every file it reads. Without a known
+// sshd_config it reads Debian's first line, Include
+// /etc/ssh/sshd_config.d/*.conf.
+func (e *env) sshdRead() ([]sshdDirective, []endFile) {
 	var out []sshdDirective
+	var read []endFile
 	files := e.paths(isSSHDPath)
 	sort.Strings(files)
-	var read func(f endFile, depth int)
-	include := func(pattern string, depth int) {
+	var readFile func(f endFile, depth int, matchAll bool)
+	include := func(pattern string, depth int, matchAll bool) {
 		if !path.IsAbs(pattern) {
 			pattern = path.Join("/etc/ssh", pattern)
 		}
 		for _, p := range files {
 			if ok, _ := path.Match(pattern, p); ok {
 				if f, ok := e.file(p); ok {
-					read(f, depth+1)
+					readFile(f, depth+1, matchAll)
 				}
 			}
 		}
 	}
-	read = func(f endFile, depth int) {
+	readFile = func(f endFile, depth int, matchAll bool) {
 		if depth > 16 { // sshd's own limit
 			return
 		}
+		read = append(read, f)
+		// A file starts in its includer's state (only active ones are
+		// read), and its Match lines end with it: sshd restores the
+		// includer's state after an Include.
+		active := true
 		for _, line := range strings.Split(string(f.data), "\n") {
 			key, args := sshdLine(line)
-			switch key {
-			case "":
-				continue
-			case "match":
-				return
-			case "include":
+			switch {
+			case key == "":
+			case key == "match":
+				active = isMatchAll(args)
+				matchAll = active
+			case !active: // only some connections; an Include here too
+			case key == "include":
 				for _, a := range args {
-					include(a, depth)
+					include(a, depth, matchAll)
 				}
-				continue
+			default:
+				out = append(out, sshdDirective{key: key, args: args, file: f, matchAll: matchAll})
 			}
-			out = append(out, sshdDirective{key: key, args: args, file: f})
 		}
 	}
 	if f, ok := e.file(sshdConfig); ok {
-		read(f, 0)
+		readFile(f, 0, false)
 	} else {
-		include("sshd_config.d/*.conf", 0)
+		include("sshd_config.d/*.conf", 0, false)
 	}
-	return out
+	return out, read
+}
+
+// isMatchAll: a Match line's criteria are "all", which sshd matches for
+// every connection (criteria are case-insensitive; sshdLine drops a
+// trailing comment).
+func isMatchAll(args []string) bool {
+	return len(args) == 1 && strings.EqualFold(args[0], "all")
 }
 
 // first returns the first directive with key, the one sshd uses.
@@ -94,6 +122,19 @@ func first(ds []sshdDirective, key string) (sshdDirective, bool) {
 		}
 	}
 	return sshdDirective{}, false
+}
+
+// effective returns the value of key a connection gets, for keywords
+// allowed in Match blocks: the first one after a "Match all" when there
+// is one (sshd applies the matching blocks' values over the global ones
+// once a connection comes in), else the first one.
+func effective(ds []sshdDirective, key string) (sshdDirective, bool) {
+	for _, d := range ds {
+		if d.key == key && d.matchAll {
+			return d, true
+		}
+	}
+	return first(ds, key)
 }
 
 // sshdLine splits a configuration line into its lower-cased keyword and
