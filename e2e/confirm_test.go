@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hako-dev/hako/internal/testhost"
 )
@@ -51,4 +53,44 @@ func TestConfirmRollsBackACuttingChange(t *testing.T) {
 	if out, code := h.SSH(t, "test -e /etc/ssh/sshd_config.d/20-listen.conf && echo present || echo absent"); code != 0 || strings.TrimSpace(out) != "absent" {
 		t.Errorf("after the rollback: %d %q", code, out)
 	}
+}
+
+// hako killed after arming (laptop closed, kill -9): the next run is
+// refused while that rollback still waits, since it would undo the run;
+// -allow-risky pending-rollback lets it go ahead.
+func TestPendingRollbackFromAKilledRun(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	dir := planFor(t, h, `
+task "file" "sshd_grace" {
+  path   = "/etc/ssh/sshd_config.d/20-grace.conf"
+  content = "LoginGraceTime 90\n"
+  notify = ["slow"]
+}
+handler "slow" {
+  command = "sleep 60"
+}
+`)
+	cmd := exec.Command(hakoBin, "apply", "-confirm", "120s", dir)
+	cmd.Env = append(filteredEnv(), "NO_COLOR=1")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "changed  file.sshd_grace"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("hako did not get to the change:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
+	r := hako(t, "apply", dir)
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	mustContain(t, r, "a rollback armed by an earlier run (guard ", "check pending-rollback")
+	mustContain(t, hako(t, "apply", "-allow-risky", "pending-rollback", dir), "overridden by -allow-risky pending-rollback", "pi  ok=1 changed=0")
 }

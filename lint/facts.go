@@ -18,6 +18,7 @@ type facts struct {
 	files      map[string][]byte     // sshd, ssh.socket and sudoers configuration files
 	unreadable map[string]bool       // such files hako could not read
 	users      map[string]*userFacts // the login users, by name
+	guards     []pendingGuard        // rollbacks armed by earlier runs, not yet run (root only)
 }
 
 type unitFacts struct {
@@ -62,6 +63,7 @@ for f in ` + factFiles + `; do
   [ -f "$f" ] || continue
   if [ -r "$f" ]; then printf 'F %s ' "$f"; base64 -w0 < "$f"; echo; else echo "f $f"; fi
 done
+` + pendingGuardsScript + `
 for u in ` + strings.Join(users, " ") + `; do
   pw=$(getent passwd -- "$u") || { echo "N $u"; continue; }
   echo "U $u $(id -nG -- "$u" | tr ' ' ,)"
@@ -126,6 +128,10 @@ func parseFacts(out []byte) *facts {
 			}
 		case "f":
 			f.unreadable[rest] = true
+		case "G":
+			if g, ok := parsePendingGuard(rest); ok {
+				f.guards = append(f.guards, g)
+			}
 		case "N":
 			user(rest)
 		case "U":

@@ -18,11 +18,12 @@ import (
 // The refusals' checks, the names -allow-risky takes. ufw-lockout and
 // login-user-sudo are also refused by the tasks themselves.
 const (
-	CheckUFWLockout    = tasks.CheckUFWLockout
-	CheckPasswordAuth  = "password-auth-without-key"
-	CheckLoginUserSudo = tasks.CheckLoginUserSudo
-	CheckSocketPort    = "socket-activated-port"
-	CheckSSHDPort      = "sshd-port"
+	CheckUFWLockout      = tasks.CheckUFWLockout
+	CheckPasswordAuth    = "password-auth-without-key"
+	CheckLoginUserSudo   = tasks.CheckLoginUserSudo
+	CheckSocketPort      = "socket-activated-port"
+	CheckSSHDPort        = "sshd-port"
+	CheckPendingRollback = "pending-rollback"
 )
 
 // The warnings' checks.
@@ -33,7 +34,7 @@ const (
 )
 
 // RefusalChecks lists the checks -allow-risky can override.
-var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort}
+var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback}
 
 // IsRefusalCheck reports whether name is one of RefusalChecks.
 func IsRefusalCheck(name string) bool {
@@ -92,6 +93,7 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	socket := socketPort(e)
 	found = append(found, socket...)
 	found = append(found, sshdPort(e)...)
+	found = append(found, pendingRollback(e)...)
 
 	seen := map[[2]string]bool{}
 	for _, f := range found {
