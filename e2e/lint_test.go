@@ -119,7 +119,7 @@ task "file" "motd" {
 }
 task "file" "sshd" {
   path     = "/etc/ssh/sshd_config.d/10-hako.conf"
-  content  = "PermitRootLogin no\nPasswordAuthentication no\n"
+  content  = "Port 2222\nPermitRootLogin no\nPasswordAuthentication no\n"
   validate = "/usr/sbin/sshd -t -f %s"
 }
 `)
