@@ -214,23 +214,31 @@ task "ufw" "firewall" {
 	}
 }
 
-// The PPPoE session task, with pon and poff stand-ins (this kernel has no
-// PPP) that log their calls and make or remove a ppp0: connect when down,
-// poff then pon after a secrets change, nothing when up to date.
+// The PPPoE session task, with stand-ins for pon, poff and pppd (this
+// kernel has no PPP): pon starts a detached "pppd call PROVIDER" that
+// makes ppp0 and, like pppd with persist, stays when the line drops; poff
+// ends it. Connect when no pppd runs, poff then pon after a secrets
+// change, nothing when up to date or when only the line dropped.
 func TestPPPoESessionNeverTwice(t *testing.T) {
 	h, _ := piHome(t)
-	h.Exec(t, `cat > /usr/local/sbin/pon <<'EOF'
+	h.Exec(t, `cat > /usr/local/sbin/pppd <<'EOF'
 #!/bin/sh
-if ip link show ppp0 >/dev/null 2>&1; then echo "pon while up" >> /run/ppp.log; exit 1; fi
-echo "pon $1" >> /run/ppp.log
+trap 'ip link del ppp0 2>/dev/null; exit 0' TERM
 ip link add ppp0 type veth peer name ppp0-peer && ip link set ppp0 up
+while :; do sleep 1; done
+EOF
+cat > /usr/local/sbin/pon <<'EOF'
+#!/bin/sh
+if pgrep -f "pppd call $1( |\$)" >/dev/null; then echo "pon while up" >> /run/ppp.log; exit 1; fi
+echo "pon $1" >> /run/ppp.log
+setsid /usr/local/sbin/pppd call "$1" </dev/null >/dev/null 2>&1 &
 EOF
 cat > /usr/local/sbin/poff <<'EOF'
 #!/bin/sh
 echo "poff $1" >> /run/ppp.log
-ip link del ppp0
+pkill -TERM -f "pppd call $1( |\$)"
 EOF
-chmod 0755 /usr/local/sbin/pon /usr/local/sbin/poff`)
+chmod 0755 /usr/local/sbin/pppd /usr/local/sbin/pon /usr/local/sbin/poff`)
 	kh := h.KnownHostsFile(t)
 	args := func(password string) []string {
 		return []string{repoPath("examples/pi-home-server"), "-var", "address=" + h.Addr, "-var", "identity_file=" + h.KeyFile,
@@ -238,21 +246,28 @@ chmod 0755 /usr/local/sbin/pon /usr/local/sbin/poff`)
 			"-var", "pppoe_password=" + password, "-var", "pppoe_connect=true"}
 	}
 	log := func() string { return h.Exec(t, "cat /run/ppp.log 2>/dev/null || true") }
+	pppds := func() string { return strings.TrimSpace(h.Exec(t, "pgrep -fc 'pppd call dsl-provider( |$)' || true")) }
 
 	r := hako(t, append([]string{"apply"}, args(pppoePassword)...)...)
 	mustContain(t, r, "changed  command.pppoe_session", "failed=0")
-	if got := log(); got != "pon dsl-provider\n" {
-		t.Fatalf("first apply: %q\n%s", got, r)
+	if got := log(); got != "pon dsl-provider\n" || pppds() != "1" {
+		t.Fatalf("first apply: %q, %s pppd\n%s", got, pppds(), r)
 	}
 	mustContain(t, hako(t, append([]string{"apply"}, args(pppoePassword)...)...), "ok       command.pppoe_session", "changed=0")
 	mustContain(t, hako(t, append([]string{"apply"}, args(pppoePassword+"-new")...)...),
 		"changed  file.chap_secrets", "changed  command.pppoe_session", "failed=0")
-	if got := log(); got != "pon dsl-provider\npoff dsl-provider\npon dsl-provider\n" {
-		t.Errorf("after a secrets change: %q", got)
+	if got := log(); got != "pon dsl-provider\npoff dsl-provider\npon dsl-provider\n" || pppds() != "1" {
+		t.Errorf("after a secrets change: %q, %s pppd", got, pppds())
 	}
+
+	// The line drops: ppp0 goes, pppd stays and will redial. No second pon.
 	h.Exec(t, "ip link del ppp0")
+	mustContain(t, hako(t, append([]string{"apply"}, args(pppoePassword+"-new")...)...), "ok       command.pppoe_session", "changed=0")
+
+	// pppd itself is gone: one pon.
+	h.Exec(t, "pkill -KILL -f 'pppd call dsl-provider( |$)'; sleep 0.2")
 	mustContain(t, hako(t, append([]string{"apply"}, args(pppoePassword+"-new")...)...), "changed  command.pppoe_session", "changed=1")
-	if got := log(); strings.Count(got, "pon dsl-provider") != 3 || strings.Count(got, "poff") != 1 || strings.Contains(got, "while up") {
-		t.Errorf("after the link went down: %q", got)
+	if got := log(); strings.Count(got, "pon dsl-provider") != 3 || strings.Count(got, "poff") != 1 || strings.Contains(got, "while up") || pppds() != "1" {
+		t.Errorf("after pppd died: %q, %s pppd", got, pppds())
 	}
 }

@@ -27,7 +27,7 @@ var builtinVars = map[string]map[string]cty.Value{
 		"router": cty.StringVal("192.168.0.1"), "dns": strs("192.168.0.1"), "deny_interfaces": strs("eth1", "ppp0")},
 	"sshd-hardening.conf.tftpl": {"port": cty.NumberIntVal(50022)},
 	"ppp-peer.tftpl":            {"provider": cty.StringVal("dsl-provider"), "nic": cty.StringVal("eth1"), "user": cty.StringVal("user@isp.example")},
-	"ppp-secrets.tftpl":         {"user": cty.StringVal("user@isp.example"), "password": cty.StringVal(`pa"ss\word`)},
+	"ppp-secrets.tftpl":         {"user": cty.StringVal(`us"er\x@isp.example`), "password": cty.StringVal(`pa"ss\word`)}, // pppd unquotes \\ and \"
 	"interfaces-pppoe.tftpl":    {"provider": cty.StringVal("dsl-provider"), "nic": cty.StringVal("eth1"), "autostart": cty.True},
 	"ppp-ip-up.tftpl":           {"table": cty.NumberIntVal(200), "priority": cty.NumberIntVal(200)},
 	"ppp-ip-down.tftpl":         {"table": cty.NumberIntVal(200), "priority": cty.NumberIntVal(200)},

@@ -17,6 +17,9 @@ host "pi" {
 locals {
   bootstrap_user = var.bootstrap_user != null ? var.bootstrap_user : var.admin_user
   provider       = "dsl-provider"
+  # The session's pppd as pgrep -f matches its command line (pon runs
+  # "pppd call PROVIDER"; poff finds it the same way).
+  pppd           = "pppd call ${local.provider}( |$)"
   # pppoeconf names the ISP user in the peer file and in both secrets files.
   ppp_secrets = templatefile("templates/ppp-secrets.tftpl", {
     user     = var.pppoe_user

@@ -129,25 +129,30 @@ task "file" "policy_routing_down" {
   mode = "0755"
 }
 
-# One PPPoE session, never two (the ISP allows 1-2): connect when ppp0 is
-# down, and after the peer or secrets files changed, `poff` first, wait for
-# the session to end, then `pon`. The checksums of the files the session
-# was started with are kept in a root-only file, not on any command line.
+# One PPPoE session, never two (the ISP allows 1-2). The session is its
+# pppd ("pppd call dsl-provider", as pon starts it and poff finds it), not
+# ppp0: with persist, pppd stays while the line is down and redials by
+# itself, and ppp0 comes and goes. Start it when no such pppd runs; after
+# the peer or secrets files changed, poff first, wait until that pppd has
+# exited, then pon. The checksums of the files the session was started with
+# are kept in a root-only file, not on any command line.
 task "command" "pppoe_session" {
   when    = var.pppoe_connect
   command = <<-EOT
     set -e
-    if ip link show ppp0 >/dev/null 2>&1; then
-      poff ${local.provider}
-      i=0; while ip link show ppp0 >/dev/null 2>&1 && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done
+    pppd_runs() { pgrep -f '${local.pppd}' >/dev/null; }
+    if pppd_runs; then
+      poff ${local.provider} || true
+      i=0; while pppd_runs && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done
+      ! pppd_runs
     fi
     pon ${local.provider}
-    i=0; until ip link show ppp0 >/dev/null 2>&1 || [ $i -ge 30 ]; do sleep 1; i=$((i+1)); done
-    ip link show ppp0 >/dev/null
+    i=0; until pppd_runs || [ $i -ge 10 ]; do sleep 1; i=$((i+1)); done
+    pppd_runs
     install -d -m 0700 /var/lib/hako
     sha256sum ${join(" ", local.pppoe_files)} > /var/lib/hako/pppoe-${local.provider}.sums
   EOT
-  unless  = "ip link show ppp0 && sha256sum ${join(" ", local.pppoe_files)} | cmp -s - /var/lib/hako/pppoe-${local.provider}.sums"
+  unless  = "pgrep -f '${local.pppd}' >/dev/null && sha256sum ${join(" ", local.pppoe_files)} | cmp -s - /var/lib/hako/pppoe-${local.provider}.sums"
 }
 
 handler "restart_ssh" {
