@@ -45,7 +45,7 @@ func TestConfirmGuardsAnSSHChange(t *testing.T) {
 func TestConfirmRollsBackACuttingChange(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
-	r := hako(t, "apply", "-confirm", "60s", "-connect-timeout", "3s", sshdDropIn(t, h, "ListenAddress 127.0.0.1"))
+	r := hako(t, "apply", "-confirm", "60s", sshdDropIn(t, h, "ListenAddress 127.0.0.1"))
 	if r.code != 1 {
 		t.Fatalf("want exit 1:\n%s", r)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func (r result) String() string {
 // the plan's identity file authenticates.
 func hako(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(hakoBin, args...)
+	cmd := exec.Command(hakoBin, withConnectTimeout(args)...)
 	cmd.Env = append(filteredEnv(), "NO_COLOR=1")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -65,6 +66,17 @@ func hako(t *testing.T, args ...string) result {
 		t.Log(r)
 	}
 	return r
+}
+
+// withConnectTimeout gives plan and apply a generous -connect-timeout
+// unless the test sets one: CI runs these tests beside others on a loaded
+// machine, where an sshd once took over 10 s (hako's default) to finish a
+// handshake. The tests are about behaviour; bench/ is about speed.
+func withConnectTimeout(args []string) []string {
+	if len(args) == 0 || (args[0] != "plan" && args[0] != "apply") || slices.Contains(args, "-connect-timeout") {
+		return args
+	}
+	return append([]string{args[0], "-connect-timeout", "30s"}, args[1:]...)
 }
 
 func filteredEnv() []string {

@@ -93,7 +93,7 @@ func TestHardenedHostMovesToAnotherPort(t *testing.T) {
 		t.Fatalf("first apply:\n%s", r)
 	}
 	move := func() []string {
-		return append([]string{"apply", "-connect-timeout", "3s"}, args("-var", "ssh_port=2200", "-var", "bootstrap_port=2222", "-var", "bootstrap_user=alice")...)
+		return append([]string{"apply", "-connect-timeout", "8s"}, args("-var", "ssh_port=2200", "-var", "bootstrap_port=2222", "-var", "bootstrap_user=alice")...)
 	}
 	r := hako(t, move()...)
 	if r.code != 0 {
@@ -135,7 +135,7 @@ func TestUnreachableNewPortRollsBack(t *testing.T) {
 	h, _, args := freshCard(t)
 	blockPort(t, h, 2222, "reject")
 	before := h.Exec(t, "sshd -T | grep -E '^(port|passwordauthentication) '; ufw status; ls /etc/ssh/sshd_config.d/")
-	r := hako(t, append([]string{"apply", "-connect-timeout", "3s"}, args()...)...)
+	r := hako(t, append([]string{"apply"}, args()...)...)
 	if r.code != 1 {
 		t.Fatalf("want exit 1:\n%s", r)
 	}
