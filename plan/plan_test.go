@@ -132,8 +132,7 @@ func TestSensitiveStaysMarked(t *testing.T) {
 }
 
 func TestSensitiveErrorsAreScrubbed(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "p.hcl"), `
+	cfg := loadSource(t, `
 variable "pw" {
   sensitive = true
 }
@@ -146,11 +145,7 @@ task "file" "f" {
   content = tostring(parseint(var.pw, 10))
 }
 `)
-	cfg, diags := Load(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	_, diags = Build(cfg, Inputs{Args: []VarArg{{Assign: "pw=hunter2"}}})
+	_, diags := Build(cfg, Inputs{Args: []VarArg{{Assign: "pw=hunter2"}}})
 	if !diags.HasErrors() {
 		t.Fatal("expected an error")
 	}
@@ -218,8 +213,7 @@ func TestVarFileErrorsShowNoLine(t *testing.T) {
 }
 
 func TestWhenAndServiceHandlers(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "p.hcl"), `
+	cfg := loadSource(t, `
 variable "connect" {
   type    = bool
   default = false
@@ -248,10 +242,6 @@ handler "reconnect" {
   when    = var.connect
 }
 `)
-	cfg, diags := Load(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	p, diags := Build(cfg, Inputs{})
 	if diags.HasErrors() {
 		t.Fatal(render(diags))
@@ -275,8 +265,7 @@ handler "reconnect" {
 }
 
 func TestBootstrapBlock(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "p.hcl"), `
+	cfg := loadSource(t, `
 host "pi" {
   address       = "192.0.2.10"
   port          = 50022
@@ -292,10 +281,6 @@ host "plain" {
   user    = "bob"
 }
 `)
-	cfg, diags := Load(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	p, diags := Build(cfg, Inputs{})
 	if diags.HasErrors() {
 		t.Fatal(render(diags))
@@ -342,8 +327,7 @@ func TestVarFileErrorsShowNoValue(t *testing.T) {
 // Untyped variables get text from -var and HAKO_VAR_; a port and a when
 // take "2222" and "true" as Terraform converts them.
 func TestPortAndWhenFromText(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "p.hcl"), `
+	cfg := loadSource(t, `
 variable "port" {}
 variable "on" {}
 host "pi" {
@@ -356,10 +340,6 @@ task "command" "c" {
   when    = var.on
 }
 `)
-	cfg, diags := Load(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	for _, on := range []string{"true", "false"} {
 		p, diags := Build(cfg, Inputs{Args: []VarArg{{Assign: "port=2222"}, {Assign: "on=" + on}}})
 		if diags.HasErrors() {
@@ -369,7 +349,7 @@ task "command" "c" {
 			t.Errorf("on=%s: port %d, %d steps", on, h.Conn.Port, len(h.Steps))
 		}
 	}
-	_, diags = Build(cfg, Inputs{Args: []VarArg{{Assign: "port=ssh"}, {Assign: "on=yes please"}}})
+	_, diags := Build(cfg, Inputs{Args: []VarArg{{Assign: "port=ssh"}, {Assign: "on=yes please"}}})
 	if r := render(diags); !strings.Contains(r, "port must be a number") || !strings.Contains(r, "when must be true or false") {
 		t.Errorf("bad text: %s", r)
 	}
@@ -393,8 +373,7 @@ func TestLoadSaysWhatIsWrongWithTheDirectory(t *testing.T) {
 // hosts = null means every host, as an unset attribute does (Terraform's
 // null); hosts = [] means none.
 func TestHostsNull(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "p.hcl"), `
+	cfg := loadSource(t, `
 host "a" {
   address = "127.0.0.1"
   user    = "u"
@@ -412,10 +391,6 @@ task "command" "nowhere" {
   hosts   = []
 }
 `)
-	cfg, diags := Load(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	p, diags := Build(cfg, Inputs{})
 	if diags.HasErrors() {
 		t.Fatal(render(diags))
@@ -431,8 +406,7 @@ task "command" "nowhere" {
 // read a file it will never use (the Pi example's admin key when the admin
 // is the bootstrap user).
 func TestDisabledTaskReadsNoFile(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "p.hcl"), `
+	cfg := loadSource(t, `
 variable "key" {
   default = "missing.pub"
 }
@@ -446,11 +420,19 @@ task "user" "admin" {
   when            = false
 }
 `)
+	if _, diags := Build(cfg, Inputs{}); diags.HasErrors() {
+		t.Errorf("a disabled task read its file: %s", render(diags))
+	}
+}
+
+// loadSource loads src as the only file of a plan directory.
+func loadSource(t *testing.T, src string) *Config {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.hcl"), src)
 	cfg, diags := Load(dir)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if _, diags := Build(cfg, Inputs{}); diags.HasErrors() {
-		t.Errorf("a disabled task read its file: %s", render(diags))
-	}
+	return cfg
 }

@@ -82,13 +82,15 @@ func moveOptions(t *testing.T, newPathWorks bool, net *fakeNet) Options {
 	}
 }
 
-func movePlan(t *testing.T) (*plan.Plan, string) {
+// movePlan is a plan whose host moves from port 22 (user pi) to 2222;
+// extra adds tasks and handlers.
+func movePlan(t *testing.T, extra ...string) (*plan.Plan, string) {
 	p, root := localPlan(t, `
 task "file" "sshd" {
   path    = "ROOT/sshd.conf"
   content = "Port 2222\n"
 }
-`)
+`+strings.Join(extra, ""))
 	h := p.Hosts[0]
 	h.Conn.Port = 2222
 	b := h.Conn
@@ -237,11 +239,7 @@ func TestBootstrapFallback(t *testing.T) {
 // The pass after a port move does not run an unguarded command again, nor
 // its handler; the recap counts every task once.
 func TestPortMoveRunsACommandOnce(t *testing.T) {
-	p, root := localPlan(t, `
-task "file" "sshd" {
-  path    = "ROOT/sshd.conf"
-  content = "Port 2222\n"
-}
+	p, root := movePlan(t, `
 task "command" "count" {
   command = "echo ran >>ROOT/count"
   notify  = ["h"]
@@ -250,11 +248,6 @@ handler "h" {
   command = "echo ran >>ROOT/handler"
 }
 `)
-	h := p.Hosts[0]
-	h.Conn.Port = 2222
-	b := h.Conn
-	b.Port, b.User = 22, "pi"
-	h.Bootstrap = &b
 	rec := &recorder{}
 	recaps := Apply(context.Background(), p, moveOptions(t, true, &fakeNet{}), rec)
 	for _, f := range []string{"count", "handler"} {
