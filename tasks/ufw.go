@@ -182,6 +182,8 @@ func decodeUFWRule(a *Attrs, ipv6 bool) *ufwPlanRule {
 		if i := strings.IndexFunc(s, func(c rune) bool { return c == '\'' || unicode.IsControl(c) }); i >= 0 {
 			c, _ := utf8.DecodeRuneInString(s[i:])
 			a.errorf("comment", "Invalid comment", "ufw cannot store a comment with %q in it.", string(c))
+		} else if why := ufwCommentWord(s); why != "" {
+			a.errorf("comment", "Invalid comment", "%s, so ufw refuses the rule; reword the comment.", why)
 		}
 	}
 	if a.Diags.HasErrors() || !known {
@@ -192,6 +194,22 @@ func decodeUFWRule(a *Attrs, ipv6 bool) *ufwPlanRule {
 		return nil
 	}
 	return r
+}
+
+// ufwCommentWord says why ufw's command line cannot take comment c, ""
+// when it can. ufw looks for some words among all its arguments, the
+// comment's included (ufw 0.36.2, parser.py: "Option 'log' not allowed
+// here", "Invalid interface clause"), and /usr/sbin/ufw takes any argument
+// starting with --rootdir= or --datadir= as its own option.
+func ufwCommentWord(c string) string {
+	switch {
+	case c == "log" || c == "log-all" || c == "in" || c == "out":
+		return fmt.Sprintf("ufw reads the comment %q as its keyword %q", c, c)
+	case strings.HasPrefix(c, "--rootdir=") || strings.HasPrefix(c, "--datadir="):
+		opt, _, _ := strings.Cut(c, "=")
+		return fmt.Sprintf("ufw reads a comment starting with %q as its option %s", opt+"=", opt)
+	}
+	return ""
 }
 
 // knownString returns a string attribute that is set, known and a string
