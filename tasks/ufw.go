@@ -260,7 +260,7 @@ func orList(choices []string) string {
 
 // normalizePorts checks a port, range ("6000:6007") or comma list of them
 // and writes it as ufw stores it: numbers without leading zeros, the list
-// sorted by first port.
+// sorted as ufw sorts it.
 func normalizePorts(s string) (string, error) {
 	type span struct{ lo, hi int }
 	var spans []span
@@ -294,7 +294,19 @@ func normalizePorts(s string) (string, error) {
 	if count > 15 {
 		return "", fmt.Errorf("%q names more than 15 ports (a range counts as two), more than ufw can match in one rule", s)
 	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i].lo < spans[j].lo })
+	// ufw sorts the list with human_sort (util.py), which compares the
+	// numbers and separators of each entry in turn: "80" before "80:90"
+	// before "80:95" before "81".
+	sort.Slice(spans, func(i, j int) bool {
+		a, b := spans[i], spans[j]
+		if a.lo != b.lo {
+			return a.lo < b.lo
+		}
+		if (a.lo == a.hi) != (b.lo == b.hi) {
+			return a.lo == a.hi
+		}
+		return a.hi < b.hi
+	})
 	var out []string
 	for i, sp := range spans {
 		if i > 0 && sp == spans[i-1] {

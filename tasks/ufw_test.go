@@ -880,3 +880,26 @@ func TestUFWApplyOrder(t *testing.T) {
 		t.Errorf("a failing ufw command: %v", err)
 	}
 }
+
+// Port lists are sorted as ufw's human_sort stores them, so that a plan's
+// list matches the host's: by first port, a single port before a range
+// from it, shorter ranges first.
+func TestUFWPortOrderAsUFW(t *testing.T) {
+	for in, want := range map[string]string{
+		"80:90,80":          "80,80:90",
+		"80:95,80:90,80,79": "79,80,80:90,80:95",
+		"443,80,022":        "22,80,443",
+		"9000:9010,81,8000": "81,8000,9000:9010",
+	} {
+		if got, err := normalizePorts(in); err != nil || got != want {
+			t.Errorf("normalizePorts(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	// The host as ufw left it after `ufw allow 80:90,80/tcp`: nothing to do.
+	hf := loadScenario(t, "active-seed").with(ufwRulesPath, "allow tcp 80,80:90 0.0.0.0/0 any 0.0.0.0/0 in").
+		with(ufwRules6Path, "allow tcp 80,80:90 ::/0 any ::/0 in")
+	u := mustUFW(t, "exclusive = true\n"+seedAsOnHost+"\nrule {\n port = \"80:90,80\"\n proto = \"tcp\"\n}")
+	if c := checkUFW(t, u, hf, noEndpoint); c.Changed() {
+		t.Errorf("not idempotent: %v %v", attrLines(c), cmdLines(c))
+	}
+}
