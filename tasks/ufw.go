@@ -80,6 +80,10 @@ const (
 	ufwDefaultsPath = "/etc/default/ufw"
 	ufwRulesPath    = "/etc/ufw/user.rules"
 	ufwRules6Path   = "/etc/ufw/user6.rules"
+	// ufwKernelIPv6 is missing when the kernel has no IPv6 (ipv6.disable=1):
+	// ufw then keeps IPv4 rules only, whatever IPV6 says (use_ipv6 in
+	// backend.py).
+	ufwKernelIPv6 = "/proc/sys/net/ipv6"
 )
 
 func init() {
@@ -364,6 +368,7 @@ func (u *UFW) Probes() []Probe {
 		{ProbeOut, ufwStatusProbe},
 		{ProbeStat, ufwDefaultsPath}, {ProbeRead, ufwDefaultsPath},
 		{ProbeRead, ufwRulesPath}, {ProbeRead, ufwRules6Path},
+		{ProbeStat, ufwKernelIPv6},
 	}
 }
 
@@ -407,6 +412,9 @@ func readUFWHost(s *State) (*ufwHost, error) {
 }
 
 func (u *UFW) Check(s *State) (*Change, error) {
+	if u.ipv6 && !s.Stat(ufwKernelIPv6).Exists {
+		return nil, fmt.Errorf("the host's kernel has no IPv6 (%s is missing, as with the boot option ipv6.disable=1), so ufw keeps IPv4 rules only and refuses IPv6 ones; set ipv6 = false in this task for such a host", ufwKernelIPv6)
+	}
 	h, err := readUFWHost(s)
 	if err != nil {
 		return nil, err

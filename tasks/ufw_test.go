@@ -28,6 +28,7 @@ type ufwHostFiles struct {
 	status     string
 	statusExit int
 	files      map[string]string // path → content; absent: missing
+	noIPv6     bool              // the kernel has no IPv6: /proc/sys/net/ipv6 is missing
 }
 
 func loadScenario(t *testing.T, name string) ufwHostFiles {
@@ -82,9 +83,12 @@ func (hf ufwHostFiles) state(t *testing.T, task Task, ep hosts.Endpoint) *State 
 		case ProbeOut:
 			fmt.Fprintf(&b, "O %d %d %s\n", i, hf.statusExit, base64.StdEncoding.EncodeToString([]byte(hf.status)))
 		case ProbeStat:
-			if ok {
+			switch {
+			case p.Arg == ufwKernelIPv6 && !hf.noIPv6:
+				fmt.Fprintf(&b, "S %d directory\t555\troot\troot\t0\t0\t0\n", i)
+			case ok:
 				fmt.Fprintf(&b, "S %d regular file\t644\troot\troot\t0\t0\t%d\n", i, len(data))
-			} else {
+			default:
 				fmt.Fprintf(&b, "S %d -\n", i)
 			}
 		case ProbeRead:
@@ -901,5 +905,37 @@ func TestUFWPortOrderAsUFW(t *testing.T) {
 	u := mustUFW(t, "exclusive = true\n"+seedAsOnHost+"\nrule {\n port = \"80:90,80\"\n proto = \"tcp\"\n}")
 	if c := checkUFW(t, u, hf, noEndpoint); c.Changed() {
 		t.Errorf("not idempotent: %v %v", attrLines(c), cmdLines(c))
+	}
+}
+
+// A kernel without IPv6 (ipv6.disable=1): ufw keeps IPv4 rules only even
+// with IPV6=yes, so a plan with ipv6 = true cannot converge; Check says so.
+// With ipv6 = false the task works as on any host.
+func TestUFWKernelWithoutIPv6(t *testing.T) {
+	ep := hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}
+	u := mustUFW(t, "rule {\n port = 22\n proto = \"tcp\"\n}\nrule { port = 8080 }")
+	probed := false
+	for _, p := range u.Probes() {
+		probed = probed || p == Probe{ProbeStat, ufwKernelIPv6}
+	}
+	if !probed {
+		t.Errorf("no probe of %s: %v", ufwKernelIPv6, u.Probes())
+	}
+	// As ufw leaves such a host after `ufw allow 22/tcp` with IPV6=yes.
+	hf := loadScenario(t, "active-ipv6-off")
+	hf.files[ufwDefaultsPath] = string(setIPv6([]byte(hf.files[ufwDefaultsPath]), true))
+	hf.noIPv6 = true
+	for _, scenario := range []ufwHostFiles{hf, func() ufwHostFiles { h := loadScenario(t, "not-installed"); h.noIPv6 = true; return h }()} {
+		_, err := u.Check(scenario.state(t, u, ep))
+		if err == nil || isRefusal(err) || !strings.Contains(err.Error(), "the host's kernel has no IPv6 (/proc/sys/net/ipv6 is missing") ||
+			!strings.Contains(err.Error(), "set ipv6 = false") {
+			t.Errorf("ipv6 = true on a kernel without IPv6: %v", err)
+		}
+	}
+	u = mustUFW(t, "ipv6 = false\ndefault_outgoing = \"reject\"\nrule {\n port = 22\n proto = \"tcp\"\n}\nrule { port = 8080 }")
+	hf = loadScenario(t, "active-ipv6-off")
+	hf.noIPv6 = true
+	if c := checkUFW(t, u, hf, ep); c.Changed() {
+		t.Errorf("ipv6 = false on a kernel without IPv6: %v %v", attrLines(c), cmdLines(c))
 	}
 }
