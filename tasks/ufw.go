@@ -419,7 +419,10 @@ func (u *UFW) Check(s *State) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	cv := u.converge(h)
+	cv, err := u.converge(h)
+	if err != nil {
+		return nil, err
+	}
 	if s.MigrateTo != 0 && s.MigrateTo != s.Endpoint.ServerPort && cv.enabled {
 		if cv, err = u.migrationCheck(s, h, cv); err != nil {
 			return nil, err

@@ -56,7 +56,10 @@ func (u *UFW) migrationCheck(s *State, h *ufwHost, cv *ufwConvergence) (*ufwConv
 		r := &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s: cannot keep the SSH connection in use open during the move: %v", u.addr, err)}
 		return cv, s.refuse(r)
 	}
-	kcv := keep.converge(h)
+	kcv, err := keep.converge(h)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.refuse(keep.lockout(s.Endpoint, kcv)); err != nil {
 		return nil, err
 	}

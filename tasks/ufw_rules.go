@@ -61,7 +61,9 @@ func (u *UFW) families() []ufwFamily {
 	return []ufwFamily{famV4}
 }
 
-func (u *UFW) converge(h *ufwHost) *ufwConvergence {
+// converge works out the change; an error when ufw's commands cannot
+// make the firewall the plan declares.
+func (u *UFW) converge(h *ufwHost) (*ufwConvergence, error) {
 	cv := &ufwConvergence{installed: h.status.Installed, enabled: u.enabled, ipv6: u.ipv6,
 		incoming: u.incoming, rules: map[int]*ufwPlanRule{}}
 	for _, r := range u.rules {
@@ -138,6 +140,9 @@ func (u *UFW) converge(h *ufwHost) *ufwConvergence {
 			s.place(r)
 		}
 	}
+	if s.err != nil {
+		return nil, s.err
+	}
 
 	for _, d := range []struct{ dir, have, want string }{
 		{"incoming", h.defaults.Incoming, u.incoming}, {"outgoing", h.defaults.Outgoing, u.outgoing},
@@ -184,7 +189,7 @@ func (u *UFW) converge(h *ufwHost) *ufwConvergence {
 	}
 	cv.cmds = s.cmds
 	cv.final = s.lists
-	return cv
+	return cv, nil
 }
 
 func (cv *ufwConvergence) attr(name, before, after string) {
@@ -204,9 +209,16 @@ type ufwSim struct {
 	ipv6    bool
 	cmds    [][]string
 	deleted []AttrChange
+	err     error // the first thing the commands cannot do
 }
 
 func (s *ufwSim) cmd(args ...string) { s.cmds = append(s.cmds, args) }
+
+func (s *ufwSim) fail(format string, args ...any) {
+	if s.err == nil {
+		s.err = fmt.Errorf(format, args...)
+	}
+}
 
 func (s *ufwSim) find(f ufwFamily, n int) int {
 	for i, e := range s.lists[f] {
@@ -261,15 +273,85 @@ func (s *ufwSim) place(r *ufwPlanRule) {
 		}
 	}
 	for _, in := range inserts {
+		l := s.lists[in.f]
+		// ufw's frontend refuses positions past the number of rules it
+		// counts (application rules once); without IPv6 it counts both
+		// lists' rules.
+		bound := ufwCount(l)
+		if !s.ipv6 {
+			bound = min(ufwCount(l)+ufwCount(s.lists[famV6]), len(l))
+		}
+		p, ok := ufwInsertPosition(l, in.j, bound)
+		if !ok {
+			var apps []string
+			for _, e := range l {
+				if name := strings.TrimSpace(e.DApp + " " + e.SApp); name != "" && !contains(apps, name) {
+					apps = append(apps, name)
+				}
+			}
+			s.fail("%s, %q, belongs right before the host's %s rule %q, but `ufw insert` cannot put it there: ufw numbers each application rule (%s) as one rule although it keeps a line per protocol for it, and refuses the position that spot needs; delete the application rule on the host first (for example `ufw delete allow %s`)",
+				r.where(), r.describe(s.ipv6), in.f, describeRule(l[in.j].ufwRule, []ufwFamily{in.f}, s.ipv6), strings.Join(apps, ", "), apps0(apps))
+			return
+		}
 		// `ufw insert N` counts the IPv4 rules first, then the IPv6 ones.
-		pos := in.j + 1
+		pos := p
 		if in.f == famV6 {
 			pos += ufwCount(s.lists[famV4])
 		}
 		s.cmd(append([]string{"insert", strconv.Itoa(pos)}, addArgs(want, in.f.anyAddr())...)...)
-		l := s.lists[in.f]
 		s.lists[in.f] = append(l[:in.j:in.j], append([]ufwEntry{{want, r.n}}, l[in.j:]...)...)
 	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func apps0(apps []string) string {
+	if len(apps) == 0 {
+		return "NAME"
+	}
+	if strings.Contains(apps[0], " ") {
+		return "'" + apps[0] + "'"
+	}
+	return apps[0]
+}
+
+// ufwInsertIndex is where ufw's backend puts a rule inserted at position p
+// (1-based; set_rule in backend_iptables.py): before the p-th line of the
+// list, or past the rest of the lines of the application rule that line
+// belongs to; len(l) when p is past them all (ufw then adds the rule at
+// the end).
+func ufwInsertIndex(l []ufwEntry, p int) int {
+	type group struct{ dst, src, dapp, sapp string }
+	var last group
+	for i, e := range l {
+		cur := group{e.Dst, e.Src, e.DApp, e.SApp}
+		if i+1 == p {
+			if (last.dapp == "" && last.sapp == "" && i > 0) || (cur.dapp == "" && cur.sapp == "") || last != cur {
+				return i
+			}
+			p++
+		}
+		last = cur
+	}
+	return len(l)
+}
+
+// ufwInsertPosition is the N of `ufw insert N` that puts a rule before
+// l[j], at most bound (the frontend's limit); false when there is none.
+func ufwInsertPosition(l []ufwEntry, j, bound int) (int, bool) {
+	for p := 1; p <= bound && p <= len(l); p++ {
+		if ufwInsertIndex(l, p) == j {
+			return p, true
+		}
+	}
+	return 0, false
 }
 
 // deleteUndeclared deletes the rules the plan does not declare that del
@@ -325,22 +407,45 @@ func deleteArgs(r ufwRule, src string) []string {
 }
 
 // ufwCount is the number ufw gives a list's rules (get_rules_count): the
-// tuples of one application rule count once.
+// lines of one application rule count once.
 func ufwCount(l []ufwEntry) int {
-	seen := map[ufwKey]bool{}
+	seen := map[string]bool{}
 	n := 0
 	for _, e := range l {
-		if e.DApp != "" || e.SApp != "" {
-			k := e.ufwKey
-			k.Proto, k.DPort, k.SPort = "", "", ""
-			if seen[k] {
+		if t := e.appTuple(); t != "" {
+			if seen[t] {
 				continue
 			}
-			seen[k] = true
+			seen[t] = true
 		}
 		n++
 	}
 	return n
+}
+
+// appTuple is what ufw tells an application rule's lines by
+// (get_app_tuple in common.py), "" for a rule without a profile.
+func (k ufwKey) appTuple() string {
+	if k.DApp == "" && k.SApp == "" {
+		return ""
+	}
+	t := k.DApp + " " + k.Dst + " " + k.SApp + " " + k.Src
+	if k.DApp == "" {
+		t = k.DPort + " " + k.Dst + " " + k.SApp + " " + k.Src
+	}
+	if k.SApp == "" {
+		t = k.DApp + " " + k.Dst + " " + k.SPort + " " + k.Src
+	}
+	if k.IfaceIn == "" && k.IfaceOut == "" {
+		return t + " " + k.Dir
+	}
+	if k.IfaceIn != "" {
+		t += " in_" + k.IfaceIn
+	}
+	if k.IfaceOut != "" {
+		t += " out_" + k.IfaceOut
+	}
+	return t
 }
 
 // describeRule renders a rule for people, e.g. "allow 2222/tcp from any
