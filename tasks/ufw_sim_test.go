@@ -330,6 +330,201 @@ func hostWith(t *testing.T, tuples ...string) ufwHostFiles {
 
 var sshFrom = hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}
 
+// The reviewer's proof: a rule that differs from the declared one only by
+// its comment. `ufw delete allow 22/tcp` would delete the declared rule
+// too; hako deletes the other one by its comment, and the declared rule
+// stays where it is.
+func TestUFWDeleteDuplicateSparesDeclared(t *testing.T) {
+	hf := hostWith(t, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f6c64")
+	u := mustUFW(t, "exclusive = true\nrule {\n port = 22\n proto = \"tcp\"\n}")
+	c := checkUFW(t, u, hf, sshFrom)
+	sameLines(t, "commands", cmdLines(c), []string{"delete allow 22/tcp comment old"})
+	sameLines(t, "attrs", attrLines(c), []string{`rule: "allow 22/tcp from any (old)" → ""`})
+	states := checkReplay(t, hf, u, c)
+	for _, f := range []ufwFamily{famV4, famV6} {
+		if got := states[len(states)-1][f]; len(got) != 1 || got[0].Comment != "" {
+			t.Errorf("%s after: %v", f, got)
+		}
+	}
+
+	// The other way round: the declared rule has the comment. A delete
+	// without one would take both; the declared rule is added again
+	// first, which makes the other one a copy of it, and a copy goes.
+	u = mustUFW(t, "exclusive = true\nrule {\n port = 22\n proto = \"tcp\"\n comment = \"old\"\n}")
+	c = checkUFW(t, u, hf, sshFrom)
+	sameLines(t, "commands", cmdLines(c), []string{
+		"allow from 0.0.0.0/0 to any port 22 proto tcp comment old",
+		"delete allow from 0.0.0.0/0 to any port 22 proto tcp comment old",
+		"allow from ::/0 to any port 22 proto tcp comment old",
+		"delete allow from ::/0 to any port 22 proto tcp comment old",
+	})
+	sameLines(t, "attrs", attrLines(c), []string{`rule: "allow 22/tcp from any" → ""`})
+	states = checkReplay(t, hf, u, c)
+	for i, st := range states {
+		if !sshOpen(st[famV4], "10.213.0.1", 22, "deny") {
+			t.Errorf("SSH blocked after command %d of %q", i, cmdLines(c))
+		}
+	}
+}
+
+// Identical copies: ufw deletes the first, so the declared rule ends up
+// where the copy was, and the lockout check sees that (here: behind a
+// deny for hako's network, which would cut SSH).
+func TestUFWDeleteCopyLockoutSeesFinalOrder(t *testing.T) {
+	allow := "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"
+	deny := "deny tcp 22 0.0.0.0/0 any 10.213.0.0/24 in"
+	hf := loadScenario(t, "active-seed")
+	hf.files[ufwRulesPath] = userRules(allow, deny, allow)
+	hf.files[ufwRules6Path] = userRules(strings.ReplaceAll(allow, "0.0.0.0/0", "::/0"))
+	u := mustUFW(t, `exclusive = true
+rule {
+  port  = 22
+  proto = "tcp"
+}
+rule {
+  port   = 22
+  proto  = "tcp"
+  from   = "10.213.0.0/24"
+  action = "deny"
+}`)
+	_, err := u.Check(hf.state(t, u, sshFrom))
+	if !isRefusal(err) || !strings.Contains(err.Error(), `its rule 2 (plan.hcl:7), "deny 22/tcp from 10.213.0.0/24", is the first rule that matches the SSH connection`) {
+		t.Errorf("want the lockout refusal, got %v", err)
+	}
+	// From elsewhere the same change is fine, and really leaves the deny first.
+	c := checkUFW(t, u, hf, hosts.Endpoint{ClientAddr: "192.168.0.9", ServerPort: 22})
+	sameLines(t, "commands", cmdLines(c), []string{"delete allow from 0.0.0.0/0 to any port 22 proto tcp"})
+	states := checkReplay(t, hf, u, c)
+	if l := states[len(states)-1][famV4]; len(l) != 2 || l[0].Action != "deny" {
+		t.Errorf("IPv4 after: %v", l)
+	}
+}
+
+// Every mix of up to three rules for tcp port 22 (and one other) on the
+// host, for several plans, exclusive or not: what ufw really does with
+// hako's commands is what hako expects, the declared rules end up as
+// declared, exclusive leaves nothing else, SSH stays open at every step
+// when it was open before and after, and a second run has nothing to do.
+func TestUFWDuplicatesAgainstUFWModel(t *testing.T) {
+	variants := []string{
+		"allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in",
+		"allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f6c64",
+		"allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=737368",
+		"deny tcp 22 0.0.0.0/0 any 0.0.0.0/0 in",
+		"limit tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=737368",
+		"deny any 22 0.0.0.0/0 any 10.213.0.0/24 in",
+		"allow any 80 0.0.0.0/0 any 0.0.0.0/0 in",
+	}
+	plans := []string{
+		"rule {\n port = 22\n proto = \"tcp\"\n}",
+		"rule {\n port = 22\n proto = \"tcp\"\n comment = \"ssh\"\n}",
+		"rule {\n port = 22\n proto = \"tcp\"\n action = \"limit\"\n comment = \"ssh\"\n}",
+		"rule {\n port = 22\n proto = \"tcp\"\n comment = \"old\"\n}\nrule {\n port = 80\n action = \"deny\"\n}",
+		"rule {\n port = 8081\n proto = \"tcp\"\n action = \"deny\"\n}\nrule {\n port = 22\n proto = \"tcp\"\n}\nrule { port = 80 }",
+	}
+	var hostLists [][]string
+	var build func(prefix []string)
+	build = func(prefix []string) {
+		hostLists = append(hostLists, prefix)
+		if len(prefix) == 3 {
+			return
+		}
+		for _, v := range variants {
+			build(append(append([]string(nil), prefix...), v))
+		}
+	}
+	build(nil)
+	runs := 0
+	for i, plan := range plans {
+		for _, exclusive := range []bool{true, false} {
+			u := mustUFW(t, fmt.Sprintf("exclusive = %v\n%s", exclusive, plan))
+			t.Run(fmt.Sprintf("plan%d/exclusive=%v", i, exclusive), func(t *testing.T) {
+				for _, tuples := range hostLists {
+					hf := hostWith(t, tuples...)
+					c, err := u.Check(hf.state(t, u, noEndpoint))
+					if err != nil {
+						t.Fatalf("plan %q, host %q: %v", plan, tuples, err)
+					}
+					runs++
+					states := checkReplay(t, hf, u, c)
+					final := states[len(states)-1]
+					if sshOpen(states[0][famV4], "10.213.0.1", 22, "deny") && sshOpen(final[famV4], "10.213.0.1", 22, "deny") {
+						for i, st := range states {
+							if !sshOpen(st[famV4], "10.213.0.1", 22, "deny") {
+								t.Errorf("SSH blocked after command %d", i)
+							}
+						}
+					}
+					for _, r := range u.rules {
+						for _, f := range r.families {
+							n := 0
+							for _, x := range final[f] {
+								if x == r.rule() {
+									n++
+								}
+							}
+							if n == 0 {
+								t.Errorf("%s not in the %s rules: %v", r.describe(true), f, final[f])
+							}
+						}
+					}
+					if exclusive {
+						for _, f := range []ufwFamily{famV4, famV6} {
+							if len(final[f]) != len(u.rules) {
+								t.Errorf("%s rules left: %v", f, final[f])
+							}
+						}
+					}
+					again := checkUFW(t, u, hostAfter(hf, c.detail.(*ufwConvergence)), noEndpoint)
+					if again.Changed() {
+						t.Errorf("second run: %v %q", attrLines(again), cmdLines(again))
+					}
+					if t.Failed() {
+						t.Fatalf("plan %q, host %q: commands %q", plan, tuples, cmdLines(c))
+					}
+				}
+			})
+		}
+	}
+	if runs < 3000 {
+		t.Errorf("only %d runs", runs)
+	}
+}
+
+// A non-exclusive plan that changes a declared rule: ufw changes every
+// rule with its key, the host's other copies too, and the plan says so.
+func TestUFWChangeReachesCopies(t *testing.T) {
+	hf := hostWith(t, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "deny tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f6c64")
+	u := mustUFW(t, "rule {\n port = 22\n proto = \"tcp\"\n action = \"limit\"\n}")
+	c := checkUFW(t, u, hf, sshFrom)
+	sameLines(t, "commands", cmdLines(c), []string{"limit 22/tcp"})
+	sameLines(t, "attrs", attrLines(c), []string{
+		`rule: "allow 22/tcp from any" → "limit 22/tcp from any"`,
+		`rule: "deny 22/tcp from any (old)" → "limit 22/tcp from any"`,
+	})
+	if c.Summary != "update ufw: change 2 rules" {
+		t.Errorf("summary %q", c.Summary)
+	}
+	checkReplay(t, hf, u, c)
+}
+
+// The captured host with every kind of rule hako does not declare
+// (interface, out, log, route, application profile, destination, source
+// port): an exclusive plan deletes them all with commands ufw takes.
+func TestUFWExclusiveOnMixedHost(t *testing.T) {
+	hf := loadScenario(t, "active-mixed")
+	u := mustUFW(t, "exclusive = true\ndefault_outgoing = \"reject\"\n"+seedRules)
+	c := checkUFW(t, u, hf, sshFrom)
+	states := checkReplay(t, hf, u, c)
+	final := states[len(states)-1]
+	if len(final[famV4]) != 4 || len(final[famV6]) != 3 {
+		t.Errorf("left: %v", final)
+	}
+	if again := checkUFW(t, u, hostAfter(hf, c.detail.(*ufwConvergence)), noEndpoint); again.Changed() {
+		t.Errorf("second run: %v %q", attrLines(again), cmdLines(again))
+	}
+}
+
 // The reviewer's proof: ufw counts an application rule with lines for two
 // protocols (CIFS, which ships with ufw) once in `ufw insert N`.
 func TestUFWInsertAfterAppProfile(t *testing.T) {
@@ -358,6 +553,10 @@ func TestUFWInsertAfterAppProfile(t *testing.T) {
 		!strings.Contains(err.Error(), "application rule (CIFS)") || !strings.Contains(err.Error(), "`ufw delete allow CIFS`") {
 		t.Errorf("unreachable spot: %v", err)
 	}
+	// Exclusive deletes CIFS before it places deny rules: then it works.
+	u = mustUFW(t, "exclusive = true\nrule { port = 80 }\nrule {\n port = 8081\n proto = \"tcp\"\n action = \"deny\"\n}\nrule { port = 22 }")
+	c = checkUFW(t, u, hf, sshFrom)
+	checkReplay(t, hf, u, c)
 }
 
 // ufw's insert positions, line by line: an application rule's later lines
