@@ -209,6 +209,87 @@ func TestUFWLockoutIsRefused(t *testing.T) {
 	}
 }
 
+// ufwTuples are the rules of one of ufw's lists as it stores them.
+func ufwTuples(t *testing.T, h *testhost.Host, file string) string {
+	return h.Exec(t, "grep -h '^### tuple' /etc/ufw/"+file+" | sed 's/^### tuple ### //' || true")
+}
+
+// What ufw really does with hako's commands on a host it did not set up:
+// an application rule with two lines (CIFS) before the spot a new rule is
+// inserted, a hand-made copy of the SSH rule without its comment, and a
+// port list ufw sorts its own way. The firewall ends up as planned, SSH
+// stays open, and a second run has nothing to do.
+func TestUFWWhatUFWReallyDoes(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	port := h.Port
+	h.Exec(t, fmt.Sprintf("ufw allow CIFS >/dev/null && ufw allow %d/tcp comment ssh >/dev/null && ufw --force enable >/dev/null", port))
+
+	// Not exclusive: CIFS stays, and the deny goes right before the SSH
+	// rule, a position `ufw insert` counts with CIFS as one rule.
+	sshRule := fmt.Sprintf(`
+  rule {
+    port    = %d
+    proto   = "tcp"
+    comment = "ssh"
+  }`, port)
+	deny := `
+  rule {
+    port   = 8081
+    proto  = "tcp"
+    action = "deny"
+  }`
+	dir := planFor(t, h, `task "ufw" "firewall" {`+deny+sshRule+"\n}\n")
+	if r := hako(t, "apply", dir); r.code != 0 {
+		t.Fatalf("apply with CIFS on the host:\n%s", r)
+	}
+	ssh4 := fmt.Sprintf("allow tcp %d 0.0.0.0/0 any 0.0.0.0/0 in comment=737368\n", port)
+	ssh6 := fmt.Sprintf("allow tcp %d ::/0 any ::/0 in comment=737368\n", port)
+	cifs4 := "allow udp 137,138 0.0.0.0/0 any 0.0.0.0/0 CIFS - in\nallow tcp 139,445 0.0.0.0/0 any 0.0.0.0/0 CIFS - in\n"
+	cifs6 := strings.ReplaceAll(cifs4, "0.0.0.0/0", "::/0")
+	if got, want := ufwTuples(t, h, "user.rules"), cifs4+"deny tcp 8081 0.0.0.0/0 any 0.0.0.0/0 in\n"+ssh4; got != want {
+		t.Errorf("IPv4 rules:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := ufwTuples(t, h, "user6.rules"), cifs6+"deny tcp 8081 ::/0 any ::/0 in\n"+ssh6; got != want {
+		t.Errorf("IPv6 rules:\n%s\nwant:\n%s", got, want)
+	}
+
+	// A copy of the SSH rule without its comment, first in both lists, as
+	// a hand edit leaves it. `ufw delete allow PORT/tcp` would delete the
+	// declared rule with it; exclusive must delete the copy and CIFS only.
+	for file, any := range map[string]string{"user.rules": "0.0.0.0/0", "user6.rules": "::/0"} {
+		h.Exec(t, fmt.Sprintf("sed -i 's|^### RULES ###$|&\\n\\n### tuple ### allow tcp %d %s any %s in|' /etc/ufw/%s", port, any, any, file))
+	}
+	h.Exec(t, "ufw reload >/dev/null")
+	if got := ufwTuples(t, h, "user.rules"); !strings.HasPrefix(got, fmt.Sprintf("allow tcp %d 0.0.0.0/0 any 0.0.0.0/0 in\n", port)) {
+		t.Fatalf("the hand-made copy is not first:\n%s", got)
+	}
+	dir = ufwPlan(t, h, deny+sshRule+`
+  rule {
+    port  = "80:90,80"
+    proto = "tcp"
+  }`)
+	plan := hako(t, "plan", dir)
+	mustContain(t, plan, fmt.Sprintf("rule: allow %d/tcp from any → (none)", port), "rule: allow CIFS → (none)",
+		"rule: (none) → allow 80,80:90/tcp from any")
+	if r := hako(t, "apply", dir); r.code != 0 {
+		t.Fatalf("apply, exclusive:\n%s", r)
+	}
+	list := "allow tcp 80,80:90 0.0.0.0/0 any 0.0.0.0/0 in\n"
+	if got, want := ufwTuples(t, h, "user.rules"), "deny tcp 8081 0.0.0.0/0 any 0.0.0.0/0 in\n"+ssh4+list; got != want {
+		t.Errorf("IPv4 rules:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := ufwTuples(t, h, "user6.rules"), "deny tcp 8081 ::/0 any ::/0 in\n"+ssh6+strings.ReplaceAll(list, "0.0.0.0/0", "::/0"); got != want {
+		t.Errorf("IPv6 rules:\n%s\nwant:\n%s", got, want)
+	}
+	if out, code := h.SSH(t, "echo still in"); code != 0 || strings.TrimSpace(out) != "still in" {
+		t.Fatalf("a new SSH connection after apply: exit %d, %q", code, out)
+	}
+	if r := hako(t, "plan", "-detailed-exitcode", dir); r.code != 0 {
+		t.Errorf("plan -detailed-exitcode after apply: want exit 0\n%s", r)
+	}
+}
+
 // tcpConnect opens and closes a TCP connection to a test host, waiting
 // long enough for a firewall that drops packets to be told apart.
 func tcpConnect(addr string, port int) error {
