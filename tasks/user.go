@@ -1,16 +1,12 @@
 package tasks
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"os"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/hako-dev/hako/hosts"
@@ -114,55 +110,6 @@ func decodeUser(a *Attrs) Task {
 	return u
 }
 
-// decodeKeys reads authorized_keys: each element is one or more lines of
-// OpenSSH public keys (a .pub file or an authorized_keys file); blank and
-// comment lines are skipped. A line that does not parse is reported by
-// position only: it may be a private key pasted by mistake.
-func decodeKeys(a *Attrs, sensitive bool) []authKey {
-	var keys []authKey
-	seen := map[string]bool{}
-	for i, elem := range a.Strings("authorized_keys") {
-		n := 0
-		for _, line := range strings.Split(elem, "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			n++
-			pub, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
-			if err != nil {
-				hint := ""
-				if strings.Contains(elem, "PRIVATE KEY") {
-					hint = " It looks like a private key: give the public one (the .pub file)."
-				}
-				a.errorf("authorized_keys", "Invalid public key",
-					"authorized_keys element %d, key line %d, is not an OpenSSH public key line (%v).%s", i+1, n, err, hint)
-				continue
-			}
-			if id := string(pub.Marshal()); !seen[id] {
-				seen[id] = true
-				keys = append(keys, authKey{line: line, pub: pub, show: showKey(pub, comment, sensitive)})
-			}
-		}
-		if n == 0 {
-			a.errorf("authorized_keys", "Invalid public key", "authorized_keys element %d holds no key.", i+1)
-		}
-	}
-	return keys
-}
-
-// showKey names a key in plan output without its whole base64 text.
-func showKey(pub ssh.PublicKey, comment string, sensitive bool) string {
-	if sensitive {
-		return "(sensitive key)"
-	}
-	s := pub.Type() + " " + ssh.FingerprintSHA256(pub)
-	if comment != "" {
-		s += " " + comment
-	}
-	return s
-}
-
 func (u *User) Address() Address { return u.addr }
 
 // Name is the user's login name.
@@ -203,126 +150,6 @@ func (u *User) sudoersPath() string { return "/etc/sudoers.d/hako-" + u.name }
 
 func (u *User) sudoRule() []byte {
 	return []byte(u.name + " ALL=(ALL) NOPASSWD: ALL\n")
-}
-
-// probe prints, one tagged line each: the prober's uid and the user hako
-// logged in as (sudo sets SUDO_USER); if the user exists, its passwd
-// entry, groups, primary group, and the type, mode and owner of ~/.ssh and
-// ~/.ssh/authorized_keys with the latter's content; then the same for the
-// sudo rule. A missing user or file is just a missing line or "-".
-func (u *User) probe() string {
-	return `n=` + hosts.Quote(u.name) + `; f=` + hosts.Quote(u.sudoersPath()) + `
-echo "U $(id -u) ${SUDO_USER:-$(id -un)}"
-st() { if [ -e "$2" ] || [ -L "$2" ]; then printf '%s ' "$1"; stat -c '%a:%U:%G:%F' -- "$2"; else echo "$1 -"; fi; }
-rd() { if [ -f "$2" ] && [ ! -L "$2" ]; then printf '%s ' "$1"; base64 -w0 < "$2"; echo; fi; }
-if pw=$(getent passwd -- "$n"); then
-  echo "P $pw"
-  echo "G $(id -nG -- "$n")"
-  echo "g $(id -gn -- "$n")"
-  h=$(printf '%s\n' "$pw" | cut -d: -f6)
-  st D "$h/.ssh"; st K "$h/.ssh/authorized_keys"; rd k "$h/.ssh/authorized_keys"
-fi
-st S "$f"; rd s "$f"`
-}
-
-func (u *User) Probes() []Probe { return []Probe{{ProbeOut, u.probe()}} }
-
-// fileMeta is a stat answer of the user probe.
-type fileMeta struct {
-	exists       bool
-	mode         int
-	owner, group string
-	typ          string
-}
-
-func (m fileMeta) String() string { return fmt.Sprintf("%04o %s", m.mode, m.owner) }
-
-// userFacts is what the probe learned.
-type userFacts struct {
-	uid     int    // of the probing shell: root is needed
-	login   string // the user hako is logged in as
-	exists  bool
-	shell   string
-	home    string
-	groups  []string // all of them, primary first (id -nG)
-	primary string
-	sshDir  fileMeta
-	keyFile fileMeta
-	keys    []byte
-	sudo    fileMeta
-	rule    []byte
-}
-
-func parseUserFacts(out Output) (*userFacts, error) {
-	f := &userFacts{uid: -1}
-	sc := bufio.NewScanner(bytes.NewReader(out.Stdout))
-	sc.Buffer(make([]byte, 64*1024), 4*MaxRead)
-	bad := func(line string) error { return fmt.Errorf("unexpected answer from the user probe: %.80q", line) }
-	for sc.Scan() {
-		line := sc.Text()
-		tag, rest, _ := strings.Cut(line, " ")
-		var err error
-		switch tag {
-		case "U":
-			uid, login, _ := strings.Cut(rest, " ")
-			if f.uid, err = strconv.Atoi(uid); err != nil {
-				return nil, bad(line)
-			}
-			f.login = login
-		case "P":
-			fields := strings.Split(rest, ":")
-			if len(fields) != 7 {
-				return nil, bad(line)
-			}
-			f.exists, f.home, f.shell = true, fields[5], fields[6]
-		case "G":
-			f.groups = strings.Fields(rest)
-		case "g":
-			f.primary = rest
-		case "D":
-			f.sshDir, err = parseFileMeta(rest)
-		case "K":
-			f.keyFile, err = parseFileMeta(rest)
-		case "S":
-			f.sudo, err = parseFileMeta(rest)
-		case "k":
-			f.keys, err = base64.StdEncoding.DecodeString(rest)
-		case "s":
-			f.rule, err = base64.StdEncoding.DecodeString(rest)
-		default:
-			return nil, bad(line)
-		}
-		if err != nil {
-			return nil, bad(line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading the user probe's answer: %w", err)
-	}
-	if f.uid < 0 {
-		return nil, fmt.Errorf("the user probe did not answer (exit status %d)", out.ExitCode)
-	}
-	return f, nil
-}
-
-// parseFileMeta reads "MODE:USER:GROUP:TYPE" or "-".
-func parseFileMeta(s string) (fileMeta, error) {
-	if s == "-" {
-		return fileMeta{}, nil
-	}
-	p := strings.SplitN(s, ":", 4)
-	if len(p) != 4 {
-		return fileMeta{}, errors.New("bad stat answer")
-	}
-	mode, err := strconv.ParseInt(p[0], 8, 32)
-	if err != nil {
-		return fileMeta{}, err
-	}
-	typ := p[3]
-	if typ == "regular empty file" { // what GNU stat says of an empty one
-		typ = "regular file"
-	}
-	return fileMeta{exists: true, mode: int(mode), owner: p[1], group: p[2], typ: typ}, nil
 }
 
 // userWork is what Apply does, worked out by Check.
@@ -436,131 +263,6 @@ func (u *User) checkGroups(f *userFacts, w *userWork) []AttrChange {
 		w.addGroups = nil
 	}
 	return []AttrChange{{"groups", strings.Join(have, ", "), strings.Join(after, ", ")}}
-}
-
-// describeOpts shows a key's options next to its fingerprint; not when the
-// plan's keys are sensitive (an option such as command="..." may hold the
-// secret).
-func describeOpts(pub ssh.PublicKey, opts []string, sensitive bool) string {
-	if sensitive {
-		return "(sensitive key)"
-	}
-	o := strings.Trim(strings.Join(opts, ","), ",")
-	if o == "" {
-		o = "(none)"
-	}
-	return pub.Type() + " " + ssh.FingerprintSHA256(pub) + " " + o
-}
-
-// keyID identifies a key by its type and blob: options and comments do not
-// make another key.
-func keyID(pub ssh.PublicKey) string { return string(pub.Marshal()) }
-
-// checkKeys compares ~/.ssh/authorized_keys line by line and works out its
-// new content: non-exclusively, the plan's missing keys are appended to the
-// file as it is; exclusively, lines with other keys (and lines that are not
-// keys, comments aside) go too. It also wants what sshd's StrictModes
-// wants: ~/.ssh a directory and both owned by the user and writable by
-// nobody else.
-func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
-	if len(u.keys) == 0 && !u.exclusiveKeys {
-		return nil, nil
-	}
-	if !path.IsAbs(f.home) {
-		return nil, fmt.Errorf("user %s has no absolute home directory (%q), so hako cannot manage its authorized_keys", u.name, f.home)
-	}
-	sshDir := path.Join(f.home, ".ssh")
-	file := path.Join(sshDir, "authorized_keys")
-	if f.sshDir.exists && f.sshDir.typ != "directory" {
-		return nil, fmt.Errorf("%s exists and is a %s, not a directory", sshDir, f.sshDir.typ)
-	}
-	if f.keyFile.exists && f.keyFile.typ != "regular file" {
-		return nil, fmt.Errorf("%s exists and is a %s, not a regular file; hako will not write through it", file, f.keyFile.typ)
-	}
-	var attrs []AttrChange
-	want := map[string]bool{}
-	wantOpts := map[string]string{} // the plan's options (from=, restrict, ...) by key
-	planned := map[string]string{}
-	for _, k := range u.keys {
-		want[keyID(k.pub)] = true
-		_, _, opts, _, _ := ssh.ParseAuthorizedKey([]byte(k.line))
-		wantOpts[keyID(k.pub)] = strings.Join(opts, ",")
-		planned[keyID(k.pub)] = k.line
-	}
-	have := map[string]bool{}
-	var kept []string
-	dropped := false
-	if f.keyFile.exists {
-		lines := strings.SplitAfter(string(f.keys), "\n")
-		for _, line := range lines {
-			if line == "" {
-				continue
-			}
-			text := strings.TrimSpace(line)
-			if text == "" || strings.HasPrefix(text, "#") {
-				kept = append(kept, line)
-				continue
-			}
-			pub, comment, opts, _, err := ssh.ParseAuthorizedKey([]byte(text))
-			switch {
-			case err == nil && want[keyID(pub)] && strings.Join(opts, ",") != wantOpts[keyID(pub)]:
-				// The same key with other options (from=, restrict, ...):
-				// the plan's line replaces it, options are security.
-				have[keyID(pub)] = true
-				dropped = true
-				kept = append(kept, planned[keyID(pub)]+"\n")
-				attrs = append(attrs, AttrChange{"authorized key options", describeOpts(pub, opts, u.keysSensitive), describeOpts(pub, strings.Split(wantOpts[keyID(pub)], ","), u.keysSensitive)})
-			case err == nil && (want[keyID(pub)] || !u.exclusiveKeys):
-				have[keyID(pub)] = true
-				kept = append(kept, line)
-			case !u.exclusiveKeys:
-				kept = append(kept, line) // not a key hako knows; not its business
-			case err == nil:
-				dropped = true
-				attrs = append(attrs, AttrChange{"authorized key", showKey(pub, comment, false), ""})
-			default:
-				dropped = true
-				attrs = append(attrs, AttrChange{"authorized key", "unrecognised line " + strconv.Quote(shorten(text, 24)), ""})
-			}
-		}
-	}
-	content := strings.Join(kept, "")
-	if content != "" && !strings.HasSuffix(content, "\n") {
-		content += "\n"
-	}
-	added := false
-	for _, k := range u.keys {
-		if !have[keyID(k.pub)] {
-			added = true
-			attrs = append(attrs, AttrChange{"authorized key", "", k.show})
-			content += k.line + "\n"
-		}
-	}
-	if f.sshDir.exists && !strictOK(f.sshDir, u.name) {
-		w.sshDir = true
-		attrs = append(attrs, AttrChange{"~/.ssh", f.sshDir.String(), "0700 " + u.name})
-	}
-	badFile := f.keyFile.exists && !strictOK(f.keyFile, u.name)
-	if badFile {
-		attrs = append(attrs, AttrChange{"~/.ssh/authorized_keys", f.keyFile.String(), "0600 " + u.name})
-	}
-	if added || dropped || badFile {
-		w.writeKeys, w.keys = true, []byte(content)
-		w.sshDir = w.sshDir || !f.sshDir.exists
-	}
-	return attrs, nil
-}
-
-// strictOK: owned by the user and writable by no one else, as sshd's
-// StrictModes requires.
-func strictOK(m fileMeta, owner string) bool { return m.owner == owner && m.mode&0o022 == 0 }
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // checkSudo compares /etc/sudoers.d/hako-NAME with the rule, mode 0440
