@@ -17,7 +17,7 @@ import (
 
 func passwordAuth(e *env) []Finding {
 	d, ok := effective(e.sshdDirectives(), "passwordauthentication")
-	if !ok || d.file.task == (tasks.Address{}) || len(d.args) == 0 || !strings.EqualFold(d.args[0], "no") {
+	if !ok || len(d.args) == 0 || !strings.EqualFold(d.args[0], "no") {
 		return nil
 	}
 	name := e.host.Conn.User
@@ -25,9 +25,26 @@ func passwordAuth(e *env) []Finding {
 	if why == "" {
 		return nil
 	}
+	if d.file.task == (tasks.Address{}) {
+		return e.lastKeyTaken(name, why, d.file.path)
+	}
 	return []Finding{{Check: CheckPasswordAuth, Task: d.file.task, Message: fmt.Sprintf(
 		`%s sets "PasswordAuthentication no" in %s, and %s, the user hako logs in as (the host's user), would have no authorized key: %s; nobody could log in as %s, with a password or a key. Give %s a key first, in a user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
 		d.file.task, d.file.path, name, why, name, name)}}
+}
+
+// lastKeyTaken: the host refuses passwords already (its own config), and
+// a user task takes the login user's last way in, its keys or the user.
+// Without such a task the state is the host's, not the plan's doing.
+func (e *env) lastKeyTaken(name, why, path string) []Finding {
+	for _, u := range e.userTasks(name) {
+		if !u.Present() || u.ExclusiveKeys() && len(u.AuthorizedKeys()) == 0 {
+			return []Finding{{Check: CheckPasswordAuth, Task: u.Address(), Message: fmt.Sprintf(
+				`%s leaves %s, the user hako logs in as (the host's user), without an authorized key: %s; and sshd refuses passwords ("PasswordAuthentication no" in %s, on the host): nobody could log in as %s. Keep a key for %s in the user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
+				u.Address(), name, why, path, name, name)}}
+		}
+	}
+	return nil
 }
 
 // noKey says why user would have no authorized key after the plan, or ""

@@ -118,3 +118,39 @@ func TestPasswordAuthFirstValueWins(t *testing.T) {
 		}
 	}
 }
+
+// The host refuses passwords already (a drop-in the plan does not write);
+// a user task that takes the login user's last key is refused; one that
+// leaves a key, or no user task (the host's own state), is not.
+func TestPasswordAuthOnTheHostAndAUserTask(t *testing.T) {
+	key := pubKey(t)
+	facts := []string{"L alice", hostFile("/etc/ssh/sshd_config", debianSSHD),
+		hostFile("/etc/ssh/sshd_config.d/50-cloud-init.conf", "Port 2222\nPasswordAuthentication no\n"),
+		userLine("alice", "alice,sudo"), keysLine("alice", key+"\n")}
+	for _, c := range []struct{ name, tasks, want string }{
+		{"no user task", "", ""},
+		{"exclusive_keys and none", `task "user" "alice" {
+  name           = "alice"
+  exclusive_keys = true
+}
+`, "user.alice leaves alice, the user hako logs in as (the host's user), without an authorized key: user.alice removes its keys"},
+		{"exclusive_keys with a key", `task "user" "alice" {
+  name            = "alice"
+  exclusive_keys  = true
+  authorized_keys = [` + fmt.Sprintf("%q", key) + `]
+}
+`, ""},
+	} {
+		h := hostOf(t, aliceHost+c.tasks)
+		ref, _ := run(t, h, nil, facts...)
+		ref = only(ref, CheckPasswordAuth)
+		switch {
+		case c.want == "" && len(ref) > 0:
+			t.Errorf("%s: refused: %v", c.name, ref)
+		case c.want != "" && len(ref) != 1:
+			t.Errorf("%s: refusals %v", c.name, ref)
+		case c.want != "":
+			mustMention(t, ref[0], c.want, `"PasswordAuthentication no" in /etc/ssh/sshd_config.d/50-cloud-init.conf, on the host`)
+		}
+	}
+}
