@@ -21,62 +21,55 @@ func passwordAuth(e *env) []Finding {
 		return nil
 	}
 	name := e.host.Conn.User
-	why := e.noKey(name)
-	if why == "" {
+	why, by := e.noKey(name)
+	switch {
+	case why == "":
 		return nil
+	case d.file.task != (tasks.Address{}):
+		return []Finding{{Check: CheckPasswordAuth, Task: d.file.task, Message: fmt.Sprintf(
+			`%s sets "PasswordAuthentication no" in %s, and %s, the user hako logs in as (the host's user), would have no authorized key: %s; nobody could log in as %s, with a password or a key. Give %s a key first, in a user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
+			d.file.task, d.file.path, name, why, name, name)}}
+	case by != (tasks.Address{}):
+		// The host refuses passwords already, by its own configuration;
+		// the plan's user task takes the last way in.
+		return []Finding{{Check: CheckPasswordAuth, Task: by, Message: fmt.Sprintf(
+			`%s leaves %s, the user hako logs in as (the host's user), without an authorized key: %s; and sshd refuses passwords ("PasswordAuthentication no" in %s, on the host): nobody could log in as %s. Keep a key for %s in the user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
+			by, name, why, d.file.path, name, name)}}
 	}
-	if d.file.task == (tasks.Address{}) {
-		return e.lastKeyTaken(name, why, d.file.path)
-	}
-	return []Finding{{Check: CheckPasswordAuth, Task: d.file.task, Message: fmt.Sprintf(
-		`%s sets "PasswordAuthentication no" in %s, and %s, the user hako logs in as (the host's user), would have no authorized key: %s; nobody could log in as %s, with a password or a key. Give %s a key first, in a user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
-		d.file.task, d.file.path, name, why, name, name)}}
-}
-
-// lastKeyTaken: the host refuses passwords already (its own config), and
-// a user task takes the login user's last way in, its keys or the user.
-// Without such a task the state is the host's, not the plan's doing.
-func (e *env) lastKeyTaken(name, why, path string) []Finding {
-	for _, u := range e.userTasks(name) {
-		if !u.Present() || u.ExclusiveKeys() && len(u.AuthorizedKeys()) == 0 {
-			return []Finding{{Check: CheckPasswordAuth, Task: u.Address(), Message: fmt.Sprintf(
-				`%s leaves %s, the user hako logs in as (the host's user), without an authorized key: %s; and sshd refuses passwords ("PasswordAuthentication no" in %s, on the host): nobody could log in as %s. Keep a key for %s in the user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
-				u.Address(), name, why, path, name, name)}}
-		}
-	}
-	return nil
+	return nil // the host's own state, not the plan's doing
 }
 
 // noKey says why user would have no authorized key after the plan, or ""
-// when it would have one.
-func (e *env) noKey(user string) string {
-	exclusive := ""
+// when it would have one; by is the user task that takes the keys (or the
+// user) away, zero when the reason is the host's state.
+func (e *env) noKey(user string) (why string, by tasks.Address) {
+	var exclusive *tasks.Address
 	for _, u := range e.userTasks(user) {
-		switch {
+		switch a := u.Address(); {
 		case !u.Present():
-			return u.Address().String() + " removes the user"
+			return a.String() + " removes the user", a
 		case len(u.AuthorizedKeys()) > 0:
-			return ""
+			return "", tasks.Address{}
 		case u.ExclusiveKeys():
-			exclusive = u.Address().String()
+			exclusive = &a
 		}
 	}
-	if exclusive != "" {
-		return exclusive + " removes its keys (exclusive_keys = true) and adds none"
+	if exclusive != nil {
+		return exclusive.String() + " removes its keys (exclusive_keys = true) and adds none", *exclusive
 	}
 	uf := e.facts.users[user]
 	file := "~" + user + "/.ssh/authorized_keys"
 	switch {
 	case uf == nil || !uf.exists:
-		return "the user does not exist on the host, and no user task gives it authorized_keys"
+		why = "the user does not exist on the host, and no user task gives it authorized_keys"
 	case uf.keysUnreadable:
-		return "hako cannot read " + file + " (become = true lets it), and no user task gives it authorized_keys"
+		why = "hako cannot read " + file + " (become = true lets it), and no user task gives it authorized_keys"
 	case !uf.keysKnown:
-		return "it has no " + file + " on the host, and no user task gives it authorized_keys"
+		why = "it has no " + file + " on the host, and no user task gives it authorized_keys"
 	case !hasKey(uf.keys):
-		return file + " on the host holds no key, and no user task gives it authorized_keys"
+		why = file + " on the host holds no key, and no user task gives it authorized_keys"
 	}
-	return ""
+	return why, tasks.Address{}
 }
 
 // hasKey: at least one line of an authorized_keys file is a valid key.
