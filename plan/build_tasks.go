@@ -174,49 +174,48 @@ func decodeTaskDecl(b *hcl.Block, ev *evaluator, hostNames, handlers map[string]
 	content, d := rest.Content(kind.Schema)
 	diags = diags.Extend(d)
 	td := &taskDecl{block: b, kind: kind, common: common.Attributes, content: content, when: common.Attributes["when"]}
-	if a, ok := common.Attributes["hosts"]; ok && !isNull(ev, a) { // hosts = null: every host, as if unset
-		names, d := nameList(ev, a, "host", hostNames)
+	if a, ok := common.Attributes["hosts"]; ok {
+		names, set, d := nameList(ev, a, "host", hostNames)
 		diags = diags.Extend(d)
-		td.hosts = map[string]bool{}
-		for _, n := range names {
-			td.hosts[n] = true
+		if set { // hosts = null: every host, as if unset
+			td.hosts = map[string]bool{}
+			for _, n := range names {
+				td.hosts[n] = true
+			}
 		}
 	}
-	if a, ok := common.Attributes["notify"]; ok && !isNull(ev, a) {
-		names, d := nameList(ev, a, "handler", handlers)
+	if a, ok := common.Attributes["notify"]; ok {
+		names, _, d := nameList(ev, a, "handler", handlers)
 		diags = diags.Extend(d)
 		td.notify = names
 	}
 	return td, diags
 }
 
-// isNull reports whether a evaluates to null (errors are reported later).
-func isNull(ev *evaluator, a *hcl.Attribute) bool {
-	v, diags := ev.eval(a.Expr)
-	return !diags.HasErrors() && v.IsKnown() && v.IsNull()
-}
-
-// nameList evaluates a list of names that must each be declared.
-func nameList(ev *evaluator, a *hcl.Attribute, what string, declared map[string]bool) ([]string, hcl.Diagnostics) {
+// nameList evaluates a list of names that must each be declared. set is
+// false when the list is null, which counts as not set (Terraform's null).
+func nameList(ev *evaluator, a *hcl.Attribute, what string, declared map[string]bool) (names []string, set bool, diags hcl.Diagnostics) {
 	v, diags := ev.eval(a.Expr)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, true, diags
 	}
 	if v.ContainsMarked() {
-		return nil, diags.Append(sensitiveRefused(a.Name, a.Expr.Range(), nil))
+		return nil, true, diags.Append(sensitiveRefused(a.Name, a.Expr.Range(), nil))
 	}
 	v, _ = v.UnmarkDeep()
 	if !v.IsWhollyKnown() {
-		return nil, diags
+		return nil, true, diags
 	}
-	if v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
-		return nil, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name,
+	if v.IsNull() {
+		return nil, false, diags
+	}
+	if !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
+		return nil, true, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name,
 			Detail: a.Name + " must be a list of " + what + " names.", Subject: a.Expr.Range().Ptr()})
 	}
-	var names []string
 	for _, e := range v.AsValueSlice() {
 		if e.Type() != cty.String || e.IsNull() {
-			return nil, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name,
+			return nil, true, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.Name,
 				Detail: a.Name + " must be a list of " + what + " names.", Subject: a.Expr.Range().Ptr()})
 		}
 		n := e.AsString()
@@ -227,5 +226,5 @@ func nameList(ev *evaluator, a *hcl.Attribute, what string, declared map[string]
 		}
 		names = append(names, n)
 	}
-	return names, diags
+	return names, true, diags
 }
