@@ -13,12 +13,19 @@ else
 	echo "test.sh: not root, so the end-to-end tests against real hosts will skip" >&2
 fi
 
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change: $unformatted" >&2
 	exit 1
 fi
 go vet ./...
+# Shell that hako carries or runs lives in .sh files; shellcheck keeps it
+# honest (testhost/hakotesthost deps installs it as root).
+if command -v shellcheck >/dev/null; then
+	{ git ls-files -z '*.sh'; printf '%s\0' testhost/hakotesthost; } | xargs -0 shellcheck -S warning
+else
+	echo "test.sh: shellcheck is not installed, so the .sh files are not checked" >&2
+fi
 # -parallel 4: the guard tests mostly wait out rollback deadlines on their own
 # test hosts; on a 2-CPU machine the default (GOMAXPROCS) would queue them.
 go test -race -count=1 -parallel 4 "$@" ./...

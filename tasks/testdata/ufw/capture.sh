@@ -8,7 +8,7 @@ set -eu
 name=ufwcap-$$
 dir=$(cd "$(dirname "$0")" && pwd)
 ht=testhost/hakotesthost
-rm -rf "$dir"/*/
+rm -rf "${dir:?}"/*/
 $ht start "$name" >/dev/null
 trap '$ht stop "$name" >/dev/null' EXIT
 x() { $ht exec "$name" sh -c "$1"; }
