@@ -62,7 +62,7 @@ func TestFoundation(t *testing.T) {
 		t.Fatalf("plan failed:\n%s", plan)
 	}
 	mustContain(t, plan, "+ directory.app", "~ file.motd", "+ file.secret", "! command.marker",
-		"+hello from pi, configured by hako.", "(sensitive content:", "Plan: 4 to change, 0 unchanged.")
+		"+hello from pi, configured by hako.", "(sensitive content changed:", "Plan: 4 to change, 0 unchanged.")
 	if after := snapshot(t, h); after != before {
 		t.Fatalf("plan changed the host:\nbefore:\n%s\nafter:\n%s", before, after)
 	}

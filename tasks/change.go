@@ -80,21 +80,25 @@ func newUnreadContentChange(path string, size int64, sha string, after []byte, s
 // Sensitive reports whether the content derives from a sensitive value.
 func (c *ContentChange) Sensitive() bool { return c.sensitive }
 
-// Diff is the unified diff of the change, or for sensitive or binary
-// content only line counts and hashes.
+// Diff is the unified diff of the change; for binary content only line
+// counts, sizes and hashes. Sensitive content shows only that it changes
+// and its line counts: an exact size or an unsalted hash would let anyone
+// who reads the output (a CI log) test guesses of a secret offline, and a
+// file made from a known template plus a weak password is quickly guessed.
 func (c *ContentChange) Diff() string {
-	if c.unread {
+	switch {
+	case c.sensitive && c.unread:
+		return fmt.Sprintf("(sensitive content changed: host content not read → %d lines)\n", lineCount(c.after))
+	case c.sensitive:
+		return fmt.Sprintf("(sensitive content changed: %d → %d lines)\n", lineCount(c.before), lineCount(c.after))
+	case c.unread:
 		host := fmt.Sprintf("%d bytes, not readable", c.beforeSize)
 		if c.beforeSHA != "" {
 			host = fmt.Sprintf("%d bytes, sha256 %s", c.beforeSize, c.beforeSHA[:min(12, len(c.beforeSHA))])
 		}
 		return fmt.Sprintf("(host content not shown: %s; plan: %d lines, %d bytes, sha256 %s)\n",
 			host, lineCount(c.after), len(c.after), shortHash(c.after))
-	}
-	if c.sensitive {
-		return fmt.Sprintf("(sensitive content: %s)\n", c.summary())
-	}
-	if !isText(c.before) || !isText(c.after) {
+	case !isText(c.before) || !isText(c.after):
 		return fmt.Sprintf("(binary content: %s)\n", c.summary())
 	}
 	return udiff.Unified(c.path+" (host)", c.path+" (plan)", string(c.before), string(c.after))
@@ -103,6 +107,7 @@ func (c *ContentChange) Diff() string {
 // isText: valid UTF-8 without NUL bytes.
 func isText(b []byte) bool { return utf8.Valid(b) && !bytes.ContainsRune(b, 0) }
 
+// summary describes binary content, which is never sensitive here.
 func (c *ContentChange) summary() string {
 	return fmt.Sprintf("%d → %d lines, %d → %d bytes, sha256 %s → %s",
 		lineCount(c.before), lineCount(c.after), len(c.before), len(c.after),

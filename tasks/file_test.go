@@ -73,8 +73,9 @@ func TestFileSensitiveDiffHidesContent(t *testing.T) {
 	task := decode(t, "file", map[string]cty.Value{"path": str(p),
 		"content": str("TOKEN=new-secret-value\n").Mark(sensitiveMark{})})
 	c := timeline(t, local(), task, Update)
-	d := c.Content.Diff()
-	if strings.Contains(d, "secret") || !strings.Contains(d, "sensitive") || !strings.Contains(d, "sha256") {
+	// Only that it changes and the line counts: no size or hash, from
+	// which a secret in a known template could be guessed offline.
+	if d := c.Content.Diff(); d != "(sensitive content changed: 1 → 1 lines)\n" {
 		t.Errorf("sensitive diff: %q", d)
 	}
 }
