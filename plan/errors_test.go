@@ -123,13 +123,15 @@ func writeFile(t *testing.T, path, content string) {
 // The diagnostics for sensitive values, as the user sees them (snippets
 // included), never show the value.
 func TestSensitiveValueNotInDiagnostics(t *testing.T) {
-	file := "testdata/errors/sensitive_refused.hcl"
-	cfg, diags := LoadFiles(filepath.Dir(file), []string{file})
-	_, d := Build(cfg, Inputs{})
-	diags = diags.Extend(d)
-	var out strings.Builder
-	_ = WriteDiagnostics(&out, cfg.Files(), diags, 0, false)
-	if !diags.HasErrors() || strings.Contains(out.String(), "HUNTER2") || strings.Contains(out.String(), "4242") {
-		t.Errorf("diagnostics:\n%s", out.String())
+	for _, file := range []string{"testdata/errors/sensitive_refused.hcl",
+		"testdata/errors/sensitive_messages.hcl"} {
+		cfg, diags := LoadFiles(filepath.Dir(file), []string{file})
+		_, d := Build(cfg, Inputs{})
+		diags = diags.Extend(d)
+		var out strings.Builder
+		_ = WriteDiagnostics(&out, cfg.Files(), diags, 0, false)
+		if !diags.HasErrors() || strings.Contains(out.String(), "HUNTER2") || strings.Contains(out.String(), "4242") {
+			t.Errorf("%s: diagnostics:\n%s", file, out.String())
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -92,17 +94,42 @@ func (a *Attrs) Strings(name string) []string {
 	return out
 }
 
-// AbsPath returns an absolute, clean remote path attribute.
+// AbsPath returns an absolute, clean remote path attribute. A control
+// character (a newline, a tab, an escape) is refused: a path is shown in
+// plans and passed to shell scripts on the host, where a newline would
+// split a line of the probe's answer or of a script.
 func (a *Attrs) AbsPath(name string) string {
 	p := a.String(name)
 	if p == "" {
 		return ""
 	}
+	if hasControl(p) {
+		a.errorf(name, "Invalid path", "%s must not contain control characters such as a newline or a tab, got %s.", name, a.quoted(name, p))
+		return ""
+	}
 	if !path.IsAbs(p) {
-		a.errorf(name, "Relative path", "%s must be an absolute path on the host, got %q.", name, p)
+		a.errorf(name, "Relative path", "%s must be an absolute path on the host, got %s.", name, a.quoted(name, p))
 		return ""
 	}
 	return path.Clean(p)
+}
+
+// hasControl reports whether s holds a control character (C0, DEL or C1).
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// quoted is s, the value of attribute name, quoted for a message; a value
+// derived from a sensitive one is not shown at all.
+func (a *Attrs) quoted(name, s string) string { return a.shown(name, strconv.Quote(s)) }
+
+// shown is s, text of attribute name's value, or a placeholder when the
+// value derives from a sensitive one.
+func (a *Attrs) shown(name, s string) string {
+	if a.Sensitive(name) {
+		return "a sensitive value (not shown)"
+	}
+	return s
 }
 
 // Mode returns an octal permission string such as "0644" as a number;
@@ -114,25 +141,52 @@ func (a *Attrs) Mode(name string) int {
 	}
 	m, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || m > 0o7777 {
-		a.errorf(name, "Invalid mode", "%s must be an octal permission string such as \"0644\", got %q.", name, s)
+		a.errorf(name, "Invalid mode", "%s must be an octal permission string such as \"0644\", got %s.", name, a.quoted(name, s))
 		return -1
 	}
 	return int(m)
 }
 
-// Require reports a missing attribute that the schema cannot express as
-// required (one of several).
+// errorf adds a diagnostic about attribute name, pointing at its
+// expression. The callers quote values through quoted; as a second guard,
+// a message about a sensitive attribute that still holds a line of its
+// value is replaced by one that names only the attribute.
 func (a *Attrs) errorf(name, summary, format string, args ...any) {
 	rng := a.Decl
 	if it, ok := a.Items[name]; ok {
 		rng = it.Range
 	}
+	detail := fmt.Sprintf(format, args...)
+	if a.Sensitive(name) && showsValue(detail, a.Items[name].Value) {
+		detail = fmt.Sprintf("The value of %s is not valid here (details are hidden: it is sensitive).", name)
+	}
 	a.Diags = a.Diags.Append(&hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  summary,
-		Detail:   fmt.Sprintf(format, args...),
+		Detail:   detail,
 		Subject:  rng.Ptr(),
 	})
+}
+
+// showsValue reports whether msg contains a non-blank line of a string in
+// v, as it is or quoted.
+func showsValue(msg string, v cty.Value) bool {
+	found := false
+	v, _ = v.UnmarkDeep()
+	_ = cty.Walk(v, func(_ cty.Path, e cty.Value) (bool, error) {
+		if found || e.IsNull() || !e.IsKnown() || e.Type() != cty.String {
+			return !found, nil
+		}
+		for _, line := range strings.Split(e.AsString(), "\n") {
+			q := strconv.Quote(line)
+			if line = strings.TrimSpace(line); line != "" &&
+				(strings.Contains(msg, line) || strings.Contains(msg, q[1:len(q)-1])) {
+				found = true
+			}
+		}
+		return !found, nil
+	})
+	return found
 }
 
 // Errorf adds a diagnostic about the task as a whole, pointing at its header.
@@ -154,7 +208,7 @@ func (a *Attrs) Int(name string) int {
 	bf := v.AsBigFloat()
 	n, acc := bf.Int64()
 	if !bf.IsInt() || acc != 0 || n < 0 || n > 1<<31 {
-		a.errorf(name, "Invalid number", "%s must be a whole number from 0, got %s.", name, bf.String())
+		a.errorf(name, "Invalid number", "%s must be a whole number from 0, got %s.", name, a.shown(name, bf.String()))
 		return -1
 	}
 	return int(n)

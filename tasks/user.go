@@ -85,7 +85,7 @@ func decodeUser(a *Attrs) Task {
 	}
 	if a.Has("shell") {
 		u.shell = a.String("shell")
-		if u.shell != "" && (!path.IsAbs(u.shell) || strings.ContainsAny(u.shell, ": \t\n")) {
+		if u.shell != "" && (!path.IsAbs(u.shell) || strings.ContainsAny(u.shell, ": ") || hasControl(u.shell)) {
 			a.errorf("shell", "Invalid shell", "shell must be an absolute path without spaces or colons, such as \"/bin/bash\", got %q.", u.shell)
 		}
 	}

@@ -1,0 +1,34 @@
+package tasks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// A message about a sensitive attribute that quotes its value, even from a
+// decoder that forgot to go through quoted, is replaced by one that names
+// only the attribute.
+func TestErrorfHidesSensitiveValue(t *testing.T) {
+	for name, v := range map[string]cty.Value{
+		"creates":         str("/run/HUNTER2\tx").Mark(sensitiveMark{}),
+		"authorized_keys": cty.ListVal([]cty.Value{str("ssh-ed25519 AAAA\nHUNTER2 line")}).Mark(sensitiveMark{}),
+	} {
+		a := &Attrs{Addr: Address{"command", "t"}, Items: map[string]Attr{name: {Value: v}}}
+		plain, _ := v.UnmarkDeep()
+		a.errorf(name, "Bad", "got %q and %#v", "HUNTER2", plain)
+		if len(a.Diags) != 1 {
+			t.Fatalf("%s: %d diagnostics", name, len(a.Diags))
+		}
+		if d := a.Diags[0].Detail; strings.Contains(d, "HUNTER2") || !strings.Contains(d, name) {
+			t.Errorf("%s: %q", name, d)
+		}
+	}
+	// The same message about a value that is not sensitive is kept.
+	a := &Attrs{Items: map[string]Attr{"creates": {Value: str("/run/x")}}}
+	a.errorf("creates", "Bad", "got %q", "/run/x")
+	if d := a.Diags[0].Detail; d != `got "/run/x"` {
+		t.Errorf("%q", d)
+	}
+}
