@@ -1,18 +1,31 @@
 package plan
 
 import (
+	"bytes"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // WriteDiagnostics prints diagnostics with a source snippet for each,
-// including those in template files the parser never saw.
+// including those in template files the parser never saw. A snippet never
+// shows a value that may be a secret (see secretRanges): it is replaced by
+// hiddenValue, whatever diagnostic the line is shown for.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
 	all := map[string]*hcl.File{}
+	ms := masks{}
 	for name, f := range files {
 		all[name] = f
+		if f == nil {
+			continue
+		}
+		if m := newMask(f, secretRanges(f.Bytes, name)); m != nil {
+			all[name], ms[name] = m.file, m
+		}
 	}
 	for _, d := range diags {
 		for _, r := range []*hcl.Range{d.Subject, d.Context} {
@@ -24,5 +37,168 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 			}
 		}
 	}
+	if len(ms) > 0 {
+		shown := make(hcl.Diagnostics, len(diags))
+		for i, d := range diags {
+			c := *d
+			c.Subject, c.Context = ms.rangeIn(d.Subject), ms.rangeIn(d.Context)
+			shown[i] = &c
+		}
+		diags = shown
+	}
 	return hcl.NewDiagnosticTextWriter(w, all, width, color).WriteDiagnostics(diags)
+}
+
+// hiddenValue stands in a snippet for a value that may be a secret. It is
+// the same for every value, so that a snippet tells nothing of the value,
+// not even its length.
+const hiddenValue = "(value not shown)"
+
+// secretRanges are the byte ranges of src (an HCL file) whose text may be
+// a secret and must not appear in a snippet:
+//   - every value in a file of bare `name = value` lines (a variables file),
+//     and the value of any top-level `name = value` line of a plan file,
+//     which can only be a variable's value put in the wrong place;
+//   - the default of a variable declared sensitive (unless it is declared
+//     `sensitive = false`), as the value it stands for is secret.
+//
+// A file that does not parse is read as far as the parser got.
+func secretRanges(src []byte, filename string) []hcl.Range {
+	f, _ := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if f == nil {
+		return nil
+	}
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	var out []hcl.Range
+	for _, a := range body.Attributes {
+		out = append(out, a.Expr.Range())
+	}
+	for _, b := range body.Blocks {
+		if b.Type != "variable" {
+			continue
+		}
+		def, ok := b.Body.Attributes["default"]
+		if !ok {
+			continue
+		}
+		if s, ok := b.Body.Attributes["sensitive"]; ok {
+			if v, d := s.Expr.Value(nil); !d.HasErrors() && v.RawEquals(cty.False) {
+				continue
+			}
+			out = append(out, def.Expr.Range())
+		}
+	}
+	slices.SortFunc(out, func(a, b hcl.Range) int { return a.Start.Byte - b.Start.Byte })
+	return out
+}
+
+// mask is a copy of a file with its secret ranges replaced by hiddenValue;
+// the newlines of a replaced range follow hiddenValue, so that every line
+// after it keeps its number.
+type mask struct {
+	file   *hcl.File
+	orig   []byte
+	ranges []hcl.Range // in orig, sorted, not overlapping
+}
+
+func newMask(f *hcl.File, ranges []hcl.Range) *mask {
+	if f == nil || len(ranges) == 0 {
+		return nil
+	}
+	m := &mask{orig: f.Bytes}
+	var b bytes.Buffer
+	at := 0
+	for _, r := range ranges {
+		if r.Start.Byte < at || r.End.Byte > len(f.Bytes) || r.Start.Byte > r.End.Byte {
+			continue // overlapping or out of the file: not from one parse
+		}
+		b.Write(f.Bytes[at:r.Start.Byte])
+		b.WriteString(hiddenValue)
+		b.Write(bytes.Repeat([]byte{'\n'}, bytes.Count(f.Bytes[r.Start.Byte:r.End.Byte], []byte{'\n'})))
+		at = r.End.Byte
+		m.ranges = append(m.ranges, r)
+	}
+	b.Write(f.Bytes[at:])
+	m.file = &hcl.File{Body: f.Body, Bytes: b.Bytes(), Nav: unmappedNav{f.Nav, m}}
+	return m
+}
+
+// growth is how much longer range r is in the masked copy.
+func (m *mask) growth(r hcl.Range) int {
+	nl := bytes.Count(m.orig[r.Start.Byte:r.End.Byte], []byte{'\n'})
+	return len(hiddenValue) + nl - (r.End.Byte - r.Start.Byte)
+}
+
+// toMasked maps a byte offset of the original to the masked copy. An
+// offset inside a hidden range goes to the start of its replacement, or
+// when it ends a range (end), to the end of hiddenValue.
+func (m *mask) toMasked(off int, end bool) int {
+	shift := 0
+	for _, r := range m.ranges {
+		if off >= r.End.Byte {
+			shift += m.growth(r)
+			continue
+		}
+		if off > r.Start.Byte {
+			if end {
+				return r.Start.Byte + shift + len(hiddenValue)
+			}
+			return r.Start.Byte + shift
+		}
+		break
+	}
+	return off + shift
+}
+
+// toOriginal maps a byte offset of the masked copy back to the original.
+func (m *mask) toOriginal(off int) int {
+	shift := 0
+	for _, r := range m.ranges {
+		start := r.Start.Byte + shift
+		switch {
+		case off < start:
+			return off - shift
+		case off < start+len(hiddenValue):
+			return r.Start.Byte
+		}
+		shift += m.growth(r)
+	}
+	return off - shift
+}
+
+type masks map[string]*mask
+
+// rangeIn maps r, a range of an original file, to the masked copy of its
+// file. Lines and columns stay as in the original: they are what the user
+// finds in an editor, and only the bytes select the snippet's text.
+func (ms masks) rangeIn(r *hcl.Range) *hcl.Range {
+	if r == nil {
+		return nil
+	}
+	m := ms[r.Filename]
+	if m == nil {
+		return r
+	}
+	c := *r
+	c.Start.Byte = m.toMasked(r.Start.Byte, false)
+	c.End.Byte = m.toMasked(r.End.Byte, true)
+	return &c
+}
+
+// unmappedNav answers the diagnostic writer's "in block ..." question for
+// an offset of the masked copy by asking the original file's navigation.
+type unmappedNav struct {
+	nav any
+	m   *mask
+}
+
+func (n unmappedNav) ContextString(off int) string {
+	cs, ok := n.nav.(interface{ ContextString(int) string })
+	if !ok {
+		return ""
+	}
+	return cs.ContextString(n.m.toOriginal(off))
 }

@@ -124,7 +124,8 @@ func writeFile(t *testing.T, path, content string) {
 // included), never show the value.
 func TestSensitiveValueNotInDiagnostics(t *testing.T) {
 	for _, file := range []string{"testdata/errors/sensitive_refused.hcl",
-		"testdata/errors/sensitive_messages.hcl"} {
+		"testdata/errors/sensitive_messages.hcl", "testdata/errors/sensitive_default.hcl",
+		"testdata/errors/value_outside_block.hcl"} {
 		cfg, diags := LoadFiles(filepath.Dir(file), []string{file})
 		_, d := Build(cfg, Inputs{})
 		diags = diags.Extend(d)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 
 	"github.com/hashicorp/hcl/v2"
@@ -77,10 +78,46 @@ func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
 	cfg := &Config{Dir: dir, parser: hclparse.NewParser()}
 	var diags hcl.Diagnostics
 	var files []*hcl.File
+	values := map[hcl.Range]bool{} // top-level name = value lines, reported once here
 	for _, n := range names {
 		f, d := cfg.parser.ParseHCLFile(n)
-		diags = diags.Extend(d)
-		if f != nil {
+		if f == nil {
+			diags = diags.Extend(d)
+			continue
+		}
+		body, _ := f.Body.(*hclsyntax.Body)
+		switch {
+		case body == nil:
+			diags = diags.Extend(d)
+		case d.HasErrors() && looksLikeValues(f.Bytes, body):
+			diags = diags.Extend(placesOnly(d))
+			diags = diags.Append(varFileHint(n, false))
+		case d.HasErrors():
+			// Outside the blocks there is nothing but values put in the
+			// wrong place, and a variable block may hold a secret default
+			// the parser did not get to: a broken line there is named,
+			// not shown.
+			for _, dg := range d {
+				if dg.Subject != nil && !inBlock(body, *dg.Subject, "host", "task", "handler", "locals") {
+					dg = placesOnly(hcl.Diagnostics{dg})[0]
+				}
+				diags = diags.Append(dg)
+			}
+		case len(body.Blocks) == 0 && len(body.Attributes) > 0:
+			diags = diags.Append(varFileHint(n, true))
+		default:
+			attrs := hcl.Attributes{}
+			for name, a := range body.Attributes {
+				attrs[name] = a.AsHCLAttribute()
+			}
+			for _, a := range sortedAttrs(attrs) {
+				values[a.NameRange] = true
+				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value outside a block",
+					Detail: fmt.Sprintf("A plan file holds blocks (variable, locals, host, task, handler), not %s = ... lines. "+
+						"To give a variable its value, put the line in a variables file passed with -var-file, or use -var %s=... or the environment variable %s%s; "+
+						"to name a value in the plan, use a locals block.", a.Name, a.Name, envPrefix, a.Name),
+					Subject: a.NameRange.Ptr()})
+			}
 			files = append(files, f)
 		}
 	}
@@ -88,7 +125,9 @@ func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
 		return cfg, diags
 	}
 	content, d := hcl.MergeFiles(files).Content(rootSchema)
-	diags = diags.Extend(d)
+	diags = diags.Extend(slices.DeleteFunc(d, func(d *hcl.Diagnostic) bool {
+		return d.Summary == "Unsupported argument" && d.Subject != nil && values[*d.Subject]
+	}))
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "variable":
@@ -114,6 +153,43 @@ func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
 	diags = diags.Extend(cfg.checkUnique())
 	return cfg, diags
 }
+
+// varFileHint says that file, which holds only name = value lines (or, when
+// parsed is false, fails to parse and has no block), looks like a
+// variables file. Its lines are never quoted: they may hold secrets.
+func varFileHint(file string, parsed bool) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Variables file in the plan directory",
+		Detail: fmt.Sprintf("%s holds only name = value lines: it looks like a variables file, not a plan file. "+
+			"Pass it with -var-file %s (hako then does not read it as plan), or keep it outside the plan directory. "+
+			"Its lines are not shown: they may hold secrets.", file, file)}
+	if !parsed {
+		d.Summary = "Cannot read a plan file"
+		d.Detail = fmt.Sprintf("%s has no block: if it is a variables file, pass it with -var-file %s (hako then does not read it as plan), "+
+			"or keep it outside the plan directory. Its lines are not shown: they may hold secrets.", file, file)
+	}
+	return d
+}
+
+// looksLikeValues reports whether a file that failed to parse has no
+// block, neither in what the parser made of it nor as a line that starts
+// one: then it is likely a variables file, whose lines must not be shown.
+func looksLikeValues(src []byte, body *hclsyntax.Body) bool {
+	return len(body.Blocks) == 0 && !blockStart.Match(src)
+}
+
+// inBlock reports whether r starts inside one of body's blocks of the
+// given types.
+func inBlock(body *hclsyntax.Body, r hcl.Range, types ...string) bool {
+	for _, b := range body.Blocks {
+		if slices.Contains(types, b.Type) && b.Range().ContainsOffset(r.Start.Byte) {
+			return true
+		}
+	}
+	return false
+}
+
+// blockStart matches a line that opens one of the plan's blocks.
+var blockStart = regexp.MustCompile(`(?m)^\s*(variable|locals|host|task|handler)\b`)
 
 // checkUnique reports names declared twice.
 func (c *Config) checkUnique() hcl.Diagnostics {
