@@ -58,6 +58,10 @@ func (c *Command) Check(s *State) (*Change, error) {
 	switch {
 	case c.creates != "" && s.Stat(c.creates).Exists:
 		ch.Summary = c.creates + " exists"
+		if c.sensitive {
+			// creates may be the sensitive part of the task.
+			ch.Summary = "its creates path exists"
+		}
 	case c.unless != "" && s.Exit(c.unless) == 0:
 		ch.Summary = "unless command exited 0"
 	default:

@@ -29,11 +29,14 @@ type Probe struct {
 	Arg  string // a path or a command
 }
 
-// describe names a probe in errors: a path, but never a command's text,
-// which may carry a secret.
+// describe names a probe in errors by its kind only: a command's text may
+// carry a secret, and so may a path (a command's creates guard).
 func (p Probe) describe() string {
-	if p.Kind == ProbeStat || p.Kind == ProbeRead {
-		return fmt.Sprintf("%q", p.Arg)
+	switch p.Kind {
+	case ProbeStat:
+		return "a path probe (stat)"
+	case ProbeRead:
+		return "a file probe (read)"
 	}
 	return "a command probe"
 }
