@@ -47,7 +47,7 @@ func newHostKeyChecker(name, hostport, file string, acceptNew bool) (*hostKeyChe
 	if err := ensureKnownHostsFile(file); err != nil {
 		return nil, fmt.Errorf("host %q (%s): known_hosts: %w", name, hostport, err)
 	}
-	db, err := knownhosts.NewDB(file)
+	db, err := loadKnownHosts(file)
 	if err != nil {
 		return nil, fmt.Errorf("host %q (%s): read known_hosts: %w", name, hostport, err)
 	}
@@ -113,11 +113,14 @@ func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	var revoked *xknownhosts.RevokedError
 	if errors.As(err, &revoked) {
 		return fmt.Errorf("host %q (%s): host key %s %s is marked @revoked at %s:%d, refusing to connect",
-			c.name, c.hostport, key.Type(), ssh.FingerprintSHA256(key), revoked.Revoked.Filename, revoked.Revoked.Line)
+			c.name, c.hostport, key.Type(), ssh.FingerprintSHA256(key), c.file, revoked.Revoked.Line)
 	}
 	return fmt.Errorf("host %q (%s): host key check: %w", c.name, c.hostport, err)
 }
 
+// changedError describes the entries a changed key no longer matches. The
+// entries are named by c.file: the database may have been read from a
+// lower-cased copy of it (loadKnownHosts), with the same line numbers.
 func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) error {
 	var ke *xknownhosts.KeyError
 	errors.As(err, &ke)
@@ -136,9 +139,9 @@ func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) error {
 	e := &HostKeyChangedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
 		Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
 	for _, w := range same {
-		at := fmt.Sprintf("%s:%d", w.Filename, w.Line)
+		at := fmt.Sprintf("%s:%d", c.file, w.Line)
 		e.KnownAt = append(e.KnownAt, at)
-		e.Known = append(e.Known, fmt.Sprintf("%s: %s  (%s)", at, strings.TrimSpace(lineAt(w.Filename, w.Line)), describeHostKey(w.Key)))
+		e.Known = append(e.Known, fmt.Sprintf("%s: %s  (%s)", at, strings.TrimSpace(lineAt(c.file, w.Line)), describeHostKey(w.Key)))
 	}
 	return e
 }
@@ -192,7 +195,7 @@ func (c *hostKeyChecker) replace(err error, hostname string, remote net.Addr, ke
 func (c *hostKeyChecker) record(hostname string, remote net.Addr, key ssh.PublicKey) error {
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
-	db, err := knownhosts.NewDB(c.file)
+	db, err := loadKnownHosts(c.file)
 	if err != nil {
 		return fmt.Errorf("host %q (%s): re-read known_hosts: %w", c.name, c.hostport, err)
 	}

@@ -74,9 +74,11 @@ func withoutNames(line string, names []string) (string, int) {
 	return strings.Replace(line, f[0], strings.Join(keep, ","), 1), taken
 }
 
+// nameMatches compares plain names without case, as OpenSSH matches them
+// (names holds lower-cased names, which is also what a hashed name hashes).
 func nameMatches(n string, names []string) bool {
 	for _, want := range names {
-		if n == want || strings.HasPrefix(n, "|1|") && hashedMatches(n, want) {
+		if strings.EqualFold(n, want) || strings.HasPrefix(n, "|1|") && hashedMatches(n, want) {
 			return true
 		}
 	}

@@ -1,0 +1,91 @@
+package hosts
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/skeema/knownhosts"
+)
+
+// loadKnownHosts reads a known_hosts file matching host names without
+// regard to case, as OpenSSH does: x/crypto compares patterns byte for
+// byte, so a hand-written "[LocalHost]:2222" entry would not match the
+// lower-cased name hako looks up and a different key could be recorded
+// beside it. When a plain pattern has upper case, the database is built
+// from a copy with those patterns lowered; every line keeps its number, so
+// entries are still reported by the real file and line.
+func loadKnownHosts(file string) (*knownhosts.HostKeyDB, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	lowered, changed := lowerHostPatterns(b)
+	if !changed {
+		return knownhosts.NewDB(file)
+	}
+	tmp, err := os.CreateTemp("", "hako-known_hosts-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(lowered); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	db, err := knownhosts.NewDB(tmp.Name())
+	if err != nil {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), tmp.Name(), file))
+	}
+	return db, nil
+}
+
+// lowerHostPatterns lowers the host pattern field of every entry, after a
+// @cert-authority or @revoked marker; negations and wildcards are
+// unaffected by case. Hashed names ("|1|salt|hash") stay as they are:
+// their hash is of the lower-cased name already (OpenSSH lowers a name
+// before hashing or looking it up), and base64 is case-sensitive. Comments
+// and everything after the pattern stay byte for byte.
+func lowerHostPatterns(b []byte) ([]byte, bool) {
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	changed := false
+	for i, line := range lines {
+		start, end := patternField(line)
+		if start == end || line[start] == '|' {
+			continue
+		}
+		if lp := bytes.ToLower(line[start:end]); !bytes.Equal(lp, line[start:end]) {
+			lines[i], changed = append(append(bytes.Clone(line[:start]), lp...), line[end:]...), true
+		}
+	}
+	return bytes.Join(lines, nil), changed
+}
+
+// patternField finds the host pattern of a known_hosts line as x/crypto
+// parses it (start == end: a blank or comment line).
+func patternField(line []byte) (start, end int) {
+	word := func(from int) (int, int) {
+		for from < len(line) && isBlank(line[from]) {
+			from++
+		}
+		to := from
+		for to < len(line) && !isBlank(line[to]) && line[to] != '\n' && line[to] != '\r' {
+			to++
+		}
+		return from, to
+	}
+	start, end = word(0)
+	if start == end || line[start] == '#' {
+		return 0, 0
+	}
+	if w := string(line[start:end]); w == "@cert-authority" || w == "@revoked" {
+		start, end = word(end)
+	}
+	return start, end
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
