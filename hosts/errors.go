@@ -58,9 +58,23 @@ type HostKeyChangedError struct {
 	Host, HostPort, KeyType, Fingerprint, KnownHostsFile string
 	KnownAt                                              []string // "file:line" of the entries that no longer match
 	Known                                                []string // those entries: "file:line: <known_hosts line>  (<key type> <fingerprint>)"
+	// OtherPort: this port has no entry, and the entries that do not
+	// match are those of the host's other ports (its bootstrap port).
+	OtherPort bool
 }
 
 func (e *HostKeyChangedError) Error() string {
+	if e.OtherPort {
+		return fmt.Sprintf("host %q (%s): HOST KEY DIFFERS from the one recorded for this host's other SSH port, refusing to connect: "+
+			"this port presents %s %s; known_hosts has for the host:\n    %s\n"+
+			"One machine has the same host key on every port, so another machine is answering here: "+
+			"someone may have blocked the host's port to make hako fall back to this one (its key is not recorded, "+
+			"also not with -accept-new-host-keys), or the host was reinstalled (e.g. a reflashed SD card). "+
+			"If the change is expected, check the new fingerprint on the host's console (`ssh-keygen -lf %s`), "+
+			"then re-run with -reprovision %s",
+			e.Host, e.HostPort, e.KeyType, e.Fingerprint, strings.Join(e.Known, "\n    "),
+			hostKeyPubFile(e.KeyType), e.Host)
+	}
 	return fmt.Sprintf("host %q (%s): HOST KEY CHANGED, refusing to connect: the host now presents %s %s, "+
 		"which does not match the key recorded in known_hosts:\n    %s\n"+
 		"Someone may be intercepting the connection (man-in-the-middle), "+

@@ -73,10 +73,12 @@ type Config struct {
 	// card): the entries of the address on Port and HostPorts are removed
 	// and the new key recorded. Dial reports it in SSHHost.Replaced.
 	Reprovision bool
-	// HostPorts are the host's other SSH ports (a bootstrap port): with
-	// Reprovision their known_hosts entries are replaced too. Entries for
-	// other ports of the same address (another host behind a port
-	// forward) stay.
+	// HostPorts are the host's other SSH ports (a bootstrap port). When
+	// Port has no known_hosts entry but one of these has, only the keys
+	// recorded there are accepted (the same machine has the same keys),
+	// also with AcceptNewHostKeys. With Reprovision their entries are
+	// replaced too. Entries for other ports of the same address (another
+	// host behind a port forward) are neither trusted nor touched.
 	HostPorts []int
 	// Password, when set, is tried after the keys (a fresh card whose first
 	// user has only a password). It is never logged or put in an error.

@@ -37,7 +37,7 @@ type hostKeyChecker struct {
 	acceptNew            bool
 	expect               ssh.PublicKey // ExpectHostKey
 	reprovision          bool
-	ports                []int // the host's SSH ports, whose entries reprovisioning replaces
+	ports                []int // the host's SSH ports (this one first): they must agree, and reprovisioning replaces their entries
 	db                   *knownhosts.HostKeyDB
 	seen                 ssh.PublicKey       // the key the host presented
 	replaced             *HostKeyReplacement // what reprovisioning did
@@ -77,6 +77,17 @@ func ensureKnownHostsFile(file string) error {
 // must fail as "changed", not slip through as "unknown".
 func (c *hostKeyChecker) algorithms() []string {
 	algos := c.db.HostKeyAlgorithms(c.hostport)
+	if len(algos) == 0 && c.expect == nil {
+		// A port with no entry must meet the key of the host's other
+		// ports (pinnedCheck): ask for those key types first.
+		for _, hp := range c.otherPorts() {
+			for _, a := range c.db.HostKeyAlgorithms(hp) {
+				if !slices.Contains(algos, a) {
+					algos = append(algos, a)
+				}
+			}
+		}
+	}
 	for _, a := range preferredHostKeyAlgos {
 		if !slices.Contains(algos, a) {
 			algos = append(algos, a)
@@ -103,12 +114,10 @@ func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 		return c.replace(err, hostname, remote, key)
 	case knownhosts.IsHostKeyChanged(err):
 		return c.changedError(err, key)
+	case knownhosts.IsHostUnknown(err) && c.expect == nil && len(c.ports) > 1:
+		return c.pinnedCheck(hostname, remote, key)
 	case knownhosts.IsHostUnknown(err):
-		if !c.acceptNew && c.expect == nil && !c.reprovision {
-			return &UnknownHostKeyError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
-				Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
-		}
-		return c.record(hostname, remote, key)
+		return c.unknown(hostname, remote, key)
 	}
 	var revoked *xknownhosts.RevokedError
 	if errors.As(err, &revoked) {
@@ -118,10 +127,68 @@ func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	return fmt.Errorf("host %q (%s): host key check: %w", c.name, c.hostport, err)
 }
 
+// unknown handles a key known_hosts has no entry for on any of the host's
+// ports: recorded with -accept-new-host-keys (or ExpectHostKey, or
+// reprovisioning), refused otherwise.
+func (c *hostKeyChecker) unknown(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	if !c.acceptNew && c.expect == nil && !c.reprovision {
+		return &UnknownHostKeyError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
+			Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
+	}
+	return c.record(hostname, remote, key)
+}
+
+// otherPorts are the host's other SSH ports (HostPorts) as known_hosts
+// names them, in lower case like c.hostport.
+func (c *hostKeyChecker) otherPorts() []string {
+	host, _, _ := net.SplitHostPort(c.hostport)
+	var hps []string
+	for _, p := range c.ports[1:] {
+		if hp := net.JoinHostPort(host, strconv.Itoa(p)); hp != c.hostport && !slices.Contains(hps, hp) {
+			hps = append(hps, hp)
+		}
+	}
+	return hps
+}
+
+// pinnedCheck decides on a key this port has no entry for, when the host
+// has other ports (a bootstrap port). One machine has one set of host keys
+// whatever port sshd listens on: if any of those ports has a recorded key,
+// only a recorded key is accepted here (and recorded for this port too,
+// as ExpectHostKey does), also with -accept-new-host-keys. Otherwise
+// whoever can make the host's port unreachable and answer on the
+// bootstrap port would have their key recorded, and receive the probes,
+// secrets and bootstrap password of the run. A reflashed host (new keys)
+// needs reprovisioning, which replaces the entries of every port.
+func (c *hostKeyChecker) pinnedCheck(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	var known []xknownhosts.KnownKey
+	cb := c.db.HostKeyCallback()
+	for _, hp := range c.otherPorts() {
+		err := cb(hp, remote, key)
+		if err == nil {
+			return c.record(hostname, remote, key)
+		}
+		var ke *xknownhosts.KeyError
+		if errors.As(err, &ke) {
+			known = append(known, ke.Want...)
+		}
+	}
+	if len(known) == 0 {
+		return c.unknown(hostname, remote, key)
+	}
+	ke := &xknownhosts.KeyError{Want: known}
+	if c.reprovision {
+		return c.replace(ke, hostname, remote, key)
+	}
+	e := c.changedError(ke, key)
+	e.OtherPort = true
+	return e
+}
+
 // changedError describes the entries a changed key no longer matches. The
 // entries are named by c.file: the database may have been read from a
 // lower-cased copy of it (loadKnownHosts), with the same line numbers.
-func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) error {
+func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) *HostKeyChangedError {
 	var ke *xknownhosts.KeyError
 	errors.As(err, &ke)
 	// Name the entries of the same key type when there are any: those are

@@ -37,11 +37,17 @@ func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.Stat
 // port has its firewall drop the new one (it times out). A host-key or
 // login failure never falls back.
 func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (*session, error) {
-	c, err := o.dialNoting(ctx, h.Conn, note)
+	b := h.Bootstrap
+	cfg := h.Conn
+	if b != nil && b.Port != cfg.Port {
+		// The bootstrap port is the same machine: its key must agree, and
+		// -reprovision replaces its entry too.
+		cfg.HostPorts = []int{b.Port}
+	}
+	c, err := o.dialNoting(ctx, cfg, note)
 	if err == nil {
 		return &session{Host: c, cfg: h.Conn, allow: o.AllowRisky}, nil
 	}
-	b := h.Bootstrap
 	if b == nil || !errors.Is(err, hosts.ErrNoTCPConnection) || (b.Port == h.Conn.Port && b.User == h.Conn.User) {
 		return nil, err
 	}
@@ -51,6 +57,9 @@ func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (
 	}
 	note(fmt.Sprintf("port %d %s; connecting with the bootstrap settings instead (%s@%s:%d)",
 		h.Conn.Port, why, b.User, b.Address, b.Port))
+	// HostPorts: when the host's own port has a recorded key, only that
+	// key is accepted here, so that whoever blocks the port and answers on
+	// the bootstrap port gets neither the password nor the run.
 	bc := *b
 	bc.Password, bc.HostPorts = o.BootstrapPassword, []int{h.Conn.Port}
 	c, berr := o.dialNoting(ctx, bc, note)
