@@ -60,6 +60,8 @@ func stateOf(t *testing.T, h *plan.Host, facts ...string) *tasks.State {
 			fmt.Fprintf(&b, "S %d -\n", i)
 		case p.Kind == tasks.ProbeRead:
 			fmt.Fprintf(&b, "C %d -\n", i)
+		case p.Kind == tasks.ProbeLeftovers:
+			fmt.Fprintf(&b, "T %d -\n", i)
 		default:
 			fmt.Fprintf(&b, "X %d 1\n", i)
 		}

@@ -114,6 +114,7 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	}
 	warnings = append(warnings, networkManager(e)...)
 	warnings = append(warnings, loginUserMissing(e)...)
+	warnings = append(warnings, leftoverTemps(h, st)...)
 	return refusals, warnings
 }
 

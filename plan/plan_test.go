@@ -48,6 +48,8 @@ func freshCheck(t *testing.T, task tasks.Task) *tasks.Change {
 			lines = append(lines, "C "+itoa(i)+" -")
 		case tasks.ProbeExit:
 			lines = append(lines, "X "+itoa(i)+" 1")
+		case tasks.ProbeLeftovers:
+			lines = append(lines, "T "+itoa(i)+" -")
 		}
 	}
 	st, err := tasks.ParseAnswers([]byte(strings.Join(lines, "\n")+"\n"), order)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -83,30 +84,61 @@ func (f *File) ManagedPath() string { return f.path }
 func (f *File) PlannedContent() (content []byte, sensitive bool) { return f.content, f.sensitive }
 
 func (f *File) Probes() []Probe {
-	return []Probe{{ProbeStat, f.path}, {ProbeRead, f.path}}
+	return []Probe{{ProbeStat, f.path}, {ProbeRead, f.path}, {ProbeLeftovers, path.Dir(f.path)}}
+}
+
+// fileDetail is what Apply needs from Check.
+type fileDetail struct {
+	fi    FileInfo
+	mode  int  // the mode the file ends with
+	write bool // content, mode or owner differ (or the file is missing)
+	// leftovers are temp files of an interrupted write to remove first.
+	leftovers []string
 }
 
 func (f *File) Check(s *State) (*Change, error) {
 	fi := s.Stat(f.path)
-	c := &Change{Address: f.addr, detail: fi}
 	if fi.Exists && fi.Type != "regular file" {
 		return nil, fmt.Errorf("%s exists and is a %s, not a regular file", f.path, fi.Type)
 	}
-	mode := f.mode
-	if mode < 0 && !fi.Exists {
-		mode = f.newFileMode()
-	}
-	c.Attrs = metaChanges(fi, mode, f.owner, f.group)
+	d := fileDetail{fi: fi, mode: f.endMode(fi)}
+	c := &Change{Address: f.addr}
+	c.Attrs = metaChanges(fi, d.mode, f.owner, f.group)
 	c.Content = f.contentChange(s, fi)
+	d.write = !fi.Exists || c.Content != nil || len(c.Attrs) > 0
+	// A leftover may hold a secret: removing it is a change even when the
+	// file itself is right. Only its name is shown, never its content.
+	if lo := s.Leftovers(path.Dir(f.path)); lo.RootOnly {
+		d.leftovers = lo.Of(f.path)
+		for _, t := range d.leftovers {
+			c.Attrs = append(c.Attrs, AttrChange{"leftover temp file", t, ""})
+		}
+	}
+	c.detail = d
 	switch {
 	case !fi.Exists:
 		c.Action, c.Summary = Create, "create "+f.path
-	case c.Content != nil || len(c.Attrs) > 0:
+	case d.write:
 		c.Action, c.Summary = Update, "update "+f.path
+	case len(d.leftovers) > 0:
+		c.Action, c.Summary = Update, f.path+": remove leftover temp file(s)"
 	default:
 		c.Summary = f.path
 	}
 	return c, nil
+}
+
+// LeftoverWarning says which leftover temp files next to the path hako
+// leaves, because their folder is not root's alone ("" when none): removing
+// by path where another user can write is what root must not do.
+func (f *File) LeftoverWarning(s *State) string {
+	lo := s.Leftovers(path.Dir(f.path))
+	temps := lo.Of(f.path)
+	if lo.RootOnly || len(temps) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: leftover temp file(s) of an interrupted write next to %s, which may hold its content: %s; hako removes them only in a folder that root alone can write (it and every folder above it), which %s is not: remove them by hand",
+		f.addr, f.path, strings.Join(temps, ", "), path.Dir(f.path))
 }
 
 // newFileMode is the mode of a file the task creates without a mode:
@@ -116,6 +148,18 @@ func (f *File) newFileMode() int {
 		return 0o600
 	}
 	return 0o644
+}
+
+// endMode is the mode the file has after apply. With no mode set, an
+// existing file keeps its mode.
+func (f *File) endMode(fi FileInfo) int {
+	switch {
+	case f.mode >= 0:
+		return f.mode
+	case !fi.Exists:
+		return f.newFileMode()
+	}
+	return fi.Mode
 }
 
 // contentChange compares the host's content with the plan's; nil when
@@ -138,16 +182,20 @@ func (f *File) contentChange(s *State, fi FileInfo) *ContentChange {
 }
 
 func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {
-	fi := c.detail.(FileInfo)
-	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(f.mode),
-		Owner: f.owner, Group: f.group, Validate: f.validate}
-	// A rewrite must not lose what the plan does not manage.
-	if f.mode < 0 {
-		w.Mode = fileMode(f.newFileMode())
-		if fi.Exists {
-			w.Mode = fileMode(fi.Mode)
+	d := c.detail.(fileDetail)
+	fi := d.fi
+	if len(d.leftovers) > 0 {
+		if err := removeLeftovers(ctx, h, f.path, d.leftovers); err != nil {
+			return err
 		}
 	}
+	if !d.write {
+		return nil
+	}
+	// A rewrite must not lose what the plan does not manage: endMode
+	// keeps an unmanaged mode.
+	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(d.mode),
+		Owner: f.owner, Group: f.group, Validate: f.validate}
 	if w.Owner == "" && fi.Exists {
 		w.Owner = keepOwner(fi.UID)
 	}

@@ -20,6 +20,9 @@ const (
 	ProbeRead ProbeKind = 'C' // content of a regular file
 	ProbeExit ProbeKind = 'X' // exit status of a read-only command
 	ProbeOut  ProbeKind = 'O' // exit status and output of a read-only command
+	// ProbeLeftovers: hako's temp files left in a folder by interrupted
+	// writes, and whether the folder is root's alone.
+	ProbeLeftovers ProbeKind = 'T'
 )
 
 // Probe is one question Check needs answered. Probes of all tasks of a host
@@ -37,6 +40,8 @@ func (p Probe) describe() string {
 		return "a path probe (stat)"
 	case ProbeRead:
 		return "a file probe (read)"
+	case ProbeLeftovers:
+		return "a folder probe (leftover temp files)"
 	}
 	return "a command probe"
 }
@@ -69,6 +74,7 @@ type State struct {
 	contents map[string]Content
 	exits    map[string]int
 	outputs  map[string]Output
+	leftover map[string]Leftovers
 	// Endpoint is the connection the run uses (zero for a local host), so
 	// that firewall tasks can refuse to cut it.
 	Endpoint hosts.Endpoint
@@ -89,7 +95,7 @@ type Output struct {
 
 func newState() *State {
 	return &State{stats: map[string]FileInfo{}, contents: map[string]Content{}, exits: map[string]int{},
-		outputs: map[string]Output{}}
+		outputs: map[string]Output{}, leftover: map[string]Leftovers{}}
 }
 
 // Stat returns the stat answer for path. Like the accessors below, it
@@ -99,6 +105,9 @@ func (s *State) Stat(path string) FileInfo { return answer(s.stats, "stat", path
 
 // Content returns the read answer for path.
 func (s *State) Content(path string) Content { return answer(s.contents, "read", path) }
+
+// Leftovers returns the answer of a leftover probe for the folder dir.
+func (s *State) Leftovers(dir string) Leftovers { return answer(s.leftover, "leftover", dir) }
 
 // Exit returns the exit status of a probed command.
 func (s *State) Exit(cmd string) int { return answer(s.exits, "exit", cmd) }
@@ -128,7 +137,7 @@ c() { if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
 else echo "C $1 -"; fi; }
 x() { ( eval "$2" ) </dev/null >/dev/null 2>&1; echo "X $1 $?"; }
 o() { _o=$( ( eval "$2" ) </dev/null 2>/dev/null; echo "=$?" ); printf 'O %s %s ' "$1" "${_o##*=}"; printf '%s' "${_o%=*}" | base64 -w0; echo; }
-`
+` + rootOnlyFunc + leftoverProbeFunc
 
 const endMarker = "E hako-probe-end"
 
@@ -144,7 +153,7 @@ func Script(probes []Probe) (string, []Probe) {
 			continue
 		}
 		seen[p] = true
-		fn := map[ProbeKind]string{ProbeStat: "s", ProbeRead: "c", ProbeExit: "x", ProbeOut: "o"}[p.Kind]
+		fn := map[ProbeKind]string{ProbeStat: "s", ProbeRead: "c", ProbeExit: "x", ProbeOut: "o", ProbeLeftovers: "t"}[p.Kind]
 		fmt.Fprintf(&b, "%s %d %s\n", fn, len(order), hosts.Quote(p.Arg))
 		order = append(order, p)
 	}
@@ -228,6 +237,10 @@ func (st *State) record(tag byte, p Probe, payload string) error {
 		return err
 	case 'H':
 		st.contents[p.Arg] = Content{SHA256: payload}
+	case 'T':
+		lo, err := parseLeftovers(p.Arg, payload)
+		st.leftover[p.Arg] = lo
+		return err
 	case 'X':
 		code, err := strconv.Atoi(payload)
 		st.exits[p.Arg] = code
@@ -258,6 +271,8 @@ func (st *State) answered(p Probe) bool {
 		_, ok = st.exits[p.Arg]
 	case ProbeOut:
 		_, ok = st.outputs[p.Arg]
+	case ProbeLeftovers:
+		_, ok = st.leftover[p.Arg]
 	}
 	return ok
 }
