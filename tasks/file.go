@@ -151,13 +151,18 @@ func (f *File) newFileMode() int {
 }
 
 // endMode is the mode the file has after apply. With no mode set, an
-// existing file keeps its mode.
+// existing file keeps its mode, except that sensitive content is not left
+// readable by others: a world-readable file drops its group and other
+// bits (0644 becomes 0600, 0755 becomes 0700), as a new file would get
+// 0600. A mode set in the plan is the plan's choice.
 func (f *File) endMode(fi FileInfo) int {
 	switch {
 	case f.mode >= 0:
 		return f.mode
 	case !fi.Exists:
 		return f.newFileMode()
+	case f.sensitive && fi.Mode&0o004 != 0:
+		return fi.Mode &^ 0o077
 	}
 	return fi.Mode
 }

@@ -204,3 +204,50 @@ func TestFileSpecialModeBits(t *testing.T) {
 		t.Errorf("setgid lost on a content rewrite: %v", fi.Mode())
 	}
 }
+
+// Sensitive content written into an existing world-readable file with no
+// mode set tightens it like a new file: group and other bits go (0644 to
+// 0600, 0755 to 0700), shown as a mode change. A file others cannot read,
+// a mode the plan sets, or content that is not sensitive keep their mode.
+func TestFileSensitiveTightensWorldReadable(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		before     os.FileMode
+		oldContent string
+		mode       string // "" unset
+		sensitive  bool
+		want       os.FileMode
+		wantAttr   bool
+		wantAction Action
+	}{
+		{"0644 to 0600", 0o644, "TOKEN=\n", "", true, 0o600, true, Update},
+		{"content already right", 0o644, "TOKEN=s3cret\n", "", true, 0o600, true, Update},
+		{"0755 to 0700", 0o755, "TOKEN=\n", "", true, 0o700, true, Update},
+		{"0604 to 0600", 0o604, "TOKEN=\n", "", true, 0o600, true, Update},
+		{"group-readable kept", 0o640, "TOKEN=\n", "", true, 0o640, false, Update},
+		{"mode set kept", 0o644, "TOKEN=\n", "0644", true, 0o644, false, Update},
+		{"not sensitive kept", 0o644, "TOKEN=\n", "", false, 0o644, false, Update},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "app.env")
+			write(t, p, tc.oldContent, tc.before)
+			content := str("TOKEN=s3cret\n")
+			if tc.sensitive {
+				content = content.Mark(sensitiveMark{})
+			}
+			attrs := map[string]cty.Value{"path": str(p), "content": content}
+			if tc.mode != "" {
+				attrs["mode"] = str(tc.mode)
+			}
+			task := decode(t, "file", attrs)
+			c := timeline(t, local(), task, tc.wantAction)
+			if got := modeOf(t, p); got != tc.want {
+				t.Errorf("mode %o, want %o", got, tc.want)
+			}
+			wantAttr := AttrChange{"mode", fmtMode(int(tc.before)), fmtMode(int(tc.want))}
+			if got := len(c.Attrs) == 1 && c.Attrs[0] == wantAttr; got != tc.wantAttr {
+				t.Errorf("attrs %+v, want the mode change shown: %v", c.Attrs, tc.wantAttr)
+			}
+		})
+	}
+}
