@@ -180,3 +180,26 @@ func TestParseLeftovers(t *testing.T) {
 		}
 	}
 }
+
+// The names the probe looks for are the names hosts gives its temp files:
+// a write whose validate command records its temp file's name, then fails
+// (as an interrupted write would, but cleaned up), names one that Of finds.
+func TestLeftoverNameIsHostsTempName(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "motd")
+	record := filepath.Join(dir, "name")
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("x\n"),
+		"validate": str("echo %s >" + record + "; false")})
+	if err := task.Apply(context.Background(), local(), check(t, local(), task)); err == nil {
+		t.Fatal("validate should have failed")
+	}
+	b, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp := strings.TrimSpace(string(b))
+	lo := Leftovers{Dir: dir, Names: []string{filepath.Base(temp)}}
+	if got := lo.Of(p); len(got) != 1 || got[0] != temp {
+		t.Errorf("hosts wrote its temp file to %s; Of finds %q", temp, got)
+	}
+}
