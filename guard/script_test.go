@@ -36,6 +36,7 @@ func (f *fakeHost) Run(_ context.Context, cmd string) (hosts.Result, error) {
 	return r.res, r.err
 }
 func (f *fakeHost) WriteFile(context.Context, hosts.FileWrite) error { return errors.New("unused") }
+func (f *fakeHost) MakeDir(context.Context, hosts.Dir) error         { return errors.New("unused") }
 func (f *fakeHost) Close() error                                     { return nil }
 
 func TestSnapshotCheck(t *testing.T) {

@@ -36,6 +36,8 @@ type SSHHost struct {
 	sftpSession *ssh.Session
 	sftpFsync   bool
 
+	users userFiles // SFTP as other users, user ids
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -222,6 +224,7 @@ func (h *SSHHost) Close() error {
 			h.sftp, h.sftpSession = nil, nil
 		}
 		h.sftpMu.Unlock()
+		h.users.close()
 		if err := h.client.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			h.closeErr = fmt.Errorf("host %q: close: %w", h.name, err)
 		}

@@ -26,6 +26,8 @@ type Host interface {
 	Run(ctx context.Context, cmd string) (Result, error)
 	// WriteFile atomically replaces w.Path.
 	WriteFile(ctx context.Context, w FileWrite) error
+	// MakeDir makes sure d.Path is a directory with d's owner and mode.
+	MakeDir(ctx context.Context, d Dir) error
 	Close() error
 }
 
@@ -43,15 +45,31 @@ type EndpointHost interface {
 }
 
 // FileWrite describes one atomic file replacement.
+//
+// hako is root on the host, so every folder from / to the file's must
+// belong to root or to the file's owner and be writable by no one else
+// (OpenSSH's StrictModes); where one belongs to the owner, the write is
+// done as that user. Anything else is refused with an *UnsafePathError.
 type FileWrite struct {
 	Path    string      // absolute path on the host
 	Content []byte      // never logged, never put into an error
-	Mode    os.FileMode // permission bits (plus setuid/setgid/sticky), always applied
-	Owner   string      // user name or numeric id; "" = leave as created (the writing user)
+	Mode    os.FileMode // permission bits (plus setuid/setgid/sticky), always applied, after the content
+	Owner   string      // user name or numeric id; "" = leave as created (the writing user, or the folder's owner)
 	Group   string      // likewise
-	// Validate is an optional command containing %s, run (as the become user)
-	// on the temp file before the rename; a non-zero exit aborts the write.
+	// Validate is an optional command containing %s, run on the temp file
+	// before the rename (as whoever writes it); a non-zero exit aborts the
+	// write. %s stands for "$1", the temp file's path, quoted by the shell.
 	Validate string
+}
+
+// Dir describes a directory MakeDir ensures, under the same rule for the
+// folders above it as FileWrite.
+type Dir struct {
+	Path    string      // absolute, clean
+	Mode    os.FileMode // applied when SetMode (a new directory gets 0755 otherwise)
+	SetMode bool
+	Owner   string // user name or numeric id; "" = leave (new: whoever creates it)
+	Group   string
 }
 
 // Config says how to reach one host over SSH.

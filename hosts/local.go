@@ -17,6 +17,7 @@ import (
 // hako runs as.
 type Local struct {
 	name string
+	ids  idCache
 }
 
 var _ Host = (*Local)(nil)
@@ -61,8 +62,18 @@ func (l *Local) Run(ctx context.Context, cmd string) (Result, error) {
 }
 
 // WriteFile atomically replaces w.Path on this machine.
-func (l *Local) WriteFile(ctx context.Context, w FileWrite) error {
-	return writeAtomic(ctx, l.name, localOps{}, l.Run, w)
+func (l *Local) WriteFile(ctx context.Context, w FileWrite) error { return writeAtomic(ctx, l, w) }
+
+// MakeDir makes sure d.Path is a directory with d's owner and mode.
+func (l *Local) MakeDir(ctx context.Context, d Dir) error { return makeDir(ctx, l, d) }
+
+func (l *Local) idCache() *idCache                      { return &l.ids }
+func (l *Local) ops(context.Context) (fileOps, error)   { return localOps{}, nil }
+func (l *Local) writerUID(context.Context) (int, error) { return os.Geteuid(), nil }
+func (l *Local) opsAs(_ context.Context, uid int) (fileOps, error) {
+	// Acting as another user would need a process of its own; the local
+	// host is for tests and for hako's own machine, where that does not come up.
+	return nil, fmt.Errorf("the local host acts only as uid %d, not as uid %d", os.Geteuid(), uid)
 }
 
 type localOps struct{}
@@ -70,6 +81,10 @@ type localOps struct{}
 func (localOps) createExcl(name string) (tempFile, error) {
 	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 }
-func (localOps) rename(oldname, newname string) error  { return os.Rename(oldname, newname) }
-func (localOps) remove(name string) error              { return os.Remove(name) }
-func (localOps) stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
+func (localOps) rename(oldname, newname string) error   { return os.Rename(oldname, newname) }
+func (localOps) remove(name string) error               { return os.Remove(name) }
+func (localOps) lstat(name string) (fs.FileInfo, error) { return os.Lstat(name) }
+func (localOps) readlink(name string) (string, error)   { return os.Readlink(name) }
+func (localOps) mkdir(name string) error                { return os.Mkdir(name, 0o700) }
+func (localOps) chown(name string, uid, gid int) error  { return os.Chown(name, uid, gid) }
+func (localOps) chmod(name string, m fs.FileMode) error { return os.Chmod(name, m) }

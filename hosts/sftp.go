@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,16 +16,94 @@ import (
 )
 
 // WriteFile atomically replaces w.Path over SFTP (as root through sudo when
-// the host uses become). See writeAtomic for the steps.
+// the host uses become, or as the user owning a folder on the way). See
+// writeAtomic for the steps.
 func (h *SSHHost) WriteFile(ctx context.Context, w FileWrite) error {
-	if err := checkFileWrite(w); err != nil {
-		return fmt.Errorf("host %q: write %s: invalid request: %w", h.name, w.Path, err)
+	return writeAtomic(ctx, h, w)
+}
+
+// MakeDir makes sure d.Path is a directory with d's owner and mode.
+func (h *SSHHost) MakeDir(ctx context.Context, d Dir) error { return makeDir(ctx, h, d) }
+
+// userFiles is an SSHHost's file access as other users, and what it knows
+// of users: one sftp-server per user, started on first use.
+type userFiles struct {
+	mu         sync.Mutex
+	clients    map[int]*sftpConn
+	loginUID   int // of the login user, when loginKnown
+	loginKnown bool
+	ids        idCache
+}
+
+type sftpConn struct {
+	c     *sftp.Client
+	s     *ssh.Session
+	fsync bool
+}
+
+func (u *userFiles) close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for uid, c := range u.clients {
+		closeSFTP(c.c, c.s)
+		delete(u.clients, uid)
 	}
+}
+
+func (h *SSHHost) idCache() *idCache { return &h.users.ids }
+
+func (h *SSHHost) ops(ctx context.Context) (fileOps, error) {
 	c, fsync, err := h.sftpClient(ctx)
 	if err != nil {
-		return fmt.Errorf("host %q: write %s: start sftp: %w", h.name, w.Path, err)
+		return nil, fmt.Errorf("start sftp: %w", err)
 	}
-	return writeAtomic(ctx, h.name, sftpOps{c: c, fsync: fsync}, h.Run, w)
+	return sftpOps{c: c, fsync: fsync}, nil
+}
+
+// writerUID: root with become; else the login user, asked once.
+func (h *SSHHost) writerUID(ctx context.Context) (int, error) {
+	if h.become {
+		return 0, nil
+	}
+	h.users.mu.Lock()
+	defer h.users.mu.Unlock()
+	if h.users.loginKnown {
+		return h.users.loginUID, nil
+	}
+	res, err := h.Run(ctx, "id -u")
+	if err != nil {
+		return noUser, err
+	}
+	uid, err := strconv.Atoi(strings.TrimSpace(string(res.Stdout)))
+	if err != nil || res.ExitCode != 0 {
+		return noUser, fmt.Errorf("id -u: exit %d, %q", res.ExitCode, res.Stdout)
+	}
+	h.users.loginUID, h.users.loginKnown = uid, true
+	return uid, nil
+}
+
+// opsAs starts (once) an sftp-server as the user uid: root drops to the
+// user with setpriv, which util-linux has everywhere, and the user's own
+// groups. It needs root: through sudo with become, else a root login.
+func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, error) {
+	h.users.mu.Lock()
+	defer h.users.mu.Unlock()
+	if h.users.clients == nil {
+		h.users.clients = map[int]*sftpConn{}
+	}
+	if c, ok := h.users.clients[uid]; ok {
+		return sftpOps{c: c.c, fsync: c.fsync}, nil
+	}
+	cmd := fmt.Sprintf(`sh -c 'g=$(id -g -- "$1") && exec setpriv --reuid="$1" --regid="$g" --init-groups -- %s -u 077' sh %d`, sftpServerPath, uid)
+	if h.become {
+		cmd = "sudo -n -- " + cmd
+	}
+	c, s, fsync, err := h.startSFTP(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	h.users.clients[uid] = &sftpConn{c: c, s: s, fsync: fsync}
+	return sftpOps{c: c, fsync: fsync}, nil
 }
 
 // sftpClient starts the SFTP client on first use and then reuses it; the
@@ -35,9 +114,25 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 	if h.sftp != nil {
 		return h.sftp, h.sftpFsync, nil
 	}
+	cmd := ""
+	if h.become {
+		// -u 077: created files start private; WriteFile sets the real mode.
+		cmd = "sudo -n " + sftpServerPath + " -u 077"
+	}
+	c, s, fsync, err := h.startSFTP(ctx, cmd)
+	if err != nil {
+		return nil, false, err
+	}
+	h.sftp, h.sftpSession, h.sftpFsync = c, s, fsync
+	return c, fsync, nil
+}
+
+// startSFTP starts an SFTP server in a new session: the command cmd, or
+// the sftp subsystem when cmd is "".
+func (h *SSHHost) startSFTP(ctx context.Context, cmd string) (*sftp.Client, *ssh.Session, bool, error) {
 	s, err := h.client.NewSession()
 	if err != nil {
-		return nil, false, fmt.Errorf("open session: %w", err)
+		return nil, nil, false, fmt.Errorf("open session: %w", err)
 	}
 	// sudo's own message ("a password is required") arrives only here:
 	// NewClientPipe just sees the pipe close.
@@ -46,17 +141,15 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 	wr, err := s.StdinPipe()
 	if err != nil {
 		s.Close()
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	rd, err := s.StdoutPipe()
 	if err != nil {
 		s.Close()
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	what := "sftp subsystem"
-	if h.become {
-		// -u 077: created files start private; WriteFile sets the real mode.
-		cmd := "sudo -n " + sftpServerPath + " -u 077"
+	if cmd != "" {
 		what = "`" + cmd + "`"
 		err = s.Start(cmd)
 	} else {
@@ -64,7 +157,7 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 	}
 	if err != nil {
 		s.Close()
-		return nil, false, fmt.Errorf("%s: %w", what, err)
+		return nil, nil, false, fmt.Errorf("%s: %w", what, err)
 	}
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	c, err := sftp.NewClientPipe(rd, wr)
@@ -76,7 +169,7 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 		waitErr := waitSession(s, 2*time.Second)
 		s.Close()
 		if ctx.Err() != nil {
-			return nil, false, fmt.Errorf("%s: %w", what, ctx.Err())
+			return nil, nil, false, fmt.Errorf("%s: %w", what, ctx.Err())
 		}
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {
@@ -85,11 +178,10 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 		if waitErr != nil {
 			msg += " (" + waitErr.Error() + ")"
 		}
-		return nil, false, fmt.Errorf("%s: %s: %w", what, msg, err)
+		return nil, nil, false, fmt.Errorf("%s: %s: %w", what, msg, err)
 	}
-	_, h.sftpFsync = c.HasExtension("fsync@openssh.com")
-	h.sftp, h.sftpSession = c, s
-	return c, h.sftpFsync, nil
+	_, fsync := c.HasExtension("fsync@openssh.com")
+	return c, s, fsync, nil
 }
 
 // closeSFTP closes the client (its stdin, so sftp-server exits) and waits
@@ -134,11 +226,13 @@ func (o sftpOps) createExcl(name string) (tempFile, error) {
 
 // rename uses posix-rename@openssh.com: plain SFTP rename fails when the
 // target exists.
-func (o sftpOps) rename(oldname, newname string) error { return o.c.PosixRename(oldname, newname) }
-func (o sftpOps) remove(name string) error             { return o.c.Remove(name) }
-func (o sftpOps) stat(name string) (fs.FileInfo, error) {
-	return o.c.Stat(name)
-}
+func (o sftpOps) rename(oldname, newname string) error   { return o.c.PosixRename(oldname, newname) }
+func (o sftpOps) remove(name string) error               { return o.c.Remove(name) }
+func (o sftpOps) lstat(name string) (fs.FileInfo, error) { return o.c.Lstat(name) }
+func (o sftpOps) readlink(name string) (string, error)   { return o.c.ReadLink(name) }
+func (o sftpOps) mkdir(name string) error                { return o.c.Mkdir(name) }
+func (o sftpOps) chown(name string, uid, gid int) error  { return o.c.Chown(name, uid, gid) }
+func (o sftpOps) chmod(name string, m fs.FileMode) error { return o.c.Chmod(name, m) }
 
 // sftpFile skips fsync on servers without fsync@openssh.com.
 type sftpFile struct {

@@ -12,17 +12,27 @@ import (
 	"strings"
 )
 
-// fileOps is the little file API an atomic write needs; SFTP and the local
-// file system both provide it, so SSHHost and Local share writeAtomic.
+// fileOps is the little file API the writes need; SFTP and the local file
+// system both provide it, so SSHHost and Local share writeAtomic and
+// makeDir. Every path operation must not follow a final symlink except
+// chown and chmod, which are only used on a folder whose entry nobody else
+// can replace (place says so).
 type fileOps interface {
-	createExcl(name string) (tempFile, error) // O_WRONLY|O_CREATE|O_EXCL
+	pathOps
+	createExcl(name string) (tempFile, error) // O_WRONLY|O_CREATE|O_EXCL: never follows a link
 	rename(oldname, newname string) error     // must replace newname atomically
 	remove(name string) error
-	stat(name string) (fs.FileInfo, error)
+	mkdir(name string) error
+	chown(name string, uid, gid int) error
+	chmod(name string, mode fs.FileMode) error
 }
 
+// tempFile is an open handle: owner and mode are set on it (fchown,
+// fchmod), never by path.
 type tempFile interface {
 	Chmod(fs.FileMode) error
+	Chown(uid, gid int) error
+	Stat() (fs.FileInfo, error)
 	Write([]byte) (int, error)
 	Sync() error
 	Close() error
@@ -30,9 +40,22 @@ type tempFile interface {
 
 type runFunc func(ctx context.Context, cmd string) (Result, error)
 
-// validateMarker is printed on stdout by the post-write script just before
-// the Validate command starts, so a failure can be told apart from a chown
-// failure without guessing from exit codes.
+// fileHost is what the writes need of a host.
+type fileHost interface {
+	Name() string
+	Run(ctx context.Context, cmd string) (Result, error)
+	// ops is the writer's own file access (root when the host uses become).
+	ops(ctx context.Context) (fileOps, error)
+	// opsAs is file access as the user uid.
+	opsAs(ctx context.Context, uid int) (fileOps, error)
+	// writerUID is the user ops acts as.
+	writerUID(ctx context.Context) (int, error)
+	idCache() *idCache
+}
+
+// validateMarker is printed on stdout by the validate script just before
+// the Validate command starts, so a failure to start (no such user to run
+// it as) can be told apart from the command failing.
 const validateMarker = "hako-validate-begins\n"
 
 const modeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
@@ -46,16 +69,58 @@ func checkFileWrite(w FileWrite) error {
 	case w.Validate != "" && !strings.Contains(w.Validate, "%s"):
 		return fmt.Errorf("validate command %q has no %%s for the file to check", w.Validate)
 	}
+	if err := checkPathText(w.Path); err != nil {
+		return err
+	}
+	if err := CheckOwnerName("owner", w.Owner); err != nil {
+		return err
+	}
+	return CheckOwnerName("group", w.Group)
+}
+
+// checkPathText refuses control characters, which no sane path holds and
+// which would garble messages and the host's logs.
+func checkPathText(p string) error {
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("path %q holds a control character", p)
+		}
+	}
 	return nil
 }
 
-// writeAtomic: temp file next to the target (same file system, so the
-// rename is atomic), mode set before any content exists, content, fsync,
-// then chown + validate in one command, then rename over the target. Any
-// failure removes the temp file and leaves the target as it was.
-func writeAtomic(ctx context.Context, host string, ops fileOps, run runFunc, w FileWrite) (err error) {
+// actor picks whose file access does work placed by pl: the writer's own,
+// or the user who owns a folder on the way (as, else noUser).
+func actor(ctx context.Context, h fileHost, pl placement) (ops fileOps, as int, err error) {
+	me, err := h.writerUID(ctx)
+	if err != nil {
+		return nil, noUser, err
+	}
+	if pl.user == noUser || pl.user == me {
+		ops, err := h.ops(ctx)
+		return ops, noUser, err
+	}
+	if me != 0 {
+		return nil, noUser, fmt.Errorf("a folder on the way belongs to uid %d, so the work must be done as that user, which needs root (become = true)", pl.user)
+	}
+	ops, err = h.opsAs(ctx, pl.user)
+	if err != nil {
+		return nil, noUser, fmt.Errorf("act as uid %d (a folder on the way is theirs): %w", pl.user, err)
+	}
+	return ops, pl.user, nil
+}
+
+// writeAtomic: resolve owner and group to ids; check the folders on the
+// way (place); a temp file next to the target (same file system, so the
+// rename is atomic), created exclusively and private; owner set on the
+// handle; the content; fsync; the final mode on the handle, last, so
+// setuid bits are never on a partial file and no chown clears them; the
+// optional validate; rename over the target. Where a folder on the way
+// belongs to a user, all of it is done as that user. Any failure removes
+// the temp file and leaves the target as it was.
+func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 	fail := func(step string, err error) error {
-		return fmt.Errorf("host %q: write %s: %s: %w", host, w.Path, step, err)
+		return fmt.Errorf("host %q: write %s: %s: %w", h.Name(), w.Path, step, err)
 	}
 	if err := checkFileWrite(w); err != nil {
 		return fail("invalid request", err)
@@ -63,17 +128,33 @@ func writeAtomic(ctx context.Context, host string, ops fileOps, run runFunc, w F
 	if err := ctx.Err(); err != nil {
 		return fail("before start", err)
 	}
+	uid, gid, err := h.idCache().resolve(ctx, h.Run, w.Owner, w.Group)
+	if err != nil {
+		return fail("set owner/group", err)
+	}
+	root, err := h.ops(ctx)
+	if err != nil {
+		return fail("start", err)
+	}
 	dir, base := path.Dir(w.Path), path.Base(w.Path)
-	tmp := path.Join(dir, "."+base+".hako-"+randomSuffix())
+	pl, err := place(root, dir, uid)
+	if err != nil {
+		return fail("check folders", err)
+	}
+	if len(pl.missing) > 0 {
+		return fail("create temp file", fmt.Errorf("parent directory %s does not exist (a directory task must create it first)", dir))
+	}
+	ops, as, err := actor(ctx, h, pl)
+	if err != nil {
+		return fail("check folders", err)
+	}
+	// The resolved folder: nothing on the way can change any more (it is
+	// root's), or the work is the folder owner's own.
+	target := path.Join(pl.dir, base)
+	tmp := path.Join(pl.dir, "."+base+".hako-"+randomSuffix())
 
 	f, err := ops.createExcl(tmp)
 	if err != nil {
-		// Look at the parent only now: it costs a round trip.
-		if st, serr := ops.stat(dir); errors.Is(serr, fs.ErrNotExist) {
-			return fail("create temp file", fmt.Errorf("parent directory %s does not exist (a directory task must create it first)", dir))
-		} else if serr == nil && !st.IsDir() {
-			return fail("create temp file", fmt.Errorf("parent %s is not a directory", dir))
-		}
 		return fail("create temp file "+tmp, err)
 	}
 	defer func() {
@@ -83,73 +164,194 @@ func writeAtomic(ctx context.Context, host string, ops fileOps, run runFunc, w F
 			}
 		}
 	}()
-	// chmod before the content goes in, so it is never readable by others.
-	if err := f.Chmod(w.Mode & modeBits); err != nil {
+	if err := fillHandle(f, w.Content, w.Mode, uid, gid); err != nil {
 		f.Close()
-		return fail("chmod temp file", err)
-	}
-	if _, err := f.Write(w.Content); err != nil {
-		f.Close()
-		return fail("write temp file", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fail("fsync temp file", err)
+		return fail(err.step, err.err)
 	}
 	if err := f.Close(); err != nil {
 		return fail("close temp file", err)
 	}
-
-	if script, chown := postWriteScript(w, tmp); script != "" {
-		res, err := run(ctx, script)
-		if err != nil {
-			return fail("set owner/validate", err)
-		}
-		validating := bytes.HasPrefix(res.Stdout, []byte(validateMarker))
-		if validating {
-			res.Stdout = res.Stdout[len(validateMarker):]
-		}
-		if res.ExitCode != 0 {
-			switch {
-			case validating:
-				return fail("validate", &ValidateError{Command: w.Validate, Result: res})
-			case chown:
-				return fail("set owner/group", fmt.Errorf("exit code %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr))))
-			default:
-				return fail("validate", fmt.Errorf("could not start (exit code %d): %s", res.ExitCode, strings.TrimSpace(string(res.Stderr))))
-			}
+	if w.Validate != "" {
+		if err := validate(ctx, h, w.Validate, tmp, as); err != nil {
+			return fail("validate", err)
 		}
 	}
-
 	if err := ctx.Err(); err != nil {
 		return fail("before rename", err)
 	}
-	if err := ops.rename(tmp, w.Path); err != nil {
+	if err := ops.rename(tmp, target); err != nil {
 		return fail("rename temp file over target", err)
 	}
 	return nil
 }
 
-// postWriteScript builds the one command run after the content is written:
-// chown (by name or id), chmod again when chown would have cleared
-// setuid/setgid, then Validate with the quoted temp path for %s.
-func postWriteScript(w FileWrite, tmp string) (script string, chown bool) {
-	var lines []string
-	if w.Owner != "" || w.Group != "" {
-		spec := w.Owner
-		if w.Group != "" {
-			spec += ":" + w.Group
+type stepError struct {
+	step string
+	err  error
+}
+
+// fillHandle does everything on the open temp file: private before any
+// content, the owner, the content, fsync, then the real mode.
+func fillHandle(f tempFile, content []byte, mode fs.FileMode, uid, gid int) *stepError {
+	if err := f.Chmod(0o600); err != nil {
+		return &stepError{"chmod temp file", err}
+	}
+	if uid != noUser || gid != noUser {
+		if uid == noUser || gid == noUser {
+			st, err := f.Stat()
+			if err != nil {
+				return &stepError{"stat temp file", err}
+			}
+			u, g, ok := fileOwner(st)
+			if !ok {
+				return &stepError{"stat temp file", errors.New("no owner in the answer")}
+			}
+			uid, gid = pick(uid, u), pick(gid, g)
 		}
-		lines = append(lines, "chown -- "+Quote(spec)+" "+Quote(tmp)+" || exit")
-		if w.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
-			lines = append(lines, fmt.Sprintf("chmod %04o %s || exit", unixMode(w.Mode), Quote(tmp)))
+		if err := f.Chown(uid, gid); err != nil {
+			return &stepError{"set owner/group", fmt.Errorf("chown %d:%d: %w", uid, gid, err)}
 		}
 	}
-	if w.Validate != "" {
-		lines = append(lines, "printf '%s' "+Quote(validateMarker))
-		lines = append(lines, strings.ReplaceAll(w.Validate, "%s", Quote(tmp)))
+	if _, err := f.Write(content); err != nil {
+		return &stepError{"write temp file", err}
 	}
-	return strings.Join(lines, "\n"), w.Owner != "" || w.Group != ""
+	if err := f.Sync(); err != nil {
+		return &stepError{"fsync temp file", err}
+	}
+	if err := f.Chmod(mode & modeBits); err != nil {
+		return &stepError{"chmod temp file", err}
+	}
+	return nil
+}
+
+func pick(want, have int) int {
+	if want == noUser {
+		return have
+	}
+	return want
+}
+
+// validate runs the Validate command on the temp file, as the user who
+// wrote it. The file's path is the script's "$1", never text in the
+// command: %s stands for "$1", so a path holding $(...) stays a word.
+func validate(ctx context.Context, h fileHost, template, tmp string, as int) error {
+	script := "printf '%s' " + Quote(validateMarker) + "\n" + strings.ReplaceAll(template, "%s", `"$1"`)
+	res, err := h.Run(ctx, scriptAs(as, script, tmp))
+	if err != nil {
+		return err
+	}
+	validating := bytes.HasPrefix(res.Stdout, []byte(validateMarker))
+	if validating {
+		res.Stdout = res.Stdout[len(validateMarker):]
+	}
+	switch {
+	case res.ExitCode == 0:
+		return nil
+	case validating:
+		return &ValidateError{Command: template, Result: res}
+	}
+	return fmt.Errorf("could not start (exit code %d): %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+}
+
+// scriptAs wraps script so that it runs with args as "$1"..., as the user
+// uid (noUser: as the caller). The script travels in a here-document, as
+// Run's scripts travel on standard input: never on a command line.
+func scriptAs(uid int, script string, args ...string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = Quote(a)
+	}
+	end := "HAKO_SCRIPT_END_" + randomSuffix()
+	shell := "sh"
+	if uid != noUser {
+		shell = fmt.Sprintf("g=$(id -g -- %d) || exit 125\nexec setpriv --reuid=%d --regid=\"$g\" --init-groups -- sh", uid, uid)
+	}
+	return fmt.Sprintf("%s -c %s sh %s <<'%s'\n%s\n%s\n", shell, Quote(evalStdin), strings.Join(quoted, " "), end, script, end)
+}
+
+// makeDir makes d.Path a directory with d's owner and mode, creating
+// missing folders on the way (0755, owned by whoever does the work).
+// chown and chmod go by path: place has made sure nobody but root, or the
+// user the work is done as, can replace any entry involved.
+func makeDir(ctx context.Context, h fileHost, d Dir) error {
+	fail := func(step string, err error) error {
+		return fmt.Errorf("host %q: directory %s: %s: %w", h.Name(), d.Path, step, err)
+	}
+	switch {
+	case !path.IsAbs(d.Path) || path.Clean(d.Path) != d.Path:
+		return fail("invalid request", errors.New("path must be absolute and clean"))
+	case d.Path == "/":
+		return fail("invalid request", errors.New("not /"))
+	}
+	if err := checkPathText(d.Path); err != nil {
+		return fail("invalid request", err)
+	}
+	uid, gid, err := h.idCache().resolve(ctx, h.Run, d.Owner, d.Group)
+	if err != nil {
+		return fail("set owner/group", err)
+	}
+	root, err := h.ops(ctx)
+	if err != nil {
+		return fail("start", err)
+	}
+	pl, err := place(root, path.Dir(d.Path), uid)
+	if err != nil {
+		return fail("check folders", err)
+	}
+	ops, as, err := actor(ctx, h, pl)
+	if err != nil {
+		return fail("check folders", err)
+	}
+	cur := pl.dir
+	for _, m := range pl.missing {
+		cur = path.Join(cur, m)
+		if err := ops.mkdir(cur); err != nil {
+			return fail("create "+cur, err)
+		}
+		if err := ops.chmod(cur, 0o755); err != nil {
+			return fail("chmod "+cur, err)
+		}
+	}
+	target := path.Join(cur, path.Base(d.Path))
+	created := false
+	fi, err := ops.lstat(target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := ops.mkdir(target); err != nil {
+			return fail("create", err)
+		}
+		if fi, err = ops.lstat(target); err != nil {
+			return fail("stat", err)
+		}
+		created = true
+	case err != nil:
+		return fail("stat", err)
+	}
+	if !fi.IsDir() {
+		return fail("check", fmt.Errorf("%s exists and is not a directory (%s)", target, fi.Mode().Type()))
+	}
+	haveUID, haveGID, ok := fileOwner(fi)
+	if !ok {
+		return fail("stat", errors.New("the host did not say who owns it"))
+	}
+	if as != noUser && haveUID != as {
+		return fail("check folders", &UnsafePathError{target, fmt.Sprintf("it belongs to uid %d but sits in a folder of uid %d, who could swap it for a link: hako does not change it as root there (give it to uid %d by hand, or remove it)", haveUID, as, as)})
+	}
+	if (uid != noUser && uid != haveUID) || (gid != noUser && gid != haveGID) {
+		if err := ops.chown(target, pick(uid, haveUID), pick(gid, haveGID)); err != nil {
+			return fail("set owner/group", err)
+		}
+	}
+	mode := d.Mode
+	if !d.SetMode && created {
+		mode, d.SetMode = 0o755, true
+	}
+	if d.SetMode {
+		if err := ops.chmod(target, mode&modeBits); err != nil {
+			return fail("chmod", err)
+		}
+	}
+	return nil
 }
 
 func unixMode(m fs.FileMode) uint32 {

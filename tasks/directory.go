@@ -25,7 +25,7 @@ func init() {
 		}},
 		Decode: func(a *Attrs) Task {
 			return &Directory{addr: a.Addr, path: a.AbsPath("path"), mode: a.Mode("mode"),
-				owner: a.String("owner"), group: a.String("group")}
+				owner: ownerAttr(a, "owner"), group: ownerAttr(a, "group")}
 		},
 	})
 }
@@ -53,29 +53,16 @@ func (d *Directory) Check(s *State) (*Change, error) {
 	return c, nil
 }
 
-// Apply creates the directory (and missing parents) and sets what differs,
-// in one remote command: owner and group first, then the mode. The mode
-// has five digits: GNU chmod keeps a directory's setuid and setgid bits
-// for "0755" (mkdir inherits setgid from the parent) and clears them only
-// for "00755".
+// Apply creates the directory (and missing parents) and sets what differs.
+// The host does it over SFTP, not with mkdir/chown/chmod by path as root:
+// in a folder a user owns it works as that user, and it refuses folders
+// others could change (see hosts.FileWrite).
 func (d *Directory) Apply(ctx context.Context, h hosts.Host, c *Change) error {
-	p := hosts.Quote(d.path)
-	cmds := []string{"mkdir -p -- " + p}
-	mode := ""
-	for _, a := range c.Attrs {
-		switch a.Name {
-		case "mode":
-			mode = "chmod 0" + a.After + " -- " + p
-		case "owner":
-			cmds = append(cmds, "chown "+hosts.Quote(a.After)+" -- "+p)
-		case "group":
-			cmds = append(cmds, "chgrp "+hosts.Quote(a.After)+" -- "+p)
-		}
+	dir := hosts.Dir{Path: d.path, Owner: d.owner, Group: d.group}
+	if d.mode >= 0 {
+		dir.Mode, dir.SetMode = fileMode(d.mode), true
 	}
-	if mode != "" {
-		cmds = append(cmds, mode)
-	}
-	return runOK(ctx, h, strings.Join(cmds, " && "))
+	return h.MakeDir(ctx, dir)
 }
 
 // runOK runs cmd and turns a non-zero exit into an error with its output.

@@ -47,7 +47,7 @@ func TestDirectoryOnFileIsAnError(t *testing.T) {
 // still converge to the plan's mode in one apply.
 func TestDirectoryClearsSetgid(t *testing.T) {
 	parent := t.TempDir()
-	if err := os.Chmod(parent, os.ModeSetgid|0o775); err != nil {
+	if err := os.Chmod(parent, os.ModeSetgid|0o755); err != nil {
 		t.Fatal(err)
 	}
 	if fullMode(t, parent)&os.ModeSetgid == 0 {

@@ -42,7 +42,7 @@ func init() {
 
 func decodeFile(a *Attrs) Task {
 	f := &File{addr: a.Addr, path: a.AbsPath("path"), mode: a.Mode("mode"),
-		owner: a.String("owner"), group: a.String("group"), validate: a.String("validate")}
+		owner: ownerAttr(a, "owner"), group: ownerAttr(a, "group"), validate: a.String("validate")}
 	switch {
 	case a.Has("content") == a.Has("source"):
 		a.Errorf("Invalid file task", "set exactly one of content or source.")

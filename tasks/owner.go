@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"github.com/hako-dev/hako/hosts"
 )
 
 // fileMode turns Unix permission bits as plans and stat write them (0o2755)
@@ -20,6 +22,18 @@ func fileMode(m int) os.FileMode {
 		mode |= os.ModeSticky
 	}
 	return mode
+}
+
+// ownerAttr reads an owner or group attribute: a name useradd would
+// accept, or a numeric id; anything else (a leading '-' would be an option
+// to chown) is an error at its expression.
+func ownerAttr(a *Attrs, name string) string {
+	s := a.String(name)
+	if err := hosts.CheckOwnerName(name, s); err != nil {
+		a.errorf(name, "Invalid "+name, "%v.", err)
+		return ""
+	}
+	return s
 }
 
 // keepOwner names an existing owner for a rewrite: by id, which also works

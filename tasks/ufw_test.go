@@ -851,6 +851,11 @@ func (f *fakeHost) WriteFile(_ context.Context, w hosts.FileWrite) error {
 	return nil
 }
 
+func (f *fakeHost) MakeDir(_ context.Context, d hosts.Dir) error {
+	f.calls = append(f.calls, fmt.Sprintf("mkdir:%s", d.Path))
+	return nil
+}
+
 // Apply: `ufw disable` first when turning ufw off, then /etc/default/ufw,
 // then the rest in one script.
 func TestUFWApplyOrder(t *testing.T) {

@@ -331,9 +331,10 @@ func (u *User) checkAbsent(s *State, f *userFacts) (*Change, error) {
 	return c, nil
 }
 
-// Apply runs one command for the account, ~/.ssh and removals, which also
-// says where the home is (unknown before a new user exists); then writes
-// authorized_keys and the sudo rule atomically.
+// Apply runs one command for the account and removals, which also says
+// where the home is (unknown before a new user exists); then makes ~/.ssh
+// and writes authorized_keys, as the user when the home is theirs (see
+// hosts.FileWrite), and the sudo rule, atomically.
 func (u *User) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	w := c.detail.(*userWork)
 	n := hosts.Quote(u.name)
@@ -365,8 +366,6 @@ func (u *User) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	if w.sshDir { // always so for a new user with keys: its home is learnt here
 		cmds = append(cmds,
 			`h=$(getent passwd -- `+n+` | cut -d: -f6); g=$(id -gn -- `+n+`)`,
-			`case $h in /*) ;; *) echo "user `+u.name+` has no absolute home directory ($h)" >&2; exit 1;; esac`,
-			`install -d -m 0700 -o `+n+` -g "$g" -- "$h/.ssh"`,
 			`printf 'home %s\ngroup %s\n' "$h" "$g"`)
 	}
 	if w.removeRule {
@@ -388,10 +387,21 @@ func (u *User) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 			}
 		}
 	}
-	if w.writeKeys {
-		if w.home == "" || w.primary == "" {
-			return fmt.Errorf("could not learn the home directory and group of user %s", u.name)
+	if w.sshDir || w.writeKeys {
+		if !path.IsAbs(w.home) || w.primary == "" {
+			return fmt.Errorf("could not learn the home directory and group of user %s (home %q)", u.name, w.home)
 		}
+	}
+	if w.sshDir {
+		// Not `install -d -o` as root: the home is the user's, who could
+		// swap ~/.ssh for a link to /etc first. The host makes it as the
+		// user (or refuses a home others could change).
+		err := h.MakeDir(ctx, hosts.Dir{Path: path.Join(w.home, ".ssh"), Mode: 0o700, SetMode: true, Owner: u.name, Group: w.primary})
+		if err != nil {
+			return err
+		}
+	}
+	if w.writeKeys {
 		err := h.WriteFile(ctx, hosts.FileWrite{Path: path.Join(w.home, ".ssh", "authorized_keys"), Content: w.keys,
 			Mode: os.FileMode(0o600), Owner: u.name, Group: w.primary})
 		if err != nil {

@@ -100,6 +100,9 @@ func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
 	if f.keyFile.exists && f.keyFile.typ != "regular file" {
 		return nil, fmt.Errorf("%s exists and is a %s, not a regular file; hako will not write through it", file, f.keyFile.typ)
 	}
+	if f.keyFile.exists && f.keysBad {
+		return nil, fmt.Errorf("%s is not readable by %s, so sshd cannot use it either (it reads the file as the user); hako reads it only as the user too, so it cannot keep its other keys: give it to %s (chown), or remove it", file, u.name, u.name)
+	}
 	var attrs []AttrChange
 	want := map[string]bool{}
 	wantOpts := map[string]string{} // the plan's options (from=, restrict, ...) by key

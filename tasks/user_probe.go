@@ -20,17 +20,25 @@ import (
 // entry, groups, primary group, and the type, mode and owner of ~/.ssh and
 // ~/.ssh/authorized_keys with the latter's content; then the same for the
 // sudo rule. A missing user or file is just a missing line or "-".
+// authorized_keys is read as the user, as sshd reads it: the user can swap
+// it for a link to any file between a check and a read, and root would
+// then show that file's lines in the plan or copy them into the new
+// authorized_keys; "k-" says the user cannot read it.
 func (u *User) probe() string {
 	return `n=` + hosts.Quote(u.name) + `; f=` + hosts.Quote(u.sudoersPath()) + `
 echo "U $(id -u) ${SUDO_USER:-$(id -un)}"
 st() { if [ -e "$2" ] || [ -L "$2" ]; then printf '%s ' "$1"; stat -c '%a:%U:%G:%F' -- "$2"; else echo "$1 -"; fi; }
 rd() { if [ -f "$2" ] && [ ! -L "$2" ]; then printf '%s ' "$1"; base64 -w0 < "$2"; echo; fi; }
+rdu() { if [ -f "$2" ] && [ ! -L "$2" ]; then
+  if _o=$(setpriv --reuid="$_u" --regid="$_g" --init-groups -- base64 -w0 -- "$2" 2>/dev/null); then printf '%s %s\n' "$1" "$_o"; else echo "$1-"; fi
+fi; }
 if pw=$(getent passwd -- "$n"); then
   echo "P $pw"
   echo "G $(id -nG -- "$n")"
   echo "g $(id -gn -- "$n")"
+  _u=$(id -u -- "$n"); _g=$(id -g -- "$n")
   h=$(printf '%s\n' "$pw" | cut -d: -f6)
-  st D "$h/.ssh"; st K "$h/.ssh/authorized_keys"; rd k "$h/.ssh/authorized_keys"
+  st D "$h/.ssh"; st K "$h/.ssh/authorized_keys"; rdu k "$h/.ssh/authorized_keys"
 fi
 st S "$f"; rd s "$f"`
 }
@@ -59,6 +67,7 @@ type userFacts struct {
 	sshDir  fileMeta
 	keyFile fileMeta
 	keys    []byte
+	keysBad bool // authorized_keys exists but its user cannot read it
 	sudo    fileMeta
 	rule    []byte
 }
@@ -97,6 +106,8 @@ func parseUserFacts(out Output) (*userFacts, error) {
 			f.sudo, err = parseFileMeta(rest)
 		case "k":
 			f.keys, err = base64.StdEncoding.DecodeString(rest)
+		case "k-":
+			f.keysBad = true
 		case "s":
 			f.rule, err = base64.StdEncoding.DecodeString(rest)
 		default:

@@ -403,6 +403,7 @@ type userHost struct {
 	mu     sync.Mutex
 	cmds   []string
 	writes []hosts.FileWrite
+	dirs   []hosts.Dir
 	stdout string
 }
 
@@ -421,6 +422,13 @@ func (h *userHost) WriteFile(_ context.Context, w hosts.FileWrite) error {
 	return nil
 }
 
+func (h *userHost) MakeDir(_ context.Context, d hosts.Dir) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dirs = append(h.dirs, d)
+	return nil
+}
+
 func TestUserApplyNewUser(t *testing.T) {
 	line, _ := userKey(t, "alice@laptop")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "adm"),
@@ -433,10 +441,15 @@ func TestUserApplyNewUser(t *testing.T) {
 	if len(h.cmds) != 1 {
 		t.Fatalf("commands %q", h.cmds)
 	}
-	for _, want := range []string{"useradd -m -s '/bin/bash' -G 'sudo,adm' -- 'alice'", `install -d -m 0700 -o 'alice' -g "$g" -- "$h/.ssh"`} {
-		if !strings.Contains(h.cmds[0], want) {
-			t.Errorf("command lacks %q:\n%s", want, h.cmds[0])
-		}
+	if want := "useradd -m -s '/bin/bash' -G 'sudo,adm' -- 'alice'"; !strings.Contains(h.cmds[0], want) {
+		t.Errorf("command lacks %q:\n%s", want, h.cmds[0])
+	}
+	// ~/.ssh is the host's to make safely (as the user), not root's by path.
+	if strings.Contains(h.cmds[0], ".ssh") {
+		t.Errorf("the command touches ~/.ssh as root:\n%s", h.cmds[0])
+	}
+	if want := (hosts.Dir{Path: "/srv/alice/.ssh", Mode: 0o700, SetMode: true, Owner: "alice", Group: "staff"}); len(h.dirs) != 1 || h.dirs[0] != want {
+		t.Errorf("dirs %+v, want %+v", h.dirs, want)
 	}
 	if len(h.writes) != 2 {
 		t.Fatalf("writes %+v", h.writes)
@@ -462,8 +475,8 @@ func TestUserApplyExistingUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(h.cmds) != 1 || !strings.Contains(h.cmds[0], "usermod -a -G 'sudo' -s '/bin/zsh' -- 'alice'") ||
-		!strings.Contains(h.cmds[0], "rm -f -- '/etc/sudoers.d/hako-alice'") || strings.Contains(h.cmds[0], "install -d") {
-		t.Errorf("commands %q", h.cmds)
+		!strings.Contains(h.cmds[0], "rm -f -- '/etc/sudoers.d/hako-alice'") || strings.Contains(h.cmds[0], ".ssh") || len(h.dirs) != 0 {
+		t.Errorf("commands %q, dirs %+v", h.cmds, h.dirs)
 	}
 	if len(h.writes) != 1 || h.writes[0].Path != "/home/alice/.ssh/authorized_keys" || h.writes[0].Group != "alice" {
 		t.Errorf("writes %+v", h.writes)
@@ -512,5 +525,28 @@ func TestUserProbeOnThisMachine(t *testing.T) {
 		if name != "root" && f.exists {
 			t.Errorf("%s exists: %+v", name, f)
 		}
+	}
+}
+
+// authorized_keys that its user cannot read (the probe reads it as the
+// user, as sshd does) is an error that says what to do, not an empty file.
+func TestUserKeysUnreadableByUser(t *testing.T) {
+	line, _ := userKey(t, "")
+	u := userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(line)})
+	ans := userAnswer("P alice:x:1001:1001::/home/alice:/bin/bash", "G alice", "g alice", "D 700:alice:alice:directory",
+		"K 600:root:root:regular file", "k-", "S -")
+	_, err := u.Check(answered(t, u, ans))
+	if err == nil || !strings.Contains(err.Error(), "/home/alice/.ssh/authorized_keys is not readable by alice") {
+		t.Errorf("err %v", err)
+	}
+}
+
+// The probe reads authorized_keys as the user, never as root.
+func TestUserProbeReadsKeysAsUser(t *testing.T) {
+	u := userTask(t, map[string]cty.Value{"name": str("alice")})
+	p := u.probe()
+	if !strings.Contains(p, `setpriv --reuid="$_u" --regid="$_g" --init-groups -- base64 -w0 -- "$2"`) ||
+		strings.Contains(p, `rd k "$h/.ssh/authorized_keys"`) {
+		t.Errorf("probe:\n%s", p)
 	}
 }
