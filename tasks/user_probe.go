@@ -27,7 +27,7 @@ import (
 func (u *User) probe() string {
 	return `n=` + hosts.Quote(u.name) + `; f=` + hosts.Quote(u.sudoersPath()) + `
 echo "U $(id -u) ${SUDO_USER:-$(id -un)}"
-st() { if [ -e "$2" ] || [ -L "$2" ]; then printf '%s ' "$1"; stat -c '%a:%U:%G:%F' -- "$2"; else echo "$1 -"; fi; }
+st() { if _s=$(stat -c '%a:%U:%G:%F' -- "$2" 2>/dev/null); then echo "$1 $_s"; else echo "$1 -"; fi; }
 rd() { if [ -f "$2" ] && [ ! -L "$2" ]; then printf '%s ' "$1"; base64 -w0 < "$2"; echo; fi; }
 rdu() { if [ -f "$2" ] && [ ! -L "$2" ]; then
   if _o=$(setpriv --reuid="$_u" --regid="$_g" --init-groups -- base64 -w0 -- "$2" 2>/dev/null); then printf '%s %s\n' "$1" "$_o"; else echo "$1-"; fi
