@@ -3,6 +3,7 @@ package tasks
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
@@ -75,4 +76,25 @@ func fullMode(t *testing.T, path string) os.FileMode {
 		t.Fatal(err)
 	}
 	return fi.Mode()
+}
+
+// Owner and group must be names useradd would accept or numeric ids: one
+// starting with '-' would be an option to the tools that set them.
+func TestOwnerNamesAreChecked(t *testing.T) {
+	for _, kind := range []string{"directory", "file"} {
+		for _, attr := range []string{"owner", "group"} {
+			for _, bad := range []string{"--reference=/etc/shadow", "-1", "a b", "root:root", "$(id)", "x/y"} {
+				k, _ := LookupKind(kind)
+				a := &Attrs{Addr: Address{kind, "test"}, Dir: t.TempDir(), Items: map[string]Attr{
+					"path": {Value: str("/srv/d")}, "content": {Value: str("x")}, attr: {Value: str(bad)}}}
+				k.Decode(a)
+				if !a.Diags.HasErrors() || !strings.Contains(a.Diags.Error(), "Invalid "+attr) {
+					t.Errorf("%s %s = %q: diagnostics %v", kind, attr, bad, a.Diags)
+				}
+			}
+			for _, good := range []string{"www-data", "_apt", "1000", "Debian-exim", "smb$"} {
+				decode(t, kind, map[string]cty.Value{"path": str("/srv/d"), "content": str("x"), attr: str(good)})
+			}
+		}
+	}
 }

@@ -1,0 +1,90 @@
+package hosts
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// recordHost is a fileHost whose file system only records what is done
+// to it: every folder is root's and the temp file is a recorder.
+type recordHost struct {
+	log []string
+}
+
+func (h *recordHost) Name() string { return "rec" }
+func (h *recordHost) Run(_ context.Context, cmd string) (Result, error) {
+	h.log = append(h.log, "run")
+	return Result{}, nil
+}
+func (h *recordHost) ops(context.Context) (fileOps, error) { return recordOps{h}, nil }
+func (h *recordHost) opsAs(context.Context, int) (fileOps, error) {
+	return nil, fmt.Errorf("not here")
+}
+func (h *recordHost) writerUID(context.Context) (int, error) { return 0, nil }
+func (h *recordHost) idCache() *idCache                      { return &idCache{} }
+
+type recordOps struct{ h *recordHost }
+
+type rootDir struct{ name string }
+
+func (d rootDir) Name() string       { return d.name }
+func (d rootDir) Size() int64        { return 0 }
+func (d rootDir) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
+func (d rootDir) ModTime() time.Time { return time.Time{} }
+func (d rootDir) IsDir() bool        { return true }
+func (d rootDir) Sys() any           { return &syscall.Stat_t{} }
+
+func (o recordOps) lstat(name string) (fs.FileInfo, error) { return rootDir{name}, nil }
+func (o recordOps) readlink(string) (string, error)        { return "", fs.ErrInvalid }
+func (o recordOps) createExcl(string) (tempFile, error) {
+	o.h.log = append(o.h.log, "create")
+	return recordFile{o.h}, nil
+}
+func (o recordOps) rename(string, string) error {
+	o.h.log = append(o.h.log, "rename")
+	return nil
+}
+func (o recordOps) remove(string) error             { return nil }
+func (o recordOps) mkdir(string) error              { return nil }
+func (o recordOps) chown(string, int, int) error    { return fmt.Errorf("chown by path") }
+func (o recordOps) chmod(string, fs.FileMode) error { return fmt.Errorf("chmod by path") }
+
+type recordFile struct{ h *recordHost }
+
+func (f recordFile) Chmod(m fs.FileMode) error {
+	f.h.log = append(f.h.log, fmt.Sprintf("fchmod %04o", unixMode(m)))
+	return nil
+}
+func (f recordFile) Chown(uid, gid int) error {
+	f.h.log = append(f.h.log, fmt.Sprintf("fchown %d:%d", uid, gid))
+	return nil
+}
+func (f recordFile) Stat() (fs.FileInfo, error) { return nil, fmt.Errorf("not needed") }
+func (f recordFile) Write(b []byte) (int, error) {
+	f.h.log = append(f.h.log, "write")
+	return len(b), nil
+}
+func (f recordFile) Sync() error  { f.h.log = append(f.h.log, "fsync"); return nil }
+func (f recordFile) Close() error { f.h.log = append(f.h.log, "close"); return nil }
+
+// Owner and mode go on the open handle, never by path; the file is
+// private until its content is in; the real mode, setuid and all, comes
+// last, after the owner (a chown clears setuid) and the content.
+func TestWriteOrderOnTheHandle(t *testing.T) {
+	h := &recordHost{}
+	err := writeAtomic(t.Context(), h, FileWrite{Path: "/usr/local/bin/tool", Content: []byte("x"),
+		Mode: 0o755 | os.ModeSetuid, Owner: "0", Group: "50", Validate: "true %s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "create, fchmod 0600, fchown 0:50, write, fsync, fchmod 4755, close, run, rename"
+	if got := strings.Join(h.log, ", "); got != want {
+		t.Errorf("steps:\n got %s\nwant %s", got, want)
+	}
+}
