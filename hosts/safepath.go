@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/pkg/sftp"
@@ -94,7 +95,8 @@ func place(ops pathOps, dir string, forUID int) (placement, error) {
 		}
 		return nil
 	}
-	fi, err := ops.lstat("/")
+	lstat := prefetch(ops, dir)
+	fi, err := lstat("/")
 	if err != nil {
 		return p, fmt.Errorf("stat /: %w", err)
 	}
@@ -115,7 +117,7 @@ func place(ops pathOps, dir string, forUID int) (placement, error) {
 			continue
 		}
 		next := path.Join(p.dir, c)
-		fi, err := ops.lstat(next)
+		fi, err := lstat(next)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			for _, r := range rest {
@@ -157,6 +159,52 @@ func place(ops pathOps, dir string, forUID int) (placement, error) {
 		return p, &UnsafePathError{p.dir, "it is writable by others (a sticky folder such as /tmp), who could take the names hako means to create"}
 	}
 	return p, nil
+}
+
+// prefetch asks for all of dir's prefixes at once (SFTP answers requests
+// in flight together, so a walk costs about one round trip, not one per
+// folder) and returns an lstat that uses those answers, each once, and
+// asks anew for anything else (where a symlink led). The answers may come
+// from slightly different moments; that is no weaker than asking in turn,
+// as a folder root owns and no one else may write cannot change under us,
+// and anything else is worked in as its owner or refused.
+func prefetch(ops pathOps, dir string) func(string) (fs.FileInfo, error) {
+	type answer struct {
+		fi  fs.FileInfo
+		err error
+	}
+	names := []string{"/"}
+	cur := "/"
+	for _, c := range splitPath(path.Clean(dir)) {
+		cur = path.Join(cur, c)
+		names = append(names, cur)
+	}
+	answers := make([]answer, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fi, err := ops.lstat(n)
+			answers[i] = answer{fi, err}
+		}()
+	}
+	wg.Wait()
+	var mu sync.Mutex
+	known := make(map[string]answer, len(names))
+	for i, n := range names {
+		known[n] = answers[i]
+	}
+	return func(name string) (fs.FileInfo, error) {
+		mu.Lock()
+		a, ok := known[name]
+		delete(known, name)
+		mu.Unlock()
+		if ok {
+			return a.fi, a.err
+		}
+		return ops.lstat(name)
+	}
 }
 
 func splitPath(p string) []string {
