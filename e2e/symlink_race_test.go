@@ -179,3 +179,43 @@ sleep 0.05`, tc.folder))
 		})
 	}
 }
+
+// A file for root in a user's home is refused before anything is written,
+// naming the host, the task and the folder; the same file for the user is
+// written as the user.
+func TestRootFileInUserFolderIsRefused(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	h.Exec(t, "useradd -m -s /bin/sh bob && chmod 0755 /home/bob")
+	uid := strings.TrimSpace(h.Exec(t, "id -u bob"))
+	dir := planFor(t, h, `
+task "file" "profile" {
+  path    = "/home/bob/.profile-hako"
+  content = "export EDITOR=vi\n"
+  owner   = "root"
+}
+`)
+	r := hako(t, "apply", dir)
+	if r.code == 0 {
+		t.Fatalf("apply succeeded:\n%s", r)
+	}
+	mustContain(t, r, "file.profile", "refusing to work in /home/bob: it belongs to uid "+uid+", who could swap what is in it for a link")
+	if got := h.Exec(t, "ls -A /home/bob"); strings.Contains(got, "hako") {
+		t.Errorf("left in bob's home: %q", got)
+	}
+	dir = planFor(t, h, `
+task "file" "profile" {
+  path    = "/home/bob/.profile-hako"
+  content = "export EDITOR=vi\n"
+  owner   = "bob"
+  mode    = "0640"
+}
+`)
+	if r := hako(t, "apply", dir); r.code != 0 {
+		t.Fatalf("apply for bob failed:\n%s", r)
+	}
+	if got := h.Exec(t, "stat -c '%U %G %a' /home/bob/.profile-hako; ls -A /home/bob | grep -c hako"); got != "bob bob 640\n1\n" {
+		t.Errorf("bob's file: %q", got)
+	}
+	mustContain(t, hako(t, "apply", dir), "pi  ok=1 changed=0 failed=0")
+}

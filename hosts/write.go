@@ -166,6 +166,9 @@ func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 	}()
 	if err := fillHandle(f, w.Content, w.Mode, uid, gid); err != nil {
 		f.Close()
+		if as != noUser && err.step == "set owner/group" {
+			err.err = fmt.Errorf("%w (written as uid %d, the owner of a folder on the way, who may give a file only to their own groups)", err.err, as)
+		}
 		return fail(err.step, err.err)
 	}
 	if err := f.Close(); err != nil {
