@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,4 +127,42 @@ task "user" "pi" {
 	if out, code := h.SSH(t, "id -un"); code != 0 || out != "pi\n" {
 		t.Errorf("pi after the refusal: exit %d, %q", code, out)
 	}
+}
+
+// Two users' keys in one apply: each ~/.ssh and authorized_keys is made
+// as its user (hako switches from one user's file access to the other's),
+// and ends the user's own, as sshd wants it.
+func TestUserKeysForTwoUsers(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	c := testhost.NewKeyPair(t, t.TempDir(), "carol@test")
+	d := testhost.NewKeyPair(t, t.TempDir(), "dave@test")
+	dir := planFor(t, h, `
+task "user" "carol" {
+  name            = "carol"
+  authorized_keys = [`+strconv.Quote(c.Public)+`]
+}
+task "user" "dave" {
+  name            = "dave"
+  authorized_keys = [`+strconv.Quote(d.Public)+`]
+}
+task "file" "carol_note" {
+  path    = "/home/carol/.ssh/note"
+  content = "hi\n"
+}
+`)
+	if r := hako(t, "apply", dir); r.code != 0 {
+		t.Fatalf("apply:\n%s", r)
+	}
+	want := "carol carol 700 /home/carol/.ssh\ncarol carol 600 /home/carol/.ssh/authorized_keys\ncarol carol 644 /home/carol/.ssh/note\n" +
+		"dave dave 700 /home/dave/.ssh\ndave dave 600 /home/dave/.ssh/authorized_keys\n"
+	if got := h.Exec(t, "stat -c '%U %G %a %n' /home/carol/.ssh /home/carol/.ssh/authorized_keys /home/carol/.ssh/note /home/dave/.ssh /home/dave/.ssh/authorized_keys"); got != want {
+		t.Errorf("files:\n%s\nwant:\n%s", got, want)
+	}
+	for _, l := range []testhost.Login{{User: "carol", KeyFile: c.Private}, {User: "dave", KeyFile: d.Private}} {
+		if out, code, _ := h.SSHAs(t, l, "id -un"); code != 0 || out != l.User+"\n" {
+			t.Errorf("%s logs in: exit %d, %q", l.User, code, out)
+		}
+	}
+	mustContain(t, hako(t, "apply", dir), "pi  ok=3 changed=0 failed=0")
 }

@@ -70,10 +70,10 @@ func (l *Local) MakeDir(ctx context.Context, d Dir) error { return makeDir(ctx, 
 func (l *Local) idCache() *idCache                      { return &l.ids }
 func (l *Local) ops(context.Context) (fileOps, error)   { return localOps{}, nil }
 func (l *Local) writerUID(context.Context) (int, error) { return os.Geteuid(), nil }
-func (l *Local) opsAs(_ context.Context, uid int) (fileOps, error) {
+func (l *Local) opsAs(_ context.Context, uid int) (fileOps, func(), error) {
 	// Acting as another user would need a process of its own; the local
 	// host is for tests and for hako's own machine, where that does not come up.
-	return nil, fmt.Errorf("the local host acts only as uid %d, not as uid %d", os.Geteuid(), uid)
+	return nil, nil, fmt.Errorf("the local host acts only as uid %d, not as uid %d", os.Geteuid(), uid)
 }
 
 type localOps struct{}

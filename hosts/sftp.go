@@ -25,11 +25,16 @@ func (h *SSHHost) WriteFile(ctx context.Context, w FileWrite) error {
 // MakeDir makes sure d.Path is a directory with d's owner and mode.
 func (h *SSHHost) MakeDir(ctx context.Context, d Dir) error { return makeDir(ctx, h, d) }
 
-// userFiles is an SSHHost's file access as other users, and what it knows
-// of users: one sftp-server per user, started on first use.
+// userFiles is an SSHHost's file access as another user: one
+// sftp-server as that user, started when needed. One at a time: with the
+// root SFTP session and the exec sessions (maxSessions) it makes sshd's
+// default MaxSessions of 10; work as another user waits for the current
+// one (rare: a home's files), which then closes its server.
 type userFiles struct {
-	mu         sync.Mutex
-	clients    map[int]*sftpConn
+	work       sync.Mutex // held while a user's client is in use
+	mu         sync.Mutex // guards the fields below
+	uid        int        // whose client c is (c != nil)
+	c          *sftpConn
 	loginUID   int // of the login user, when loginKnown
 	loginKnown bool
 	ids        idCache
@@ -44,9 +49,9 @@ type sftpConn struct {
 func (u *userFiles) close() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for uid, c := range u.clients {
-		closeSFTP(c.c, c.s)
-		delete(u.clients, uid)
+	if u.c != nil {
+		closeSFTP(u.c.c, u.c.s)
+		u.c = nil
 	}
 }
 
@@ -82,17 +87,20 @@ func (h *SSHHost) writerUID(ctx context.Context) (int, error) {
 	return uid, nil
 }
 
-// opsAs starts (once) an sftp-server as the user uid: root drops to the
-// user with setpriv, which util-linux has everywhere, and the user's own
-// groups. It needs root: through sudo with become, else a root login.
-func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, error) {
+// opsAs starts an sftp-server as the user uid (or reuses the one that
+// is): root drops to the user with setpriv, which util-linux has
+// everywhere, and the user's own groups. It needs root: through sudo with
+// become, else a root login.
+func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
+	h.users.work.Lock()
 	h.users.mu.Lock()
 	defer h.users.mu.Unlock()
-	if h.users.clients == nil {
-		h.users.clients = map[int]*sftpConn{}
+	if c := h.users.c; c != nil && h.users.uid == uid {
+		return sftpOps{c: c.c, fsync: c.fsync}, h.users.work.Unlock, nil
 	}
-	if c, ok := h.users.clients[uid]; ok {
-		return sftpOps{c: c.c, fsync: c.fsync}, nil
+	if h.users.c != nil {
+		closeSFTP(h.users.c.c, h.users.c.s)
+		h.users.c = nil
 	}
 	cmd := fmt.Sprintf(`sh -c 'g=$(id -g -- "$1") && exec setpriv --reuid="$1" --regid="$g" --init-groups -- %s -u 077' sh %d`, sftpServerPath, uid)
 	if h.become {
@@ -100,10 +108,11 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, error) {
 	}
 	c, s, fsync, err := h.startSFTP(ctx, cmd)
 	if err != nil {
-		return nil, err
+		h.users.work.Unlock()
+		return nil, nil, err
 	}
-	h.users.clients[uid] = &sftpConn{c: c, s: s, fsync: fsync}
-	return sftpOps{c: c, fsync: fsync}, nil
+	h.users.uid, h.users.c = uid, &sftpConn{c: c, s: s, fsync: fsync}
+	return sftpOps{c: c, fsync: fsync}, h.users.work.Unlock, nil
 }
 
 // sftpClient starts the SFTP client on first use and then reuses it; the

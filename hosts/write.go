@@ -46,8 +46,8 @@ type fileHost interface {
 	Run(ctx context.Context, cmd string) (Result, error)
 	// ops is the writer's own file access (root when the host uses become).
 	ops(ctx context.Context) (fileOps, error)
-	// opsAs is file access as the user uid.
-	opsAs(ctx context.Context, uid int) (fileOps, error)
+	// opsAs is file access as the user uid, until release is called.
+	opsAs(ctx context.Context, uid int) (ops fileOps, release func(), err error)
 	// writerUID is the user ops acts as.
 	writerUID(ctx context.Context) (int, error)
 	idCache() *idCache
@@ -90,24 +90,25 @@ func checkPathText(p string) error {
 }
 
 // actor picks whose file access does work placed by pl: the writer's own,
-// or the user who owns a folder on the way (as, else noUser).
-func actor(ctx context.Context, h fileHost, pl placement) (ops fileOps, as int, err error) {
+// or the user who owns a folder on the way (as, else noUser). release
+// must be called when the work is done.
+func actor(ctx context.Context, h fileHost, pl placement) (ops fileOps, as int, release func(), err error) {
 	me, err := h.writerUID(ctx)
 	if err != nil {
-		return nil, noUser, err
+		return nil, noUser, nil, err
 	}
 	if pl.user == noUser || pl.user == me {
 		ops, err := h.ops(ctx)
-		return ops, noUser, err
+		return ops, noUser, func() {}, err
 	}
 	if me != 0 {
-		return nil, noUser, fmt.Errorf("a folder on the way belongs to uid %d, so the work must be done as that user, which needs root (become = true)", pl.user)
+		return nil, noUser, nil, fmt.Errorf("a folder on the way belongs to uid %d, so the work must be done as that user, which needs root (become = true)", pl.user)
 	}
-	ops, err = h.opsAs(ctx, pl.user)
+	ops, release, err = h.opsAs(ctx, pl.user)
 	if err != nil {
-		return nil, noUser, fmt.Errorf("act as uid %d (a folder on the way is theirs): %w", pl.user, err)
+		return nil, noUser, nil, fmt.Errorf("act as uid %d (a folder on the way is theirs): %w", pl.user, err)
 	}
-	return ops, pl.user, nil
+	return ops, pl.user, release, nil
 }
 
 // writeAtomic: resolve owner and group to ids; check the folders on the
@@ -144,10 +145,11 @@ func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 	if len(pl.missing) > 0 {
 		return fail("create temp file", fmt.Errorf("parent directory %s does not exist (a directory task must create it first)", dir))
 	}
-	ops, as, err := actor(ctx, h, pl)
+	ops, as, release, err := actor(ctx, h, pl)
 	if err != nil {
 		return fail("check folders", err)
 	}
+	defer release()
 	// The resolved folder: nothing on the way can change any more (it is
 	// root's), or the work is the folder owner's own.
 	target := path.Join(pl.dir, base)
@@ -301,10 +303,11 @@ func makeDir(ctx context.Context, h fileHost, d Dir) error {
 	if err != nil {
 		return fail("check folders", err)
 	}
-	ops, as, err := actor(ctx, h, pl)
+	ops, as, release, err := actor(ctx, h, pl)
 	if err != nil {
 		return fail("check folders", err)
 	}
+	defer release()
 	cur := pl.dir
 	for _, m := range pl.missing {
 		cur = path.Join(cur, m)

@@ -23,8 +23,8 @@ func (h *recordHost) Run(_ context.Context, cmd string) (Result, error) {
 	return Result{}, nil
 }
 func (h *recordHost) ops(context.Context) (fileOps, error) { return recordOps{h}, nil }
-func (h *recordHost) opsAs(context.Context, int) (fileOps, error) {
-	return nil, fmt.Errorf("not here")
+func (h *recordHost) opsAs(context.Context, int) (fileOps, func(), error) {
+	return nil, nil, fmt.Errorf("not here")
 }
 func (h *recordHost) writerUID(context.Context) (int, error) { return 0, nil }
 func (h *recordHost) idCache() *idCache                      { return &idCache{} }
