@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/figures"
 	"github.com/hako-dev/hako/internal/testhost"
 )
 
@@ -94,7 +95,7 @@ done`)
 		}
 	}
 	hits := raceHits(t, h)
-	t.Logf("file write race: %d attempts, %d temp files swapped by the racer, %d writes failed, %d successes for the racer", n, hits, failed, wins)
+	figures.Record(t, "file write race: %d attempts, %d temp files swapped by the racer, %d writes failed, %d successes for the racer", n, hits, failed, wins)
 	if wins != 0 {
 		t.Errorf("the racer won %d of %d attempts", wins, n)
 	}
@@ -169,7 +170,7 @@ sleep 0.05`, tc.folder))
 				}
 			}
 			hits := raceHits(t, h)
-			t.Logf("%s race: %d attempts (%d applied a change), %d flips by the racer, %d successes for the racer", tc.name, n, applied, hits, wins)
+			figures.Record(t, "%s race: %d attempts (%d applied a change), %d flips by the racer, %d successes for the racer", tc.name, n, applied, hits, wins)
 			if wins != 0 {
 				t.Errorf("the racer won %d of %d attempts", wins, n)
 			}

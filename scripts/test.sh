@@ -28,4 +28,15 @@ else
 fi
 # -parallel 4: the guard tests mostly wait out rollback deadlines on their own
 # test hosts; on a 2-CPU machine the default (GOMAXPROCS) would queue them.
-go test -race -count=1 -parallel 4 "$@" ./...
+# Tests that measure something (race attempts, counts) append their figures
+# to this file; they are printed after the suite, pass or fail.
+HAKO_FIGURES=$(mktemp)
+export HAKO_FIGURES
+trap 'rm -f "$HAKO_FIGURES"' EXIT
+status=0
+go test -race -count=1 -parallel 4 "$@" ./... || status=$?
+if [ -s "$HAKO_FIGURES" ]; then
+	echo "== figures measured by the tests"
+	sort "$HAKO_FIGURES"
+fi
+exit "$status"
