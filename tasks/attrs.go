@@ -114,9 +114,17 @@ func (a *Attrs) AbsPath(name string) string {
 	return path.Clean(p)
 }
 
-// hasControl reports whether s holds a control character (C0, DEL or C1).
+// hasControl reports whether s holds a control character (C0, DEL or C1)
+// or an invisible one that changes how text around it reads: format
+// characters (Cf: U+202E right-to-left override, U+200B zero width space)
+// and the line and paragraph separators (Zl, Zp). Any of them in a path
+// makes what a terminal or log shows differ from the path root acts on.
 func hasControl(s string) bool {
-	return strings.IndexFunc(s, unicode.IsControl) >= 0
+	return strings.IndexFunc(s, isControl) >= 0
+}
+
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // quoted is s, the value of attribute name, quoted for a message; a value

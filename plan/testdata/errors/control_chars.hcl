@@ -26,3 +26,21 @@ task "user" "shell" {
   name  = "app"
   shell = "/bin/sh\r" # ERROR: Invalid shell
 }
+
+task "file" "right_to_left_override" {
+  path    = "/etc/sudoers.d/\u202efnoc.hsab" # ERROR: path must not contain control characters such as a newline or a tab, got "/etc/sudoers.d/\u202efnoc.hsab"
+  content = "hi\n"
+}
+
+task "directory" "zero_width_space" {
+  path = "/srv/\u200bapp" # ERROR: path must not contain control characters
+}
+
+task "command" "line_separator" {
+  command = "true"
+  creates = "/run/done\u2028" # ERROR: creates must not contain control characters
+}
+
+task "directory" "paragraph_separator" {
+  path = "/srv/a\u2029b" # ERROR: path must not contain control characters
+}
