@@ -39,6 +39,10 @@ func TestDiagnosticsNeverShowValues(t *testing.T) {
 			files: map[string]string{"main.hcl": planMain, "secrets.hcl": "pppoe_user = \"bob\"\npppoe_password = \"HUNTER2-b\n"},
 			want:  []string{"secrets.hcl:2,", "secrets.hcl has no block", "-var-file"},
 		},
+		"broken variables file setting host": {
+			files: map[string]string{"main.hcl": planMain, "secrets.hcl": "host = \"10.0.0.5\"\npppoe_password = \"HUNTER2-i\n"},
+			want:  []string{"secrets.hcl:2,", "secrets.hcl has no block", "-var-file"},
+		},
 		"variables file with a bare word": {
 			files: map[string]string{"main.hcl": planMain, "secrets.hcl": "pppoe_password = HUNTER2 c\n"},
 			want:  []string{"secrets.hcl:1,", "-var-file"},

@@ -188,8 +188,11 @@ func inBlock(body *hclsyntax.Body, r hcl.Range, types ...string) bool {
 	return false
 }
 
-// blockStart matches a line that opens one of the plan's blocks.
-var blockStart = regexp.MustCompile(`(?m)^\s*(variable|locals|host|task|handler)\b`)
+// blockStart matches a line that opens one of the plan's blocks: the
+// keyword, its labels (quoted or bare) and the opening brace. A line of a
+// variables file setting a variable of that name (`host = "10.0.0.5"`)
+// does not match.
+var blockStart = regexp.MustCompile(`(?m)^[ \t]*(variable|locals|host|task|handler)([ \t]+("[^"\n]*"|[A-Za-z_][\w-]*))*[ \t]*\{`)
 
 // checkUnique reports names declared twice.
 func (c *Config) checkUnique() hcl.Diagnostics {
