@@ -190,13 +190,16 @@ func TestValidateAllowsMissingValues(t *testing.T) {
 }
 
 // An error in a variables file names the place, file:line,column, but
-// shows no snippet (no Subject): the line may hold a secret.
+// shows no snippet (no Subject) and no detail quoting its text: the line
+// may hold a secret.
 func TestVarFileErrorsShowNoLine(t *testing.T) {
 	for name, text := range map[string]string{
 		"syntax":       "greeting = \n",
 		"unterminated": "token = \"HUNTER2-secret\n",
 		"function":     "token = upper(\"HUNTER2-secret\")\n",
 		"duplicate":    "token = \"HUNTER2-secret\"\ntoken = \"HUNTER2-secret\"\n",
+		// HCL's detail quotes the character after the backslash.
+		"bad escape": "token = \"HUNT\\qER2\"\n",
 	} {
 		varFile := filepath.Join(t.TempDir(), "bad.hcl")
 		writeFile(t, varFile, text)
@@ -207,7 +210,9 @@ func TestVarFileErrorsShowNoLine(t *testing.T) {
 			t.Errorf("%s: the error should name the place in the file:\n%s", name, render(diags))
 		}
 		for _, d := range diags {
-			if d.Subject != nil || d.Context != nil || strings.Contains(d.Summary+d.Detail, "HUNTER2") {
+			// The detail names the place and quotes nothing of the source.
+			if d.Subject != nil || d.Context != nil || strings.Contains(d.Summary+d.Detail, "HUNT") ||
+				strings.Contains(strings.ReplaceAll(d.Detail, varFile, ""), `"`) {
 				t.Errorf("%s: %s: %s (subject %v)", name, d.Summary, d.Detail, d.Subject)
 			}
 		}

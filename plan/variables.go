@@ -268,14 +268,17 @@ func (c *Config) parseVarFile(path string) (hcl.Attributes, hcl.Diagnostics) {
 }
 
 // placesOnly turns diagnostics about a variables file into ones that name
-// the place (file:line,column) without a source snippet: the line may hold
-// a secret.
+// the place (file:line,column) and keep only their summary: no source
+// snippet, and no detail text, which HCL words from the source characters
+// (`The symbol "q" is not a valid escape sequence selector.` quotes a
+// character of what may be a password).
 func placesOnly(diags hcl.Diagnostics) hcl.Diagnostics {
 	out := make(hcl.Diagnostics, 0, len(diags))
 	for _, d := range diags {
 		c := *d
+		c.Detail = ""
 		if c.Subject != nil {
-			c.Detail = strings.TrimSpace(fmt.Sprintf("%s (%s:%d,%d)", c.Detail, c.Subject.Filename, c.Subject.Start.Line, c.Subject.Start.Column))
+			c.Detail = fmt.Sprintf("At %s:%d,%d; the line is not shown: it may hold a secret.", c.Subject.Filename, c.Subject.Start.Line, c.Subject.Start.Column)
 		}
 		c.Subject, c.Context, c.Expression, c.EvalContext = nil, nil, nil, nil
 		out = append(out, &c)
