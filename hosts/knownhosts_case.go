@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/skeema/knownhosts"
@@ -25,7 +26,11 @@ func loadKnownHosts(file string) (*knownhosts.HostKeyDB, error) {
 	if !changed {
 		return knownhosts.NewDB(file)
 	}
-	tmp, err := os.CreateTemp("", "hako-known_hosts-*")
+	// The copy is made beside the file, in the user's own folder, never in
+	// $TMPDIR: there, another user who can write the folder could swap
+	// the copy for their own keys between this write and NewDB reading it
+	// by name. CreateTemp opens it O_EXCL, mode 0600.
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".known_hosts.hako-*")
 	if err != nil {
 		return nil, err
 	}

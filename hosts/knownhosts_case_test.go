@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,28 @@ func TestLowerHostPatterns(t *testing.T) {
 	}
 	if _, changed := lowerHostPatterns([]byte("pi.local ssh-ed25519 AAAAKey\n|1|A|B ssh-ed25519 X\n")); changed {
 		t.Error("a file without upper-case patterns is copied")
+	}
+}
+
+// The lower-cased copy of a known_hosts file with upper-case names is made
+// beside the file, never in $TMPDIR (which others may be able to write),
+// and is gone afterwards.
+func TestKnownHostsCaseCopyStaysBesideTheFile(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "known_hosts")
+	key := newEd25519Signer(t).PublicKey()
+	if err := os.WriteFile(file, []byte(knownHostsLine("[LocalHost]:2222", key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := loadKnownHosts(file)
+	if err != nil {
+		t.Fatalf("load with an unusable TMPDIR: %v", err)
+	}
+	if algos := db.HostKeyAlgorithms("[localhost]:2222"); len(algos) == 0 {
+		t.Error("the upper-case entry is not known")
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 1 {
+		t.Errorf("the copy was left beside the file: %v", names)
 	}
 }
