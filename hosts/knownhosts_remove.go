@@ -12,8 +12,15 @@ import (
 // removeHostEntries rewrites a known_hosts file without the given names
 // ("host" for port 22, "[host]:port" otherwise, plain or hashed), and
 // returns how many entries it removed. A line that also names another
-// host keeps those names. The file is replaced atomically.
+// host keeps those names. The file is replaced atomically. A symlinked
+// known_hosts (a dotfiles checkout) stays a link: the new file is written
+// beside the link's target and renamed over it: the link keeps working for
+// ssh and for the entries hako and ssh append through it.
 func removeHostEntries(file string, names []string) (int, error) {
+	file, err := filepath.EvalSymlinks(file)
+	if err != nil {
+		return 0, err
+	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return 0, err
