@@ -156,6 +156,7 @@ func TestUnknownHostKeyIsRefused(t *testing.T) {
 	if key := strings.Fields(h.HostKeyLine())[1]; !strings.Contains(string(b), key) {
 		t.Errorf("known_hosts lacks the host's ed25519 key:\n%s", b)
 	}
+	mustContain(t, r, "note: recorded host key ssh-ed25519 "+fp+" for ")
 	if r = hako(t, append([]string{"plan", "-detailed-exitcode"}, quickstart(h, kh)...)...); r.code != 0 {
 		t.Errorf("the recorded key is trusted afterwards:\n%s", r)
 	}

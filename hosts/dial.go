@@ -30,6 +30,9 @@ type SSHHost struct {
 	key    ssh.PublicKey
 	// Replaced is set when Dial replaced a changed host key (Reprovision).
 	Replaced *HostKeyReplacement
+	// Recorded is set when Dial added a known_hosts entry (first contact
+	// on this port, or the new key of a reprovisioned host).
+	Recorded *HostKeyRecord
 
 	sftpMu      sync.Mutex // guards the three fields below
 	sftp        *sftp.Client
@@ -83,7 +86,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	if err != nil {
 		return nil, err
 	}
-	hk.expect, hk.reprovision = cfg.ExpectHostKey, cfg.Reprovision
+	hk.expect, hk.reprovision, hk.acceptFP = cfg.ExpectHostKey, cfg.Reprovision, cfg.AcceptHostKey
 	hk.ports = append([]int{cfg.Port}, cfg.HostPorts...)
 	auth := loadKeyAuth(cfg.IdentityFiles, deadline)
 	defer auth.close()
@@ -133,6 +136,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		end:      endpoint(conn, cfg.Port),
 		key:      hk.seen,
 		Replaced: hk.replaced,
+		Recorded: hk.recorded,
 	}, nil
 }
 
@@ -176,6 +180,10 @@ func handshakeError(ctx context.Context, cfg Config, hostport string, stage int3
 	var changed *HostKeyChangedError
 	if errors.As(err, &changed) {
 		return changed
+	}
+	var notGiven *HostKeyNotAcceptedError
+	if errors.As(err, &notGiven) {
+		return notGiven
 	}
 	what := "ssh handshake"
 	if stage == stageAuth {

@@ -47,9 +47,10 @@ type UnknownHostKeyError struct {
 func (e *UnknownHostKeyError) Error() string {
 	return fmt.Sprintf("host %q (%s): unknown host key %s %s (not in %s). "+
 		"Check the fingerprint on the host itself, e.g. on its console: `ssh-keygen -lf %s`, "+
-		"then re-run with -accept-new-host-keys (or add the key to %s)",
+		"then re-run with -accept-host-key %s=SHA256:... (the fingerprint the console shows) to record exactly that key, "+
+		"or with -accept-new-host-keys (or add the key to %s)",
 		e.Host, e.HostPort, e.KeyType, e.Fingerprint, e.KnownHostsFile,
-		hostKeyPubFile(e.KeyType), e.KnownHostsFile)
+		hostKeyPubFile(e.KeyType), e.Host, e.KnownHostsFile)
 }
 
 // HostKeyChangedError: the host presented a key that differs from the one in
@@ -96,6 +97,30 @@ type HostKeyReplacement struct {
 func (r *HostKeyReplacement) String() string {
 	return fmt.Sprintf("host key replaced (reprovision): old %s, new %s; %d entr%s of this host's ports removed from %s and the new key recorded",
 		strings.Join(r.Old, ", "), r.New, r.Removed, map[bool]string{true: "y", false: "ies"}[r.Removed == 1], r.File)
+}
+
+// HostKeyRecord is a known_hosts entry Dial added.
+type HostKeyRecord struct {
+	Key  string // "<key type> <fingerprint>"
+	Name string // the entry's host field: "addr" or "[addr]:port"
+	File string
+}
+
+func (r *HostKeyRecord) String() string {
+	return fmt.Sprintf("recorded host key %s for %s in %s", r.Key, r.Name, r.File)
+}
+
+// HostKeyNotAcceptedError: the host presented a key other than the one
+// whose fingerprint the user gave (AcceptHostKey). Nothing was recorded.
+type HostKeyNotAcceptedError struct {
+	Host, HostPort, KeyType, Fingerprint string
+	Accepted                             string // the fingerprint given
+}
+
+func (e *HostKeyNotAcceptedError) Error() string {
+	return fmt.Sprintf("host %q (%s): the host presents %s %s, not the key %s given with -accept-host-key: refusing to connect, nothing recorded. "+
+		"Another machine may be answering, or the fingerprint given is of another key type: compare with `ssh-keygen -lf %s` on the host's console",
+		e.Host, e.HostPort, e.KeyType, e.Fingerprint, e.Accepted, hostKeyPubFile(e.KeyType))
 }
 
 // HostKeyMismatchError: a connection that had to meet a host already

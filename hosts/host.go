@@ -98,6 +98,12 @@ type Config struct {
 	// replaced too. Entries for other ports of the same address (another
 	// host behind a port forward) are neither trusted nor touched.
 	HostPorts []int
+	// AcceptHostKey, when set, is the SHA256 fingerprint ("SHA256:...",
+	// as ssh-keygen -l prints it) of the only key this host may present:
+	// the one the user read on the host's console. It is recorded on first
+	// contact without AcceptNewHostKeys; any other key is refused and
+	// nothing is recorded.
+	AcceptHostKey string
 	// Password, when set, is tried after the keys (a fresh card whose first
 	// user has only a password). It is never logged or put in an error.
 	Password string

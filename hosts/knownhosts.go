@@ -36,11 +36,13 @@ type hostKeyChecker struct {
 	name, hostport, file string
 	acceptNew            bool
 	expect               ssh.PublicKey // ExpectHostKey
+	acceptFP             string        // AcceptHostKey: the fingerprint of the only key accepted
 	reprovision          bool
 	ports                []int // the host's SSH ports (this one first): they must agree, and reprovisioning replaces their entries
 	db                   *knownhosts.HostKeyDB
 	seen                 ssh.PublicKey       // the key the host presented
 	replaced             *HostKeyReplacement // what reprovisioning did
+	recorded             *HostKeyRecord      // the entry this dial added
 }
 
 func newHostKeyChecker(name, hostport, file string, acceptNew bool) (*hostKeyChecker, error) {
@@ -106,6 +108,10 @@ func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 		return &HostKeyMismatchError{Host: c.name, HostPort: c.hostport,
 			Expected: describeHostKey(c.expect), Got: describeHostKey(key)}
 	}
+	if c.acceptFP != "" && ssh.FingerprintSHA256(key) != c.acceptFP {
+		return &HostKeyNotAcceptedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
+			Fingerprint: ssh.FingerprintSHA256(key), Accepted: c.acceptFP}
+	}
 	err := c.db.HostKeyCallback()(hostname, remote, key)
 	switch {
 	case err == nil:
@@ -129,9 +135,10 @@ func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 
 // unknown handles a key known_hosts has no entry for on any of the host's
 // ports: recorded with -accept-new-host-keys (or ExpectHostKey, or
-// reprovisioning), refused otherwise.
+// reprovisioning, or -accept-host-key, whose fingerprint check already
+// passed), refused otherwise.
 func (c *hostKeyChecker) unknown(hostname string, remote net.Addr, key ssh.PublicKey) error {
-	if !c.acceptNew && c.expect == nil && !c.reprovision {
+	if !c.acceptNew && c.expect == nil && !c.reprovision && c.acceptFP == "" {
 		return &UnknownHostKeyError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
 			Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
 	}
@@ -278,6 +285,7 @@ func (c *hostKeyChecker) record(hostname string, remote net.Addr, key ssh.Public
 	if err := appendLine(c.file, knownHostsLine(c.hostport, key)); err != nil {
 		return fmt.Errorf("host %q (%s): record host key in %s: %w", c.name, c.hostport, c.file, err)
 	}
+	c.recorded = &HostKeyRecord{Key: describeHostKey(key), Name: knownHostsName(c.hostport), File: c.file}
 	return nil
 }
 

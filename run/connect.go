@@ -73,7 +73,8 @@ func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (
 	return s, nil
 }
 
-// dialNoting dials and says so when a reflashed host's key was replaced.
+// dialNoting dials and says so when a reflashed host's key was replaced
+// or a new key was recorded: a first contact is never silent.
 func (o Options) dialNoting(ctx context.Context, cfg hosts.Config, note func(string)) (hosts.Host, error) {
 	if o.Reprovision[cfg.Name] {
 		// The old keys of this host go; every port records the new one.
@@ -83,8 +84,18 @@ func (o Options) dialNoting(ctx context.Context, cfg hosts.Config, note func(str
 	if err != nil {
 		return nil, err
 	}
-	if sh, ok := c.(*hosts.SSHHost); ok && sh.Replaced != nil {
-		note(sh.Replaced.String())
-	}
+	noteHostKey(c, note)
 	return c, nil
+}
+
+// noteHostKey says what a dial did to known_hosts, if anything.
+func noteHostKey(c hosts.Host, note func(string)) {
+	sh, ok := c.(*hosts.SSHHost)
+	switch {
+	case !ok:
+	case sh.Replaced != nil:
+		note(sh.Replaced.String())
+	case sh.Recorded != nil:
+		note(sh.Recorded.String())
+	}
 }

@@ -204,6 +204,7 @@ func (a *hostApply) confirmNewPath(ctx context.Context, o Options) (hosts.Host, 
 	if err != nil {
 		return nil, fmt.Errorf("the new SSH path (%s@%s:%d) does not work: %w", cfg.User, cfg.Address, cfg.Port, err)
 	}
+	noteHostKey(c, func(n string) { a.rep.Note(a.host.Name, n) })
 	return c, nil
 }
 

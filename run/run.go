@@ -15,8 +15,11 @@ import (
 // Options are the run-time settings that do not come from the plan.
 type Options struct {
 	AcceptNewHostKeys bool
-	ConnectTimeout    time.Duration
-	Parallel          int // hosts at once; default 5
+	// AcceptHostKeys maps a host's name to the fingerprint of the only key
+	// it may present (-accept-host-key): recorded on first contact.
+	AcceptHostKeys map[string]string
+	ConnectTimeout time.Duration
+	Parallel       int // hosts at once; default 5
 	// Reprovision names hosts whose changed host key is to be accepted
 	// (reflashed cards).
 	Reprovision map[string]bool
@@ -37,6 +40,9 @@ type Options struct {
 
 func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error) {
 	cfg.AcceptNewHostKeys = cfg.AcceptNewHostKeys || o.AcceptNewHostKeys
+	if fp := o.AcceptHostKeys[cfg.Name]; fp != "" {
+		cfg.AcceptHostKey = fp
+	}
 	if o.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = o.ConnectTimeout
 	}

@@ -34,6 +34,14 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 		fmt.Fprintf(stderr, "Error: -reprovision: %v\n", err)
 		return nil
 	}
+	accepted := map[string]bool{}
+	for n := range o.acceptHostKeys {
+		accepted[n] = true
+	}
+	if err := checkHostNames(p, accepted); err != nil {
+		fmt.Fprintf(stderr, "Error: -accept-host-key: %v\n", err)
+		return nil
+	}
 	return p
 }
 
@@ -66,7 +74,7 @@ func (o *options) varFiles() []string {
 }
 
 func (o *options) runOptions() run.Options {
-	return run.Options{BootstrapPassword: o.password, AcceptNewHostKeys: o.acceptNewHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel,
+	return run.Options{BootstrapPassword: o.password, AcceptNewHostKeys: o.acceptNewHostKeys, AcceptHostKeys: o.acceptHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel,
 		Reprovision: o.reprovision, AllowRisky: o.allowRisky, Confirm: o.confirm, ArmSafetyNet: armSafetyNet}
 }
 

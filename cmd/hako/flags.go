@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +24,7 @@ type options struct {
 	parallel          int
 	detailedExitCode  bool
 	reprovision       map[string]bool
+	acceptHostKeys    map[string]string
 	allowRisky        map[string]bool
 	confirm           time.Duration
 	askPassword       bool
@@ -39,6 +42,28 @@ func (n nameSet) Set(s string) error {
 		return fmt.Errorf("a host name is required")
 	}
 	n[s] = true
+	return nil
+}
+
+// fingerprintSet collects repeatable -accept-host-key NAME=SHA256:FP.
+type fingerprintSet map[string]string
+
+func (f fingerprintSet) String() string { return "" }
+
+func (f fingerprintSet) Set(s string) error {
+	name, fp, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=SHA256:FINGERPRINT, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host")
+	}
+	fp = strings.TrimRight(fp, "=")
+	b64, ok := strings.CutPrefix(fp, "SHA256:")
+	if b, err := base64.RawStdEncoding.DecodeString(b64); !ok || err != nil || len(b) != sha256.Size {
+		return fmt.Errorf("host %q: %q is not a SHA256 fingerprint: want SHA256: and 43 base64 characters, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the host", name, fp)
+	}
+	if old, dup := f[name]; dup && old != fp {
+		return fmt.Errorf("host %q: two different fingerprints given", name)
+	}
+	f[name] = fp
 	return nil
 }
 
@@ -83,6 +108,9 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 			"trust and record host keys seen for the first time (never a changed key)")
 		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second, "limit for connecting to a host")
 		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
+		o.acceptHostKeys = map[string]string{}
+		fs.Var(fingerprintSet(o.acceptHostKeys), "accept-host-key",
+			"NAME=SHA256:FINGERPRINT: on first contact trust and record exactly this key for host NAME (the fingerprint read on its console), refuse any other (repeatable)")
 		o.reprovision = map[string]bool{}
 		fs.BoolVar(&o.askPassword, "ask-bootstrap-password", false,
 			"ask once for the bootstrap user's password (a fresh card without your key); it is never stored or printed")

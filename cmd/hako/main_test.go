@@ -188,3 +188,25 @@ func TestVarFileInThePlanDirectory(t *testing.T) {
 		t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
 	}
 }
+
+// -accept-host-key takes NAME=SHA256:FINGERPRINT of a host of the plan;
+// anything else is an error before any host is contacted.
+func TestAcceptHostKeyNeedsAHostAndAFingerprint(t *testing.T) {
+	port, accepted := listener(t)
+	dir := planDir(t, hostBlock(port))
+	const fp = "SHA256:pF4k34wcxq855vzE9djJSrqIIXhHD3TTux4faGJlqqo"
+	for arg, want := range map[string]string{
+		"pii=" + fp:            `-accept-host-key: the plan has no host "pii" (its hosts: pi)`,
+		"pi":                   "want NAME=SHA256:FINGERPRINT",
+		"pi=" + fp[:20]:        "is not a SHA256 fingerprint",
+		"pi=MD5:" + fp[7:]:     "is not a SHA256 fingerprint",
+		"pi=ssh-ed25519 " + fp: "is not a SHA256 fingerprint",
+	} {
+		if code, _, stderr := hako(t, "plan", "-accept-host-key", arg, dir); code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("%s: %d %q", arg, code, stderr)
+		}
+	}
+	if n := accepted(); n != 0 {
+		t.Errorf("%d connections to the host", n)
+	}
+}
