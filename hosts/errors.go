@@ -62,9 +62,24 @@ type HostKeyChangedError struct {
 	// OtherPort: this port has no entry, and the entries that do not
 	// match are those of the host's other ports (its bootstrap port).
 	OtherPort bool
+	// CertAuthority: every entry in Known is a @cert-authority line: the
+	// host is trusted through certificates its CA signed, and presented a
+	// plain key instead.
+	CertAuthority bool
 }
 
 func (e *HostKeyChangedError) Error() string {
+	if e.CertAuthority {
+		where := "this host"
+		if e.OtherPort {
+			where = "this host's other SSH port"
+		}
+		return fmt.Sprintf("host %q (%s): HOST KEY NOT TRUSTED, refusing to connect: this port presents the plain host key %s %s, "+
+			"but known_hosts trusts %s only through a certificate authority, whose signed host certificate it must present:\n    %s\n"+
+			"Another machine may be answering here, or the host lost its certificate (e.g. a reflashed SD card). "+
+			"If that is expected, check the fingerprint on the host's console (`ssh-keygen -lf %s`), then re-run with -reprovision %s",
+			e.Host, e.HostPort, e.KeyType, e.Fingerprint, where, strings.Join(e.Known, "\n    "), hostKeyPubFile(e.KeyType), e.Host)
+	}
 	if e.OtherPort {
 		return fmt.Sprintf("host %q (%s): HOST KEY DIFFERS from the one recorded for this host's other SSH port, refusing to connect: "+
 			"this port presents %s %s; known_hosts has for the host:\n    %s\n"+

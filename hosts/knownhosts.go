@@ -98,9 +98,11 @@ func (c *hostKeyChecker) algorithms() []string {
 	return algos
 }
 
-// check is the ssh.HostKeyCallback. It looks the host up by c.hostport, in
-// lower case, as OpenSSH writes, hashes and matches host names: the name
-// the plan wrote ("Pi.local") must meet the entry ssh made ("pi.local").
+// check is the ssh.HostKeyCallback. Its first argument, the address Dial
+// gave ssh.NewClientConn, is left unused: it is spelled as the plan wrote
+// it ("Pi.local:22"), and the host is looked up by c.hostport instead, the
+// same address in lower case, as OpenSSH writes, hashes and matches host
+// names: the name the plan wrote must meet the entry ssh made ("pi.local").
 func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) error {
 	hostname := c.hostport
 	c.seen = key
@@ -148,10 +150,16 @@ func (c *hostKeyChecker) unknown(hostname string, remote net.Addr, key ssh.Publi
 // otherPorts are the host's other SSH ports (HostPorts) as known_hosts
 // names them, in lower case like c.hostport.
 func (c *hostKeyChecker) otherPorts() []string {
+	return slices.DeleteFunc(c.addrOn(c.ports[1:]), func(hp string) bool { return hp == c.hostport })
+}
+
+// addrOn is the host's address on each of ports ("addr:port", lower case
+// like c.hostport), each once.
+func (c *hostKeyChecker) addrOn(ports []int) []string {
 	host, _, _ := net.SplitHostPort(c.hostport)
 	var hps []string
-	for _, p := range c.ports[1:] {
-		if hp := net.JoinHostPort(host, strconv.Itoa(p)); hp != c.hostport && !slices.Contains(hps, hp) {
+	for _, p := range ports {
+		if hp := net.JoinHostPort(host, strconv.Itoa(p)); !slices.Contains(hps, hp) {
 			hps = append(hps, hp)
 		}
 	}
@@ -212,11 +220,19 @@ func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) *HostKeyChan
 	}
 	e := &HostKeyChangedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
 		Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
+	cas := 0
 	for _, w := range same {
 		at := fmt.Sprintf("%s:%d", c.file, w.Line)
+		line := strings.TrimSpace(lineAt(c.file, w.Line))
+		what := describeHostKey(w.Key)
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "@cert-authority" {
+			// Not the host's key: the key that signs its certificates.
+			what, cas = "certificate authority "+what, cas+1
+		}
 		e.KnownAt = append(e.KnownAt, at)
-		e.Known = append(e.Known, fmt.Sprintf("%s: %s  (%s)", at, strings.TrimSpace(lineAt(c.file, w.Line)), describeHostKey(w.Key)))
+		e.Known = append(e.Known, fmt.Sprintf("%s: %s  (%s)", at, line, what))
 	}
+	e.CertAuthority = cas == len(same)
 	return e
 }
 
@@ -244,10 +260,9 @@ func (c *hostKeyChecker) replace(err error, hostname string, remote net.Addr, ke
 	for _, w := range ke.Want {
 		r.Old = append(r.Old, describeHostKey(w.Key))
 	}
-	host, _, _ := net.SplitHostPort(c.hostport)
 	var names []string
-	for _, p := range c.ports {
-		names = append(names, knownHostsName(net.JoinHostPort(host, strconv.Itoa(p))))
+	for _, hp := range c.addrOn(c.ports) {
+		names = append(names, knownHostsName(hp))
 	}
 	knownHostsMu.Lock()
 	n, rerr := removeHostEntries(c.file, names)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 )
 
@@ -70,5 +71,25 @@ func TestReviewOtherPortsIPv6(t *testing.T) {
 	c := &hostKeyChecker{hostport: "[fe80::1]:22", ports: []int{22, 50022, 22}}
 	if got := fmt.Sprint(c.otherPorts()); got != "[[fe80::1]:50022]" {
 		t.Errorf("otherPorts = %s", got)
+	}
+}
+
+// When the other port is trusted through a @cert-authority line, the
+// refusal names that key as the certificate authority, not as the host's
+// recorded key.
+func TestOtherPortCertAuthorityIsNamedAsSuch(t *testing.T) {
+	f := newFixture(t)
+	ca := newEd25519Signer(t)
+	writeKnownHosts(t, f, "@cert-authority "+knownHostsLine("[127.0.0.1]:2222", ca.PublicKey())+"\n")
+	f.cfg.AcceptNewHostKeys, f.cfg.HostPorts = true, []int{2222}
+	_, err := Dial(t.Context(), f.cfg)
+	var changed *HostKeyChangedError
+	if !errors.As(err, &changed) || !changed.CertAuthority {
+		t.Fatalf("want HostKeyChangedError naming a certificate authority, got %v", err)
+	}
+	wantContains(t, err, "HOST KEY NOT TRUSTED", "only through a certificate authority",
+		"(certificate authority ssh-ed25519 "+ssh.FingerprintSHA256(ca.PublicKey())+")")
+	if strings.Contains(err.Error(), "HOST KEY DIFFERS") {
+		t.Errorf("the CA key is called the host's recorded key: %v", err)
 	}
 }
