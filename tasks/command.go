@@ -44,8 +44,12 @@ func (c *Command) Address() Address { return c.addr }
 
 func (c *Command) Probes() []Probe {
 	var ps []Probe
+	stat := ProbeStat
+	if c.sensitive {
+		stat |= ProbeSensitive // errors must not name the creates path
+	}
 	if c.creates != "" {
-		ps = append(ps, Probe{ProbeStat, c.creates})
+		ps = append(ps, Probe{stat, c.creates})
 	}
 	if c.unless != "" {
 		ps = append(ps, Probe{ProbeExit, c.unless})

@@ -23,7 +23,16 @@ const (
 	// ProbeLeftovers: hako's temp files left in a folder by interrupted
 	// writes, and whether the folder is root's alone.
 	ProbeLeftovers ProbeKind = 'T'
+
+	// ProbeSensitive is added to a Kind (ProbeStat|ProbeSensitive) when
+	// Arg derives from a sensitive value, such as a command's creates
+	// guard: errors then name the probe by its kind only. A flag in the
+	// kind, not another field, keeps every Probe{Kind, Arg} literal as it is.
+	ProbeSensitive ProbeKind = 0x80
 )
+
+// base is the kind without the ProbeSensitive flag.
+func (k ProbeKind) base() ProbeKind { return k &^ ProbeSensitive }
 
 // Probe is one question Check needs answered. Probes of all tasks of a host
 // are answered by one script in one round trip.
@@ -32,18 +41,25 @@ type Probe struct {
 	Arg  string // a path or a command
 }
 
-// describe names a probe in errors by its kind only: a command's text may
-// carry a secret, and so may a path (a command's creates guard).
+// describe names a probe in errors: a path by its quoted text, unless it
+// is sensitive; a command by its kind only, as its text may carry a secret
+// and is long.
 func (p Probe) describe() string {
-	switch p.Kind {
+	var what string
+	switch p.Kind.base() {
 	case ProbeStat:
-		return "a path probe (stat)"
+		what = "the path probe (stat)"
 	case ProbeRead:
-		return "a file probe (read)"
+		what = "the file probe (read)"
 	case ProbeLeftovers:
-		return "a folder probe (leftover temp files)"
+		what = "the folder probe (leftover temp files)"
+	default:
+		return "a command probe"
 	}
-	return "a command probe"
+	if p.Kind&ProbeSensitive != 0 {
+		return what + " of a sensitive path (not shown)"
+	}
+	return what + " of " + strconv.Quote(p.Arg)
 }
 
 // MaxRead is the largest file whose content the probe brings back; larger
@@ -167,7 +183,7 @@ func Script(probes []Probe) (string, []Probe) {
 			continue
 		}
 		seen[p] = true
-		fn := map[ProbeKind]string{ProbeStat: "s", ProbeRead: "c", ProbeExit: "x", ProbeOut: "o", ProbeLeftovers: "t"}[p.Kind]
+		fn := map[ProbeKind]string{ProbeStat: "s", ProbeRead: "c", ProbeExit: "x", ProbeOut: "o", ProbeLeftovers: "t"}[p.Kind.base()]
 		fmt.Fprintf(&b, "%s %d %s\n", fn, len(order), hosts.Quote(p.Arg))
 		order = append(order, p)
 	}
@@ -276,7 +292,7 @@ func (st *State) record(tag byte, p Probe, payload string) error {
 
 func (st *State) answered(p Probe) bool {
 	var ok bool
-	switch p.Kind {
+	switch p.Kind.base() {
 	case ProbeStat:
 		_, ok = st.stats[p.Arg]
 	case ProbeRead:
