@@ -65,6 +65,11 @@ type ContentChange struct {
 	unread     bool
 	beforeSize int64
 	beforeSHA  string
+	// private: the host's file is not world-readable. Its content may be
+	// a secret the plan does not mark (a root-only password file the plan
+	// now fills from a template), so nothing of it is shown, not even a
+	// hash.
+	private bool
 }
 
 // NewContentChange records a content change of path.
@@ -75,6 +80,13 @@ func NewContentChange(path string, before, after []byte, sensitive bool) *Conten
 // newUnreadContentChange records a change from content hako did not read.
 func newUnreadContentChange(path string, size int64, sha string, after []byte, sensitive bool) *ContentChange {
 	return &ContentChange{path: path, after: after, sensitive: sensitive, unread: true, beforeSize: size, beforeSHA: sha}
+}
+
+// hostMode notes the mode of the host's file: without the "other read"
+// bit, its content is not shown (private).
+func (c *ContentChange) hostMode(mode int) *ContentChange {
+	c.private = mode&0o004 == 0
+	return c
 }
 
 // Sensitive reports whether the content derives from a sensitive value.
@@ -91,6 +103,16 @@ func (c *ContentChange) Diff() string {
 		return fmt.Sprintf("(sensitive content changed: host content not read → %d lines)\n", lineCount(c.after))
 	case c.sensitive:
 		return fmt.Sprintf("(sensitive content changed: %d → %d lines)\n", lineCount(c.before), lineCount(c.after))
+	case c.private:
+		before := "not read"
+		if !c.unread {
+			before = fmt.Sprint(lineCount(c.before))
+		}
+		head := fmt.Sprintf("(host content not shown: the file is not world-readable; %s → %d lines)\n", before, lineCount(c.after))
+		if !isText(c.after) {
+			return head + fmt.Sprintf("(binary plan content: %d bytes, sha256 %s)\n", len(c.after), shortHash(c.after))
+		}
+		return head + addedLines(c.after)
 	case c.unread:
 		host := fmt.Sprintf("%d bytes, not readable", c.beforeSize)
 		if c.beforeSHA != "" {
@@ -102,6 +124,17 @@ func (c *ContentChange) Diff() string {
 		return fmt.Sprintf("(binary content: %s)\n", c.summary())
 	}
 	return udiff.Unified(c.path+" (host)", c.path+" (plan)", string(c.before), string(c.after))
+}
+
+// addedLines shows content as the added lines of a diff.
+func addedLines(b []byte) string {
+	var s strings.Builder
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if l != "" {
+			s.WriteString("+" + strings.TrimSuffix(l, "\n") + "\n")
+		}
+	}
+	return s.String()
 }
 
 // isText: valid UTF-8 without NUL bytes.

@@ -179,11 +179,11 @@ func (f *File) contentChange(s *State, fi FileInfo) *ContentChange {
 	case got.Readable && bytes.Equal(got.Data, f.content):
 		return nil
 	case got.Readable:
-		return NewContentChange(f.path, got.Data, f.content, f.sensitive)
+		return NewContentChange(f.path, got.Data, f.content, f.sensitive).hostMode(fi.Mode)
 	case got.SHA256 != "" && got.SHA256 == sha256Hex(f.content):
 		return nil
 	}
-	return newUnreadContentChange(f.path, fi.Size, got.SHA256, f.content, f.sensitive)
+	return newUnreadContentChange(f.path, fi.Size, got.SHA256, f.content, f.sensitive).hostMode(fi.Mode)
 }
 
 func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {

@@ -31,7 +31,7 @@ func TestFileCreate(t *testing.T) {
 
 func TestFileUpdateContentKeepsUnmanagedMode(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "motd")
-	write(t, p, "old\nsame\n", 0o600)
+	write(t, p, "old\nsame\n", 0o664)
 	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("new\nsame\n")})
 	c := timeline(t, local(), task, Update)
 	d := c.Content.Diff()
@@ -43,8 +43,30 @@ func TestFileUpdateContentKeepsUnmanagedMode(t *testing.T) {
 	if len(c.Attrs) != 0 {
 		t.Errorf("mode is not managed, yet attrs %+v", c.Attrs)
 	}
-	if m := modeOf(t, p); m != 0o600 {
+	if m := modeOf(t, p); m != 0o664 {
 		t.Errorf("unmanaged mode changed to %o", m)
+	}
+}
+
+// A host file that is not world-readable (a root-only password file) may
+// hold a secret the plan does not mark: its lines are not shown, only
+// counted; the plan's own content is, as added lines.
+func TestFileDiffHidesContentThatIsNotWorldReadable(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "chap-secrets")
+	write(t, p, "bob * HUNTER2-old *\n", 0o640)
+	task := decode(t, "file", map[string]cty.Value{"path": str(p), "content": str("# managed by hako\nbob * pw-from-template *\n")})
+	c := check(t, local(), task)
+	want := "(host content not shown: the file is not world-readable; 1 → 2 lines)\n+# managed by hako\n+bob * pw-from-template *\n"
+	if d := c.Content.Diff(); d != want {
+		t.Errorf("diff:\n%s\nwant:\n%s", d, want)
+	}
+	// Too large to read: no size or hash of it either.
+	big := strings.Repeat("HUNTER2 ", MaxRead/8+1)
+	write(t, p, big, 0o600)
+	c = check(t, local(), task)
+	if d := c.Content.Diff(); strings.Contains(d, "HUNTER2") || strings.Contains(d, "sha256") || strings.Contains(d, fmt.Sprint(len(big))) ||
+		!strings.Contains(d, "not world-readable; not read → 2 lines") {
+		t.Errorf("diff of a large private file:\n%s", d)
 	}
 }
 
