@@ -1,5 +1,5 @@
 # hako apply examples/pi-home-server -var-file examples/pi-home-server/vars/example.hcl
-# Keep the password out of files: export HAKO_VAR_pppoe_password=... instead.
+# Keep the password out of files: give it as HAKO_VAR_pppoe_password (see ../README.md).
 address        = "192.168.0.64"
 admin_user     = "pi"
 identity_file  = "~/.ssh/id_ed25519"
