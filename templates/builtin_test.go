@@ -21,7 +21,7 @@ func strs(ss ...string) cty.Value {
 	return cty.ListVal(vs)
 }
 
-// The seed's values (../shared/seed/DIGEST.md).
+// The values of the Raspberry Pi home server (examples/pi-home-server).
 var builtinVars = map[string]map[string]cty.Value{
 	"dhcpcd.conf.tftpl": {"interface": cty.StringVal("wlan0"), "address": cty.StringVal("192.168.0.64/24"),
 		"router": cty.StringVal("192.168.0.1"), "dns": strs("192.168.0.1"), "deny_interfaces": strs("eth1", "ppp0")},

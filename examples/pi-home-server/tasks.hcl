@@ -1,5 +1,6 @@
-# The steps of ../../shared/seed: packages, static address, SSH hardening,
-# firewall, PPPoE and source policy routing. Tasks run in file name order
+# The steps of the manual setup this plan reproduces (see README.md):
+# packages, static address, SSH hardening, firewall, PPPoE and source
+# policy routing. Tasks run in file name order
 # (host.hcl, tasks.hcl, variables.hcl) and then in the order written.
 
 task "package" "base" {

@@ -12,7 +12,7 @@ import (
 
 // The host's other port is known by a hashed entry (HashKnownHosts yes):
 // another key on this port is still refused with -accept-new-host-keys.
-func TestReviewOtherPortHashedEntryPins(t *testing.T) {
+func TestPinOtherPortHashedEntryPins(t *testing.T) {
 	f := newFixture(t)
 	real := newEd25519Signer(t)
 	hashed := xknownhosts.HashHostname(knownHostsName("127.0.0.1:2222"))
@@ -31,7 +31,7 @@ func TestReviewOtherPortHashedEntryPins(t *testing.T) {
 
 // The host's other port is known by an upper-case entry: pinning and case
 // folding together.
-func TestReviewOtherPortUpperCaseEntryPins(t *testing.T) {
+func TestPinOtherPortUpperCaseEntryPins(t *testing.T) {
 	f := newFixture(t)
 	f.cfg.Address = "localhost"
 	real := newEd25519Signer(t)
@@ -51,7 +51,7 @@ func TestReviewOtherPortUpperCaseEntryPins(t *testing.T) {
 // The host's other port is trusted through a @cert-authority line (host
 // certificates): a plain key on this port that no CA signed is refused,
 // also with -accept-new-host-keys.
-func TestReviewOtherPortCertAuthorityPins(t *testing.T) {
+func TestPinOtherPortCertAuthorityPins(t *testing.T) {
 	f := newFixture(t)
 	ca := newEd25519Signer(t)
 	content := "@cert-authority " + knownHostsLine("[127.0.0.1]:2222", ca.PublicKey()) + "\n"
@@ -67,7 +67,7 @@ func TestReviewOtherPortCertAuthorityPins(t *testing.T) {
 }
 
 // otherPorts with an IPv6 address.
-func TestReviewOtherPortsIPv6(t *testing.T) {
+func TestPinOtherPortsIPv6(t *testing.T) {
 	c := &hostKeyChecker{hostport: "[fe80::1]:22", ports: []int{22, 50022, 22}}
 	if got := fmt.Sprint(c.otherPorts()); got != "[[fe80::1]:50022]" {
 		t.Errorf("otherPorts = %s", got)
