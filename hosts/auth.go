@@ -25,7 +25,7 @@ type keyAuth struct {
 	agent   net.Conn // kept open until the handshake is done: agent keys sign through it
 }
 
-func loadKeyAuth(identityFiles []string, deadline time.Time) *keyAuth {
+func loadKeyAuth(identityFiles []string, identitiesOnly bool, deadline time.Time) *keyAuth {
 	a := &keyAuth{}
 	agentSigners, agentSource := a.dialAgent(deadline)
 	used := map[string]bool{}
@@ -66,6 +66,12 @@ func loadKeyAuth(identityFiles []string, deadline time.Time) *keyAuth {
 		}
 		add(s)
 		a.sources = append(a.sources, fmt.Sprintf("identity file %s (%s)", f, describeKey(s.PublicKey())))
+	}
+	if identitiesOnly {
+		// The agent still signs for an encrypted identity file (above);
+		// its other keys are not offered.
+		a.sources = append(a.sources, "no other ssh-agent keys (IdentitiesOnly)")
+		return a
 	}
 	for _, s := range agentSigners {
 		add(s)

@@ -40,6 +40,7 @@ type SSHHost struct {
 	sftpFsync   bool
 
 	users userFiles // SFTP as other users, user ids
+	via   io.Closer // the jump host connection or proxy command carrying this one
 
 	closeOnce sync.Once
 	closeErr  error
@@ -88,7 +89,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	}
 	hk.expect, hk.reprovision, hk.acceptFP = cfg.ExpectHostKey, cfg.Reprovision, cfg.AcceptHostKey
 	hk.ports = append([]int{cfg.Port}, cfg.HostPorts...)
-	auth := loadKeyAuth(cfg.IdentityFiles, deadline)
+	auth := loadKeyAuth(cfg.IdentityFiles, cfg.IdentitiesOnly, deadline)
 	defer auth.close()
 
 	var stage atomic.Int32
@@ -107,10 +108,9 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(dctx, "tcp", hostport)
+	conn, via, err := dialTransport(dctx, ctx, cfg, hostport)
 	if err != nil {
-		return nil, tcpError(ctx, cfg, hostport, err)
+		return nil, err
 	}
 
 	// ClientConfig.Timeout only covers the TCP connect: a peer that accepts
@@ -124,11 +124,13 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		err = ctx.Err()
 	}
 	if err != nil {
+		conn.Close()
+		closeVia(via)
 		return nil, handshakeError(ctx, cfg, hostport, stage.Load(), auth, err)
 	}
 	_ = conn.SetDeadline(time.Time{}) // or every later session would die at it
 
-	return &SSHHost{
+	h := &SSHHost{
 		name:     cfg.Name,
 		become:   cfg.Become,
 		client:   ssh.NewClient(c, chans, reqs),
@@ -137,7 +139,13 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		key:      hk.seen,
 		Replaced: hk.replaced,
 		Recorded: hk.recorded,
-	}, nil
+		via:      via,
+	}
+	if via != nil || cfg.ProxyCommand != "" {
+		h.end.ClientAddr = "" // our side of a channel or pipe says nothing about the host's view
+	}
+	h.startServerAlive(cfg.ServerAliveInterval, cfg.ServerAliveCountMax)
+	return h, nil
 }
 
 // HostKey is the key the host proved it holds during the handshake.
@@ -236,6 +244,7 @@ func (h *SSHHost) Close() error {
 		if err := h.client.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			h.closeErr = fmt.Errorf("host %q: close: %w", h.name, err)
 		}
+		closeVia(h.via)
 	})
 	return h.closeErr
 }

@@ -104,6 +104,21 @@ type Config struct {
 	// contact without AcceptNewHostKeys; any other key is refused and
 	// nothing is recorded.
 	AcceptHostKey string
+	// IdentitiesOnly offers only the keys of IdentityFiles, also when the
+	// ssh-agent holds others (ssh_config IdentitiesOnly).
+	IdentitiesOnly bool
+	// Jumps are the jump hosts (ProxyJump), in the order they are reached:
+	// the first is dialed directly, each next one through the one before,
+	// and the host itself through the last. Each is checked against its
+	// own known_hosts entry, as strictly as the host.
+	Jumps []Config
+	// ProxyCommand, when set (and there are no Jumps), is run locally with
+	// `sh -c`; SSH is spoken over its standard input and output.
+	ProxyCommand string
+	// ServerAliveInterval, when set, sends a keepalive after that much
+	// silence; ServerAliveCountMax unanswered ones close the connection.
+	ServerAliveInterval time.Duration
+	ServerAliveCountMax int
 	// Password, when set, is tried after the keys (a fresh card whose first
 	// user has only a password). It is never logged or put in an error.
 	Password string

@@ -44,6 +44,7 @@ type testServer struct {
 	running, peak atomic.Int32
 
 	password string // "" : public keys only
+	forward  bool   // accept direct-tcpip channels to loopback (a jump host)
 
 	ln    net.Listener
 	mu    sync.Mutex
@@ -143,6 +144,11 @@ func (s *testServer) serveConn(nc net.Conn) {
 	defer sessions.Wait()
 	var open atomic.Int32
 	for nch := range chans {
+		if nch.ChannelType() == "direct-tcpip" && s.forward {
+			sessions.Add(1)
+			go func() { defer sessions.Done(); s.forwardTCP(nch) }()
+			continue
+		}
 		if nch.ChannelType() != "session" {
 			nch.Reject(ssh.UnknownChannelType, "only sessions")
 			continue

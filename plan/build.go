@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,7 @@ import (
 
 var hostSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "address", Required: true}, {Name: "port"}, {Name: "user", Required: true},
+		{Name: "address", Required: true}, {Name: "port"}, {Name: "user"},
 		{Name: "identity_file"}, {Name: "known_hosts"}, {Name: "become"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "bootstrap"}},
@@ -49,7 +50,7 @@ func Build(cfg *Config, in Inputs) (*Plan, hcl.Diagnostics) {
 	}
 	p := &Plan{Dir: cfg.Dir}
 	for _, hb := range cfg.Hosts {
-		h, d := buildHost(hb, ev, cfg.Dir)
+		h, d := buildHost(hb, ev, cfg.Dir, in.SSHConfig)
 		diags = diags.Extend(d)
 		p.Hosts = append(p.Hosts, h)
 	}
@@ -61,14 +62,13 @@ func Build(cfg *Config, in Inputs) (*Plan, hcl.Diagnostics) {
 	return p, dedupe(diags)
 }
 
-func buildHost(b *hcl.Block, ev *evaluator, dir string) (*Host, hcl.Diagnostics) {
+func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConfig) (*Host, hcl.Diagnostics) {
 	h := &Host{Name: b.Labels[0], Decl: b.DefRange, Handlers: map[string]*Step{}}
 	content, diags := b.Body.Content(hostSchema)
 	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: h.Name}, b, &diags)
 	h.Conn = hosts.Config{
 		Name:           h.Name,
 		Address:        a.String("address"),
-		Port:           22,
 		User:           a.String("user"),
 		KnownHostsFile: localPath(dir, a.String("known_hosts")),
 		Become:         a.Bool("become", false),
@@ -78,7 +78,11 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string) (*Host, hcl.Diagnostics)
 	}
 	setPort(a, &h.Conn.Port)
 	nonEmpty(a, "address", "user")
+	checkAddress(a, &h.Conn.Address)
 	diags = diags.Extend(a.Diags)
+	if !diags.HasErrors() {
+		diags = diags.Extend(resolveConn(h, a, sshConfig))
+	}
 	for i, bb := range content.Blocks {
 		if i > 0 {
 			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate bootstrap block",
@@ -106,6 +110,42 @@ func buildBootstrap(b *hcl.Block, main hosts.Config, ev *evaluator, dir string, 
 		bc.IdentityFiles = []string{localPath(dir, f)}
 	}
 	return &bc, diags.Extend(a.Diags)
+}
+
+// checkAddress refuses an address with a user or port in it, naming the
+// attribute to use instead, and takes the brackets off an IPv6 address.
+func checkAddress(a *tasks.Attrs, addr *string) {
+	it, ok := a.Items["address"]
+	if !ok || *addr == "" {
+		return
+	}
+	clean, err := hosts.CheckAddress(*addr)
+	if err != nil {
+		a.Diags = a.Diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid address",
+			Detail: err.Error() + ".", Subject: it.Range.Ptr()})
+		return
+	}
+	*addr = clean
+}
+
+// resolveConn completes the host's connection settings from ssh_config
+// (address as a Host alias; user, port, identity_file and known_hosts
+// when the block leaves them out), then OpenSSH's defaults. It runs here,
+// not at connect time, because tasks and lockout checks see the user and
+// port (`host.port`, the SSH port a firewall must keep open).
+func resolveConn(h *Host, a *tasks.Attrs, sshConfig *hosts.SSHConfig) hcl.Diagnostics {
+	if h.Conn.Address == "" {
+		return nil // unknown (validate without a value): nothing to look up
+	}
+	conn, from, err := sshConfig.Resolve(context.Background(), h.Conn)
+	if err != nil {
+		it := a.Items["address"]
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read ssh_config",
+			Detail:  fmt.Sprintf("Looking up host %q (address %q) in ssh_config: %v.", h.Name, h.Conn.Address, err),
+			Subject: it.Range.Ptr()}}
+	}
+	h.Conn, h.ConnFrom = conn, from
+	return nil
 }
 
 // nonEmpty reports a host setting that evaluated to null or "": the schema

@@ -17,6 +17,9 @@ type Plan struct {
 type Host struct {
 	Name string
 	Conn hosts.Config // connection settings from the plan; run flags are added later
+	// ConnFrom says where each connection setting came from (plan,
+	// ssh_config, default), for -v.
+	ConnFrom []hosts.Origin
 	// Bootstrap is how to reach a freshly flashed host (nil: no bootstrap
 	// block): tried only when Conn's port refuses the connection.
 	Bootstrap *hosts.Config

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -105,6 +106,9 @@ type Inputs struct {
 	// AllowMissing leaves variables without a value unknown instead of
 	// reporting them (`hako validate`).
 	AllowMissing bool
+	// SSHConfig completes the hosts' connection settings from the
+	// user's ssh_config; nil reads none and applies only the defaults.
+	SSHConfig *hosts.SSHConfig
 }
 
 const envPrefix = "HAKO_VAR_"

@@ -5,6 +5,7 @@ package run
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +46,12 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 	}
 	if o.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = o.ConnectTimeout
+	}
+	// Jump hosts record unknown keys only with -accept-new-host-keys
+	// itself: -reprovision is about the plan's host, never its jump hosts.
+	cfg.Jumps = slices.Clone(cfg.Jumps)
+	for i := range cfg.Jumps {
+		cfg.Jumps[i].AcceptNewHostKeys = cfg.Jumps[i].AcceptNewHostKeys || o.AcceptNewHostKeys
 	}
 	if o.Dial != nil {
 		return o.Dial(ctx, cfg)

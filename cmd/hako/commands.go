@@ -6,9 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 
+	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/report"
 	"github.com/hako-dev/hako/run"
@@ -21,7 +25,8 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 	var p *plan.Plan
 	if !diags.HasErrors() {
 		var d = diags
-		p, d = plan.Build(cfg, plan.Inputs{Args: o.vars, Environ: os.Environ(), AllowMissing: allowMissing})
+		p, d = plan.Build(cfg, plan.Inputs{Args: o.vars, Environ: os.Environ(), AllowMissing: allowMissing,
+			SSHConfig: &hosts.SSHConfig{File: o.sshConfigFile}})
 		diags = diags.Extend(d)
 	}
 	if len(diags) > 0 {
@@ -42,7 +47,35 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 		fmt.Fprintf(stderr, "Error: -accept-host-key: %v\n", err)
 		return nil
 	}
+	if o.verbose {
+		writeConnOrigins(stderr, p)
+	}
 	return p
+}
+
+// writeConnOrigins is -v: each host's connection settings and where each
+// came from.
+func writeConnOrigins(w io.Writer, p *plan.Plan) {
+	for _, h := range p.Hosts {
+		fmt.Fprintf(w, "host %q: connection settings\n", h.Name)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, o := range h.ConnFrom {
+			if o.Setting == "read" {
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", o.Setting, o.Value, o.From)
+		}
+		for _, j := range h.Conn.Jumps {
+			fmt.Fprintf(tw, "  jump host\t%s@%s\t%s\n", j.User, net.JoinHostPort(j.Address, strconv.Itoa(j.Port)),
+				"known_hosts "+j.KnownHostsFile+", identity files "+strings.Join(j.IdentityFiles, " "))
+		}
+		tw.Flush()
+		for _, o := range h.ConnFrom {
+			if o.Setting == "read" {
+				fmt.Fprintf(w, "  (ssh_config read with: %s)\n", o.Value)
+			}
+		}
+	}
 }
 
 // checkHostNames refuses a flag's host name that the plan does not have:

@@ -30,6 +30,8 @@ type options struct {
 	askPassword       bool
 	password          string
 	dir               string
+	sshConfigFile     string // -F
+	verbose           bool   // -v
 }
 
 // nameSet collects repeatable host names (-reprovision pi).
@@ -103,10 +105,14 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 	fs.Var(varFlag{&o.vars, false}, "var", "set a variable: -var name=value (repeatable)")
 	fs.Var(varFlag{&o.vars, true}, "var-file", "read variables from an HCL file (repeatable)")
 	fs.BoolVar(&o.noColor, "no-color", false, "never color the output")
+	fs.StringVar(&o.sshConfigFile, "F", "",
+		"read this ssh_config file instead of ~/.ssh/config and /etc/ssh/ssh_config (as ssh -F does)")
+	fs.BoolVar(&o.verbose, "v", false, "say which connection settings came from the plan, ssh_config or the defaults")
 	if remote {
 		fs.BoolVar(&o.acceptNewHostKeys, "accept-new-host-keys", false,
 			"trust and record host keys seen for the first time (never a changed key)")
-		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second, "limit for connecting to a host")
+		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second,
+			"limit for connecting to a host (default: ssh_config's ConnectTimeout for the host, else 10s)")
 		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
 		o.acceptHostKeys = map[string]string{}
 		fs.Var(fingerprintSet(o.acceptHostKeys), "accept-host-key",
@@ -141,6 +147,13 @@ func parse(fs *flag.FlagSet, args []string, o *options) error {
 		}
 		dirs = append(dirs, rest[0])
 		args = rest[1:]
+	}
+	// An explicit -connect-timeout wins over ssh_config's ConnectTimeout;
+	// the flag's default does not.
+	timeoutSet := false
+	fs.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "connect-timeout" })
+	if !timeoutSet {
+		o.timeout = 0
 	}
 	switch len(dirs) {
 	case 0:

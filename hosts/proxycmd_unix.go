@@ -1,0 +1,133 @@
+//go:build unix
+
+package hosts
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// proxyCommandConn starts ProxyCommand (through the user's shell, as ssh
+// does) with one end of a socket pair as its standard input and output,
+// and returns the other end: a net.Conn with working deadlines, so the
+// handshake timeout covers a proxy that never answers.
+func proxyCommandConn(command string) (net.Conn, *proxyProcess, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "proxycommand"), os.NewFile(uintptr(fds[1]), "proxycommand-child")
+	defer theirs.Close()
+	defer ours.Close() // FileConn dups it
+	shell := os.Getenv("SHELL")
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	p := &proxyProcess{done: make(chan struct{})}
+	// exec: the shell is replaced by the command, so killing it ends the proxy.
+	p.cmd = exec.Command(shell, "-c", "exec "+command)
+	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = theirs, theirs, &p.stderr
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	conn, err := net.FileConn(ours)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	return &proxyConn{Conn: conn, p: p}, p, nil
+}
+
+// proxyProcess is a running ProxyCommand; Close ends it (and its process
+// group: `exec` may still leave children, like a shell pipeline).
+type proxyProcess struct {
+	cmd    *exec.Cmd
+	stderr proxyStderr
+	done   chan struct{}
+	err    error
+	once   sync.Once
+}
+
+func (p *proxyProcess) Close() error {
+	p.once.Do(func() {
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second): // it saw EOF on its stdin and did not exit
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(2 * time.Second):
+				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+				<-p.done
+			}
+		}
+	})
+	return nil
+}
+
+// proxyConn closes the socket first, so a well-behaved proxy sees EOF and
+// exits on its own before Close reaps it. Its errors say what the proxy
+// printed and how it ended.
+type proxyConn struct {
+	net.Conn
+	p *proxyProcess
+}
+
+func (c *proxyConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		select {
+		case <-c.p.done:
+			err = fmt.Errorf("the ProxyCommand ended (%v)%s: %w", c.p.err, c.p.stderr.tail(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return n, err
+}
+
+func (c *proxyConn) Close() error {
+	err := c.Conn.Close()
+	c.p.Close()
+	return err
+}
+
+// proxyStderr keeps what the proxy printed on stderr (the last 2 KiB).
+type proxyStderr struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *proxyStderr) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Write(p)
+	if l.b.Len() > 4096 {
+		keep := append([]byte(nil), l.b.Bytes()[l.b.Len()-2048:]...)
+		l.b.Reset()
+		l.b.Write(keep)
+	}
+	return len(p), nil
+}
+
+func (l *proxyStderr) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := strings.TrimSpace(l.b.String())
+	if len(s) > 2048 {
+		s = s[len(s)-2048:]
+	}
+	if s == "" {
+		return ""
+	}
+	return ", it said: " + s
+}

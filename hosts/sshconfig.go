@@ -1,0 +1,548 @@
+package hosts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SSHConfig reads the OpenSSH client configuration (ssh_config) the way
+// the user's own `ssh` does. Where OpenSSH's client is installed it asks
+// it (`ssh -G`), so that Include, Match (exec, user, final, ...) and every
+// quirk are resolved by OpenSSH itself; elsewhere hako reads the files with
+// its own parser (sshconfig_parse.go), which knows Host, Match (but not
+// `exec`) and Include.
+//
+// The zero value reads the default files. Safe for concurrent use.
+type SSHConfig struct {
+	// File is the one config file to read (`-F FILE`); "" means the
+	// defaults: ~/.ssh/config, then /etc/ssh/ssh_config. When $HOME is not
+	// the account's home directory (as in tests), only $HOME/.ssh/config
+	// is read, so that a run never mixes two users' settings.
+	File string
+	// SSH is OpenSSH's client; "" looks `ssh` up in PATH. NoSSH uses
+	// hako's own parser even where ssh is installed.
+	SSH   string
+	NoSSH bool
+
+	mu    sync.Mutex
+	cache map[string]*sshLookup
+}
+
+type sshLookup struct {
+	s   *SSHSettings
+	err error
+}
+
+// SSHSettings are the effective ssh_config settings for one host alias.
+// Only what Set names was written in a config file; the rest are
+// OpenSSH's defaults or empty.
+type SSHSettings struct {
+	Alias                 string
+	HostName              string
+	Port                  int
+	User                  string
+	IdentityFiles         []string // raw: "~" and %-tokens not yet expanded
+	IdentitiesOnly        bool
+	ProxyJump             string // "" or "none": no jump host
+	ProxyCommand          string // raw, with %-tokens
+	KnownHostsFiles       []string
+	StrictHostKeyChecking string
+	ConnectTimeout        time.Duration
+	ServerAliveInterval   time.Duration
+	ServerAliveCountMax   int
+	// Set holds the lower-case keywords a config file set.
+	Set map[string]bool
+	// Ignored lists settings the config sets that hako does not use, as
+	// "keyword value", for -v.
+	Ignored []string
+	// Source says how the settings were read, for -v and errors.
+	Source string
+}
+
+// keywordsUsed are the ssh_config keywords hako applies; keywordsNoted are
+// ones it reads but does not (yet) act on, reported by -v so that nobody
+// believes a setting is in force when it is not.
+var (
+	keywordsUsed = []string{"hostname", "port", "user", "identityfile", "identitiesonly", "proxyjump",
+		"proxycommand", "userknownhostsfile", "stricthostkeychecking", "connecttimeout",
+		"serveraliveinterval", "serveralivecountmax"}
+	keywordsNoted = []string{"identityagent", "certificatefile", "hashknownhosts", "hostkeyalias",
+		"globalknownhostsfile", "pubkeyauthentication", "passwordauthentication", "controlmaster",
+		"controlpath", "addkeystoagent", "forwardagent", "localforward", "remoteforward", "dynamicforward",
+		"requesttty", "remotecommand", "sendenv", "setenv", "kexalgorithms", "ciphers", "macs",
+		"hostkeyalgorithms", "pubkeyacceptedalgorithms", "bindaddress", "bindinterface", "canonicalizehostname"}
+)
+
+// Lookup returns the settings for alias (the plan's address).
+func (c *SSHConfig) Lookup(ctx context.Context, alias string) (*SSHSettings, error) {
+	c.mu.Lock()
+	if r, ok := c.cache[alias]; ok {
+		c.mu.Unlock()
+		return r.s, r.err
+	}
+	c.mu.Unlock()
+	s, err := c.lookup(ctx, alias)
+	c.mu.Lock()
+	if c.cache == nil {
+		c.cache = map[string]*sshLookup{}
+	}
+	c.cache[alias] = &sshLookup{s, err}
+	c.mu.Unlock()
+	return s, err
+}
+
+func (c *SSHConfig) lookup(ctx context.Context, alias string) (*SSHSettings, error) {
+	if !c.NoSSH {
+		bin := c.SSH
+		if bin == "" {
+			bin, _ = exec.LookPath("ssh")
+		}
+		if bin != "" {
+			return c.viaSSH(ctx, bin, alias)
+		}
+	}
+	return c.viaParser(alias)
+}
+
+// configFiles are the files read without -F, and whether they are
+// OpenSSH's own default choice.
+func (c *SSHConfig) configFiles() (files []string, sshDefault bool) {
+	if c.File != "" {
+		return []string{c.File}, false
+	}
+	home, pw := os.Getenv("HOME"), accountHome()
+	if home == "" || pw == "" || sameDir(home, pw) {
+		return []string{filepath.Join(pw, ".ssh", "config"), "/etc/ssh/ssh_config"}, true
+	}
+	return []string{filepath.Join(home, ".ssh", "config")}, false
+}
+
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// accountHome is the home directory of the account hako runs as, from the
+// password database: OpenSSH expands "~" in ssh_config against it, not
+// against $HOME.
+func accountHome() string {
+	if u, err := user.Current(); err == nil && u.HomeDir != "" {
+		return u.HomeDir
+	}
+	h, _ := os.UserHomeDir()
+	return h
+}
+
+// localUser is the account's name, OpenSSH's default remote user.
+func localUser() (string, error) {
+	u, err := user.Current()
+	if err != nil {
+		return "", err
+	}
+	return u.Username, nil
+}
+
+// sshGTimeout bounds one `ssh -G`: it contacts no host, but a `Match exec`
+// runs a command of the user's.
+const sshGTimeout = 20 * time.Second
+
+func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias string) (*SSHSettings, error) {
+	files, sshDefault := c.configFiles()
+	args := []string{"-G"}
+	source := "ssh -G " + alias
+	if !sshDefault {
+		f := files[0]
+		if _, err := os.Stat(f); err != nil && c.File == "" {
+			f = os.DevNull // no config of this $HOME: only OpenSSH's defaults
+		} else if err != nil {
+			return nil, fmt.Errorf("ssh_config %s: %w", f, err)
+		}
+		args = append(args, "-F", f)
+		source = "ssh -G -F " + f + " " + alias
+	}
+	got, err := runSSHG(ctx, bin, append(args, alias))
+	if err != nil {
+		return nil, err
+	}
+	def, err := runSSHG(ctx, bin, []string{"-G", "-F", os.DevNull, alias})
+	if err != nil {
+		return nil, err
+	}
+	s := &SSHSettings{Alias: alias, Set: map[string]bool{}, Source: source}
+	for k, v := range got {
+		if !slices.Equal(v, def[k]) {
+			s.Set[k] = true
+		}
+	}
+	first := func(k string) string {
+		if v := got[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	s.HostName = first("hostname")
+	s.User = first("user")
+	if p, err := strconv.Atoi(first("port")); err == nil {
+		s.Port = p
+	}
+	s.IdentityFiles = got["identityfile"]
+	s.IdentitiesOnly = first("identitiesonly") == "yes"
+	s.ProxyJump = first("proxyjump")
+	if pc := first("proxycommand"); pc != "none" {
+		s.ProxyCommand = pc
+	}
+	s.KnownHostsFiles = strings.Fields(first("userknownhostsfile"))
+	s.StrictHostKeyChecking = first("stricthostkeychecking")
+	s.ConnectTimeout = seconds(first("connecttimeout"))
+	s.ServerAliveInterval = seconds(first("serveraliveinterval"))
+	s.ServerAliveCountMax, _ = strconv.Atoi(first("serveralivecountmax"))
+	for _, k := range keywordsNoted {
+		if s.Set[k] {
+			s.Ignored = append(s.Ignored, k+" "+strings.Join(got[k], " "))
+		}
+	}
+	return s, nil
+}
+
+// runSSHG runs `ssh -G ...` and returns its lines as keyword -> values
+// (a keyword printed on several lines, like identityfile, has several).
+func runSSHG(ctx context.Context, bin string, args []string) (map[string][]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, sshGTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("%s %s: %s", bin, strings.Join(args, " "), msg)
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if k != "" {
+			m[k] = append(m[k], v)
+		}
+	}
+	if len(m["hostname"]) == 0 {
+		return nil, fmt.Errorf("%s %s printed no hostname: %q", bin, strings.Join(args, " "), strings.TrimSpace(errb.String()))
+	}
+	return m, nil
+}
+
+func seconds(s string) time.Duration {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+// Origin says where one connection setting came from, for -v.
+type Origin struct {
+	Setting string // "hostname", "port", ...
+	Value   string
+	From    string // "plan", "ssh_config", "default", ...
+}
+
+// defaultIdentityFiles are the keys OpenSSH tries when none is configured,
+// in its order (those x/crypto cannot use, like the -sk ones, are left out).
+var defaultIdentityFiles = []string{"~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ed25519", "~/.ssh/id_dsa"}
+
+// maxJumps bounds a ProxyJump chain, which ssh_config may make cyclic.
+const maxJumps = 8
+
+// Resolve fills in what the plan left out of cfg from ssh_config, then
+// OpenSSH's defaults, as `ssh` with cfg's settings given as -o options
+// would: the plan's own settings always win. cfg.Address is looked up as
+// an ssh_config host alias and replaced by its HostName. A nil SSHConfig
+// reads no file and only applies the defaults.
+func (c *SSHConfig) Resolve(ctx context.Context, cfg Config) (Config, []Origin, error) {
+	return c.resolve(ctx, cfg, 0)
+}
+
+func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config, []Origin, error) {
+	s := &SSHSettings{Alias: cfg.Address, HostName: cfg.Address, Set: map[string]bool{}}
+	if c != nil {
+		var err error
+		if s, err = c.Lookup(ctx, cfg.Address); err != nil {
+			return cfg, nil, err
+		}
+	}
+	var from []Origin
+	note := func(setting, value, origin string) { from = append(from, Origin{setting, value, origin}) }
+	pick := func(setting string, planSet bool) string {
+		switch {
+		case planSet:
+			return "plan"
+		case s.Set[setting]:
+			return "ssh_config"
+		}
+		return "default"
+	}
+	alias := cfg.Address
+	if s.Set["hostname"] && s.HostName != "" {
+		cfg.Address = s.HostName
+		note("hostname", cfg.Address, "ssh_config (Host "+alias+")")
+	} else {
+		note("hostname", cfg.Address, "plan")
+	}
+
+	o := pick("user", cfg.User != "")
+	switch {
+	case cfg.User != "":
+	case s.Set["user"] && s.User != "":
+		cfg.User = s.User
+	default:
+		u, err := localUser()
+		if err != nil {
+			return cfg, nil, fmt.Errorf("no user given and the local user is unknown: %w", err)
+		}
+		cfg.User = u
+	}
+	note("user", cfg.User, o)
+
+	o = pick("port", cfg.Port != 0)
+	switch {
+	case cfg.Port != 0:
+	case s.Set["port"] && s.Port != 0:
+		cfg.Port = s.Port
+	default:
+		cfg.Port = defaultPort
+	}
+	note("port", strconv.Itoa(cfg.Port), o)
+
+	tok := tokens{alias: alias, host: cfg.Address, port: cfg.Port, user: cfg.User}
+	switch {
+	case len(cfg.IdentityFiles) > 0:
+		note("identityfile", strings.Join(cfg.IdentityFiles, " "), "plan")
+	case s.Set["identityfile"]:
+		for _, f := range s.IdentityFiles {
+			p, err := tok.expand(f, "identityfile")
+			if err != nil {
+				return cfg, nil, err
+			}
+			cfg.IdentityFiles = append(cfg.IdentityFiles, p)
+		}
+		note("identityfile", strings.Join(cfg.IdentityFiles, " "), "ssh_config")
+	case c != nil:
+		// OpenSSH's default keys, under $HOME like hako's other defaults;
+		// only those that exist, so that a failed login lists what was
+		// really offered.
+		for _, f := range defaultIdentityFiles {
+			if _, err := os.Stat(ExpandHome(f)); err == nil {
+				cfg.IdentityFiles = append(cfg.IdentityFiles, f)
+			}
+		}
+		note("identityfile", strings.Join(cfg.IdentityFiles, " "), "default (those of "+strings.Join(defaultIdentityFiles, " ")+" that exist)")
+	}
+	if s.Set["identitiesonly"] {
+		cfg.IdentitiesOnly = s.IdentitiesOnly
+		note("identitiesonly", map[bool]string{true: "yes", false: "no"}[s.IdentitiesOnly], "ssh_config")
+	}
+
+	switch {
+	case cfg.KnownHostsFile != "":
+		note("userknownhostsfile", cfg.KnownHostsFile, "plan")
+	case s.Set["userknownhostsfile"] && len(s.KnownHostsFiles) > 0:
+		p, err := tok.expand(s.KnownHostsFiles[0], "userknownhostsfile")
+		if err != nil {
+			return cfg, nil, err
+		}
+		cfg.KnownHostsFile = p
+		v := p
+		if len(s.KnownHostsFiles) > 1 {
+			v += " (only the first file is used)"
+		}
+		note("userknownhostsfile", v, "ssh_config")
+	default:
+		cfg.KnownHostsFile = "~/.ssh/known_hosts"
+		note("userknownhostsfile", cfg.KnownHostsFile, "default")
+	}
+	if s.Set["stricthostkeychecking"] {
+		note("stricthostkeychecking", s.StrictHostKeyChecking,
+			"ssh_config (hako checks host keys strictly all the same; only -accept-new-host-keys records new ones)")
+	}
+	if cfg.ConnectTimeout == 0 && s.Set["connecttimeout"] && s.ConnectTimeout > 0 {
+		cfg.ConnectTimeout = s.ConnectTimeout
+		note("connecttimeout", s.ConnectTimeout.String(), "ssh_config")
+	}
+	if cfg.ServerAliveInterval == 0 && s.Set["serveraliveinterval"] && s.ServerAliveInterval > 0 {
+		cfg.ServerAliveInterval = s.ServerAliveInterval
+		cfg.ServerAliveCountMax = s.ServerAliveCountMax
+		note("serveraliveinterval", s.ServerAliveInterval.String(), "ssh_config")
+	}
+
+	if len(cfg.Jumps) == 0 && cfg.ProxyCommand == "" {
+		hops, err := ParseProxyJump(s.ProxyJump)
+		if err != nil {
+			return cfg, nil, err
+		}
+		switch {
+		case len(hops) > 0:
+			for _, hop := range hops {
+				jc, err := c.resolveHop(ctx, cfg, hop, depth)
+				if err != nil {
+					return cfg, nil, err
+				}
+				cfg.Jumps = append(cfg.Jumps, jc...)
+			}
+			note("proxyjump", s.ProxyJump, "ssh_config")
+		case s.ProxyCommand != "":
+			pc, err := tok.expand(s.ProxyCommand, "proxycommand")
+			if err != nil {
+				return cfg, nil, err
+			}
+			cfg.ProxyCommand = pc
+			note("proxycommand", pc, "ssh_config")
+		}
+	}
+	for _, ig := range s.Ignored {
+		k, v, _ := strings.Cut(ig, " ")
+		note(k, v, "ssh_config (not used by hako)")
+	}
+	if s.Source != "" {
+		note("read", s.Source, "")
+	}
+	return cfg, from, nil
+}
+
+// resolveHop is one ProxyJump hop as its own connection: the hop is an
+// ssh_config alias with its own settings (its own ProxyJump too, which
+// comes first). What the hop's config leaves out comes from the host being
+// reached: its known_hosts file (each hop's key is checked strictly in it)
+// and its identity files are offered after the hop's own.
+func (c *SSHConfig) resolveHop(ctx context.Context, target Config, hop JumpHop, depth int) ([]Config, error) {
+	if depth >= maxJumps {
+		return nil, fmt.Errorf("ProxyJump: more than %d jump hosts (a loop in ssh_config?)", maxJumps)
+	}
+	hc := Config{Name: hop.Host, Address: hop.Host, User: hop.User, Port: hop.Port,
+		ConnectTimeout: target.ConnectTimeout, AcceptNewHostKeys: target.AcceptNewHostKeys}
+	r, _, err := c.resolve(ctx, hc, depth+1)
+	if err != nil {
+		return nil, fmt.Errorf("jump host %q: %w", hop.Host, err)
+	}
+	s := &SSHSettings{Set: map[string]bool{}}
+	if c != nil {
+		s, _ = c.Lookup(ctx, hop.Host) // cached: resolve succeeded
+	}
+	if !s.Set["userknownhostsfile"] {
+		r.KnownHostsFile = target.KnownHostsFile
+	}
+	for _, f := range target.IdentityFiles {
+		if !slices.Contains(r.IdentityFiles, f) {
+			r.IdentityFiles = append(r.IdentityFiles, f)
+		}
+	}
+	chain := r.Jumps
+	r.Jumps = nil
+	return append(chain, r), nil
+}
+
+// tokens expands OpenSSH's %-tokens and "~" in ssh_config values.
+type tokens struct {
+	alias, host, user string
+	port              int
+}
+
+func (t tokens) expand(v, keyword string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] != '%' {
+			b.WriteByte(v[i])
+			continue
+		}
+		if i+1 >= len(v) {
+			return "", fmt.Errorf("ssh_config %s %q: lone %% at the end", keyword, v)
+		}
+		i++
+		switch v[i] {
+		case '%':
+			b.WriteByte('%')
+		case 'h':
+			b.WriteString(t.host)
+		case 'n':
+			b.WriteString(t.alias)
+		case 'p':
+			b.WriteString(strconv.Itoa(t.port))
+		case 'r':
+			b.WriteString(t.user)
+		case 'u':
+			u, err := localUser()
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(u)
+		case 'd':
+			b.WriteString(accountHome())
+		case 'i':
+			b.WriteString(strconv.Itoa(os.Getuid()))
+		case 'l', 'L':
+			h, err := os.Hostname()
+			if err != nil {
+				return "", err
+			}
+			if v[i] == 'L' {
+				h, _, _ = strings.Cut(h, ".")
+			}
+			b.WriteString(h)
+		default:
+			return "", fmt.Errorf("ssh_config %s %q: hako does not support the token %%%c", keyword, v, v[i])
+		}
+	}
+	out, err := expandEnv(b.String(), keyword)
+	if err != nil {
+		return "", err
+	}
+	if keyword != "proxycommand" && (out == "~" || strings.HasPrefix(out, "~/")) {
+		out = accountHome() + out[1:]
+	}
+	return out, nil
+}
+
+// expandEnv expands ${NAME}, as OpenSSH does in file names.
+func expandEnv(v, keyword string) (string, error) {
+	if keyword == "proxycommand" {
+		return v, nil // the shell expands it
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(v, "${")
+		if i < 0 {
+			b.WriteString(v)
+			return b.String(), nil
+		}
+		end := strings.Index(v[i:], "}")
+		if end < 0 {
+			return "", fmt.Errorf("ssh_config %s: unclosed ${ in %q", keyword, v)
+		}
+		name := v[i+2 : i+end]
+		val, ok := os.LookupEnv(name)
+		if !ok {
+			return "", fmt.Errorf("ssh_config %s: environment variable %s is not set", keyword, name)
+		}
+		b.WriteString(v[:i])
+		b.WriteString(val)
+		v = v[i+end+1:]
+	}
+}
+
+var errMatchExec = errors.New("`Match exec` needs OpenSSH's ssh client, which is not installed here")

@@ -1,0 +1,382 @@
+package hosts
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sshConfigFixture writes files into a temporary directory (with
+// "{{dir}}" replaced by it) and points HOME there, so that no test reads
+// the real ~/.ssh of this machine.
+func sshConfigFixture(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(body, "{{dir}}", dir)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// The configs both readers must agree on; each case names the aliases to
+// look up. They use Include, Match (host, originalhost, user, localuser,
+// final, all, negation), Host negation, "=" and quotes.
+var sshConfigCases = []struct {
+	name    string
+	files   map[string]string
+	aliases []string
+}{
+	{"basic", map[string]string{"config": `
+# a comment
+Host mypi
+  HostName 10.1.2.3
+  Port 2222
+  User pi
+  IdentityFile {{dir}}/keys/pi_key
+  IdentityFile "{{dir}}/keys/second key"
+  IdentitiesOnly yes
+  ConnectTimeout 7
+  ServerAliveInterval 15
+  UserKnownHostsFile {{dir}}/kh {{dir}}/kh2
+Host *
+  User nobody
+  Port 23
+  IdentityFile {{dir}}/keys/catchall
+`}, []string{"mypi", "other", "MyPi"}},
+	{"include and match", map[string]string{
+		"config": `
+Include {{dir}}/conf.d/*.conf
+Host mypi
+  Include {{dir}}/only-mypi.conf
+Match originalhost mypi user pi
+  Port 2200
+Match host 10.9.9.9
+  ProxyJump bastion
+Match !host 10.9.9.9 !originalhost bastion
+  ProxyCommand nc %h %p
+Host bastion
+  HostName=10.0.0.1
+  User=admin
+`,
+		"conf.d/10-pi.conf": `
+Host mypi
+  HostName 10.9.9.9
+  User pi
+`,
+		"conf.d/20-later.conf": `
+Host mypi
+  User not-this-one
+  Port 9999
+`,
+		"only-mypi.conf": `
+IdentityFile {{dir}}/from-include
+`}, []string{"mypi", "bastion", "elsewhere"}},
+	{"final pass", map[string]string{"config": `
+Host c
+  HostName %h.example.com
+Match final host c.example.com
+  Port 4000
+Match final all
+  User late
+Host d
+  User early
+`}, []string{"c", "d"}},
+	{"localuser and negation", map[string]string{"config": `
+Host * !skip
+  ProxyJump j1,admin@j2:2022
+Match localuser nobody-at-all
+  User never
+Match !localuser nobody-at-all
+  IdentityFile {{dir}}/for-everyone
+Host skip
+  ProxyJump none
+`}, []string{"x", "skip"}},
+	{"proxy: the first wins", map[string]string{"config": `
+Host cmdfirst
+  ProxyCommand ssh -W %h:%p "gate way"
+Host jumpfirst
+  ProxyJump gate
+Host *
+  ProxyJump other
+  ProxyCommand none
+`}, []string{"cmdfirst", "jumpfirst", "neither"}},
+}
+
+func TestSSHConfigReadersAgree(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("OpenSSH's ssh is not installed: nothing to compare with")
+	}
+	for _, c := range sshConfigCases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := sshConfigFixture(t, c.files)
+			viaSSH := &SSHConfig{File: filepath.Join(dir, "config")}
+			own := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: true}
+			for _, alias := range c.aliases {
+				a, err := viaSSH.Lookup(t.Context(), alias)
+				if err != nil {
+					t.Fatalf("%s: ssh -G: %v", alias, err)
+				}
+				b, err := own.Lookup(t.Context(), alias)
+				if err != nil {
+					t.Fatalf("%s: parser: %v", alias, err)
+				}
+				compareSettings(t, alias, a, b)
+			}
+		})
+	}
+}
+
+func compareSettings(t *testing.T, alias string, ssh, own *SSHSettings) {
+	t.Helper()
+	check := func(what string, a, b any) {
+		t.Helper()
+		if !slices.Equal([]any{a}, []any{b}) {
+			t.Errorf("%s: %s: ssh -G says %v, hako's parser %v", alias, what, a, b)
+		}
+	}
+	check("hostname", ssh.HostName, own.HostName)
+	check("user", ssh.User, own.User)
+	check("port", ssh.Port, own.Port)
+	check("proxyjump", ssh.ProxyJump, own.ProxyJump)
+	check("proxycommand", ssh.ProxyCommand, own.ProxyCommand)
+	check("identitiesonly", ssh.IdentitiesOnly, own.IdentitiesOnly)
+	check("connecttimeout", ssh.ConnectTimeout, own.ConnectTimeout)
+	check("serveraliveinterval", ssh.ServerAliveInterval, own.ServerAliveInterval)
+	for _, k := range []string{"user", "port", "identityfile", "proxyjump", "userknownhostsfile", "identitiesonly"} {
+		check("set "+k, ssh.Set[k], own.Set[k])
+	}
+	if ssh.Set["identityfile"] {
+		check("identityfile", strings.Join(ssh.IdentityFiles, "|"), strings.Join(own.IdentityFiles, "|"))
+	}
+	if ssh.Set["userknownhostsfile"] {
+		check("userknownhostsfile", strings.Join(ssh.KnownHostsFiles, "|"), strings.Join(own.KnownHostsFiles, "|"))
+	}
+}
+
+// What the cases above must give, so that agreement is not agreement on
+// nothing.
+func TestSSHConfigParser(t *testing.T) {
+	c := sshConfigCases[1]
+	dir := sshConfigFixture(t, c.files)
+	own := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: true}
+	s, err := own.Lookup(t.Context(), "mypi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.HostName != "10.9.9.9" || s.User != "pi" || s.Port != 9999 || s.ProxyJump != "bastion" || s.ProxyCommand != "" {
+		t.Errorf("mypi: %+v", s)
+	}
+	if !slices.Equal(s.IdentityFiles, []string{dir + "/from-include"}) {
+		t.Errorf("mypi identity files %q", s.IdentityFiles)
+	}
+	if !strings.Contains(s.Source, "10-pi.conf") || !strings.Contains(s.Source, "only-mypi.conf") {
+		t.Errorf("source %q", s.Source)
+	}
+	s, _ = own.Lookup(t.Context(), "elsewhere")
+	if s.ProxyCommand != "nc %h %p" || s.Set["identityfile"] || s.HostName != "elsewhere" {
+		t.Errorf("elsewhere: %+v", s)
+	}
+	s, _ = own.Lookup(t.Context(), "bastion")
+	if s.HostName != "10.0.0.1" || s.User != "admin" || s.ProxyCommand != "" {
+		t.Errorf("bastion: %+v", s)
+	}
+}
+
+func TestSSHConfigParserErrors(t *testing.T) {
+	cases := map[string]string{
+		"Host x\n  Port 22\nMatch exec \"true\"\n  User y\n": "config:3: `Match exec` needs OpenSSH's ssh client",
+		"Host\n":                             "config:1: Host without a pattern",
+		"Host x\n  User \"pi\n":              "config:2: unterminated quote",
+		"Match tagged x\n":                   `config:1: Match criterion "tagged" is not supported`,
+		"Host x\nUser\n":                     "config:2: User has no value",
+		"Include {{dir}}/loop\n":             "Include nested too deep",
+		"Match host\n":                       "config:1: Match host without a value",
+		"Host x\n  IdentityFile %C/key\n":    "token %C", // at Resolve
+		"Host x\n  IdentityFile ${NOPE}/k\n": "NOPE is not set",
+	}
+	for body, want := range cases {
+		dir := sshConfigFixture(t, map[string]string{"config": body, "loop": "Include {{dir}}/loop\n"})
+		own := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: true}
+		_, _, err := own.Resolve(t.Context(), Config{Name: "h", Address: "x"})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", body, err, want)
+		}
+	}
+	own := &SSHConfig{File: "/nonexistent/config", NoSSH: true}
+	if _, err := own.Lookup(t.Context(), "x"); err == nil {
+		t.Error("a missing -F file is no error")
+	}
+}
+
+func TestSplitConfigLine(t *testing.T) {
+	cases := map[string][]string{
+		"  Host a b  # comment":    {"Host", "a", "b"},
+		"HostName=1.2.3.4":         {"HostName", "1.2.3.4"},
+		"Port = 22":                {"Port", "22"},
+		`IdentityFile "/a b/c" /d`: {"IdentityFile", "/a b/c", "/d"},
+		"# only a comment":         nil,
+		"":                         nil,
+		"\tUser\tpi":               {"User", "pi"},
+		"LocalCommand echo a#b":    {"LocalCommand", "echo", "a#b"},
+	}
+	for in, want := range cases {
+		got, err := splitConfigLine(in)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("splitConfigLine(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	for _, noSSH := range []bool{false, true} {
+		if _, err := exec.LookPath("ssh"); err != nil && !noSSH {
+			continue
+		}
+		dir := sshConfigFixture(t, map[string]string{"config": `
+Host mypi
+  HostName 10.1.2.3
+  Port 2222
+  User pi
+  IdentityFile {{dir}}/pi_key
+  UserKnownHostsFile {{dir}}/kh_from_config
+  ProxyJump admin@bastion:2200
+  ConnectTimeout 7
+  StrictHostKeyChecking no
+  ForwardAgent yes
+Host bastion
+  HostName 10.0.0.1
+  ProxyJump outer
+  IdentityFile {{dir}}/bastion_key
+Host outer
+  HostName 10.0.0.254
+  UserKnownHostsFile {{dir}}/outer_kh
+Host viacmd
+  ProxyCommand nc -X connect %h %p # %r
+Host loop
+  ProxyJump loop
+`})
+		c := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: noSSH}
+		ctx := t.Context()
+
+		// ssh_config fills in what the plan leaves out.
+		cfg, from, err := c.Resolve(ctx, Config{Name: "pi", Address: "mypi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Address != "10.1.2.3" || cfg.Port != 2222 || cfg.User != "pi" || cfg.ConnectTimeout != 7*time.Second ||
+			!slices.Equal(cfg.IdentityFiles, []string{dir + "/pi_key"}) || cfg.KnownHostsFile != dir+"/kh_from_config" {
+			t.Errorf("noSSH=%v: %+v", noSSH, cfg)
+		}
+		if len(cfg.Jumps) != 2 {
+			t.Fatalf("noSSH=%v: jumps %+v", noSSH, cfg.Jumps)
+		}
+		outer, bastion := cfg.Jumps[0], cfg.Jumps[1]
+		if outer.Address != "10.0.0.254" || outer.Port != 22 || outer.KnownHostsFile != dir+"/outer_kh" {
+			t.Errorf("outer hop %+v", outer)
+		}
+		// The hop's user and port from the ProxyJump spec, its key first,
+		// then the host's; its known_hosts is the host's.
+		if bastion.Address != "10.0.0.1" || bastion.User != "admin" || bastion.Port != 2200 ||
+			!slices.Equal(bastion.IdentityFiles, []string{dir + "/bastion_key", dir + "/pi_key"}) ||
+			bastion.KnownHostsFile != dir+"/kh_from_config" || len(bastion.Jumps) != 0 {
+			t.Errorf("bastion hop %+v", bastion)
+		}
+		var got []string
+		for _, o := range from {
+			got = append(got, o.Setting+"="+o.From)
+		}
+		for _, w := range []string{"user=ssh_config", "port=ssh_config", "stricthostkeychecking=ssh_config (hako checks host keys strictly",
+			"forwardagent=ssh_config (not used by hako)"} {
+			if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, w) }) {
+				t.Errorf("noSSH=%v: origins %q lack %q", noSSH, got, w)
+			}
+		}
+
+		// The plan's own settings win.
+		cfg, _, err = c.Resolve(ctx, Config{Name: "pi", Address: "mypi", Port: 22, User: "alice",
+			IdentityFiles: []string{"/plan/key"}, KnownHostsFile: "/plan/kh", ConnectTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Address != "10.1.2.3" || cfg.Port != 22 || cfg.User != "alice" || cfg.ConnectTimeout != time.Second ||
+			!slices.Equal(cfg.IdentityFiles, []string{"/plan/key"}) || cfg.KnownHostsFile != "/plan/kh" {
+			t.Errorf("plan did not win: %+v", cfg)
+		}
+
+		// Unknown to ssh_config: OpenSSH's defaults (keys that exist under $HOME).
+		if err := os.MkdirAll(filepath.Join(dir, ".ssh"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".ssh", "id_ed25519"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, err = c.Resolve(ctx, Config{Name: "w", Address: "192.0.2.9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		me, _ := localUser()
+		if cfg.Address != "192.0.2.9" || cfg.Port != 22 || cfg.User != me || cfg.KnownHostsFile != "~/.ssh/known_hosts" ||
+			!slices.Equal(cfg.IdentityFiles, []string{"~/.ssh/id_ed25519"}) || len(cfg.Jumps) != 0 {
+			t.Errorf("defaults: %+v", cfg)
+		}
+
+		cfg, _, err = c.Resolve(ctx, Config{Name: "v", Address: "viacmd", User: "bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.ProxyCommand != "nc -X connect viacmd 22 # bob" {
+			t.Errorf("noSSH=%v: ProxyCommand %q", noSSH, cfg.ProxyCommand)
+		}
+
+		// OpenSSH itself refuses a host that is its own jump host; the
+		// parser stops at the chain's length.
+		if _, _, err := c.Resolve(ctx, Config{Name: "l", Address: "loop"}); err == nil ||
+			!strings.Contains(err.Error(), "more than 8 jump hosts") && !strings.Contains(err.Error(), "jumphost loop via loop") {
+			t.Errorf("loop: %v", err)
+		}
+	}
+}
+
+// Without -F, and with $HOME not the account's home (as in these tests),
+// only $HOME/.ssh/config is read: never the account's own.
+func TestSSHConfigDefaultFiles(t *testing.T) {
+	dir := sshConfigFixture(t, map[string]string{".ssh/config": "Host mypi\n  Port 2022\n"})
+	if accountHome() == dir {
+		t.Skip("HOME is the account's home")
+	}
+	files, sshDefault := (&SSHConfig{}).configFiles()
+	if sshDefault || !slices.Equal(files, []string{dir + "/.ssh/config"}) {
+		t.Errorf("files %q, ssh default %v", files, sshDefault)
+	}
+	for _, noSSH := range []bool{false, true} {
+		s, err := (&SSHConfig{NoSSH: noSSH}).Lookup(context.Background(), "mypi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Port != 2022 {
+			t.Errorf("noSSH=%v: port %d from %s", noSSH, s.Port, s.Source)
+		}
+	}
+	t.Setenv("HOME", t.TempDir()) // no config at all: defaults
+	for _, noSSH := range []bool{false, true} {
+		s, err := (&SSHConfig{NoSSH: noSSH}).Lookup(context.Background(), "mypi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Port != 22 || len(s.Set) != 0 {
+			t.Errorf("noSSH=%v: %+v", noSSH, s)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package plan
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/hosts"
+)
+
+// A host block with only an ssh_config alias: HostName, port, user, key,
+// known_hosts and the jump host come from ssh_config; the bootstrap block
+// still derives from them (port 22, its own user).
+func TestHostFromSSHConfig(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir) // never the real ~/.ssh
+	conf := filepath.Join(dir, "ssh_config")
+	writeFile(t, conf, `
+Host mypi
+  HostName 192.0.2.10
+  Port 50022
+  User alice
+  IdentityFile `+dir+`/pi_key
+  UserKnownHostsFile `+dir+`/kh
+  ProxyJump gate
+Host gate
+  HostName 192.0.2.1
+`)
+	cfg := loadSource(t, `
+host "pi" {
+  address = "mypi"
+  become  = true
+  bootstrap {
+    user = "pi"
+  }
+}
+host "web" {
+  address = "mypi"
+  port    = 22
+  user    = "bob"
+}
+`)
+	for _, noSSH := range []bool{false, true} {
+		p, diags := Build(cfg, Inputs{SSHConfig: &hosts.SSHConfig{File: conf, NoSSH: noSSH}})
+		if diags.HasErrors() {
+			t.Fatal(render(diags))
+		}
+		c := p.Hosts[0].Conn
+		if c.Address != "192.0.2.10" || c.Port != 50022 || c.User != "alice" || c.KnownHostsFile != dir+"/kh" ||
+			!slices.Equal(c.IdentityFiles, []string{dir + "/pi_key"}) || len(c.Jumps) != 1 || c.Jumps[0].Address != "192.0.2.1" {
+			t.Errorf("noSSH=%v: conn %+v", noSSH, c)
+		}
+		b := p.Hosts[0].Bootstrap
+		if b == nil || b.Port != 22 || b.User != "pi" || b.Address != "192.0.2.10" || len(b.Jumps) != 1 {
+			t.Errorf("noSSH=%v: bootstrap %+v", noSSH, b)
+		}
+		// The plan's own settings win.
+		if w := p.Hosts[1].Conn; w.Port != 22 || w.User != "bob" || w.Address != "192.0.2.10" {
+			t.Errorf("noSSH=%v: web %+v", noSSH, w)
+		}
+		// Tasks see the settings in force.
+		hv := hostValue(p.Hosts[0])
+		if u, a, port := hv.GetAttr("user").AsString(), hv.GetAttr("address").AsString(), hv.GetAttr("port").AsBigFloat().String(); u != "alice" || a != "192.0.2.10" || port != "50022" {
+			t.Errorf("noSSH=%v: tasks see host %s@%s:%s", noSSH, u, a, port)
+		}
+		var from []string
+		for _, o := range p.Hosts[0].ConnFrom {
+			from = append(from, o.Setting+" "+o.Value+" "+o.From)
+		}
+		for _, w := range []string{"port 50022 ssh_config", "user alice ssh_config", "hostname 192.0.2.10 ssh_config (Host mypi)"} {
+			if !slices.Contains(from, w) {
+				t.Errorf("noSSH=%v: origins %q lack %q", noSSH, from, w)
+			}
+		}
+	}
+}
+
+func TestBadSSHConfigIsADiagnostic(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	conf := filepath.Join(dir, "ssh_config")
+	writeFile(t, conf, "Host mypi\n  Port many\n")
+	cfg := loadSource(t, `host "pi" {
+  address = "mypi"
+}
+`)
+	for _, noSSH := range []bool{false, true} {
+		_, diags := Build(cfg, Inputs{SSHConfig: &hosts.SSHConfig{File: conf, NoSSH: noSSH}})
+		out := render(diags)
+		if !diags.HasErrors() || !strings.Contains(out, "p.hcl:2") || !strings.Contains(out, "many") ||
+			!strings.Contains(out, `Looking up host "pi" (address "mypi") in ssh_config`) {
+			t.Errorf("noSSH=%v: %s", noSSH, out)
+		}
+	}
+}
