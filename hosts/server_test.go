@@ -45,6 +45,7 @@ type testServer struct {
 
 	password string // "" : public keys only
 	forward  bool   // accept direct-tcpip channels to loopback (a jump host)
+	deaf     bool   // never answer global requests (keepalives)
 
 	ln    net.Listener
 	mu    sync.Mutex
@@ -139,7 +140,14 @@ func (s *testServer) serveConn(nc net.Conn) {
 		return
 	}
 	defer conn.Close()
-	go ssh.DiscardRequests(reqs)
+	if s.deaf {
+		go func() {
+			for range reqs { // never answered: a link that died under us
+			}
+		}()
+	} else {
+		go ssh.DiscardRequests(reqs)
+	}
 	var sessions sync.WaitGroup
 	defer sessions.Wait()
 	var open atomic.Int32
