@@ -215,3 +215,43 @@ Host bastion
 		t.Errorf("the target was changed: /etc/hako-mark = %q", got)
 	}
 }
+
+// An IPv6 address, with and without brackets, reaches the host and meets
+// its key in known_hosts ("[addr]:port").
+func TestIPv6Address(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{SSHPort: 2222})
+	if h.Addr6 == "" {
+		t.Fatal("the test host has no IPv6 address")
+	}
+	t.Setenv("HOME", t.TempDir())
+	kh := h.KnownHostsFile(t)
+	for i, addr := range []string{"[" + h.Addr6 + "]", h.Addr6} {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
+host "pi" {
+  address       = %q
+  port          = %d
+  user          = "pi"
+  identity_file = %q
+  known_hosts   = %q
+}
+
+task "command" "from" {
+  command = "echo $SSH_CONNECTION > /tmp/hako-ipv6-%d"
+  creates = "/tmp/hako-ipv6-%d"
+}
+`, addr, h.Port, h.KeyFile, kh, i, i))
+		r := hako(t, "apply", dir)
+		if r.code != 0 {
+			t.Fatalf("%s: apply failed:\n%s", addr, r)
+		}
+		// sshd saw an IPv6 connection to its IPv6 address.
+		if got := h.Exec(t, fmt.Sprintf("cat /tmp/hako-ipv6-%d", i)); !strings.Contains(got, " "+h.Addr6+" 2222") {
+			t.Errorf("%s: SSH_CONNECTION %q", addr, got)
+		}
+	}
+	if got := readFile(t, kh); strings.Count(got, "\n") != 1 {
+		t.Errorf("known_hosts changed:\n%s", got)
+	}
+}
