@@ -20,7 +20,16 @@ import (
 // and returns the other end: a net.Conn with working deadlines, so the
 // handshake timeout covers a proxy that never answers.
 func proxyCommandConn(command string) (net.Conn, *proxyProcess, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// Close-on-exec under ForkLock, as os/exec does: SOCK_CLOEXEC is not
+	// on every Unix (macOS), and a command started by another goroutine
+	// meanwhile must not inherit our end (the proxy would never see EOF).
+	syscall.ForkLock.RLock()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, nil, err
 	}
