@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/sdcard"
 )
@@ -49,7 +50,8 @@ func cmdSdcard(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, diags := plan.Load(o.dir, o.varFiles()...)
 	var user sdcard.FirstUser
 	if !diags.HasErrors() {
-		u, d := sdcard.FromPlan(cfg, plan.Inputs{Args: o.vars, Environ: os.Environ()}, host)
+		u, d := sdcard.FromPlan(cfg, plan.Inputs{Args: o.vars, Environ: os.Environ(),
+			SSHConfig: &hosts.SSHConfig{File: o.sshConfigFile}}, host)
 		user, diags = u, diags.Extend(d)
 	}
 	if len(diags) > 0 {

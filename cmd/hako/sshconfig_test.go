@@ -88,3 +88,31 @@ func hasLine(s string, parts ...string) bool {
 	}
 	return false
 }
+
+// hako sdcard takes the first user and key from ssh_config when the host
+// block leaves them to it, as a connection would.
+func TestSdcardFromSSHConfig(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	key := filepath.Join(home, "keys", "pi_key")
+	fp := publicKey(t, key)
+	conf := filepath.Join(home, "ssh_config")
+	if err := os.WriteFile(conf, []byte("Host mypi\n  User carol\n  IdentityFile "+key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := planDir(t, `host "pi" {
+  address = "mypi"
+  become  = true
+}
+`)
+	boot := bootPartition(t, false)
+	code, stdout, stderr := hako(t, "sdcard", "-F", conf, boot, dir)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, w := range []string{"First user carol (host \"pi\")", fp} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout does not say %q:\n%s", w, stdout)
+		}
+	}
+}
