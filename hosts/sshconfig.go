@@ -84,35 +84,38 @@ var (
 		"hostkeyalgorithms", "pubkeyacceptedalgorithms", "bindaddress", "bindinterface", "canonicalizehostname"}
 )
 
-// Lookup returns the settings for alias (the plan's address).
-func (c *SSHConfig) Lookup(ctx context.Context, alias string) (*SSHSettings, error) {
+// Lookup returns the settings for alias (the plan's address). user, when
+// not "", is the user the plan names: like `ssh -l USER`, it is in force
+// while the files are read, so `Match user` blocks see it.
+func (c *SSHConfig) Lookup(ctx context.Context, alias, user string) (*SSHSettings, error) {
+	key := alias + "\x00" + user
 	c.mu.Lock()
-	if r, ok := c.cache[alias]; ok {
+	if r, ok := c.cache[key]; ok {
 		c.mu.Unlock()
 		return r.s, r.err
 	}
 	c.mu.Unlock()
-	s, err := c.lookup(ctx, alias)
+	s, err := c.lookup(ctx, alias, user)
 	c.mu.Lock()
 	if c.cache == nil {
 		c.cache = map[string]*sshLookup{}
 	}
-	c.cache[alias] = &sshLookup{s, err}
+	c.cache[key] = &sshLookup{s, err}
 	c.mu.Unlock()
 	return s, err
 }
 
-func (c *SSHConfig) lookup(ctx context.Context, alias string) (*SSHSettings, error) {
+func (c *SSHConfig) lookup(ctx context.Context, alias, user string) (*SSHSettings, error) {
 	if !c.NoSSH {
 		bin := c.SSH
 		if bin == "" {
 			bin, _ = exec.LookPath("ssh")
 		}
 		if bin != "" {
-			return c.viaSSH(ctx, bin, alias)
+			return c.viaSSH(ctx, bin, alias, user)
 		}
 	}
-	return c.viaParser(alias)
+	return c.viaParser(alias, user)
 }
 
 // configFiles are the files read without -F, and whether they are
@@ -161,9 +164,12 @@ func localUser() (string, error) {
 // runs a command of the user's.
 const sshGTimeout = 20 * time.Second
 
-func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias string) (*SSHSettings, error) {
+func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias, user string) (*SSHSettings, error) {
 	files, sshDefault := c.configFiles()
 	args := []string{"-G"}
+	if user != "" {
+		args = append(args, "-l", user)
+	}
 	source := "ssh -G " + alias
 	if !sshDefault {
 		f := files[0]
@@ -179,7 +185,11 @@ func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias string) (*SSHSettings
 	if err != nil {
 		return nil, err
 	}
-	def, err := runSSHG(ctx, bin, []string{"-G", "-F", os.DevNull, alias})
+	defArgs := []string{"-G", "-F", os.DevNull}
+	if user != "" {
+		defArgs = append(defArgs, "-l", user)
+	}
+	def, err := runSSHG(ctx, bin, append(defArgs, alias))
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +293,7 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 	s := &SSHSettings{Alias: cfg.Address, HostName: cfg.Address, Set: map[string]bool{}}
 	if c != nil {
 		var err error
-		if s, err = c.Lookup(ctx, cfg.Address); err != nil {
+		if s, err = c.Lookup(ctx, cfg.Address, cfg.User); err != nil {
 			return cfg, nil, err
 		}
 	}
@@ -442,7 +452,7 @@ func (c *SSHConfig) resolveHop(ctx context.Context, target Config, hop JumpHop, 
 	}
 	s := &SSHSettings{Set: map[string]bool{}}
 	if c != nil {
-		s, _ = c.Lookup(ctx, hop.Host) // cached: resolve succeeded
+		s, _ = c.Lookup(ctx, hop.Host, hop.User) // cached: resolve succeeded
 	}
 	if !s.Set["userknownhostsfile"] {
 		r.KnownHostsFile = target.KnownHostsFile

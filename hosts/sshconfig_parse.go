@@ -33,6 +33,7 @@ type cfgParser struct {
 	home      string // "~" in paths
 	final     bool   // the second pass, after a `Match final`
 	wantFinal bool
+	given     string // a keyword set before the files ("user"), not by them
 	vals      map[string][]string
 	sources   []string // files read, for -v
 }
@@ -40,10 +41,15 @@ type cfgParser struct {
 var multiValued = map[string]bool{"identityfile": true, "certificatefile": true, "localforward": true,
 	"remoteforward": true, "dynamicforward": true, "sendenv": true, "setenv": true}
 
-func (c *SSHConfig) viaParser(alias string) (*SSHSettings, error) {
+func (c *SSHConfig) viaParser(alias, user string) (*SSHSettings, error) {
 	files, sshDefault := c.configFiles()
 	lu, _ := localUser()
 	p := &cfgParser{alias: alias, localUser: lu, home: accountHome(), vals: map[string][]string{}}
+	if user != "" {
+		// As given on ssh's command line: first, so no file overrides it.
+		p.vals["user"] = []string{user}
+		p.given = "user"
+	}
 	if err := p.readAll(files, sshDefault, c.File != ""); err != nil {
 		return nil, err
 	}
@@ -352,7 +358,7 @@ func (p *cfgParser) settings() *SSHSettings {
 	}
 	for k, v := range p.vals {
 		// "none" switches a proxy off; ssh -G then prints nothing for it.
-		if (k == "proxyjump" || k == "proxycommand") && strings.EqualFold(v[0], "none") {
+		if (k == "proxyjump" || k == "proxycommand") && strings.EqualFold(v[0], "none") || k == p.given {
 			continue
 		}
 		s.Set[k] = true

@@ -103,6 +103,14 @@ Match !localuser nobody-at-all
 Host skip
   ProxyJump none
 `}, []string{"x", "skip"}},
+	{"the plan's user is in force while reading (ssh -l)", map[string]string{"config": `
+Host box
+  User alice
+Match user bob
+  Port 2022
+Match user alice
+  Port 2023
+`}, []string{"box", "bob@box", "alice@box"}},
 	{"proxy: the first wins", map[string]string{"config": `
 Host cmdfirst
   ProxyCommand ssh -W %h:%p "gate way"
@@ -124,11 +132,15 @@ func TestSSHConfigReadersAgree(t *testing.T) {
 			viaSSH := &SSHConfig{File: filepath.Join(dir, "config")}
 			own := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: true}
 			for _, alias := range c.aliases {
-				a, err := viaSSH.Lookup(t.Context(), alias)
+				user, host, ok := strings.Cut(alias, "@")
+				if !ok {
+					user, host = "", alias
+				}
+				a, err := viaSSH.Lookup(t.Context(), host, user)
 				if err != nil {
 					t.Fatalf("%s: ssh -G: %v", alias, err)
 				}
-				b, err := own.Lookup(t.Context(), alias)
+				b, err := own.Lookup(t.Context(), host, user)
 				if err != nil {
 					t.Fatalf("%s: parser: %v", alias, err)
 				}
@@ -171,7 +183,7 @@ func TestSSHConfigParser(t *testing.T) {
 	c := sshConfigCases[1]
 	dir := sshConfigFixture(t, c.files)
 	own := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: true}
-	s, err := own.Lookup(t.Context(), "mypi")
+	s, err := own.Lookup(t.Context(), "mypi", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +196,11 @@ func TestSSHConfigParser(t *testing.T) {
 	if !strings.Contains(s.Source, "10-pi.conf") || !strings.Contains(s.Source, "only-mypi.conf") {
 		t.Errorf("source %q", s.Source)
 	}
-	s, _ = own.Lookup(t.Context(), "elsewhere")
+	s, _ = own.Lookup(t.Context(), "elsewhere", "")
 	if s.ProxyCommand != "nc %h %p" || s.Set["identityfile"] || s.HostName != "elsewhere" {
 		t.Errorf("elsewhere: %+v", s)
 	}
-	s, _ = own.Lookup(t.Context(), "bastion")
+	s, _ = own.Lookup(t.Context(), "bastion", "")
 	if s.HostName != "10.0.0.1" || s.User != "admin" || s.ProxyCommand != "" {
 		t.Errorf("bastion: %+v", s)
 	}
@@ -215,7 +227,7 @@ func TestSSHConfigParserErrors(t *testing.T) {
 		}
 	}
 	own := &SSHConfig{File: "/nonexistent/config", NoSSH: true}
-	if _, err := own.Lookup(t.Context(), "x"); err == nil {
+	if _, err := own.Lookup(t.Context(), "x", ""); err == nil {
 		t.Error("a missing -F file is no error")
 	}
 }
@@ -361,7 +373,7 @@ func TestSSHConfigDefaultFiles(t *testing.T) {
 		t.Errorf("files %q, ssh default %v", files, sshDefault)
 	}
 	for _, noSSH := range []bool{false, true} {
-		s, err := (&SSHConfig{NoSSH: noSSH}).Lookup(context.Background(), "mypi")
+		s, err := (&SSHConfig{NoSSH: noSSH}).Lookup(context.Background(), "mypi", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,12 +383,35 @@ func TestSSHConfigDefaultFiles(t *testing.T) {
 	}
 	t.Setenv("HOME", t.TempDir()) // no config at all: defaults
 	for _, noSSH := range []bool{false, true} {
-		s, err := (&SSHConfig{NoSSH: noSSH}).Lookup(context.Background(), "mypi")
+		s, err := (&SSHConfig{NoSSH: noSSH}).Lookup(context.Background(), "mypi", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if s.Port != 22 || len(s.Set) != 0 {
 			t.Errorf("noSSH=%v: %+v", noSSH, s)
+		}
+	}
+}
+
+// `Match user` sees the plan's user, as with `ssh -l USER`: the block for
+// that user applies, and the config's User does not replace it.
+func TestLookupWithPlanUser(t *testing.T) {
+	dir := sshConfigFixture(t, map[string]string{"config": sshConfigCases[4].files["config"]})
+	for _, noSSH := range []bool{false, true} {
+		if _, err := exec.LookPath("ssh"); err != nil && !noSSH {
+			continue
+		}
+		c := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: noSSH}
+		cfg, _, err := c.Resolve(t.Context(), Config{Name: "b", Address: "box", User: "bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.User != "bob" || cfg.Port != 2022 {
+			t.Errorf("noSSH=%v: %s@%d, want bob@2022", noSSH, cfg.User, cfg.Port)
+		}
+		cfg, _, _ = c.Resolve(t.Context(), Config{Name: "b", Address: "box"})
+		if cfg.User != "alice" || cfg.Port != 2023 {
+			t.Errorf("noSSH=%v: %s@%d, want alice@2023", noSSH, cfg.User, cfg.Port)
 		}
 	}
 }
