@@ -135,7 +135,12 @@ func checkAddress(a *tasks.Attrs, addr *string) {
 // port (`host.port`, the SSH port a firewall must keep open).
 func resolveConn(h *Host, a *tasks.Attrs, sshConfig *hosts.SSHConfig) hcl.Diagnostics {
 	if h.Conn.Address == "" {
-		return nil // unknown (validate without a value): nothing to look up
+		// Unknown (validate without a value): nothing to look up; tasks
+		// see the port as it was given, else ssh's default.
+		if h.Conn.Port == 0 {
+			h.Conn.Port = 22
+		}
+		return nil
 	}
 	conn, from, err := sshConfig.Resolve(context.Background(), h.Conn)
 	if err != nil {

@@ -94,3 +94,25 @@ func TestBadSSHConfigIsADiagnostic(t *testing.T) {
 		}
 	}
 }
+
+// validate without a value for the address: nothing to look up, and tasks
+// still see a port (ssh's default, or the block's).
+func TestUnknownAddressKeepsAPort(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	cfg := loadSource(t, `variable "address" { type = string }
+host "a" {
+  address = var.address
+}
+host "b" {
+  address = var.address
+  port    = 2222
+}
+`)
+	p, diags := Build(cfg, Inputs{AllowMissing: true, SSHConfig: &hosts.SSHConfig{NoSSH: true}})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	if a, b := p.Hosts[0].Conn.Port, p.Hosts[1].Conn.Port; a != 22 || b != 2222 {
+		t.Errorf("ports %d, %d", a, b)
+	}
+}
