@@ -255,3 +255,39 @@ task "command" "from" {
 		t.Errorf("known_hosts changed:\n%s", got)
 	}
 }
+
+// A freshly flashed card behind a jump host (the Pi behind a home router,
+// reached through a bastion), both of its SSH ports reachable only from
+// the jump host: the plan's port is refused there, so hako comes in with
+// the bootstrap settings through the same jump host, moves SSH and
+// confirms the new port through it.
+func TestFreshCardBehindJumpHost(t *testing.T) {
+	testhost.Require(t)
+	jump := testhost.Start(t, testhost.Options{})
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
+	h.AdmitPortsOnlyFrom(t, []int{22, 2222}, jump.Addr)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	conf := filepath.Join(home, "ssh_config")
+	writeFile(t, conf, fmt.Sprintf("Host picard\n  HostName %s\n  ProxyJump pi@%s\n", h.Addr, jump.Addr))
+	kh := filepath.Join(home, "known_hosts")
+	writeFile(t, kh, readFile(t, h.KnownHostsFile(t))+readFile(t, jump.KnownHostsFile(t)))
+	args := []string{"apply", "-F", conf, repoPath("examples/pi-home-server"),
+		"-var", "address=picard", "-var", "identity_file=" + h.KeyFile, "-var", "known_hosts=" + kh,
+		"-var", "ssh_port=2222", "-var", "admin_user=alice", "-var", "bootstrap_user=pi",
+		"-var", "pppoe_user=user@isp.example", "-var", "pppoe_password=" + pppoePassword,
+		"-var", "pppoe_connect=false"}
+	r := hako(t, args...)
+	if r.code != 0 {
+		t.Fatalf("apply:\n%s", r)
+	}
+	mustContain(t, r, "port 2222 refused the connection; connecting with the bootstrap settings instead (pi@",
+		"moving SSH from port 22 (pi) to port 2222 (alice)", "confirmed: logged in on port 2222 as alice",
+		"\npi  ok=1 changed=12 failed=0 skipped=0\n")
+	noPassword(t, r)
+	if got := listeningPorts(t, h); got != "2222" {
+		t.Errorf("sshd listens on %q, want only 2222", got)
+	}
+	again := hako(t, args...)
+	mustContain(t, again, "\npi  ok=12 changed=0 failed=0 skipped=0\n")
+}
