@@ -29,6 +29,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// hako reads ~/.ssh/config (through `ssh -G`) as ssh does: the tests
+	// must not depend on this machine's. An empty home, after the build
+	// (which wants the real one for its cache); a test that is about
+	// ssh_config sets its own.
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("HOME", home)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
