@@ -31,9 +31,10 @@ func (h *SSHHost) MakeDir(ctx context.Context, d Dir) error { return makeDir(ctx
 // default MaxSessions of 10; work as another user waits for the current
 // one (rare: a home's files), which then closes its server.
 type userFiles struct {
-	work       sync.Mutex // held while a user's client is in use
-	mu         sync.Mutex // guards the fields below
-	uid        int        // whose client c is (c != nil)
+	turnOnce   sync.Once
+	turn       chan struct{} // holds a token while a user's client is in use
+	mu         sync.Mutex    // guards the fields below
+	uid        int           // whose client c is (c != nil)
 	c          *sftpConn
 	loginUID   int // of the login user, when loginKnown
 	loginKnown bool
@@ -45,6 +46,22 @@ type sftpConn struct {
 	s     *ssh.Session
 	fsync bool
 }
+
+// take waits for the user's client to be free, or for ctx to end: work
+// as another user waits its turn behind a whole write (upload, validate),
+// and a run that is cancelled or out of time must not wait on.
+func (u *userFiles) take(ctx context.Context) error {
+	u.turnOnce.Do(func() { u.turn = make(chan struct{}, 1) })
+	select {
+	case u.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// give frees the user's client for the next taker.
+func (u *userFiles) give() { <-u.turn }
 
 func (u *userFiles) close() {
 	u.mu.Lock()
@@ -92,11 +109,13 @@ func (h *SSHHost) writerUID(ctx context.Context) (int, error) {
 // everywhere, and the user's own groups. It needs root: through sudo with
 // become, else a root login.
 func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
-	h.users.work.Lock()
+	if err := h.users.take(ctx); err != nil {
+		return nil, nil, fmt.Errorf("waiting for the file access as another user to be free: %w", err)
+	}
 	h.users.mu.Lock()
 	defer h.users.mu.Unlock()
 	if c := h.users.c; c != nil && h.users.uid == uid {
-		return sftpOps{c: c.c, fsync: c.fsync}, h.users.work.Unlock, nil
+		return sftpOps{c: c.c, fsync: c.fsync}, h.users.give, nil
 	}
 	if h.users.c != nil {
 		closeSFTP(h.users.c.c, h.users.c.s)
@@ -108,11 +127,11 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 	}
 	c, s, fsync, err := h.startSFTP(ctx, cmd)
 	if err != nil {
-		h.users.work.Unlock()
+		h.users.give()
 		return nil, nil, err
 	}
 	h.users.uid, h.users.c = uid, &sftpConn{c: c, s: s, fsync: fsync}
-	return sftpOps{c: c, fsync: fsync}, h.users.work.Unlock, nil
+	return sftpOps{c: c, fsync: fsync}, h.users.give, nil
 }
 
 // sftpClient starts the SFTP client on first use and then reuses it; the
