@@ -22,18 +22,37 @@ import (
 // tempSuffixLen is the length of the hex suffix hosts gives temp files.
 const tempSuffixLen = 12
 
-// rootOnlyFunc defines rootonly DIR: true when DIR (a path without
-// symlinks, as pwd -P gives) and every folder above it are owned by
-// root and writable by neither group nor others. One stat for the whole
-// chain: the probe asks this for every folder a file task writes in.
-const rootOnlyFunc = `rootonly() { _p=$1; set --; while :; do
-  set -- "$@" "$_p"; [ "$_p" = / ] && break; _p=${_p%/*}; _p=${_p:-/}
-done
-_a=$(stat -c '%u %a' -- "$@") || return 1
-set -- $_a
-while [ $# -ge 2 ]; do
-  [ "$1" = 0 ] && [ $(( 0$2 & 022 )) -eq 0 ] || return 1; shift 2
-done; }
+// routeFunc defines route DIR, the check to call before root works by
+// path in DIR (reads, removes): namei walks DIR as the kernel does,
+// through every symlink and the folders its target names, listing owner
+// and mode of each. route sets _ru to "" when all of them are root's and
+// none is writable by group or others (a sticky one may be, except DIR
+// itself): then nobody else can change where DIR leads. Else _ru is
+// "OWNER GROUP" of the first entry on the way owned by someone else, when
+// one user owns all such entries, or "-" (a folder others can write, two
+// users, no answer). Checking the path DIR resolves to (pwd -P) is not
+// enough: a root folder reached through a user's folder is root's, but
+// the user can swap the way to it.
+const routeFunc = `route() { _ru=-; _n=$(namei -l -- "${1:-/}" 2>/dev/null) || return 0; _ru=; _open=
+  while read -r _m _o _g _x; do
+    case $_m in d* | l*) ;; *) continue ;; esac
+    if [ "$_o" != root ]; then
+      case $_ru in '') _ru="$_o $_g" ;; "$_o "*) ;; *) _ru=-; return 0 ;; esac
+    fi
+    case $_m in
+    l*) ;;
+    d????w???? | d???????w?) _open=1; case $_m in *[tT]) ;; *) _ru=-; return 0 ;; esac ;;
+    *) _open= ;;
+    esac
+  done <<HAKO_ROUTE_END
+$_n
+HAKO_ROUTE_END
+  [ -z "$_open" ] || _ru=-; }
+`
+
+// rootOnlyFunc defines route and rootonly DIR: true when route finds the
+// way to DIR root's alone.
+const rootOnlyFunc = routeFunc + `rootonly() { route "$1"; [ -z "$_ru" ]; }
 `
 
 // leftoverProbeFunc defines t IDX DIR, which prints "T IDX -" when DIR is
@@ -42,7 +61,7 @@ done; }
 // symlinks, that are named like hako's temp files. The probe asks once per
 // folder, however many files a plan writes there.
 const leftoverProbeFunc = `t() { if ! _r=$(cd -P -- "$2" 2>/dev/null && pwd -P); then echo "T $1 -"; return; fi
-  if rootonly "$_r"; then printf 'T %s 1' "$1"; else printf 'T %s 0' "$1"; fi
+  if rootonly "$2"; then printf 'T %s 1' "$1"; else printf 'T %s 0' "$1"; fi
   for _f in "$_r"/.*.hako-` + hexGlob + `; do
     if [ -f "$_f" ] && [ ! -L "$_f" ]; then printf ' '; printf '%s' "${_f##*/}" | base64 -w0; fi
   done; echo; }
@@ -118,7 +137,7 @@ func removeLeftovers(ctx context.Context, h hosts.Host, p string, temps []string
 	}
 	dir := path.Dir(p)
 	script := rootOnlyFunc + `r=$(cd -P -- ` + hosts.Quote(dir) + ` && pwd -P) || { echo "the folder is gone" >&2; exit 1; }
-rootonly "$r" || { echo "the folder (or one above it) is no longer writable by root alone; leftover temp files left" >&2; exit 1; }
+rootonly ` + hosts.Quote(dir) + ` || { echo "the folder (or one above it) is no longer writable by root alone; leftover temp files left" >&2; exit 1; }
 for n in ` + strings.Join(names, " ") + `; do
   if [ -f "$r/$n" ] && [ ! -L "$r/$n" ]; then rm -f -- "$r/$n" || exit; fi
 done

@@ -97,7 +97,15 @@ func TestFileLeftoverWithContentChange(t *testing.T) {
 // In a folder another user can write, root does not remove by path: the
 // leftover stays, the task plans nothing for it and the warning names it.
 func TestFileLeftoverInSharedFolderIsOnlyWarned(t *testing.T) {
-	dir := t.TempDir() // under /tmp, which everyone can write
+	dir := t.TempDir()
+	// Like /tmp: anyone may add names (and the probe, reading as nobody
+	// there, can get in).
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(dir, "motd")
 	write(t, p, "x\n", 0o644)
 	stale := filepath.Join(dir, ".motd.hako-0123456789ab")
@@ -201,5 +209,53 @@ func TestLeftoverNameIsHostsTempName(t *testing.T) {
 	lo := Leftovers{Dir: dir, Names: []string{filepath.Base(temp)}}
 	if got := lo.Of(p); len(got) != 1 || got[0] != temp {
 		t.Errorf("hosts wrote its temp file to %s; Of finds %q", temp, got)
+	}
+}
+
+// A root folder reached through a user's folder is not root's alone: the
+// user chooses where her link leads, so she could have root remove temp
+// files named after the plan's file in any root folder. The check follows
+// the way the path takes, not just the folder it leads to now.
+func TestLeftoverRouteThroughUserFolder(t *testing.T) {
+	base := rootOnlyDir(t)
+	etc := filepath.Join(base, "etc")
+	home := filepath.Join(base, "home")
+	srv := filepath.Join(base, "srv")
+	for _, d := range []string{etc, home, srv} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(home, 4321, 4321); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(etc, ".app.conf.hako-0123456789ab"), "root's\n", 0o600)
+	// Root's link into her home, where she put a link to root's folder.
+	if err := os.Symlink(filepath.Join(home, "conf"), filepath.Join(srv, "conf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(etc, filepath.Join(home, "conf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(filepath.Join(home, "conf"), 4321, 4321); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(srv, "conf")
+	st, err := Gather(t.Context(), local(), []Probe{{ProbeLeftovers, dir}, {ProbeLeftovers, etc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo := st.Leftovers(dir); lo.RootOnly {
+		t.Errorf("a folder reached through uid 4321's folder counts as root's alone: %+v", lo)
+	}
+	if lo := st.Leftovers(etc); !lo.RootOnly || len(lo.Names) != 1 {
+		t.Errorf("root's own folder: %+v", lo)
+	}
+	err = removeLeftovers(t.Context(), local(), filepath.Join(dir, "app.conf"), []string{filepath.Join(dir, ".app.conf.hako-0123456789ab")})
+	if err == nil {
+		t.Error("removing through uid 4321's folder was not refused")
+	}
+	if _, err := os.Stat(filepath.Join(etc, ".app.conf.hako-0123456789ab")); err != nil {
+		t.Errorf("root's file was removed through her link: %v", err)
 	}
 }

@@ -140,26 +140,24 @@ func answer[T any](answers map[string]T, kind, key string) T {
 }
 
 // probeFuncs answer one probe each and print one line per answer. They run
-// as the become user. c reads a file as root only when every folder above
-// it is root's and writable by no one else; else as the owner of the first
-// folder that is not root's (or as nobody, under a folder anyone may
-// write): whoever can change the folder could swap the file for a link to
-// /etc/shadow after the [ ! -L ] test, and root would show its lines in
-// the plan's diff. x runs its command in a subshell with no input, so a
-// broken command only fails its own probe.
+// as the become user. c reads a file as root only when the folders on its
+// way are root's alone (route); else as the one user who owns folders or
+// links there (or as nobody, under a folder anyone may write): whoever can
+// change a folder on the way could swap the file, or the folder, for a
+// link to /etc/shadow after the [ ! -L ] test, and root would show its
+// lines in the plan's diff. x runs its command in a subshell with no
+// input, so a broken command only fails its own probe.
 // LC_ALL=C: the answers are parsed (stat %F, systemctl, dpkg-query), and a
 // host in another language (LANG=ja_JP.UTF-8, LANGUAGE=ja) would translate
 // them; sshd passes the login locale on and sudo keeps it.
 const probeFuncs = `export LC_ALL=C
 s() { if _s=$(stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$2" 2>/dev/null); then echo "S $1 $_s"; else echo "S $1 -"; fi; }
-ra() { _a=; [ "$(id -u)" = 0 ] || return 0; _p=; _f=$-; set -f; _i=$IFS; IFS=/
-  for _c in ${1%/*}; do [ -n "$_c" ] || continue; _p=$_p/$_c
-    _m=$(stat -Lc '%u %g %a' -- "$_p" 2>/dev/null) || break
-    _u=${_m%% *}; _m=${_m#* }; _g=${_m%% *}; _m=${_m#* }
-    if [ "$_u" != 0 ]; then _a="--reuid=$_u --regid=$_g"; break; fi
-    case $_m in *[2367]? | *[2367]) case $_m in [1357]???) ;; *) _a="--reuid=65534 --regid=65534"; break ;; esac ;; esac
-  done; IFS=$_i; case $_f in *f*) ;; *) set +f ;; esac
-  [ -z "$_a" ] || _a="setpriv $_a --clear-groups --"; }
+ra() { _a=; [ "$(id -u)" = 0 ] || return 0; route "${1%/*}"
+  case $_ru in
+  '') ;;
+  -) _a="setpriv --reuid=65534 --regid=65534 --clear-groups --" ;;
+  *) _a="setpriv --reuid=${_ru% *} --regid=${_ru#* } --clear-groups --" ;;
+  esac; }
 c() { if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then ra "$2"
   if [ "$(stat -c %s -- "$2")" -le ` + "1048576" + ` ]; then
     if _o=$($_a base64 -w0 -- "$2" 2>/dev/null); then echo "C $1 $_o"; else echo "C $1 -"; fi
