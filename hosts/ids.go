@@ -17,9 +17,17 @@ import (
 // for Samba machine accounts.
 var OwnerName = regexp.MustCompile(`^(?:[0-9]{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$`)
 
+// maxID is (uid_t)-1, which no user or group may have.
+const maxID = 1<<32 - 1
+
 // CheckOwnerName says why s cannot name a user or group ("" and valid names
 // give nil).
 func CheckOwnerName(what, s string) error {
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil && n >= maxID {
+		// The host keeps ids in 32 bits: a larger one would wrap (4294967296
+		// is root), and 4294967295 means "leave as it is" to chown.
+		return fmt.Errorf("%s %s is not a valid id (at most %d)", what, s, maxID-1)
+	}
 	if s == "" || OwnerName.MatchString(s) {
 		return nil
 	}

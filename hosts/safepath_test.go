@@ -168,11 +168,16 @@ func TestWriteFileOwnerNames(t *testing.T) {
 		{Path: p, Group: "a b"},
 		{Path: p, Owner: "x:y"},
 		{Path: p, Owner: "$(id)"},
+		{Path: p, Owner: "4294967296"}, // would wrap to root on the host
+		{Path: p, Group: "4294967295"}, // chown's "leave as it is"
 	} {
 		err := h.WriteFile(t.Context(), bad)
 		if err == nil || !strings.Contains(err.Error(), "invalid request") {
 			t.Errorf("%+v: %v", bad, err)
 		}
+	}
+	if err := CheckOwnerName("owner", "4294967294"); err != nil {
+		t.Errorf("the largest id: %v", err)
 	}
 	err := h.WriteFile(t.Context(), FileWrite{Path: p + "\nx"})
 	if err == nil || !strings.Contains(err.Error(), "control character") {
