@@ -61,8 +61,8 @@ func raceHits(t *testing.T, h *testhost.Host) int {
 
 // A file for mallory in her home, rewritten N times while she swaps every
 // hako temp file she sees for a link to /etc/hako-victim (a root 0600
-// file). Before owner and mode were set on the handle, root's chown by
-// path followed her link and gave her the victim.
+// file). A chown by path as root would follow her link and give her the
+// victim; owner and mode must be set on the open handle.
 func TestSymlinkRaceFileWrite(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
@@ -115,8 +115,8 @@ done`)
 // A user task whose ~/.ssh mallory made group-writable (so hako fixes it)
 // and a directory task for a folder in her home, while she flips that
 // folder between itself and a link to /etc/hako-victim-dir. Root's
-// `install -d -o` or chown/chmod by path followed the link and gave her
-// the victim folder, and authorized_keys could land in it.
+// `install -d -o` or chown/chmod by path would follow the link and give
+// her the victim folder, and authorized_keys could land in it.
 func TestSymlinkRaceUserAndDirectory(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})

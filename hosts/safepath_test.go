@@ -133,7 +133,7 @@ func TestWriteFileRefusesUserFolder(t *testing.T) {
 }
 
 // The validate command gets the temp file as "$1": a template that puts
-// %s inside single quotes of an inner shell no longer turns the path into
+// %s inside single quotes of an inner shell does not turn the path into
 // shell text, so a path holding $(...) runs nothing.
 func TestWriteFileValidatePathIsAWord(t *testing.T) {
 	eachHost(t, func(t *testing.T, h Host) {
