@@ -24,6 +24,7 @@ const (
 	CheckSocketPort      = "socket-activated-port"
 	CheckSSHDPort        = "sshd-port"
 	CheckPendingRollback = "pending-rollback"
+	CheckSSHDInclude     = "sshd-include"
 )
 
 // The warnings' checks.
@@ -34,7 +35,7 @@ const (
 )
 
 // RefusalChecks lists the checks -allow-risky can override.
-var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback}
+var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude}
 
 // IsRefusalCheck reports whether name is one of RefusalChecks.
 func IsRefusalCheck(name string) bool {
@@ -94,6 +95,8 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	found = append(found, socket...)
 	found = append(found, sshdPort(e)...)
 	found = append(found, pendingRollback(e)...)
+	includeRefusals, includeWarnings := sshdInclude(e)
+	found = append(found, includeRefusals...)
 
 	seen := map[[2]string]bool{}
 	for _, f := range found {
@@ -112,6 +115,7 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	if len(socket) == 0 {
 		warnings = append(warnings, sshSocket(e)...)
 	}
+	warnings = append(warnings, includeWarnings...)
 	warnings = append(warnings, networkManager(e)...)
 	warnings = append(warnings, loginUserMissing(e)...)
 	warnings = append(warnings, leftoverTemps(h, st)...)

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -47,42 +48,83 @@ func isSSHDPath(p string) bool { return strings.HasPrefix(p, "/etc/ssh/") }
 // sshdDirectives returns the directives that apply to every connection,
 // in the order sshd reads them.
 func (e *env) sshdDirectives() []sshdDirective {
-	ds, _ := e.sshdRead()
+	ds, _, _ := e.sshdRead()
 	return ds
+}
+
+// sshdMaxDepth is how deep sshd nests Includes (SERVCONF_MAX_DEPTH):
+// deeper, it stops with "Too many recursive configuration includes" and
+// does not start.
+const sshdMaxDepth = 16
+
+// sshdMaxReads bounds the files one reading expands. The configuration
+// comes from the host: Includes that fan out (each file including every
+// other) multiply at every level, and without a bound a few files would
+// keep the linter busy for hours. A real configuration reads a handful.
+const sshdMaxReads = 256
+
+// includeProblem is why sshdRead stopped reading: a file includes itself
+// (directly or through others), Includes nest deeper than sshd allows, or
+// there are more than sshdMaxReads files to read.
+type includeProblem struct {
+	chain   []endFile // the files from sshd_config to the one that would be read again, or too deep
+	loop    bool
+	tooMany bool
 }
 
 // sshdRead returns the directives that apply to every connection, in the
 // order sshd reads them, and every file it reads. Without a known
 // sshd_config it reads Debian's first line, Include
-// /etc/ssh/sshd_config.d/*.conf.
-func (e *env) sshdRead() ([]sshdDirective, []endFile) {
+// /etc/ssh/sshd_config.d/*.conf. A loop of Includes or nesting deeper than
+// sshd's limit makes sshd refuse to start; reading stops there, and at
+// sshdMaxReads files, with the problem returned.
+func (e *env) sshdRead() ([]sshdDirective, []endFile, *includeProblem) {
 	var out []sshdDirective
 	var read []endFile
+	var problem *includeProblem
+	var chain []endFile // the includers of the file being read, outermost first
 	files := e.paths(isSSHDPath)
 	sort.Strings(files)
-	var readFile func(f endFile, depth int, matchAll bool)
-	include := func(pattern string, depth int, matchAll bool) {
+	var readFile func(f endFile, matchAll bool)
+	include := func(pattern string, matchAll bool) {
 		if !path.IsAbs(pattern) {
 			pattern = path.Join("/etc/ssh", pattern)
 		}
 		for _, p := range files {
+			if problem != nil {
+				return
+			}
 			if ok, _ := path.Match(pattern, p); ok {
 				if f, ok := e.file(p); ok {
-					readFile(f, depth+1, matchAll)
+					readFile(f, matchAll)
 				}
 			}
 		}
 	}
-	readFile = func(f endFile, depth int, matchAll bool) {
-		if depth > 16 { // sshd's own limit
+	readFile = func(f endFile, matchAll bool) {
+		here := append(chain[:len(chain):len(chain)], f)
+		switch {
+		case slices.ContainsFunc(chain, func(c endFile) bool { return c.path == f.path }):
+			problem = &includeProblem{chain: here, loop: true}
+			return
+		case len(chain) > sshdMaxDepth:
+			problem = &includeProblem{chain: here}
+			return
+		case len(read) >= sshdMaxReads:
+			problem = &includeProblem{chain: here, tooMany: true}
 			return
 		}
 		read = append(read, f)
+		chain = here
+		defer func() { chain = chain[:len(chain)-1] }()
 		// A file starts in its includer's state (only active ones are
 		// read), and its Match lines end with it: sshd restores the
 		// includer's state after an Include.
 		active := true
 		for _, line := range strings.Split(string(f.data), "\n") {
+			if problem != nil {
+				return
+			}
 			key, args := sshdLine(line)
 			switch {
 			case key == "":
@@ -92,7 +134,7 @@ func (e *env) sshdRead() ([]sshdDirective, []endFile) {
 			case !active: // only some connections; an Include here too
 			case key == "include":
 				for _, a := range args {
-					include(a, depth, matchAll)
+					include(a, matchAll)
 				}
 			default:
 				out = append(out, sshdDirective{key: key, args: args, file: f, matchAll: matchAll})
@@ -100,11 +142,11 @@ func (e *env) sshdRead() ([]sshdDirective, []endFile) {
 		}
 	}
 	if f, ok := e.file(sshdConfig); ok {
-		readFile(f, 0, false)
+		readFile(f, false)
 	} else {
-		include("sshd_config.d/*.conf", 0, false)
+		include("sshd_config.d/*.conf", false)
 	}
-	return out, read
+	return out, read, problem
 }
 
 // isMatchAll: a Match line's criteria are "all", which sshd matches for

@@ -22,7 +22,7 @@ func sshdPort(e *env) []Finding {
 	if _, socket := e.socketActivated(); socket {
 		return socketListenPort(e)
 	}
-	ds, read := e.sshdRead()
+	ds, read, _ := e.sshdRead()
 	ports, from := sshdListenPorts(ds)
 	by, ok := firstPlanned(directiveFiles(from), read)
 	if !ok {
