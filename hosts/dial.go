@@ -42,6 +42,9 @@ type SSHHost struct {
 	users userFiles // SFTP as other users, user ids
 	via   io.Closer // the jump host connection or proxy command carrying this one
 
+	cmdTimeout time.Duration // 0: none
+	alive      *keepalive
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -144,7 +147,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	if via != nil || cfg.ProxyCommand != "" {
 		h.end.ClientAddr = "" // our side of a channel or pipe says nothing about the host's view
 	}
-	h.startServerAlive(cfg.ServerAliveInterval, cfg.ServerAliveCountMax)
+	h.watch(cfg)
 	return h, nil
 }
 
@@ -234,6 +237,7 @@ func (h *SSHHost) Name() string { return h.name }
 // sudo'd sftp-server), then the SSH connection.
 func (h *SSHHost) Close() error {
 	h.closeOnce.Do(func() {
+		h.alive.close()
 		h.sftpMu.Lock()
 		if h.sftp != nil {
 			closeSFTP(h.sftp, h.sftpSession)

@@ -14,6 +14,10 @@ import (
 type Result struct {
 	Stdout, Stderr []byte
 	ExitCode       int
+	// StdoutTruncated: the command printed more than MaxStdout bytes;
+	// Stdout holds the first MaxStdout of them. Stderr keeps the last
+	// MaxStderr bytes, after a line saying how many it dropped.
+	StdoutTruncated bool
 }
 
 // Host is one connected machine. Safe for concurrent use.
@@ -115,18 +119,26 @@ type Config struct {
 	// ProxyCommand, when set (and there are no Jumps), is run locally with
 	// `sh -c`; SSH is spoken over its standard input and output.
 	ProxyCommand string
-	// ServerAliveInterval, when set, sends a keepalive after that much
-	// silence; ServerAliveCountMax unanswered ones close the connection.
+	// ServerAliveInterval and ServerAliveCountMax are OpenSSH's (from
+	// ssh_config, else 15s and 3): a keepalive after each interval, and
+	// the connection is closed after that many go unanswered, so a host
+	// that vanished fails its commands instead of hanging them.
 	ServerAliveInterval time.Duration
 	ServerAliveCountMax int
 	// Password, when set, is tried after the keys (a fresh card whose first
 	// user has only a password). It is never logged or put in an error.
 	Password string
+	// CommandTimeout bounds each command Run starts (default 1h; negative:
+	// none). A command still running then is killed and Run fails.
+	CommandTimeout time.Duration
 }
 
 const (
 	defaultPort           = 22
 	defaultConnectTimeout = 10 * time.Second
+	defaultCommandTimeout = time.Hour // apt on a slow card takes minutes; an hour is stuck
+	defaultKeepalive      = 15 * time.Second
+	defaultKeepaliveCount = 3
 	// maxSessions bounds concurrent exec sessions per connection: sshd's
 	// MaxSessions defaults to 10 and the long-lived SFTP session takes one.
 	maxSessions = 8

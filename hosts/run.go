@@ -1,11 +1,11 @@
 package hosts
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -33,8 +33,10 @@ func shellCommand(become bool) string {
 
 // Run runs cmd in a new session on the host's connection. A non-zero exit
 // (or death by signal, as 128+n) is returned in Result; the error is for
-// transport problems and cancellation. The command text is not put into
-// errors, nor on the host's command line: it may carry secrets.
+// transport problems, cancellation and a command that outlived the
+// host's CommandTimeout (it is killed then). The command text is not put
+// into errors, nor on the host's command line: it may carry secrets.
+// Output beyond MaxStdout and MaxStderr is dropped (see Result).
 func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	select {
 	case h.sem <- struct{}{}:
@@ -45,29 +47,47 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 
 	s, err := h.client.NewSession()
 	if err != nil {
-		return Result{}, fmt.Errorf("host %q: run: open session: %w", h.name, err)
+		return Result{}, fmt.Errorf("host %q: run: open session: %w", h.name, h.lost(err))
 	}
 	defer s.Close()
-	var stdout, stderr bytes.Buffer
-	s.Stdout, s.Stderr = &stdout, &stderr
+	stdout := &headWriter{max: MaxStdout}
+	stderr := &tailWriter{max: MaxStderr}
+	s.Stdout, s.Stderr = stdout, stderr
 	s.Stdin = strings.NewReader(cmd)
 	if err := s.Start(shellCommand(h.become)); err != nil {
-		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, err)
+		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
+	var timeout <-chan time.Time
+	if h.cmdTimeout > 0 {
+		t := time.NewTimer(h.cmdTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	result := func() Result {
+		out, cut := stdout.bytes()
+		return Result{Stdout: out, Stderr: stderr.bytes(), StdoutTruncated: cut}
+	}
+	var stopped error
 	select {
 	case err = <-done:
 	case <-ctx.Done():
+		stopped = ctx.Err()
+	case <-timeout:
+		stopped = fmt.Errorf("the command was still running after %s, the command timeout; it was killed", h.cmdTimeout)
+	}
+	if stopped != nil {
 		// Ask for the process to die, then drop the channel either way;
 		// closing it makes Wait return.
 		_ = s.Signal(ssh.SIGKILL)
 		s.Close()
 		<-done
-		return Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: -1},
-			fmt.Errorf("host %q: run: %w", h.name, ctx.Err())
+		res := result()
+		res.ExitCode = -1
+		return res, fmt.Errorf("host %q: run: %w", h.name, stopped)
 	}
-	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	res := result()
 	var exit *ssh.ExitError
 	switch {
 	case err == nil:
@@ -77,5 +97,16 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 		return res, nil
 	}
 	res.ExitCode = -1
+	if why := h.alive.reason(); why != nil {
+		return res, fmt.Errorf("host %q: run: %w", h.name, why)
+	}
 	return res, fmt.Errorf("host %q: run: %w (connection lost?)", h.name, err)
+}
+
+// lost is err, or the keepalive's reason when it closed the connection.
+func (h *SSHHost) lost(err error) error {
+	if why := h.alive.reason(); why != nil {
+		return why
+	}
+	return err
 }

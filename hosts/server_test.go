@@ -47,6 +47,10 @@ type testServer struct {
 	forward  bool   // accept direct-tcpip channels to loopback (a jump host)
 	deaf     bool   // never answer global requests (keepalives)
 
+	// frozen makes every connection go silent, as a host that lost power:
+	// nothing more is read or written, nothing is closed.
+	frozen atomic.Bool
+
 	ln    net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
@@ -88,10 +92,11 @@ func startServer(t *testing.T, userKey ssh.PublicKey, opts ...serverOption) *tes
 	go func() {
 		defer s.wg.Done()
 		for {
-			nc, err := ln.Accept()
+			raw, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			nc := &freezableConn{Conn: raw, frozen: &s.frozen, closed: make(chan struct{})}
 			s.mu.Lock()
 			s.conns = append(s.conns, nc)
 			s.mu.Unlock()
@@ -298,6 +303,37 @@ func (s *testServer) exec(ch ssh.Channel, command string, reqs <-chan *ssh.Reque
 			}
 		}
 	}
+}
+
+// freezableConn stops passing data either way once frozen is set, until
+// it is closed.
+type freezableConn struct {
+	net.Conn
+	frozen    *atomic.Bool
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (c *freezableConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.frozen.Load() {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	return n, err
+}
+
+func (c *freezableConn) Write(p []byte) (int, error) {
+	if c.frozen.Load() {
+		<-c.closed
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *freezableConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }
 
 // silentListener accepts TCP connections and never says a word.

@@ -20,7 +20,8 @@ type Options struct {
 	// it may present (-accept-host-key): recorded on first contact.
 	AcceptHostKeys map[string]string
 	ConnectTimeout time.Duration
-	Parallel       int // hosts at once; default 5
+	CommandTimeout time.Duration // each command's limit (hosts.Config.CommandTimeout)
+	Parallel       int           // hosts at once; default 5
 	// Reprovision names hosts whose changed host key is to be accepted
 	// (reflashed cards).
 	Reprovision map[string]bool
@@ -53,6 +54,7 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 	for i := range cfg.Jumps {
 		cfg.Jumps[i].AcceptNewHostKeys = cfg.Jumps[i].AcceptNewHostKeys || o.AcceptNewHostKeys
 	}
+	cfg.CommandTimeout = o.CommandTimeout
 	if o.Dial != nil {
 		return o.Dial(ctx, cfg)
 	}

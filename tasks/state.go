@@ -199,6 +199,10 @@ func Gather(ctx context.Context, h hosts.Host, probes []Probe) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gathering state: %w", err)
 	}
+	if res.StdoutTruncated {
+		return nil, fmt.Errorf("gathering state: the host's answers are larger than %d MiB, the most hako reads from one command; manage fewer large files on this host",
+			hosts.MaxStdout>>20)
+	}
 	if res.ExitCode != 0 || !bytes.Contains(res.Stdout, []byte(endMarker)) {
 		return nil, fmt.Errorf("gathering state: the probe script exited %d: %s",
 			res.ExitCode, strings.TrimSpace(string(res.Stderr)))

@@ -1,8 +1,11 @@
 package tasks
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/hako-dev/hako/hosts"
 )
 
 func TestScriptAsksEachProbeOnce(t *testing.T) {
@@ -85,5 +88,22 @@ func TestProbeErrorsNameNoCommand(t *testing.T) {
 	_, err = ParseAnswers([]byte(""), order)
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// cutHost answers every command with output that Run had to cut.
+type cutHost struct{ hosts.Host }
+
+func (cutHost) Name() string { return "cut" }
+func (cutHost) Run(context.Context, string) (hosts.Result, error) {
+	return hosts.Result{Stdout: []byte("S 0 -\n"), StdoutTruncated: true}, nil
+}
+
+// Answers cut short by the output bound are refused as such, not read
+// as if whole.
+func TestGatherRefusesTruncatedAnswers(t *testing.T) {
+	_, err := Gather(t.Context(), cutHost{}, []Probe{{Kind: ProbeStat, Arg: "/x"}})
+	if err == nil || !strings.Contains(err.Error(), "gathering state: the host's answers are larger than 64 MiB") {
+		t.Errorf("err %v", err)
 	}
 }

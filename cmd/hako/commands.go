@@ -107,8 +107,13 @@ func (o *options) varFiles() []string {
 }
 
 func (o *options) runOptions() run.Options {
+	cmdTimeout := o.commandTimeout
+	if cmdTimeout == 0 {
+		cmdTimeout = -1 // the flag's 0 is no limit, hosts' is its default
+	}
 	return run.Options{BootstrapPassword: o.password, AcceptNewHostKeys: o.acceptNewHostKeys, AcceptHostKeys: o.acceptHostKeys, ConnectTimeout: o.timeout, Parallel: o.parallel,
-		Reprovision: o.reprovision, AllowRisky: o.allowRisky, Confirm: o.confirm, ArmSafetyNet: armSafetyNet}
+		Reprovision: o.reprovision, AllowRisky: o.allowRisky, Confirm: o.confirm, ArmSafetyNet: armSafetyNet,
+		CommandTimeout: cmdTimeout}
 }
 
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {

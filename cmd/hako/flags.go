@@ -21,6 +21,7 @@ type options struct {
 	noColor           bool
 	acceptNewHostKeys bool
 	timeout           time.Duration
+	commandTimeout    time.Duration
 	parallel          int
 	detailedExitCode  bool
 	reprovision       map[string]bool
@@ -113,6 +114,8 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 			"trust and record host keys seen for the first time (never a changed key)")
 		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second,
 			"limit for connecting to a host (default: ssh_config's ConnectTimeout for the host, else 10s)")
+		fs.DurationVar(&o.commandTimeout, "command-timeout", time.Hour,
+			"limit for each command on a host; one still running then is killed and its task fails (0: no limit)")
 		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
 		o.acceptHostKeys = map[string]string{}
 		fs.Var(fingerprintSet(o.acceptHostKeys), "accept-host-key",
