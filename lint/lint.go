@@ -83,7 +83,7 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	strict := *st
 	strict.AllowRisky = nil
 	for _, s := range h.Steps {
-		_, err := s.Task.Check(&strict)
+		err := checkQuietly(s.Task, &strict)
 		var r *tasks.Refusal
 		if errors.As(err, &r) {
 			found = append(found, Finding{Check: r.Check, Task: s.Task.Address(), Message: r.Reason})
@@ -120,6 +120,19 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	warnings = append(warnings, loginUserMissing(e)...)
 	warnings = append(warnings, leftoverTemps(h, st)...)
 	return refusals, warnings
+}
+
+// checkQuietly is t.Check's error, a panic read as no refusal: the run
+// checks every task again itself, and reports a panic there as that
+// task's failure.
+func checkQuietly(t tasks.Task, st *tasks.State) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = nil
+		}
+	}()
+	_, err = t.Check(st)
+	return err
 }
 
 // env is what the checks look at: the plan of one host and its facts.

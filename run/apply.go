@@ -75,6 +75,10 @@ type Reporter interface {
 func Apply(ctx context.Context, p *plan.Plan, o Options, rep Reporter) []*Recap {
 	return eachHost(ctx, p, o, func(ctx context.Context, h *plan.Host) *Recap {
 		return applyHost(ctx, h, o, rep)
+	}, func(h *plan.Host, err error) *Recap {
+		// What the host did before is lost with its goroutine's state;
+		// the failure is what counts.
+		return &Recap{Host: h.Name, Failed: 1, Unreachable: err}
 	})
 }
 
@@ -186,7 +190,7 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 		r.Status = OK // it ran in this apply already
 		return r, nil
 	}
-	c, err := s.Task.Check(state)
+	c, err := check(a.host.Name, s, state)
 	r.Change = c
 	if err != nil {
 		r.Status, r.Err = Failed, err
@@ -196,7 +200,7 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 		r.Status = OK
 		return r, nil
 	}
-	if err := s.Task.Apply(ctx, a.conn, c); err != nil {
+	if err := apply(ctx, a.host.Name, s, a.conn, c); err != nil {
 		r.Status, r.Err = Failed, err
 		return r, nil
 	}
@@ -212,7 +216,7 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 	if s.AlwaysRuns() {
 		return r, next
 	}
-	after, err := s.Task.Check(next)
+	after, err := check(a.host.Name, s, next)
 	switch {
 	case err != nil:
 		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
@@ -271,7 +275,7 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 	for _, s := range due {
 		start := time.Now()
 		r := Result{Step: s, Handler: true, Status: Changed}
-		c, err := s.Task.Check(state)
+		c, err := check(a.host.Name, s, state)
 		r.Change = c
 		switch {
 		case err != nil:
@@ -279,7 +283,7 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 		case !c.Changed():
 			r.Status = OK
 		default:
-			if err := s.Task.Apply(ctx, a.conn, c); err != nil {
+			if err := apply(ctx, a.host.Name, s, a.conn, c); err != nil {
 				r.Status, r.Err = Failed, err
 			}
 		}

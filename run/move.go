@@ -180,7 +180,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.Stat
 // or the firewall), judged from the first checks.
 func (a *hostApply) needsGuard(state *tasks.State) bool {
 	for _, s := range a.host.Steps {
-		c, err := s.Task.Check(state)
+		c, err := check(a.host.Name, s, state)
 		if err != nil || c == nil || !c.Changed() {
 			continue
 		}

@@ -37,7 +37,7 @@ func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 		defer sv.conn.Close()
 		hp.Warnings = sv.warnings
 		for _, s := range h.Steps {
-			c, err := s.Task.Check(sv.state)
+			c, err := check(h.Name, s, sv.state)
 			if rs := sv.refused[s.Task.Address()]; len(rs) > 0 {
 				c, err = nil, refusalError(rs)
 			}
@@ -47,6 +47,8 @@ func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 			hp.Err = fmt.Errorf("host %s: %w", h.Name, refusalError(rest))
 		}
 		return hp
+	}, func(h *plan.Host, err error) *HostPlan {
+		return &HostPlan{Host: h, Err: err}
 	})
 }
 

@@ -66,8 +66,10 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 }
 
 // eachHost runs fn for every host, at most Parallel at once, and returns
-// the results in the plan's host order.
-func eachHost[R any](ctx context.Context, p *plan.Plan, o Options, fn func(context.Context, *plan.Host) R) []R {
+// the results in the plan's host order. A panic in fn ends only its host,
+// whose result is then failed(host, the panic as an error).
+func eachHost[R any](ctx context.Context, p *plan.Plan, o Options, fn func(context.Context, *plan.Host) R,
+	failed func(*plan.Host, error) R) []R {
 	n := o.Parallel
 	if n <= 0 {
 		n = 5
@@ -81,6 +83,11 @@ func eachHost[R any](ctx context.Context, p *plan.Plan, o Options, fn func(conte
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			defer func() {
+				if v := recover(); v != nil {
+					out[i] = failed(h, panicError(h.Name, "the run", v))
+				}
+			}()
 			out[i] = fn(ctx, h)
 		}()
 	}

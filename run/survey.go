@@ -32,7 +32,11 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 		conn.Close()
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	refusals, warnings := lint.Run(h, state, state.AllowRisky)
+	refusals, warnings, err := lintHost(h, state)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
 	s := &survey{conn: conn, state: state, refused: map[tasks.Address][]lint.Finding{}, warnings: warnings}
 	for _, f := range refusals {
 		s.refused[f.Task] = append(s.refused[f.Task], f)
@@ -53,4 +57,11 @@ func (s *survey) hostRefusals(h *plan.Host) []lint.Finding {
 		}
 	}
 	return out
+}
+
+// lintHost is lint.Run with a panic turned into the host's error.
+func lintHost(h *plan.Host, state *tasks.State) (refusals, warnings []lint.Finding, err error) {
+	defer recovered(&err, h.Name, "the lockout checks")
+	refusals, warnings = lint.Run(h, state, state.AllowRisky)
+	return refusals, warnings, nil
 }
