@@ -67,7 +67,18 @@ type Snapshot struct {
 	// back: the host is cut off then. Through hako's own session
 	// (RollbackNow) the network works as it is, and a restart could cut it.
 	Reapply []string
+	// AllowPending arms even while a guard armed by another run still
+	// waits on the host (-allow-risky pending-rollback). Without it Arm
+	// refuses then, checking under a lock on the host that two runs
+	// cannot pass at once.
+	AllowPending bool
 }
+
+// PruneAfterDays: Arm removes snapshot directories that are this many days
+// old and will never fire (rolled back, or past their deadline: a reboot
+// dropped their timer). Until then `sudo sh BaseDir/ID/rollback` can still
+// restore one by hand.
+const PruneAfterDays = 30
 
 // Errors a guard can end in; test with errors.Is.
 var (
@@ -239,7 +250,7 @@ func Arm(ctx context.Context, h hosts.Host, s Snapshot, timeout time.Duration) (
 	// The last line is "armed SCHEDULER [PID]".
 	f := strings.Fields(lastLine(res.Stdout))
 	if len(f) < 2 || f[0] != "armed" {
-		return nil, abort(ctx, h, id, a.deadline, fmt.Errorf("unexpected output of the arming command: %q", res.Stdout))
+		return nil, abort(ctx, h, id, a.deadline, fmt.Errorf("unexpected output of the arming command: %q", tail(res.Stdout)))
 	}
 	a.scheduler = f[1]
 	if len(f) > 2 {

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,9 +38,14 @@ func armScript(id string, paths []string, s Snapshot, timeout time.Duration) str
 	var b strings.Builder
 	b.WriteString("set -u\numask 077\n" + scriptEnv)
 	fmt.Fprintf(&b, "ID=%s\nD=%s\n", hosts.Quote(id), hosts.Quote(d))
+	if s.AllowPending {
+		b.WriteString("ALLOW_PENDING=1\n")
+	} else {
+		b.WriteString("ALLOW_PENDING=\n")
+	}
 	b.WriteString(`die() { printf 'hako guard: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (become = true)"
-for c in flock setsid cp; do command -v $c >/dev/null 2>&1 || die "$c not found"; done
+for c in flock setsid cp find; do command -v $c >/dev/null 2>&1 || die "$c not found"; done
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 && command -v systemctl >/dev/null 2>&1; then
 	sched=systemd
 else
@@ -47,6 +53,32 @@ else
 	for c in nohup sleep; do command -v $c >/dev/null 2>&1 || die "$c not found"; done
 fi
 mkdir -p ` + BaseDir + ` && chmod 0700 ` + BaseDir + ` || die "cannot create ` + BaseDir + `"
+# One run arms at a time: the check for a rollback still pending and the
+# arming itself happen under this lock, so two runs never arm at once.
+exec 8>>` + BaseDir + `.lock || die "cannot open ` + BaseDir + `.lock"
+flock -w 60 8 || die "another run has held the guard lock on this host for a minute; nothing is armed"
+now=$(date +%s)
+# pending DIR: armed, not rolled back, and less than a minute past its
+# deadline (later, its timer is gone: a reboot drops it).
+pending() {
+	[ -f "$1/armed" ] && [ ! -e "$1/rolledback" ] || return 1
+	read -r at _ ms <"$1/armed" || return 0
+	t=$(date -d "$at" +%s 2>/dev/null) || return 0
+	ms=${ms%ms}
+	case $ms in '' | *[!0-9]*) return 0 ;; esac
+	[ $((t + ms / 1000 + 60)) -ge "$now" ]
+}
+for old in ` + BaseDir + `/*; do
+	[ -d "$old" ] && [ ! -L "$old" ] || continue
+	if pending "$old"; then
+		[ -n "$ALLOW_PENDING" ] ||
+			die "a rollback armed by another run (guard ${old##*/}, armed $at) still waits on this host: it would undo this run; nothing is armed. Let it fire, or cancel it: sudo sh $old/rollback disarm"
+	elif [ -n "$(find "$old" -maxdepth 0 -mtime +` + strconv.Itoa(PruneAfterDays) + `)" ]; then
+		# Done (rolled back) or expired (its timer died) long ago; a
+		# rollback still at work holds its lock and is left alone.
+		( flock -n 9 && rm -rf -- "$old" ) 9>>"$old/lock"
+	fi
+done
 mkdir "$D" || die "cannot create $D"
 ok= scheduled=
 cleanup() {
@@ -116,7 +148,7 @@ systemd)
 process)
 	scheduled=1
 	setsid nohup /bin/sh -c 'echo $$ >"$1/pid.new" && mv -f "$1/pid.new" "$1/pid" && sleep "$2" && /bin/sh "$1/rollback" timer' \
-		"hako-guard-$ID" "$D" %d.%03d </dev/null >/dev/null 2>&1 &
+		"hako-guard-$ID" "$D" %d.%03d </dev/null >/dev/null 2>&1 8>&- &
 	i=0
 	while [ ! -s "$D/pid" ]; do
 		i=$((i + 1))

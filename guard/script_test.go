@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -146,6 +147,13 @@ func TestArmReplies(t *testing.T) {
 	if len(f.cmds) != 2 || !strings.Contains(f.cmds[1], `rm -rf -- "$D"`) {
 		t.Errorf("no abort after a lost connection: %q", f.cmds)
 	}
+	// Output that is not the arming's reply is quoted by its end only:
+	// the host decides how much there is.
+	f = &fakeHost{replies: []fakeReply{{res: hosts.Result{Stdout: []byte(strings.Repeat("noise ", 100000) + "the end\n")}}, {}}}
+	if _, err := Arm(ctx, f, s, time.Minute); err == nil || !strings.Contains(err.Error(), "unexpected output of the arming command") ||
+		!strings.Contains(err.Error(), "the end") || len(err.Error()) > 1000 {
+		t.Errorf("unexpected output: %.200v (%d bytes)", err, len(fmt.Sprint(err)))
+	}
 	// ... and when that fails too, the error says what may happen.
 	f = &fakeHost{replies: []fakeReply{{err: lost}, {err: lost}}}
 	if _, err := Arm(ctx, f, s, time.Minute); err == nil || !strings.Contains(err.Error(), "it may be armed") {
@@ -214,7 +222,7 @@ func TestScriptsParse(t *testing.T) {
 	for _, want := range []string{
 		`save '/etc/it'\''s'`, `save '/etc/$(reboot)'`, `save '/etc/a b'`,
 		`--on-active=3500ms --timer-property=AccuracySec=1s`,
-		`"hako-guard-$ID" "$D" 3.500 </dev/null >/dev/null 2>&1 &`,
+		`"hako-guard-$ID" "$D" 3.500 </dev/null >/dev/null 2>&1 8>&- &`,
 		"RESTART='ssh getty@tty1'",
 	} {
 		if !strings.Contains(arm, want) {

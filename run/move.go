@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/tasks"
 	"golang.org/x/crypto/ssh"
 )
@@ -36,6 +37,9 @@ type NetRequest struct {
 	Restart []string // services to restart after restoring
 	Reapply []string // network services to restart, if running, when the host rolls back by itself
 	Timeout time.Duration
+	// AllowPending arms even while a rollback armed by another run waits
+	// on the host (-allow-risky pending-rollback).
+	AllowPending bool
 }
 
 // DefaultMoveTimeout bounds a port move: if hako has not confirmed the
@@ -79,7 +83,7 @@ func cutsSSH(p string) bool {
 
 // netRequest collects what the host's tasks can break.
 func (a *hostApply) netRequest(timeout time.Duration) NetRequest {
-	r := NetRequest{Restart: []string{"ssh"}, Timeout: timeout}
+	r := NetRequest{Restart: []string{"ssh"}, Timeout: timeout, AllowPending: a.conn.allow[lint.CheckPendingRollback]}
 	socket := false
 	for _, s := range a.host.Steps {
 		if mp, ok := s.Task.(interface{ ManagedPath() string }); ok && cutsSSH(mp.ManagedPath()) {

@@ -283,3 +283,20 @@ func TestInterruptedMoveStillRollsBack(t *testing.T) {
 		t.Errorf("recap %+v", r)
 	}
 }
+
+// -allow-risky pending-rollback reaches the safety net: it arms although
+// another run's rollback is pending there.
+func TestPortMovePassesAllowPending(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		p, _ := movePlan(t)
+		net := &fakeNet{}
+		o := moveOptions(t, true, net)
+		if allow {
+			o.AllowRisky = map[string]bool{"pending-rollback": true}
+		}
+		Apply(context.Background(), p, o, &recorder{})
+		if net.req.Timeout == 0 || net.req.AllowPending != allow {
+			t.Errorf("allow %v: net request %+v", allow, net.req)
+		}
+	}
+}

@@ -10,5 +10,6 @@ import (
 
 // armSafetyNet arms the on-host rollback a port move needs.
 func armSafetyNet(ctx context.Context, h hosts.Host, r run.NetRequest) (run.SafetyNet, error) {
-	return guard.Arm(ctx, h, guard.Snapshot{Paths: r.Paths, UFW: r.UFW, Restart: r.Restart, Reapply: r.Reapply}, r.Timeout)
+	return guard.Arm(ctx, h, guard.Snapshot{Paths: r.Paths, UFW: r.UFW, Restart: r.Restart, Reapply: r.Reapply,
+		AllowPending: r.AllowPending}, r.Timeout)
 }
