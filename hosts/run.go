@@ -24,12 +24,34 @@ const evalStdin = `eval "$(cat)"`
 // -n makes sudo fail instead of waiting for a password nobody can type.
 // sudo drops SSH_CONNECTION, which says how the host sees this connection
 // (lockout checks need it): it is passed on as HAKO_SSH_CONNECTION.
-func shellCommand(become bool) string {
+//
+// GNU timeout runs the shell: at the limit, or when it is sent SIGTERM,
+// it signals the shell's whole process group (TERM, then KILL 10 s
+// later), so that the script's commands end on the host too. A session
+// without a terminal leaves its processes running when it closes, and
+// sshd sends a "signal" request only to the process it started: exec
+// makes that sudo (which passes TERM on to its command, env then timeout)
+// or timeout itself. Without a limit timeout runs all the same, with 0
+// (no limit), for the TERM it passes on.
+func shellCommand(become bool, limit time.Duration) string {
+	cmd := fmt.Sprintf("timeout -k 10s %.3fs %s", max(limit, 0).Seconds(), scriptShell)
 	if become {
-		return `sudo -n -- env HAKO_SSH_CONNECTION="$SSH_CONNECTION" ` + scriptShell
+		return `exec sudo -n -- env HAKO_SSH_CONNECTION="$SSH_CONNECTION" ` + cmd
 	}
-	return scriptShell
+	return "exec " + cmd
 }
+
+// Exit statuses of timeout(1) when the limit struck: the command was
+// terminated (TERM), or killed when TERM was not enough.
+const (
+	exitTimedOut = 124
+	exitKilled   = 128 + 9
+)
+
+// timeoutGrace is how long hako waits beyond the limit before it gives up
+// on the host's timeout (not installed, or the host is stuck) and ends the
+// session itself: timeout's own KILL comes 10 s after its TERM.
+const timeoutGrace = 30 * time.Second
 
 // Run runs cmd in a new session on the host's connection. A non-zero exit
 // (or death by signal, as 128+n) is returned in Result; the error is for
@@ -54,14 +76,15 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	stderr := &tailWriter{max: MaxStderr}
 	s.Stdout, s.Stderr = stdout, stderr
 	s.Stdin = strings.NewReader(cmd)
-	if err := s.Start(shellCommand(h.become)); err != nil {
+	started := time.Now()
+	if err := s.Start(shellCommand(h.become, h.cmdTimeout)); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	var timeout <-chan time.Time
 	if h.cmdTimeout > 0 {
-		t := time.NewTimer(h.cmdTimeout)
+		t := time.NewTimer(h.cmdTimeout + timeoutGrace)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -75,12 +98,13 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	case <-ctx.Done():
 		stopped = ctx.Err()
 	case <-timeout:
-		stopped = fmt.Errorf("the command was still running after %s, the command timeout; it was killed", h.cmdTimeout)
+		stopped = h.timedOut()
 	}
 	if stopped != nil {
-		// Ask for the process to die, then drop the channel either way;
-		// closing it makes Wait return.
-		_ = s.Signal(ssh.SIGKILL)
+		// Ask for the command to end (TERM: sudo passes it on, and
+		// timeout ends the whole script), then drop the channel either
+		// way; closing it makes Wait return.
+		_ = s.Signal(ssh.SIGTERM)
 		s.Close()
 		<-done
 		res := result()
@@ -94,6 +118,10 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 		return res, nil
 	case errors.As(err, &exit):
 		res.ExitCode = exit.ExitStatus()
+		if h.cmdTimeout > 0 && (res.ExitCode == exitTimedOut || res.ExitCode == exitKilled) && time.Since(started) >= h.cmdTimeout {
+			res.ExitCode = -1
+			return res, fmt.Errorf("host %q: run: %w", h.name, h.timedOut())
+		}
 		return res, nil
 	}
 	res.ExitCode = -1
@@ -101,6 +129,10 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 		return res, fmt.Errorf("host %q: run: %w", h.name, why)
 	}
 	return res, fmt.Errorf("host %q: run: %w (connection lost?)", h.name, err)
+}
+
+func (h *SSHHost) timedOut() error {
+	return fmt.Errorf("the command was still running after %s, the command timeout; it was killed", h.cmdTimeout)
 }
 
 // lost is err, or the keepalive's reason when it closed the connection.
