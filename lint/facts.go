@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"strings"
@@ -91,10 +90,13 @@ func parseFacts(out []byte) *facts {
 		}
 		unit, uf = "", unitFacts{}
 	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	for sc.Scan() {
-		tag, rest, _ := strings.Cut(sc.Text(), " ")
+	// Line by line over the answer, which is in memory already (bounded by
+	// what Run keeps): a line-length limit, as bufio.Scanner has, would
+	// end the reading at the first large file and silently drop every
+	// fact after it.
+	for l := range bytes.Lines(out) {
+		line := strings.TrimSuffix(strings.TrimSuffix(string(l), "\n"), "\r")
+		tag, rest, _ := strings.Cut(line, " ")
 		switch tag {
 		case "L":
 			f.login = rest

@@ -93,3 +93,13 @@ func TestSSHDLine(t *testing.T) {
 		}
 	}
 }
+
+// A file larger than any line limit does not end the reading: the facts
+// after it are still read.
+func TestParseFactsAfterAHugeFile(t *testing.T) {
+	huge := strings.Repeat("# padding\n", 2<<20) // 20 MiB
+	f := parseFacts([]byte(hostFile("/etc/ssh/sshd_config.d/huge.conf", huge) + "\nL alice\n" + userLine("alice", "alice,sudo") + "\n"))
+	if len(f.files["/etc/ssh/sshd_config.d/huge.conf"]) != len(huge) || f.login != "alice" || f.users["alice"] == nil || !f.users["alice"].exists {
+		t.Errorf("file %d bytes, login %q, users %v", len(f.files["/etc/ssh/sshd_config.d/huge.conf"]), f.login, f.users)
+	}
+}

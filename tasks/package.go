@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -122,9 +121,10 @@ func parseFacts(out []byte) pkgFacts {
 // installed parses dpkg-query's answer into the set of installed packages.
 func installed(out []byte) map[string]bool {
 	got := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		name, status, _ := strings.Cut(sc.Text(), "\t")
+	// No line-length limit (as bufio.Scanner's): one long line must not
+	// end the reading and leave the packages after it "not installed".
+	for l := range bytes.Lines(out) {
+		name, status, _ := strings.Cut(strings.TrimRight(string(l), "\r\n"), "\t")
 		if status == "installed" {
 			got[name] = true
 		}

@@ -247,3 +247,11 @@ func TestServiceStaticUnit(t *testing.T) {
 		t.Errorf("disabling a static unit: %v", err)
 	}
 }
+
+// A long line in dpkg-query's answer does not end the reading.
+func TestInstalledReadsPastALongLine(t *testing.T) {
+	got := installed([]byte(strings.Repeat("x", 100000) + "\tinstalled\nnginx\tinstalled\n"))
+	if !got["nginx"] {
+		t.Errorf("installed: %v entries, nginx missing", len(got))
+	}
+}
