@@ -90,7 +90,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	if err != nil {
 		return nil, err
 	}
-	hk.expect, hk.reprovision, hk.acceptFP = cfg.ExpectHostKey, cfg.Reprovision, cfg.AcceptHostKey
+	hk.expect, hk.reprovision, hk.acceptFP, hk.hash = cfg.ExpectHostKey, cfg.Reprovision, cfg.AcceptHostKey, cfg.HashKnownHosts
 	hk.ports = append([]int{cfg.Port}, cfg.HostPorts...)
 	auth := loadKeyAuth(cfg.IdentityFiles, cfg.IdentitiesOnly, deadline)
 	defer auth.close()
@@ -195,6 +195,10 @@ func handshakeError(ctx context.Context, cfg Config, hostport string, stage int3
 	var notGiven *HostKeyNotAcceptedError
 	if errors.As(err, &notGiven) {
 		return notGiven
+	}
+	var refused *HostKeyRefusedError
+	if errors.As(err, &refused) {
+		return refused
 	}
 	what := "ssh handshake"
 	if stage == stageAuth {

@@ -86,6 +86,7 @@ type Config struct {
 	KnownHostsFile    string        // default ~/.ssh/known_hosts; created (0600, parent 0700) if missing
 	Become            bool          // run commands and write files as root through `sudo -n`
 	AcceptNewHostKeys bool          // OpenSSH accept-new: record unknown keys, never replace a changed one
+	HashKnownHosts    bool          // record new keys under hashed names ("|1|salt|hash"), as OpenSSH's HashKnownHosts yes
 	ConnectTimeout    time.Duration // default 10s; bounds TCP connect AND the SSH handshake together
 	// ExpectHostKey, when set, is the only key accepted (it is recorded if
 	// known_hosts has none for this port): a second connection to a host

@@ -38,6 +38,7 @@ type hostKeyChecker struct {
 	expect               ssh.PublicKey // ExpectHostKey
 	acceptFP             string        // AcceptHostKey: the fingerprint of the only key accepted
 	reprovision          bool
+	hash                 bool  // write new entries hashed (HashKnownHosts)
 	ports                []int // the host's SSH ports (this one first): they must agree, and reprovisioning replaces their entries
 	db                   *knownhosts.HostKeyDB
 	seen                 ssh.PublicKey       // the key the host presented
@@ -78,12 +79,12 @@ func ensureKnownHostsFile(file string) error {
 // in the list after them: a host that stopped offering its recorded key type
 // must fail as "changed", not slip through as "unknown".
 func (c *hostKeyChecker) algorithms() []string {
-	algos := c.db.HostKeyAlgorithms(c.hostport)
+	algos := knownAlgorithms(c.db, c.hostport)
 	if len(algos) == 0 && c.expect == nil {
 		// A port with no entry must meet the key of the host's other
 		// ports (pinnedCheck): ask for those key types first.
 		for _, hp := range c.otherPorts() {
-			for _, a := range c.db.HostKeyAlgorithms(hp) {
+			for _, a := range knownAlgorithms(c.db, hp) {
 				if !slices.Contains(algos, a) {
 					algos = append(algos, a)
 				}
@@ -106,15 +107,24 @@ func (c *hostKeyChecker) algorithms() []string {
 func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) error {
 	hostname := c.hostport
 	c.seen = key
-	if c.expect != nil && !bytes.Equal(c.expect.Marshal(), key.Marshal()) {
+	if cert, ok := key.(*ssh.Certificate); ok {
+		return c.checkCert(hostname, remote, cert)
+	}
+	return c.checkKey(hostname, remote, key)
+}
+
+// checkKey checks a plain host key (also the key inside a certificate that
+// no @cert-authority line vouches for).
+func (c *hostKeyChecker) checkKey(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	if c.expect != nil && !bytes.Equal(plainKey(c.expect).Marshal(), key.Marshal()) {
 		return &HostKeyMismatchError{Host: c.name, HostPort: c.hostport,
-			Expected: describeHostKey(c.expect), Got: describeHostKey(key)}
+			Expected: describeHostKey(plainKey(c.expect)), Got: describeHostKey(key)}
 	}
 	if c.acceptFP != "" && ssh.FingerprintSHA256(key) != c.acceptFP {
 		return &HostKeyNotAcceptedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
 			Fingerprint: ssh.FingerprintSHA256(key), Accepted: c.acceptFP}
 	}
-	err := c.db.HostKeyCallback()(hostname, remote, key)
+	err := lookupKey(c.db, hostname, remote, key)
 	switch {
 	case err == nil:
 		return nil
@@ -129,7 +139,7 @@ func (c *hostKeyChecker) check(_ string, remote net.Addr, key ssh.PublicKey) err
 	}
 	var revoked *xknownhosts.RevokedError
 	if errors.As(err, &revoked) {
-		return fmt.Errorf("host %q (%s): host key %s %s is marked @revoked at %s:%d, refusing to connect",
+		return refusedf("host %q (%s): host key %s %s is marked @revoked at %s:%d, refusing to connect",
 			c.name, c.hostport, key.Type(), ssh.FingerprintSHA256(key), c.file, revoked.Revoked.Line)
 	}
 	return fmt.Errorf("host %q (%s): host key check: %w", c.name, c.hostport, err)
@@ -177,9 +187,8 @@ func (c *hostKeyChecker) addrOn(ports []int) []string {
 // needs reprovisioning, which replaces the entries of every port.
 func (c *hostKeyChecker) pinnedCheck(hostname string, remote net.Addr, key ssh.PublicKey) error {
 	var known []xknownhosts.KnownKey
-	cb := c.db.HostKeyCallback()
 	for _, hp := range c.otherPorts() {
-		err := cb(hp, remote, key)
+		err := lookupKey(c.db, hp, remote, key)
 		if err == nil {
 			return c.record(hostname, remote, key)
 		}
@@ -288,7 +297,7 @@ func (c *hostKeyChecker) record(hostname string, remote net.Addr, key ssh.Public
 	if err != nil {
 		return fmt.Errorf("host %q (%s): re-read known_hosts: %w", c.name, c.hostport, err)
 	}
-	err = db.HostKeyCallback()(hostname, remote, key)
+	err = lookupKey(db, hostname, remote, key)
 	switch {
 	case err == nil:
 		return nil
@@ -297,7 +306,11 @@ func (c *hostKeyChecker) record(hostname string, remote net.Addr, key ssh.Public
 	case !knownhosts.IsHostUnknown(err):
 		return fmt.Errorf("host %q (%s): host key check: %w", c.name, c.hostport, err)
 	}
-	if err := appendLine(c.file, knownHostsLine(c.hostport, key)); err != nil {
+	line := knownHostsLine(c.hostport, key)
+	if c.hash {
+		line = hashedKnownHostsLine(c.hostport, key)
+	}
+	if err := appendLine(c.file, line); err != nil {
 		return fmt.Errorf("host %q (%s): record host key in %s: %w", c.name, c.hostport, c.file, err)
 	}
 	c.recorded = &HostKeyRecord{Key: describeHostKey(key), Name: knownHostsName(c.hostport), File: c.file}

@@ -19,6 +19,9 @@ type Options struct {
 	// AcceptHostKeys maps a host's name to the fingerprint of the only key
 	// it may present (-accept-host-key): recorded on first contact.
 	AcceptHostKeys map[string]string
+	// HashKnownHosts records new host keys under hashed names (OpenSSH's
+	// HashKnownHosts yes) for every host.
+	HashKnownHosts bool
 	ConnectTimeout time.Duration
 	CommandTimeout time.Duration // each command's limit (hosts.Config.CommandTimeout)
 	Parallel       int           // hosts at once; default 5
@@ -45,6 +48,7 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 	if fp := o.AcceptHostKeys[cfg.Name]; fp != "" {
 		cfg.AcceptHostKey = fp
 	}
+	cfg.HashKnownHosts = cfg.HashKnownHosts || o.HashKnownHosts
 	if o.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = o.ConnectTimeout
 	}

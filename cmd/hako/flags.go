@@ -20,6 +20,7 @@ type options struct {
 	vars              []plan.VarArg
 	noColor           bool
 	acceptNewHostKeys bool
+	hashKnownHosts    bool
 	timeout           time.Duration
 	commandTimeout    time.Duration
 	parallel          int
@@ -112,6 +113,8 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 	if remote {
 		fs.BoolVar(&o.acceptNewHostKeys, "accept-new-host-keys", false,
 			"trust and record host keys seen for the first time (never a changed key)")
+		fs.BoolVar(&o.hashKnownHosts, "hash-known-hosts", false,
+			"record new host keys under hashed names, as OpenSSH's HashKnownHosts yes does")
 		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second,
 			"limit for connecting to a host (default: ssh_config's ConnectTimeout for the host, else 10s)")
 		fs.DurationVar(&o.commandTimeout, "command-timeout", time.Hour,

@@ -1,0 +1,220 @@
+package hosts
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/skeema/knownhosts"
+	"golang.org/x/crypto/ssh"
+	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
+)
+
+// certAlgorithms are the host certificate algorithms asked for first when
+// a @cert-authority line covers the host, as OpenSSH does: the CA's own
+// key type says nothing about the type of the host keys it signed.
+var certAlgorithms = []string{
+	ssh.CertAlgoED25519v01,
+	ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+	ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01,
+}
+
+// knownAlgorithms are the algorithms of the entries for hostport: all
+// certificate algorithms first when a @cert-authority line covers it.
+func knownAlgorithms(db *knownhosts.HostKeyDB, hostport string) []string {
+	var algos []string
+	if len(authorities(db, hostport)) > 0 {
+		algos = append(algos, certAlgorithms...)
+	}
+	for _, a := range db.HostKeyAlgorithms(hostport) {
+		if !strings.Contains(a, "-cert-") && !slices.Contains(algos, a) {
+			algos = append(algos, a)
+		}
+	}
+	return algos
+}
+
+// authorities are the CA keys of the @cert-authority lines covering hostport.
+func authorities(db *knownhosts.HostKeyDB, hostport string) []ssh.PublicKey {
+	var cas []ssh.PublicKey
+	for _, k := range db.HostKeys(hostport) {
+		if k.Cert {
+			cas = append(cas, k.PublicKey)
+		}
+	}
+	return cas
+}
+
+// lookupKey checks a plain host key against the entries for hostport. The
+// key of a @cert-authority line is no host key: x/crypto counts it as one
+// (a plain key under a CA line alone would look "changed", and the CA's
+// own key would pass as the host's), so those entries are left out, and a
+// host covered only by a CA line is unknown when it shows a plain key, as
+// in OpenSSH.
+func lookupKey(db *knownhosts.HostKeyDB, hostport string, remote net.Addr, key ssh.PublicKey) error {
+	err := db.HostKeyCallback()(hostport, remote, key)
+	cas := authorities(db, hostport)
+	if len(cas) == 0 {
+		return err
+	}
+	isCA := func(k ssh.PublicKey) bool {
+		for _, ca := range cas {
+			if bytes.Equal(ca.Marshal(), k.Marshal()) {
+				return true
+			}
+		}
+		return false
+	}
+	var ke *xknownhosts.KeyError
+	switch {
+	case err == nil && isCA(key):
+		// Matched the CA line's key (or also a host entry: look again
+		// without the CA lines).
+		return filterCA(db, hostport, key)
+	case errors.As(err, &ke):
+		var want []xknownhosts.KnownKey
+		for _, w := range ke.Want {
+			if !isCA(w.Key) {
+				want = append(want, w)
+			}
+		}
+		return &xknownhosts.KeyError{Want: want}
+	}
+	return err
+}
+
+// filterCA decides on a key equal to a CA key: known only if a plain entry
+// for hostport has it too.
+func filterCA(db *knownhosts.HostKeyDB, hostport string, key ssh.PublicKey) error {
+	var want []xknownhosts.KnownKey
+	for _, k := range db.HostKeys(hostport) {
+		if !k.Cert {
+			if bytes.Equal(k.Marshal(), key.Marshal()) {
+				return nil
+			}
+			want = append(want, xknownhosts.KnownKey{Key: k.PublicKey})
+		}
+	}
+	return &xknownhosts.KeyError{Want: want}
+}
+
+// plainKey is the key a certificate certifies, or k itself.
+func plainKey(k ssh.PublicKey) ssh.PublicKey {
+	if cert, ok := k.(*ssh.Certificate); ok {
+		return cert.Key
+	}
+	return k
+}
+
+// checkCert accepts an OpenSSH host certificate as OpenSSH does: signed by
+// the key of a @cert-authority line whose pattern covers the host, naming
+// the host among its principals (patterns with * and ? allowed), within
+// its validity dates, and neither it nor its CA @revoked. A certificate
+// from a CA that no line covers is checked as the plain key it certifies
+// (known, unknown or changed, like any key). One difference: OpenSSH takes
+// a certificate that names no principal at all as valid for every host;
+// hako refuses it, since whoever holds such a certificate can stand in for
+// any machine the CA covers.
+func (c *hostKeyChecker) checkCert(hostname string, remote net.Addr, cert *ssh.Certificate) error {
+	where := fmt.Sprintf("host %q (%s)", c.name, c.hostport)
+	if cert.CertType != ssh.HostCert {
+		return refusedf("%s: the host presented a user certificate as its host key, refusing to connect", where)
+	}
+	cb := c.db.HostKeyCallback()
+	for _, k := range []ssh.PublicKey{cert.Key, cert.SignatureKey} {
+		var revoked *xknownhosts.RevokedError
+		if errors.As(cb(hostname, remote, k), &revoked) {
+			return refusedf("%s: host certificate for %s %s: key %s %s is marked @revoked at %s:%d, refusing to connect",
+				where, cert.Key.Type(), ssh.FingerprintSHA256(cert.Key), k.Type(), ssh.FingerprintSHA256(k), c.file, revoked.Revoked.Line)
+		}
+	}
+	trusted := false
+	for _, ca := range authorities(c.db, hostname) {
+		if bytes.Equal(ca.Marshal(), cert.SignatureKey.Marshal()) {
+			trusted = true
+		}
+	}
+	if !trusted {
+		return c.checkKey(hostname, remote, cert.Key)
+	}
+	if c.expect != nil && !bytes.Equal(plainKey(c.expect).Marshal(), cert.Key.Marshal()) {
+		return &HostKeyMismatchError{Host: c.name, HostPort: c.hostport,
+			Expected: describeHostKey(plainKey(c.expect)), Got: describeHostKey(cert.Key)}
+	}
+	bad := func(why string) error {
+		return refusedf("%s: host certificate %q (%s %s, signed by the CA %s %s in %s) %s, refusing to connect",
+			where, cert.KeyId, cert.Key.Type(), ssh.FingerprintSHA256(cert.Key),
+			cert.SignatureKey.Type(), ssh.FingerprintSHA256(cert.SignatureKey), c.file, why)
+	}
+	host, _, err := net.SplitHostPort(hostname)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	if len(cert.ValidPrincipals) == 0 {
+		return bad("names no host (no principals)")
+	}
+	principal := ""
+	for _, p := range cert.ValidPrincipals {
+		if matchPattern(host, p) {
+			principal = p
+			break
+		}
+	}
+	if principal == "" {
+		return bad(fmt.Sprintf("is for %s, not for %s", strings.Join(cert.ValidPrincipals, ", "), host))
+	}
+	// The dates, the critical options (a host certificate has none that
+	// hako knows) and the CA's signature. The principal passed is the one
+	// that matched, so that a pattern principal is found in the list.
+	var checker ssh.CertChecker
+	if err := checker.CheckCert(principal, cert); err != nil {
+		return bad(strings.TrimPrefix(err.Error(), "ssh: "))
+	}
+	return nil
+}
+
+// matchPattern matches s against an OpenSSH pattern: * is any run of
+// characters, ? any one; everything else stands for itself.
+func matchPattern(s, pattern string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for pattern != "" && pattern[0] == '*' {
+				pattern = pattern[1:]
+			}
+			if pattern == "" {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if matchPattern(s[i:], pattern) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+		default:
+			if s == "" || s[0] != pattern[0] {
+				return false
+			}
+		}
+		s, pattern = s[1:], pattern[1:]
+	}
+	return s == ""
+}
+
+// HostKeyRefusedError: the host's key or certificate is refused for what
+// known_hosts says about it (@revoked, or a certificate not valid for the
+// host). Never accepted, also not with AcceptNewHostKeys or Reprovision.
+type HostKeyRefusedError struct{ msg string }
+
+func (e *HostKeyRefusedError) Error() string { return e.msg }
+
+func refusedf(format string, args ...any) error {
+	return &HostKeyRefusedError{msg: fmt.Sprintf(format, args...)}
+}
