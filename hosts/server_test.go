@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -260,7 +259,7 @@ func (s *testServer) exec(ch ssh.Channel, command string, reqs <-chan *ssh.Reque
 	cmd := exec.Command("sh", "-c", command)
 	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	// Like sshd, do not wait for the client's stdin to end once the
 	// process has exited (cmd.Stdin = ch would: Wait joins that copy).
 	stdin, err := cmd.StdinPipe()
@@ -277,16 +276,13 @@ func (s *testServer) exec(ch ssh.Channel, command string, reqs <-chan *ssh.Reque
 	}()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	kill := func() { killGroup(cmd) }
 	for {
 		select {
 		case err := <-done:
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
-				if ws := ee.Sys().(syscall.WaitStatus); ws.Signaled() {
-					return 128 + int(ws.Signal())
-				}
-				return ee.ExitCode()
+				return exitCode(ee)
 			}
 			return 0
 		case req, ok := <-reqs:
