@@ -82,11 +82,11 @@ func loadKeyAuth(identityFiles []string, identitiesOnly bool, deadline time.Time
 
 // dialAgent returns the agent's signers and a description of the agent.
 func (a *keyAuth) dialAgent(deadline time.Time) ([]ssh.Signer, string) {
-	sock := os.Getenv("SSH_AUTH_SOCK")
+	sock, pipe := agentAddress(os.Getenv("SSH_AUTH_SOCK"), onWindows)
 	if sock == "" {
 		return nil, "ssh-agent (SSH_AUTH_SOCK not set)"
 	}
-	c, err := net.DialTimeout("unix", sock, time.Until(deadline))
+	c, err := dialAgentAddr(sock, pipe, time.Until(deadline))
 	if err != nil {
 		return nil, fmt.Sprintf("ssh-agent (%v)", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -170,13 +169,13 @@ func (h *SSHHost) Endpoint() Endpoint { return h.end }
 func tcpError(ctx context.Context, cfg Config, hostport string, err error) error {
 	prefix := fmt.Sprintf("host %q (%s): tcp connect", cfg.Name, hostport)
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case isConnRefused(err):
 		return &tcpConnectError{msg: prefix + ": connection refused (nothing listens on that port)", kind: ErrConnectionRefused, err: err}
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", prefix, ctx.Err())
-	case isTimeout(err):
+	case isTimeout(err) || isConnTimedOut(err):
 		return &tcpConnectError{msg: fmt.Sprintf("%s: timed out after %s (host down or packets dropped?): %v", prefix, cfg.ConnectTimeout, err), kind: ErrNoTCPConnection, err: err}
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case isUnreachable(err):
 		return &tcpConnectError{msg: fmt.Sprintf("%s: %v", prefix, err), kind: ErrNoTCPConnection, err: err}
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
@@ -217,7 +216,7 @@ func handshakeError(ctx context.Context, cfg Config, hostport string, stage int3
 	case stage == stageAuth || isAuthFailure(err):
 		return fmt.Errorf("host %q (%s): authentication failed for user %q; tried %s: %w",
 			cfg.Name, hostport, cfg.User, auth.describe(), err)
-	case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, io.EOF) || isConnReset(err):
 		return fmt.Errorf("%s: the server closed the connection (not an SSH server, or sshd refused us, e.g. MaxStartups or tcp wrappers): %w", prefix, err)
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
