@@ -19,6 +19,22 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# Every laptop: hako must build for macOS and Windows and vet clean there
+# (vet type-checks the tests too), and the tests of the packages with
+# per-system code must compile and link there (once per system: no file
+# depends on the architecture). Nothing runs on those systems here; the
+# per-system logic has unit tests that run on every system.
+cross=$(mktemp -d)
+trap 'rm -rf "$cross"' EXIT
+for target in darwin/amd64 darwin/arm64 windows/amd64; do
+	export GOOS=${target%/*} GOARCH=${target#*/}
+	go build -o "$cross/hako-$GOOS-$GOARCH" ./cmd/hako
+	go vet ./...
+	if [ "$target" != darwin/amd64 ]; then
+		go test -c -o "$cross/" ./hosts ./plan ./tasks
+	fi
+	unset GOOS GOARCH
+done
 # Shell that hako carries or runs lives in .sh files; shellcheck keeps it
 # honest (testhost/hakotesthost deps installs it as root).
 if command -v shellcheck >/dev/null; then
