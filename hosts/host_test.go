@@ -217,7 +217,7 @@ func TestWriteFileOwner(t *testing.T) {
 		ctx := t.Context()
 		dir := t.TempDir()
 		p := filepath.Join(dir, "f")
-		owned := func(uid, gid uint32) {
+		owned := func(uid, gid int) {
 			t.Helper()
 			st, err := os.Stat(p)
 			if err != nil {

@@ -7,7 +7,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/pkg/sftp"
 )
@@ -223,8 +222,6 @@ func fileOwner(fi fs.FileInfo) (uid, gid int, ok bool) {
 	switch s := fi.Sys().(type) {
 	case *sftp.FileStat:
 		return int(s.UID), int(s.GID), true
-	case *syscall.Stat_t:
-		return int(s.Uid), int(s.Gid), true
 	}
-	return noUser, noUser, false
+	return localOwner(fi)
 }

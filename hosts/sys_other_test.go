@@ -2,16 +2,10 @@
 
 package hosts
 
-import (
-	"io/fs"
-	"os/exec"
-)
+import "os/exec"
 
-// The test server and the owner tests are written for a Unix machine; on
-// others (Windows) they only have to compile: files have no numeric owner
-// and there are no process groups to kill.
-
-func fileOwner(fs.FileInfo) (uid, gid uint32, ok bool) { return 0, 0, false }
+// The test server is written for a Unix machine; on others (Windows) it
+// only has to compile: there are no process groups to kill.
 
 func ownGroup(*exec.Cmd) {}
 

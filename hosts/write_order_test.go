@@ -6,9 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pkg/sftp"
 )
 
 // recordHost is a fileHost whose file system only records what is done
@@ -38,7 +39,7 @@ func (d rootDir) Size() int64        { return 0 }
 func (d rootDir) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
 func (d rootDir) ModTime() time.Time { return time.Time{} }
 func (d rootDir) IsDir() bool        { return true }
-func (d rootDir) Sys() any           { return &syscall.Stat_t{} }
+func (d rootDir) Sys() any           { return &sftp.FileStat{} } // owned by root (0:0)
 
 func (o recordOps) lstat(name string) (fs.FileInfo, error) { return rootDir{name}, nil }
 func (o recordOps) readlink(string) (string, error)        { return "", fs.ErrInvalid }
