@@ -48,58 +48,49 @@ func authorities(db *knownhosts.HostKeyDB, hostport string) []ssh.PublicKey {
 	return cas
 }
 
-// lookupKey checks a plain host key against the entries for hostport. The
-// key of a @cert-authority line is no host key: x/crypto counts it as one
-// (a plain key under a CA line alone would look "changed", and the CA's
-// own key would pass as the host's), so those entries are left out, and a
-// host covered only by a CA line is unknown when it shows a plain key, as
-// in OpenSSH.
+// lookupKey checks a plain host key against the entries for hostport.
+// A host covered by a @cert-authority line is trusted through the
+// certificates its CA signs: a plain key that no plain entry has is
+// "changed" (the CA lines are among the entries it does not match, and
+// changedError names them as certificate authorities), never unknown, so
+// it is not recorded, also with -accept-new-host-keys. OpenSSH would take
+// it as a new key; whoever answers in the host's place without its
+// certificate gets no login. x/crypto would also take the CA's own key,
+// presented as a plain host key, for a recorded one: it is none.
 func lookupKey(db *knownhosts.HostKeyDB, hostport string, remote net.Addr, key ssh.PublicKey) error {
 	err := db.HostKeyCallback()(hostport, remote, key)
-	cas := authorities(db, hostport)
-	if len(cas) == 0 {
+	if err != nil {
 		return err
 	}
-	isCA := func(k ssh.PublicKey) bool {
-		for _, ca := range cas {
-			if bytes.Equal(ca.Marshal(), k.Marshal()) {
-				return true
-			}
+	isCA := false
+	for _, ca := range authorities(db, hostport) {
+		if bytes.Equal(ca.Marshal(), key.Marshal()) {
+			isCA = true
 		}
-		return false
 	}
-	var ke *xknownhosts.KeyError
-	switch {
-	case err == nil && isCA(key):
-		// Matched the CA line's key (or also a host entry: look again
-		// without the CA lines).
-		return filterCA(db, hostport, key)
-	case errors.As(err, &ke):
-		var want []xknownhosts.KnownKey
-		for _, w := range ke.Want {
-			if !isCA(w.Key) {
-				want = append(want, w)
-			}
-		}
-		return &xknownhosts.KeyError{Want: want}
+	if !isCA {
+		return nil
 	}
-	return err
-}
-
-// filterCA decides on a key equal to a CA key: known only if a plain entry
-// for hostport has it too.
-func filterCA(db *knownhosts.HostKeyDB, hostport string, key ssh.PublicKey) error {
 	var want []xknownhosts.KnownKey
 	for _, k := range db.HostKeys(hostport) {
-		if !k.Cert {
-			if bytes.Equal(k.Marshal(), key.Marshal()) {
-				return nil
-			}
-			want = append(want, xknownhosts.KnownKey{Key: k.PublicKey})
+		if !k.Cert && bytes.Equal(k.Marshal(), key.Marshal()) {
+			return nil // also a plain entry of the host
 		}
+	}
+	// Matched only as the CA: report the entries it does not match.
+	var ke *xknownhosts.KeyError
+	if errors.As(db.HostKeyCallback()(hostport, remote, fakeKey{}), &ke) {
+		want = ke.Want
 	}
 	return &xknownhosts.KeyError{Want: want}
 }
+
+// fakeKey matches no entry: looking it up lists every entry for a host.
+type fakeKey struct{}
+
+func (fakeKey) Type() string                        { return "hako-no-key" }
+func (fakeKey) Marshal() []byte                     { return []byte("hako-no-key") }
+func (fakeKey) Verify([]byte, *ssh.Signature) error { return errors.New("no key") }
 
 // plainKey is the key a certificate certifies, or k itself.
 func plainKey(k ssh.PublicKey) ssh.PublicKey {
@@ -114,10 +105,10 @@ func plainKey(k ssh.PublicKey) ssh.PublicKey {
 // the host among its principals (patterns with * and ? allowed), within
 // its validity dates, and neither it nor its CA @revoked. A certificate
 // from a CA that no line covers is checked as the plain key it certifies
-// (known, unknown or changed, like any key). One difference: OpenSSH takes
-// a certificate that names no principal at all as valid for every host;
-// hako refuses it, since whoever holds such a certificate can stand in for
-// any machine the CA covers.
+// (lookupKey: known, unknown, or not trusted when another CA covers the
+// host). Unlike OpenSSH, which takes a certificate that names no principal
+// at all as valid for every host, hako refuses it: whoever holds such a
+// certificate could stand in for any machine the CA covers.
 func (c *hostKeyChecker) checkCert(hostname string, remote net.Addr, cert *ssh.Certificate) error {
 	where := fmt.Sprintf("host %q (%s)", c.name, c.hostport)
 	if cert.CertType != ssh.HostCert {

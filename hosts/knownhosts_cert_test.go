@@ -150,46 +150,58 @@ func TestHostCertificateRevoked(t *testing.T) {
 	}
 }
 
-// A CA line for other hosts, or another CA: the certificate is checked as
-// the plain key it certifies (as OpenSSH does): unknown, then recorded
-// with -accept-new-host-keys (the plain key), then known.
+// A certificate whose CA no @cert-authority line covers is checked as the
+// plain key it certifies: with a CA line for other hosts only, it is
+// unknown, then recorded with -accept-new-host-keys (the plain key), then
+// known.
 func TestHostCertificateOfAnotherCA(t *testing.T) {
 	f := newCertFixture(t, nil)
-	other := newEd25519Signer(t)
-	otherCA := "@cert-authority " + knownHostsName(f.srv.addr) + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other.PublicKey())))
-	for _, content := range []string{f.caLine("10.0.0.1") + "\n", otherCA + "\n"} {
-		writeKnownHosts(t, f.fixture, content)
-		f.cfg.AcceptNewHostKeys = false
-		_, err := Dial(t.Context(), f.cfg)
-		var unknown *UnknownHostKeyError
-		if !errors.As(err, &unknown) || unknown.Fingerprint != ssh.FingerprintSHA256(f.hostKey.PublicKey()) {
-			t.Fatalf("%q: want UnknownHostKeyError for the plain key, got %v", content, err)
-		}
-		f.cfg.AcceptNewHostKeys = true
-		f.dial(t).Close()
-		want := content + knownHostsLine(f.srv.addr, f.hostKey.PublicKey()) + "\n"
-		if got := readFile(t, f.cfg.KnownHostsFile); got != want {
-			t.Errorf("known_hosts:\n got %q\nwant %q", got, want)
-		}
-		f.cfg.AcceptNewHostKeys = false
-		f.dial(t).Close()
+	content := f.caLine("10.0.0.1") + "\n"
+	writeKnownHosts(t, f.fixture, content)
+	_, err := Dial(t.Context(), f.cfg)
+	var unknown *UnknownHostKeyError
+	if !errors.As(err, &unknown) || unknown.Fingerprint != ssh.FingerprintSHA256(f.hostKey.PublicKey()) {
+		t.Fatalf("want UnknownHostKeyError for the plain key, got %v", err)
 	}
+	f.cfg.AcceptNewHostKeys = true
+	f.dial(t).Close()
+	want := content + knownHostsLine(f.srv.addr, f.hostKey.PublicKey()) + "\n"
+	if got := readFile(t, f.cfg.KnownHostsFile); got != want {
+		t.Errorf("known_hosts:\n got %q\nwant %q", got, want)
+	}
+	f.cfg.AcceptNewHostKeys = false
+	f.dial(t).Close()
 }
 
-// A plain host key under a @cert-authority line alone is unknown, not
-// "changed" (the CA's key is no host key), and the CA's key itself
-// presented as a plain host key is not taken as known.
-func TestPlainKeyUnderCertAuthority(t *testing.T) {
-	f := newFixture(t)
-	ca := f.srv.hostKeys[0] // the host shows the CA's own key
-	for _, k := range []ssh.PublicKey{newEd25519Signer(t).PublicKey(), ca.PublicKey()} {
-		line := "@cert-authority " + knownHostsName(f.srv.addr) + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
-		writeKnownHosts(t, f, line+"\n")
-		_, err := Dial(t.Context(), f.cfg)
-		var unknown *UnknownHostKeyError
-		if !errors.As(err, &unknown) {
-			t.Fatalf("want UnknownHostKeyError, got %v", err)
-		}
+// A host that a @cert-authority line covers must present a certificate of
+// that CA: a plain key, a certificate of another CA, or the CA's own key
+// shown as a plain host key is refused as not trusted (the CA line named
+// as such), also with -accept-new-host-keys, and nothing is recorded.
+func TestCertAuthorityCoveredHostNeedsItsCertificate(t *testing.T) {
+	certOfOther := newCertFixture(t, nil)
+	plain := newFixture(t)
+	for name, tc := range map[string]struct {
+		f  *fixture
+		ca ssh.PublicKey
+	}{
+		"plain key":               {plain, newEd25519Signer(t).PublicKey()},
+		"CA's own key":            {plain, plain.srv.hostKeys[0].PublicKey()},
+		"certificate of other CA": {certOfOther.fixture, newEd25519Signer(t).PublicKey()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			content := "@cert-authority " + knownHostsName(tc.f.srv.addr) + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(tc.ca))) + "\n"
+			writeKnownHosts(t, tc.f, content)
+			tc.f.cfg.AcceptNewHostKeys = true
+			_, err := Dial(t.Context(), tc.f.cfg)
+			var changed *HostKeyChangedError
+			if !errors.As(err, &changed) || !changed.CertAuthority {
+				t.Fatalf("want HostKeyChangedError naming the certificate authority, got %v", err)
+			}
+			wantContains(t, err, "HOST KEY NOT TRUSTED", "certificate authority ssh-ed25519 "+ssh.FingerprintSHA256(tc.ca))
+			if got := readFile(t, tc.f.cfg.KnownHostsFile); got != content {
+				t.Errorf("known_hosts changed:\n%s", got)
+			}
+		})
 	}
 }
 
