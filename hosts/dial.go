@@ -91,7 +91,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	}
 	hk.expect, hk.reprovision, hk.acceptFP, hk.hash = cfg.ExpectHostKey, cfg.Reprovision, cfg.AcceptHostKey, cfg.HashKnownHosts
 	hk.ports = append([]int{cfg.Port}, cfg.HostPorts...)
-	auth := loadKeyAuth(cfg.IdentityFiles, cfg.IdentitiesOnly, deadline)
+	auth := loadKeyAuth(cfg, deadline)
 	defer auth.close()
 
 	var stage atomic.Int32
@@ -119,6 +119,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	// and then stays silent would hang the handshake forever. A deadline on
 	// the conn covers banner, key exchange and auth; ctx pulls it forward.
 	_ = conn.SetDeadline(deadline)
+	auth.attach(ctx, conn)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	c, chans, reqs, err := ssh.NewClientConn(conn, hostport, clientCfg)
 	if !stop() && err == nil {

@@ -158,7 +158,7 @@ func TestDialEncryptedKeyWithoutAgent(t *testing.T) {
 	f := newFixture(t)
 	f.cfg.IdentityFiles = []string{writeKeyFile(t, filepath.Join(f.dir, "id_enc"), f.userPriv, "secret")}
 	_, err := Dial(t.Context(), f.cfg)
-	wantContains(t, err, "authentication failed", "id_enc (passphrase-protected and not loaded in ssh-agent)")
+	wantContains(t, err, "authentication failed", "id_enc (passphrase-protected, not loaded in ssh-agent, and no terminal")
 }
 
 func TestUnknownHostKey(t *testing.T) {

@@ -82,7 +82,7 @@ type Config struct {
 	Address           string        // IP or DNS name
 	Port              int           // default 22
 	User              string        // default: the local user name
-	IdentityFiles     []string      // "~/" expanded against $HOME; tried before the ssh-agent keys
+	IdentityFiles     []string      // "~/" expanded against $HOME; tried before the ssh-agent's other keys
 	KnownHostsFile    string        // default ~/.ssh/known_hosts; created (0600, parent 0700) if missing
 	Become            bool          // run commands and write files as root through `sudo -n`
 	AcceptNewHostKeys bool          // OpenSSH accept-new: record unknown keys, never replace a changed one
@@ -112,6 +112,20 @@ type Config struct {
 	// IdentitiesOnly offers only the keys of IdentityFiles, also when the
 	// ssh-agent holds others (ssh_config IdentitiesOnly).
 	IdentitiesOnly bool
+	// CertificateFiles are OpenSSH user certificates (ssh_config
+	// CertificateFile), offered first, each with its private key from
+	// IdentityFiles or the agent. Without them, FILE-cert.pub beside an
+	// identity file FILE is used, as OpenSSH does.
+	CertificateFiles []string
+	// IdentityAgent is the agent's socket (ssh_config IdentityAgent,
+	// expanded): "" uses $SSH_AUTH_SOCK, "none" no agent.
+	IdentityAgent string
+	// Passphrase asks for the passphrase of an encrypted identity file
+	// that no agent holds, when the server accepts its key. hosts never
+	// reads the terminal itself; nil (no terminal) leaves such files out,
+	// and the auth error says to add them to ssh-agent. Each file is asked
+	// for once per run; the passphrase is not kept.
+	Passphrase func(file string) ([]byte, error)
 	// Jumps are the jump hosts (ProxyJump), in the order they are reached:
 	// the first is dialed directly, each next one through the one before,
 	// and the host itself through the last. Each is checked against its

@@ -50,6 +50,11 @@ type testServer struct {
 	// nothing more is read or written, nothing is closed.
 	frozen atomic.Bool
 
+	userCA       ssh.PublicKey // also accept user certificates this CA signed
+	maxAuthTries int           // 0: x/crypto's default (6)
+	offeredMu    sync.Mutex
+	offered      []string // the keys clients offered, in order (one entry per key)
+
 	ln    net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
@@ -65,6 +70,23 @@ func withHostKeys(keys ...ssh.Signer) serverOption {
 // withPassword lets the test user in with a password too.
 func withPassword(pw string) serverOption {
 	return func(s *testServer) { s.password = pw }
+}
+
+// withUserCA accepts certificates for the test user signed by ca, as
+// sshd's TrustedUserCAKeys.
+func withUserCA(ca ssh.PublicKey) serverOption {
+	return func(s *testServer) { s.userCA = ca }
+}
+
+func withMaxAuthTries(n int) serverOption {
+	return func(s *testServer) { s.maxAuthTries = n }
+}
+
+// offeredKeys are the fingerprints of the keys offered so far, in order.
+func (s *testServer) offeredKeys() []string {
+	s.offeredMu.Lock()
+	defer s.offeredMu.Unlock()
+	return append([]string(nil), s.offered...)
 }
 
 func withEnv(env ...string) serverOption {
@@ -120,8 +142,26 @@ func startServer(t *testing.T, userKey ssh.PublicKey, opts ...serverOption) *tes
 
 func (s *testServer) serveConn(nc net.Conn) {
 	defer nc.Close()
+	certs := &ssh.CertChecker{
+		IsUserAuthority: func(auth ssh.PublicKey) bool {
+			return s.userCA != nil && bytes.Equal(auth.Marshal(), s.userCA.Marshal())
+		},
+	}
 	cfg := &ssh.ServerConfig{
+		MaxAuthTries: s.maxAuthTries,
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			fp := describeKey(key)
+			s.offeredMu.Lock()
+			if n := len(s.offered); n == 0 || s.offered[n-1] != fp { // the query and the signed request
+				s.offered = append(s.offered, fp)
+			}
+			s.offeredMu.Unlock()
+			if _, ok := key.(*ssh.Certificate); ok {
+				if meta.User() == s.user {
+					return certs.Authenticate(meta, key)
+				}
+				return nil, errors.New("not authorized")
+			}
 			if meta.User() == s.user && bytes.Equal(key.Marshal(), s.userKey.Marshal()) {
 				return nil, nil
 			}

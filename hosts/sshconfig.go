@@ -54,8 +54,10 @@ type SSHSettings struct {
 	User                  string
 	IdentityFiles         []string // raw: "~" and %-tokens not yet expanded
 	IdentitiesOnly        bool
-	ProxyJump             string // "" or "none": no jump host
-	ProxyCommand          string // raw, with %-tokens
+	CertificateFiles      []string // raw, like IdentityFiles
+	IdentityAgent         string   // as written: a socket, "none", "SSH_AUTH_SOCK" or "$NAME"
+	ProxyJump             string   // "" or "none": no jump host
+	ProxyCommand          string   // raw, with %-tokens
 	KnownHostsFiles       []string
 	StrictHostKeyChecking string
 	ConnectTimeout        time.Duration
@@ -74,10 +76,11 @@ type SSHSettings struct {
 // ones it reads but does not (yet) act on, reported by -v so that nobody
 // believes a setting is in force when it is not.
 var (
-	keywordsUsed = []string{"hostname", "port", "user", "identityfile", "identitiesonly", "proxyjump",
+	keywordsUsed = []string{"hostname", "port", "user", "identityfile", "identitiesonly", "certificatefile",
+		"identityagent", "proxyjump",
 		"proxycommand", "userknownhostsfile", "stricthostkeychecking", "connecttimeout",
 		"serveraliveinterval", "serveralivecountmax"}
-	keywordsNoted = []string{"identityagent", "certificatefile", "hashknownhosts", "hostkeyalias",
+	keywordsNoted = []string{"hashknownhosts", "hostkeyalias",
 		"globalknownhostsfile", "pubkeyauthentication", "passwordauthentication", "controlmaster",
 		"controlpath", "addkeystoagent", "forwardagent", "localforward", "remoteforward", "dynamicforward",
 		"requesttty", "remotecommand", "sendenv", "setenv", "kexalgorithms", "ciphers", "macs",
@@ -212,6 +215,8 @@ func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias, user string) (*SSHSe
 	}
 	s.IdentityFiles = got["identityfile"]
 	s.IdentitiesOnly = first("identitiesonly") == "yes"
+	s.CertificateFiles = got["certificatefile"]
+	s.IdentityAgent = first("identityagent")
 	s.ProxyJump = first("proxyjump")
 	if pc := first("proxycommand"); pc != "none" {
 		s.ProxyCommand = pc
@@ -368,6 +373,28 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 		cfg.IdentitiesOnly = s.IdentitiesOnly
 		note("identitiesonly", map[bool]string{true: "yes", false: "no"}[s.IdentitiesOnly], "ssh_config")
 	}
+	if len(cfg.CertificateFiles) == 0 && s.Set["certificatefile"] {
+		for _, f := range s.CertificateFiles {
+			p, err := tok.expand(f, "certificatefile")
+			if err != nil {
+				return cfg, nil, err
+			}
+			cfg.CertificateFiles = append(cfg.CertificateFiles, p)
+		}
+		note("certificatefile", strings.Join(cfg.CertificateFiles, " "), "ssh_config")
+	}
+	if cfg.IdentityAgent == "" && s.Set["identityagent"] && s.IdentityAgent != "" {
+		a, err := identityAgent(s.IdentityAgent, tok)
+		if err != nil {
+			return cfg, nil, err
+		}
+		cfg.IdentityAgent = a
+		v := a
+		if a == "" {
+			v = "$SSH_AUTH_SOCK"
+		}
+		note("identityagent", v, "ssh_config")
+	}
 
 	switch {
 	case cfg.KnownHostsFile != "":
@@ -465,6 +492,25 @@ func (c *SSHConfig) resolveHop(ctx context.Context, target Config, hop JumpHop, 
 	chain := r.Jumps
 	r.Jumps = nil
 	return append(chain, r), nil
+}
+
+// identityAgent reads ssh_config's IdentityAgent as OpenSSH does:
+// "SSH_AUTH_SOCK" is the default agent (""), "none" is none, "$NAME" is
+// the socket named by that environment variable (none when it is unset),
+// anything else a socket path with "~", ${NAME} and %-tokens expanded.
+func identityAgent(v string, tok tokens) (string, error) {
+	switch {
+	case v == "SSH_AUTH_SOCK":
+		return "", nil
+	case v == "none":
+		return "none", nil
+	case strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "${"):
+		if sock := os.Getenv(v[1:]); sock != "" {
+			return sock, nil
+		}
+		return "none", nil
+	}
+	return tok.expand(v, "identityagent")
 }
 
 // tokens expands OpenSSH's %-tokens and "~" in ssh_config values.

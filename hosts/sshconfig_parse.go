@@ -383,6 +383,8 @@ func (p *cfgParser) settings() *SSHSettings {
 	}
 	s.IdentityFiles = p.vals["identityfile"]
 	s.IdentitiesOnly = strings.EqualFold(first("identitiesonly"), "yes")
+	s.CertificateFiles = p.vals["certificatefile"]
+	s.IdentityAgent = first("identityagent")
 	if s.Set["proxyjump"] {
 		s.ProxyJump = first("proxyjump")
 	}

@@ -415,3 +415,60 @@ func TestLookupWithPlanUser(t *testing.T) {
 		}
 	}
 }
+
+// IdentityAgent and CertificateFile reach the connection settings, read
+// as OpenSSH reads them.
+func TestResolveAgentAndCertificates(t *testing.T) {
+	for _, noSSH := range []bool{false, true} {
+		if _, err := exec.LookPath("ssh"); err != nil && !noSSH {
+			continue
+		}
+		dir := sshConfigFixture(t, map[string]string{"config": `
+Host a
+  HostName 10.0.0.7
+  IdentityAgent {{dir}}/agent.%h
+  CertificateFile {{dir}}/%r-cert.pub
+  CertificateFile {{dir}}/second-cert.pub
+Host b
+  IdentityAgent $HAKO_TEST_AGENT
+Host c
+  IdentityAgent SSH_AUTH_SOCK
+Host d
+  IdentityAgent none
+`})
+		c := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: noSSH}
+		resolve := func(alias string) (Config, []Origin) {
+			t.Helper()
+			cfg, from, err := c.Resolve(t.Context(), Config{Name: alias, Address: alias, User: "pi"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cfg, from
+		}
+		cfg, from := resolve("a")
+		if cfg.IdentityAgent != dir+"/agent.10.0.0.7" ||
+			!slices.Equal(cfg.CertificateFiles, []string{dir + "/pi-cert.pub", dir + "/second-cert.pub"}) {
+			t.Errorf("noSSH=%v: IdentityAgent %q, CertificateFiles %q", noSSH, cfg.IdentityAgent, cfg.CertificateFiles)
+		}
+		for _, o := range from {
+			if strings.Contains(o.From, "not used") && (o.Setting == "identityagent" || o.Setting == "certificatefile") {
+				t.Errorf("noSSH=%v: %s is said to be unused", noSSH, o.Setting)
+			}
+		}
+		t.Setenv("HAKO_TEST_AGENT", "/run/agent.sock")
+		if cfg, _ := resolve("b"); cfg.IdentityAgent != "/run/agent.sock" {
+			t.Errorf("noSSH=%v: $HAKO_TEST_AGENT: %q", noSSH, cfg.IdentityAgent)
+		}
+		os.Unsetenv("HAKO_TEST_AGENT")
+		c.cache = nil
+		if cfg, _ := resolve("b"); cfg.IdentityAgent != "none" {
+			t.Errorf("noSSH=%v: unset $HAKO_TEST_AGENT: %q, want none", noSSH, cfg.IdentityAgent)
+		}
+		if cfg, _ := resolve("c"); cfg.IdentityAgent != "" {
+			t.Errorf("noSSH=%v: SSH_AUTH_SOCK: %q, want \"\"", noSSH, cfg.IdentityAgent)
+		}
+		if cfg, _ := resolve("d"); cfg.IdentityAgent != "none" {
+			t.Errorf("noSSH=%v: none: %q", noSSH, cfg.IdentityAgent)
+		}
+	}
+}

@@ -31,6 +31,9 @@ type Options struct {
 	// BootstrapPassword is tried after the keys on bootstrap connections
 	// (-ask-bootstrap-password); never printed.
 	BootstrapPassword string
+	// Passphrase asks for an encrypted identity file's passphrase
+	// (hosts.Config.Passphrase); nil when there is no terminal.
+	Passphrase func(file string) ([]byte, error)
 	// ArmSafetyNet arms a rollback on the host before a port move (guard.Arm).
 	ArmSafetyNet func(ctx context.Context, h hosts.Host, r NetRequest) (SafetyNet, error)
 	// Confirm is how long a guarded change may wait for confirmation
@@ -57,8 +60,10 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 	cfg.Jumps = slices.Clone(cfg.Jumps)
 	for i := range cfg.Jumps {
 		cfg.Jumps[i].AcceptNewHostKeys = cfg.Jumps[i].AcceptNewHostKeys || o.AcceptNewHostKeys
+		cfg.Jumps[i].Passphrase = o.Passphrase
 	}
 	cfg.CommandTimeout = o.CommandTimeout
+	cfg.Passphrase = o.Passphrase
 	if o.Dial != nil {
 		return o.Dial(ctx, cfg)
 	}

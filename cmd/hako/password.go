@@ -43,3 +43,19 @@ func promptPassword(in *os.File, stderr io.Writer) (string, error) {
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
+
+// keyPassphrase asks for an encrypted identity file's passphrase on the
+// terminal, without echo. With no terminal on standard input it returns
+// nil: hosts then leaves such keys out and says to add them to ssh-agent
+// (standard input may be a plan or a script, never a passphrase).
+func keyPassphrase(in *os.File, stderr io.Writer) func(file string) ([]byte, error) {
+	if !term.IsTerminal(int(in.Fd())) {
+		return nil
+	}
+	return func(file string) ([]byte, error) {
+		fmt.Fprintf(stderr, "Enter passphrase for key '%s' (not echoed): ", file)
+		b, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(stderr)
+		return b, err
+	}
+}
