@@ -155,3 +155,84 @@ func TestSSHIdentityAgent(t *testing.T) {
 	}
 	mustContain(t, r, "authentication failed", "SSH_AUTH_SOCK not set")
 }
+
+// An encrypted identity file that no agent holds: hako asks for its
+// passphrase on the terminal (a pty here), once, without echo, and logs
+// in; the passphrase appears in no byte of the output.
+func TestSSHKeyPassphrasePrompt(t *testing.T) {
+	testhost.Require(t)
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script (util-linux) is not installed: no pty")
+	}
+	h := testhost.Start(t, testhost.Options{})
+	t.Setenv("HOME", t.TempDir())
+	kh := h.KnownHostsFile(t)
+	const passphrase = "correct-horse-7Qx"
+	key := filepath.Join(t.TempDir(), "id_enc")
+	b, err := os.ReadFile(h.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, key, string(b))
+	sshKeygen(t, "-q", "-p", "-N", passphrase, "-f", key)
+	config := filepath.Join(t.TempDir(), "config")
+	writeFile(t, config, fmt.Sprintf("Host encpi\n  HostName %s\n  Port %d\n  User pi\n  IdentityFile %s\n  UserKnownHostsFile %s\n",
+		h.Addr, h.Port, key, kh))
+	dir := aliasPlan(t, "encpi", "", "with a passphrase\n")
+
+	// without a terminal: refused, naming the file and ssh-add
+	r := hako(t, "apply", "-F", config, dir)
+	if r.code == 0 {
+		t.Fatalf("got in without the passphrase:\n%s", r)
+	}
+	mustContain(t, r, "identity file "+key+" (passphrase-protected, not loaded in ssh-agent, and no terminal", "ssh-add "+key)
+
+	// on a pty: script(1) runs hako on one; the passphrase is typed only
+	// after the prompt, as a person would (typed-ahead input is echoed
+	// by the terminal before hako can turn echo off).
+	cmd := exec.Command("script", "-qefc", strings.Join([]string{hakoBin, "apply", "-connect-timeout", "30s", "-F", config, dir}, " "), "/dev/null")
+	cmd.Env = append(filteredEnv(), "NO_COLOR=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	prompt := "Enter passphrase for key '" + key + "'"
+	buf := make([]byte, 4096)
+	typed := false
+	for {
+		n, err := stdout.Read(buf)
+		out.Write(buf[:n])
+		if !typed && strings.Contains(out.String(), prompt) {
+			typed = true
+			if _, err := stdin.Write([]byte(passphrase + "\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	werr := cmd.Wait()
+	got := out.String()
+	if werr != nil || !typed {
+		t.Fatalf("hako on a pty: %v (prompted: %v)\n%s", werr, typed, got)
+	}
+	if strings.Count(got, prompt) != 1 {
+		t.Errorf("asked %d times, want once:\n%s", strings.Count(got, prompt), got)
+	}
+	if strings.Contains(got, passphrase) {
+		t.Errorf("the passphrase is in the output:\n%s", got)
+	}
+	if !strings.Contains(got, "pi  ok=0 changed=1 failed=0") {
+		t.Errorf("apply did not change the file:\n%s", got)
+	}
+}
