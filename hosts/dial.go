@@ -23,6 +23,7 @@ import (
 type SSHHost struct {
 	name   string
 	become bool
+	sudo   *sudoer // with become: how sudo is run (see setupBecome)
 	client *ssh.Client
 	sem    chan struct{} // bounds concurrent exec sessions (sshd MaxSessions)
 	end    Endpoint
@@ -148,6 +149,12 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		h.end.ClientAddr = "" // our side of a channel or pipe says nothing about the host's view
 	}
 	h.watch(cfg)
+	if cfg.Become {
+		if err := h.setupBecome(ctx, cfg); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
 	return h, nil
 }
 

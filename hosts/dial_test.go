@@ -389,10 +389,11 @@ func TestSessionLimit(t *testing.T) {
 	}
 }
 
-// With become, sudo's own complaint must reach the caller.
+// With become, sudo's own complaint must reach the caller. (This sudo
+// passes the connection's check, `sudo -n -- true`, and nothing else.)
 func TestBecomeSudoFails(t *testing.T) {
 	bin := t.TempDir()
-	fake := "#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n"
+	fake := "#!/bin/sh\n[ \"$*\" = '-n -- true' ] && exit 0\necho 'sudo: a password is required' >&2\nexit 1\n"
 	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +406,7 @@ func TestBecomeSudoFails(t *testing.T) {
 		t.Errorf("Run: %+v %v", res, err)
 	}
 	err = h.WriteFile(t.Context(), FileWrite{Path: filepath.Join(t.TempDir(), "f"), Mode: 0o644})
-	wantContains(t, err, `host "box"`, "start sftp", "sudo -n "+sftpServerPath+" -u 077", "sudo: a password is required")
+	wantContains(t, err, `host "box"`, "start sftp", "sudo -n -- "+sftpServerPath+" -u 077", "sudo: a password is required")
 }
 
 // With become the real OpenSSH sftp-server (through sudo) is used, so the

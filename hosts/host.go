@@ -24,7 +24,7 @@ type Result struct {
 type Host interface {
 	Name() string
 	// Run runs the shell script cmd (`sh` semantics); when the host uses
-	// become it runs as root through `sudo -n`. The script goes to the
+	// become it runs as root (or the become user) through sudo. The script goes to the
 	// shell on standard input, never on a command line; its commands find
 	// standard input empty.
 	Run(ctx context.Context, cmd string) (Result, error)
@@ -84,7 +84,7 @@ type Config struct {
 	User              string        // default: the local user name
 	IdentityFiles     []string      // "~/" expanded against $HOME; tried before the ssh-agent's other keys
 	KnownHostsFile    string        // default ~/.ssh/known_hosts; created (0600, parent 0700) if missing
-	Become            bool          // run commands and write files as root through `sudo -n`
+	Become            bool          // run commands and write files as root (or BecomeUser) through sudo
 	AcceptNewHostKeys bool          // OpenSSH accept-new: record unknown keys, never replace a changed one
 	HashKnownHosts    bool          // record new keys under hashed names ("|1|salt|hash"), as OpenSSH's HashKnownHosts yes
 	ConnectTimeout    time.Duration // default 10s; bounds TCP connect AND the SSH handshake together
@@ -146,6 +146,14 @@ type Config struct {
 	// CommandTimeout bounds each command Run starts (default 1h; negative:
 	// none). A command still running then is killed and Run fails.
 	CommandTimeout time.Duration
+
+	// BecomeUser is the user become runs as ("" or "root": root).
+	BecomeUser string
+	// BecomePassword is fed to `sudo -S` when sudo asks the login user for
+	// a password; without it such a host is refused at connect. It goes
+	// only to sudo's standard input: never on a command line, in a log or
+	// an error.
+	BecomePassword string
 }
 
 const (

@@ -20,9 +20,10 @@ const scriptShell = `sh -c '` + evalStdin + `'`
 
 const evalStdin = `eval "$(cat)"`
 
-// shellCommand runs scriptShell as root through sudo when become is set.
-// -n makes sudo fail instead of waiting for a password nobody can type.
-// sudo drops SSH_CONNECTION, which says how the host sees this connection
+// shellCommand is the command line Run starts: the script's shell
+// (scriptShell, or with a become password the shell that first checks
+// the marker, see sudoer), through sudo when the host uses become. sudo
+// drops SSH_CONNECTION, which says how the host sees this connection
 // (lockout checks need it): it is passed on as HAKO_SSH_CONNECTION.
 //
 // GNU timeout runs the shell: at the limit, or when it is sent SIGTERM,
@@ -33,12 +34,12 @@ const evalStdin = `eval "$(cat)"`
 // makes that sudo (which passes TERM on to its command, env then timeout)
 // or timeout itself. Without a limit timeout runs all the same, with 0
 // (no limit), for the TERM it passes on.
-func shellCommand(become bool, limit time.Duration) string {
-	cmd := fmt.Sprintf("timeout -k 10s %.3fs %s", max(limit, 0).Seconds(), scriptShell)
-	if become {
-		return `exec sudo -n -- env HAKO_SSH_CONNECTION="$SSH_CONNECTION" ` + cmd
+func (h *SSHHost) shellCommand() string {
+	cmd := fmt.Sprintf("timeout -k 10s %.3fs %s", max(h.cmdTimeout, 0).Seconds(), h.sudo.shell())
+	if h.sudo == nil {
+		return "exec " + cmd
 	}
-	return "exec " + cmd
+	return "exec " + h.sudo.prefix() + `env HAKO_SSH_CONNECTION="$SSH_CONNECTION" ` + cmd
 }
 
 // Exit statuses of timeout(1) when the limit struck: the command was
@@ -75,9 +76,9 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	stdout := &headWriter{max: MaxStdout}
 	stderr := &tailWriter{max: MaxStderr}
 	s.Stdout, s.Stderr = stdout, stderr
-	s.Stdin = strings.NewReader(cmd)
+	s.Stdin = h.sudo.stdin(strings.NewReader(cmd))
 	started := time.Now()
-	if err := s.Start(shellCommand(h.become, h.cmdTimeout)); err != nil {
+	if err := s.Start(h.shellCommand()); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -82,9 +83,10 @@ func (h *SSHHost) ops(ctx context.Context) (fileOps, error) {
 	return sftpOps{c: c, fsync: fsync}, nil
 }
 
-// writerUID: root with become; else the login user, asked once.
+// writerUID: root with become (to root); else the login user or the
+// become user, asked once.
 func (h *SSHHost) writerUID(ctx context.Context) (int, error) {
-	if h.become {
+	if h.sudo != nil && (h.sudo.user == "" || h.sudo.user == "root") {
 		return 0, nil
 	}
 	h.users.mu.Lock()
@@ -121,11 +123,11 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 		closeSFTP(h.users.c.c, h.users.c.s)
 		h.users.c = nil
 	}
-	cmd := fmt.Sprintf(`sh -c 'g=$(id -g -- "$1") && exec setpriv --reuid="$1" --regid="$g" --init-groups -- %s -u 077' sh %d`, sftpServerPath, uid)
-	if h.become {
-		cmd = "sudo -n -- " + cmd
+	cmd := fmt.Sprintf(`sh -c '%sg=$(id -g -- "$1") && exec setpriv --reuid="$1" --regid="$g" --init-groups -- %s -u 077' sh %d`, h.sudo.check(), sftpServerPath, uid)
+	if h.sudo != nil {
+		cmd = h.sudo.prefix() + cmd
 	}
-	c, s, fsync, err := h.startSFTP(ctx, cmd)
+	c, s, fsync, err := h.startSFTP(ctx, cmd, h.sudo.input())
 	if err != nil {
 		h.users.give()
 		return nil, nil, err
@@ -143,11 +145,10 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 		return h.sftp, h.sftpFsync, nil
 	}
 	cmd := ""
-	if h.become {
-		// -u 077: created files start private; WriteFile sets the real mode.
-		cmd = "sudo -n " + sftpServerPath + " -u 077"
+	if h.sudo != nil {
+		cmd = h.sudo.sftpCommand()
 	}
-	c, s, fsync, err := h.startSFTP(ctx, cmd)
+	c, s, fsync, err := h.startSFTP(ctx, cmd, h.sudo.input())
 	if err != nil {
 		return nil, false, err
 	}
@@ -156,8 +157,9 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 }
 
 // startSFTP starts an SFTP server in a new session: the command cmd, or
-// the sftp subsystem when cmd is "".
-func (h *SSHHost) startSFTP(ctx context.Context, cmd string) (*sftp.Client, *ssh.Session, bool, error) {
+// the sftp subsystem when cmd is "". input goes to the command's standard
+// input ahead of the SFTP protocol (the become password for sudo).
+func (h *SSHHost) startSFTP(ctx context.Context, cmd, input string) (*sftp.Client, *ssh.Session, bool, error) {
 	s, err := h.client.NewSession()
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("open session: %w", err)
@@ -182,6 +184,9 @@ func (h *SSHHost) startSFTP(ctx context.Context, cmd string) (*sftp.Client, *ssh
 		err = s.Start(cmd)
 	} else {
 		err = s.RequestSubsystem("sftp")
+	}
+	if err == nil && input != "" && cmd != "" {
+		_, err = io.WriteString(wr, input)
 	}
 	if err != nil {
 		s.Close()

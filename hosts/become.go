@@ -1,0 +1,208 @@
+package hosts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// sudoer is how an SSHHost becomes its become user (root unless
+// Config.BecomeUser says otherwise) through sudo: either `sudo -n`, where
+// sudo asks for no password, or `sudo -S` with the password fed on
+// standard input ahead of what the command reads.
+//
+// The password never goes on a command line (sudo writes those to the
+// journal, ps shows them to every user), nor into an error. sudo -S reads
+// exactly one line of its standard input, and only when it asks for a
+// password; the command then reads the rest. So that a script can never
+// start with the password line (a sudo that did not ask, e.g. a NOPASSWD
+// rule for that one command), the command first reads a fixed marker line
+// and runs nothing unless it finds it right there: `-k` makes sudo ask
+// every time the rule wants a password, whatever credentials it cached.
+type sudoer struct {
+	user     string // "" : root
+	password string // "" : sudo -n
+}
+
+// becomeMarker is the line that follows the password on standard input.
+const becomeMarker = "hako-become"
+
+// becomeNoPrompt is the exit status of a command whose sudo did not read
+// the password line (nothing of it ran); becomeNoPromptMsg goes to stderr.
+const (
+	becomeNoPrompt    = 97
+	becomeNoPromptMsg = "hako: sudo ran this command without asking for the become password, so none of it was run: the sudoers rules must ask for a password for all of the commands hako runs, or for none"
+)
+
+// prefix is the start of every command line run through sudo. -p ”
+// keeps sudo's prompt out of the command's output.
+func (s *sudoer) prefix() string {
+	p := "sudo -n "
+	if s.password != "" {
+		p = "sudo -k -S -p '' "
+	}
+	if s.user != "" && s.user != "root" {
+		p += "-u " + Quote(s.user) + " "
+	}
+	return p + "-- "
+}
+
+// The message must not hold a quote: it goes inside sh -c '...'.
+// check is the shell code a command's `sh -c` script starts with when a
+// password is fed: it takes the marker line off standard input, or
+// stops (before running anything) when the first line is not it.
+func (s *sudoer) check() string {
+	if s == nil || s.password == "" {
+		return ""
+	}
+	return `IFS= read -r l && [ "$l" = ` + becomeMarker + ` ] || { echo "` + becomeNoPromptMsg + `" >&2; exit ` + fmt.Sprint(becomeNoPrompt) + `; }; `
+}
+
+// check, input and stdin take a nil *sudoer (no become) as one without
+// a password.
+
+// input is what goes to the command's standard input before its own:
+// the password and the marker, or nothing.
+func (s *sudoer) input() string {
+	if s == nil || s.password == "" {
+		return ""
+	}
+	return s.password + "\n" + becomeMarker + "\n"
+}
+
+// stdin is r with the password and the marker ahead of it.
+func (s *sudoer) stdin(r io.Reader) io.Reader {
+	if s == nil || s.password == "" {
+		return r
+	}
+	return io.MultiReader(strings.NewReader(s.input()), r)
+}
+
+// shell is the shell Run's command line starts (see shellCommand): with
+// a password, one that first takes the marker off standard input.
+// Nil-safe.
+func (s *sudoer) shell() string {
+	if s == nil || s.password == "" {
+		return scriptShell
+	}
+	return `sh -c '` + s.check() + evalStdin + `'`
+}
+
+// sftpCommand starts sftp-server as the become user. -u 077: created
+// files start private; WriteFile sets the real mode.
+func (s *sudoer) sftpCommand() string {
+	if s.password == "" {
+		return s.prefix() + sftpServerPath + " -u 077"
+	}
+	return s.prefix() + `sh -c '` + s.check() + `exec ` + sftpServerPath + ` -u 077'`
+}
+
+// ErrBecomePassword is wrapped by the errors of a host whose sudo asks
+// for a password that hako does not have, or refuses the one it has.
+var ErrBecomePassword = errors.New("sudo needs the become password")
+
+// setupBecome finds out, once per connection, whether sudo asks the login
+// user for a password, and checks the password once when it does: with a
+// wrong one sudo would read the next lines of standard input as further
+// attempts. LC_ALL=C: sudo's messages are read here.
+func (h *SSHHost) setupBecome(ctx context.Context, cfg Config) error {
+	s := &sudoer{user: cfg.BecomeUser}
+	as := "root"
+	if s.user != "" {
+		as = fmt.Sprintf("user %q", s.user)
+	}
+	if strings.ContainsAny(cfg.BecomePassword, "\r\n\x00") {
+		return fmt.Errorf("host %q: become: the become password holds a line break or a NUL byte, which sudo cannot read (it reads one line)", h.name)
+	}
+	code, stderr, err := h.runRaw(ctx, "LC_ALL=C "+s.prefix()+"true", "")
+	if err != nil {
+		return fmt.Errorf("host %q: become: checking sudo: %w", h.name, err)
+	}
+	switch {
+	case code == 0:
+		h.sudo = s // sudo asks for no password: sudo -n, and none is sent
+		return nil
+	case !strings.Contains(stderr, "a password is required"):
+		return fmt.Errorf("host %q: become: `sudo -n` as %q to %s failed (exit %d): %s", h.name, cfg.User, as, code, sudoMessage(stderr))
+	case cfg.BecomePassword == "":
+		return fmt.Errorf("host %q: sudo asks user %q for a password to become %s: give it with -ask-become-password or the host's become_password (%w)",
+			h.name, cfg.User, as, ErrBecomePassword)
+	}
+	s.password = cfg.BecomePassword
+	code, stderr, err = h.runRaw(ctx, "LC_ALL=C "+s.prefix()+"true", s.password+"\n")
+	if err != nil {
+		return fmt.Errorf("host %q: become: checking the become password: %w", h.name, err)
+	}
+	if code != 0 {
+		if strings.Contains(stderr, "incorrect password") || strings.Contains(stderr, "try again") {
+			return fmt.Errorf("host %q: sudo refused the become password of user %q (%s) (%w)", h.name, cfg.User, sudoMessage(stderr), ErrBecomePassword)
+		}
+		return fmt.Errorf("host %q: become: sudo with the become password as %q to %s failed (exit %d): %s", h.name, cfg.User, as, code, sudoMessage(stderr))
+	}
+	h.sudo = s
+	return nil
+}
+
+// sudoMessage is the last line sudo wrote to stderr (it never holds the
+// password; sudo does not repeat what it reads).
+func sudoMessage(stderr string) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	m := strings.TrimSpace(lines[len(lines)-1])
+	if m == "" {
+		return "no message on stderr"
+	}
+	if len(m) > 200 {
+		m = m[:200] + "…"
+	}
+	return m
+}
+
+// runRaw runs the command line cmd with stdin as its input, outside the
+// session limit (Dial has not handed the host out yet) and without the
+// shell on standard input. For sudo's own checks only.
+func (h *SSHHost) runRaw(ctx context.Context, cmd, stdin string) (int, string, error) {
+	sess, err := h.client.NewSession()
+	if err != nil {
+		return -1, "", err
+	}
+	defer sess.Close()
+	var stderr bytes.Buffer
+	sess.Stdin = strings.NewReader(stdin)
+	sess.Stderr = &limitedWriter{w: &stderr, n: 64 << 10}
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	err = sess.Run(cmd)
+	if ctx.Err() != nil {
+		return -1, "", ctx.Err()
+	}
+	var exit *ssh.ExitError
+	switch {
+	case err == nil:
+		return 0, stderr.String(), nil
+	case errors.As(err, &exit):
+		return exit.ExitStatus(), stderr.String(), nil
+	}
+	return -1, "", err
+}
+
+// limitedWriter keeps the first n bytes and drops the rest.
+type limitedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	k := min(len(p), l.n)
+	if k > 0 {
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return 0, err
+		}
+		l.n -= k
+	}
+	return len(p), nil
+}

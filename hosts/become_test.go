@@ -1,0 +1,183 @@
+package hosts
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeSudo is a sudo for the test server, after sudo 1.9's behaviour:
+// with FAKE_SUDO_PASSWORD set it asks for that password (-n: "a password
+// is required"; -S: it reads exactly one line of standard input, then the
+// command reads the rest), except for commands that FAKE_SUDO_NOPASSWD
+// names (a NOPASSWD rule for them). It logs its arguments, one call a
+// line, to FAKE_SUDO_LOG, as sudo does to the journal.
+const fakeSudo = `#!/bin/sh
+printf '%s\n' "$*" >>"$FAKE_SUDO_LOG"
+n= S= u=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) n=1 ;;
+    -k) ;;
+    -S) S=1 ;;
+    -p) shift ;;
+    -u) shift; u=$1 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+  shift
+done
+ask=$FAKE_SUDO_PASSWORD
+[ -n "$FAKE_SUDO_NOPASSWD" ] && [ "$1" = "$FAKE_SUDO_NOPASSWD" ] && ask=
+if [ -n "$ask" ]; then
+  if [ -n "$n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
+  if [ -z "$S" ]; then echo "sudo: a terminal is required to read the password" >&2; exit 1; fi
+  IFS= read -r pw || pw=
+  if [ "$pw" != "$ask" ]; then
+    echo "Sorry, try again." >&2
+    echo "sudo: 1 incorrect password attempt" >&2
+    exit 1
+  fi
+fi
+SUDO_AS=$u exec "$@"
+`
+
+const testBecomePassword = "pw-7c1e-SECRET"
+
+// sudoFixture is a test server whose sudo is fakeSudo, with the given
+// password ("": NOPASSWD) and command that needs none.
+func sudoFixture(t *testing.T, password, nopasswd string) (*fixture, string) {
+	t.Helper()
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fakeSudo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(bin, "sudo.log")
+	f := newFixture(t, withEnv("PATH="+bin+":"+os.Getenv("PATH"), "FAKE_SUDO_LOG="+log,
+		"FAKE_SUDO_PASSWORD="+password, "FAKE_SUDO_NOPASSWD="+nopasswd))
+	f.cfg.Become = true
+	return f, log
+}
+
+// A host whose sudo asks for a password runs scripts with it: the
+// password goes to sudo on standard input, never on a command line, and
+// the script's commands find their input empty, as without a password.
+func TestBecomePasswordRuns(t *testing.T) {
+	f, log := sudoFixture(t, testBecomePassword, "")
+	f.cfg.BecomePassword = testBecomePassword
+	h := f.dial(t)
+	res, err := h.Run(t.Context(), "echo out; echo err >&2; echo \"in:$(cat)\"; exit 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "out\nin:\n" || string(res.Stderr) != "err\n" || res.ExitCode != 3 {
+		t.Errorf("got %q %q %d", res.Stdout, res.Stderr, res.ExitCode)
+	}
+	calls := readFile(t, log)
+	if strings.Contains(calls, testBecomePassword) {
+		t.Errorf("the password is on a sudo command line:\n%s", calls)
+	}
+	if !strings.Contains(calls, "-k -S -p  -- env HAKO_SSH_CONNECTION=") {
+		t.Errorf("the script did not go through sudo -k -S:\n%s", calls)
+	}
+}
+
+// Without a password, such a host is refused at connect with a message
+// that names the host and says how to give the password.
+func TestBecomePasswordMissing(t *testing.T) {
+	f, _ := sudoFixture(t, testBecomePassword, "")
+	_, err := Dial(t.Context(), f.cfg)
+	wantContains(t, err, `host "box"`, `sudo asks user "tester" for a password to become root`,
+		"-ask-become-password", "become_password")
+	if !errors.Is(err, ErrBecomePassword) {
+		t.Errorf("%v is not ErrBecomePassword", err)
+	}
+}
+
+// A wrong password is refused at connect, once (sudo would take the
+// script's lines as further attempts), and is not quoted.
+func TestBecomePasswordWrong(t *testing.T) {
+	f, log := sudoFixture(t, testBecomePassword, "")
+	f.cfg.BecomePassword = "wrong-0d2b-SECRET"
+	_, err := Dial(t.Context(), f.cfg)
+	wantContains(t, err, `host "box"`, `sudo refused the become password of user "tester"`, "incorrect password attempt")
+	if err != nil && strings.Contains(err.Error(), "wrong-0d2b-SECRET") {
+		t.Errorf("the password is in the error: %v", err)
+	}
+	if calls := strings.Count(readFile(t, log), "\n"); calls != 2 {
+		t.Errorf("sudo was called %d times, want 2 (the check without, then with the password)", calls)
+	}
+}
+
+// Where sudo asks for no password, none is sent even when one is given:
+// the commands are plain `sudo -n`.
+func TestBecomeNoPasswordNeeded(t *testing.T) {
+	f, log := sudoFixture(t, "", "")
+	f.cfg.BecomePassword = testBecomePassword
+	h := f.dial(t)
+	res, err := h.Run(t.Context(), `echo "in:$(cat)"`)
+	if err != nil || string(res.Stdout) != "in:\n" || res.ExitCode != 0 {
+		t.Fatalf("got %+v %v", res, err)
+	}
+	calls := readFile(t, log)
+	if strings.Contains(calls, "-S") || !strings.Contains(calls, "-n -- env HAKO_SSH_CONNECTION=") {
+		t.Errorf("want sudo -n only:\n%s", calls)
+	}
+}
+
+// A sudo that runs one of hako's commands without asking (a NOPASSWD rule
+// for it alone) leaves the password line unread: the command must then
+// run nothing, and say why, instead of taking the password for a line of
+// the script.
+func TestBecomePasswordNotAsked(t *testing.T) {
+	f, _ := sudoFixture(t, testBecomePassword, "env")
+	f.cfg.BecomePassword = testBecomePassword
+	h := f.dial(t)
+	dir := t.TempDir()
+	res, err := h.Run(t.Context(), "touch "+Quote(filepath.Join(dir, "ran")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != becomeNoPrompt || !strings.Contains(string(res.Stderr), "without asking for the become password") {
+		t.Errorf("got %+v", res)
+	}
+	if out := string(res.Stdout) + string(res.Stderr); strings.Contains(out, testBecomePassword) {
+		t.Errorf("the password is in the output: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Error("the script ran")
+	}
+}
+
+// become_user: sudo -u USER, and files are written as that user (here the
+// fake sudo does not switch users: the user id comes from `id -u`).
+func TestBecomeUser(t *testing.T) {
+	f, log := sudoFixture(t, testBecomePassword, "")
+	f.cfg.BecomePassword, f.cfg.BecomeUser = testBecomePassword, "app"
+	h := f.dial(t)
+	res, err := h.Run(t.Context(), `echo "$SUDO_AS"`)
+	if err != nil || string(res.Stdout) != "app\n" {
+		t.Fatalf("got %+v %v", res, err)
+	}
+	uid, err := h.writerUID(t.Context())
+	if err != nil || uid != os.Getuid() {
+		t.Errorf("writerUID: %d %v, want %d", uid, err, os.Getuid())
+	}
+	if calls := readFile(t, log); !strings.Contains(calls, "-u app -- true") {
+		t.Errorf("no sudo -u app:\n%s", calls)
+	}
+}
+
+// The password is one line for sudo -S: a line break would make the rest
+// of it the script's first line.
+func TestBecomePasswordLineBreak(t *testing.T) {
+	f, _ := sudoFixture(t, testBecomePassword, "")
+	f.cfg.BecomePassword = "two\nlines"
+	_, err := Dial(t.Context(), f.cfg)
+	wantContains(t, err, `host "box"`, "line break")
+	if err != nil && strings.Contains(err.Error(), "lines") {
+		t.Errorf("the password is in the error: %v", err)
+	}
+}
