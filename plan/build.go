@@ -18,6 +18,7 @@ var hostSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address", Required: true}, {Name: "port"}, {Name: "user"},
 		{Name: "identity_file"}, {Name: "known_hosts"}, {Name: "become"},
+		{Name: "become_user"}, {Name: "become_password"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "bootstrap"}},
 }
@@ -65,7 +66,7 @@ func Build(cfg *Config, in Inputs) (*Plan, hcl.Diagnostics) {
 func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConfig) (*Host, hcl.Diagnostics) {
 	h := &Host{Name: b.Labels[0], Decl: b.DefRange, Handlers: map[string]*Step{}}
 	content, diags := b.Body.Content(hostSchema)
-	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: h.Name}, b, &diags)
+	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: h.Name}, b, &diags, "become_password")
 	h.Conn = hosts.Config{
 		Name:           h.Name,
 		Address:        a.String("address"),
@@ -79,6 +80,7 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConf
 	setPort(a, &h.Conn.Port)
 	nonEmpty(a, "address", "user")
 	checkAddress(a, &h.Conn.Address)
+	buildBecome(a, &h.Conn)
 	diags = diags.Extend(a.Diags)
 	if !diags.HasErrors() {
 		diags = diags.Extend(resolveConn(h, a, sshConfig))

@@ -60,7 +60,8 @@ const hiddenValue = "(value not shown)"
 //     and the value of any top-level `name = value` line of a plan file,
 //     which can only be a variable's value put in the wrong place;
 //   - the default of a variable declared sensitive (unless it is declared
-//     `sensitive = false`), as the value it stands for is secret.
+//     `sensitive = false`), as the value it stands for is secret;
+//   - a host's become_password.
 //
 // A file that does not parse is read as far as the parser got.
 func secretRanges(src []byte, filename string) []hcl.Range {
@@ -77,6 +78,9 @@ func secretRanges(src []byte, filename string) []hcl.Range {
 		out = append(out, a.Expr.Range())
 	}
 	for _, b := range body.Blocks {
+		if pw, ok := b.Body.Attributes["become_password"]; ok && b.Type == "host" {
+			out = append(out, pw.Expr.Range())
+		}
 		if b.Type != "variable" {
 			continue
 		}
