@@ -34,6 +34,9 @@ type Options struct {
 	// Passphrase asks for an encrypted identity file's passphrase
 	// (hosts.Config.Passphrase); nil when there is no terminal.
 	Passphrase func(file string) ([]byte, error)
+	// BecomePassword is sudo's password for the hosts with become that
+	// set no become_password (-ask-become-password); never printed.
+	BecomePassword string
 	// ArmSafetyNet arms a rollback on the host before a port move (guard.Arm).
 	ArmSafetyNet func(ctx context.Context, h hosts.Host, r NetRequest) (SafetyNet, error)
 	// Confirm is how long a guarded change may wait for confirmation
@@ -52,6 +55,9 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 		cfg.AcceptHostKey = fp
 	}
 	cfg.HashKnownHosts = cfg.HashKnownHosts || o.HashKnownHosts
+	if cfg.Become && cfg.BecomePassword == "" {
+		cfg.BecomePassword = o.BecomePassword
+	}
 	if o.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = o.ConnectTimeout
 	}

@@ -111,7 +111,7 @@ func (o *options) runOptions() run.Options {
 	if cmdTimeout == 0 {
 		cmdTimeout = -1 // the flag's 0 is no limit, hosts' is its default
 	}
-	return run.Options{BootstrapPassword: o.password, Passphrase: keyPassphrase(os.Stdin, os.Stderr), AcceptNewHostKeys: o.acceptNewHostKeys, AcceptHostKeys: o.acceptHostKeys, HashKnownHosts: o.hashKnownHosts, ConnectTimeout: o.timeout, Parallel: o.parallel,
+	return run.Options{BootstrapPassword: o.password, BecomePassword: o.becomePassword, Passphrase: keyPassphrase(os.Stdin, os.Stderr), AcceptNewHostKeys: o.acceptNewHostKeys, AcceptHostKeys: o.acceptHostKeys, HashKnownHosts: o.hashKnownHosts, ConnectTimeout: o.timeout, Parallel: o.parallel,
 		Reprovision: o.reprovision, AllowRisky: o.allowRisky, Confirm: o.confirm, ArmSafetyNet: armSafetyNet,
 		CommandTimeout: cmdTimeout}
 }

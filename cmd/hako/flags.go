@@ -31,6 +31,8 @@ type options struct {
 	confirm           time.Duration
 	askPassword       bool
 	password          string
+	askBecome         bool
+	becomePassword    string
 	dir               string
 	sshConfigFile     string // -F
 	verbose           bool   // -v
@@ -126,6 +128,8 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 		o.reprovision = map[string]bool{}
 		fs.BoolVar(&o.askPassword, "ask-bootstrap-password", false,
 			"ask once for the bootstrap user's password (a fresh card without your key); it is never stored or printed")
+		fs.BoolVar(&o.askBecome, "ask-become-password", false,
+			"ask once for the sudo password of hosts with become = true whose sudo asks for one (unless the host sets become_password); it is never stored or printed")
 		fs.Var(nameSet(o.reprovision), "reprovision",
 			"accept the changed host key of this host (a reflashed card): its old keys are removed from known_hosts (repeatable)")
 		o.allowRisky = map[string]bool{}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,38 +10,69 @@ import (
 	"golang.org/x/term"
 )
 
-// readPassword asks once for the bootstrap password when -ask-bootstrap-password
-// is set: without echo on a terminal, else one line from standard input
-// (for scripts, like sudo -S). It reports false after saying why.
+// readPassword asks once for each password the flags ask for: the
+// bootstrap password (-ask-bootstrap-password), then the become password
+// (-ask-become-password). On a terminal without echo; else one line each
+// from standard input (for scripts, like sudo -S). It reports false after
+// saying why. Neither is ever stored or printed.
 func (o *options) readPassword(stderr io.Writer) bool {
-	if !o.askPassword {
-		return true
+	for _, p := range []struct {
+		ask   bool
+		what  string
+		label string
+		to    *string
+	}{
+		{o.askPassword, "the bootstrap password", "Bootstrap password", &o.password},
+		{o.askBecome, "the become password", "Become (sudo) password", &o.becomePassword},
+	} {
+		if !p.ask {
+			continue
+		}
+		pw, err := promptPassword(os.Stdin, stderr, p.label)
+		if err != nil {
+			fmt.Fprintf(stderr, "hako: reading %s: %v\n", p.what, err)
+			return false
+		}
+		if pw == "" {
+			fmt.Fprintf(stderr, "hako: %s is empty\n", p.what)
+			return false
+		}
+		*p.to = pw
 	}
-	pw, err := promptPassword(os.Stdin, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "hako: reading the bootstrap password:", err)
-		return false
-	}
-	if pw == "" {
-		fmt.Fprintln(stderr, "hako: the bootstrap password is empty")
-		return false
-	}
-	o.password = pw
 	return true
 }
 
-func promptPassword(in *os.File, stderr io.Writer) (string, error) {
+func promptPassword(in *os.File, stderr io.Writer, label string) (string, error) {
 	if term.IsTerminal(int(in.Fd())) {
-		fmt.Fprint(stderr, "Bootstrap password (not echoed): ")
+		fmt.Fprintf(stderr, "%s (not echoed): ", label)
 		b, err := term.ReadPassword(int(in.Fd()))
 		fmt.Fprintln(stderr)
 		return string(b), err
 	}
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", err
+	return readLine(in)
+}
+
+// readLine reads one line, a byte at a time: a buffered reader would take
+// the next password's line with it.
+func readLine(in io.Reader) (string, error) {
+	var b strings.Builder
+	var c [1]byte
+	for {
+		n, err := in.Read(c[:])
+		if n == 1 {
+			if c[0] == '\n' {
+				break
+			}
+			b.WriteByte(c[0])
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return strings.TrimRight(b.String(), "\r"), nil
 }
 
 // keyPassphrase asks for an encrypted identity file's passphrase on the
