@@ -34,13 +34,15 @@ const becomeMarker = "hako-become"
 
 // becomeNoPrompt is the exit status of a command whose sudo did not read
 // the password line (nothing of it ran); becomeNoPromptMsg goes to stderr.
+// The message holds no quote: it goes inside sh -c '...'.
 const (
 	becomeNoPrompt    = 97
 	becomeNoPromptMsg = "hako: sudo ran this command without asking for the become password, so none of it was run: the sudoers rules must ask for a password for all of the commands hako runs, or for none"
 )
 
-// prefix is the start of every command line run through sudo. -p ”
-// keeps sudo's prompt out of the command's output.
+// prefix is the start of every command line run through sudo. The empty
+// prompt (-p with an empty argument) keeps sudo's prompt out of the
+// command's output.
 func (s *sudoer) prefix() string {
 	p := "sudo -n "
 	if s.password != "" {
@@ -52,19 +54,18 @@ func (s *sudoer) prefix() string {
 	return p + "-- "
 }
 
-// The message must not hold a quote: it goes inside sh -c '...'.
-// check is the shell code a command's `sh -c` script starts with when a
-// password is fed: it takes the marker line off standard input, or
-// stops (before running anything) when the first line is not it.
-func (s *sudoer) check() string {
+// shell is `sh -c 'body'` (body holds no single quote); when a password
+// is fed, body runs only after the marker line has been taken off
+// standard input, and nothing runs when the first line is not the marker.
+// A nil *sudoer (no become) is one without a password, here and in input
+// and stdin.
+func (s *sudoer) shell(body string) string {
 	if s == nil || s.password == "" {
-		return ""
+		return `sh -c '` + body + `'`
 	}
-	return `IFS= read -r l && [ "$l" = ` + becomeMarker + ` ] || { echo "` + becomeNoPromptMsg + `" >&2; exit ` + fmt.Sprint(becomeNoPrompt) + `; }; `
+	return `sh -c 'IFS= read -r l && [ "$l" = ` + becomeMarker + ` ] || { echo "` + becomeNoPromptMsg + `" >&2; exit ` +
+		fmt.Sprint(becomeNoPrompt) + `; }; ` + body + `'`
 }
-
-// check, input and stdin take a nil *sudoer (no become) as one without
-// a password.
 
 // input is what goes to the command's standard input before its own:
 // the password and the marker, or nothing.
@@ -83,23 +84,13 @@ func (s *sudoer) stdin(r io.Reader) io.Reader {
 	return io.MultiReader(strings.NewReader(s.input()), r)
 }
 
-// shell is the shell Run's command line starts (see shellCommand): with
-// a password, one that first takes the marker off standard input.
-// Nil-safe.
-func (s *sudoer) shell() string {
-	if s == nil || s.password == "" {
-		return scriptShell
-	}
-	return `sh -c '` + s.check() + evalStdin + `'`
-}
-
 // sftpCommand starts sftp-server as the become user. -u 077: created
 // files start private; WriteFile sets the real mode.
 func (s *sudoer) sftpCommand() string {
 	if s.password == "" {
 		return s.prefix() + sftpServerPath + " -u 077"
 	}
-	return s.prefix() + `sh -c '` + s.check() + `exec ` + sftpServerPath + ` -u 077'`
+	return s.prefix() + s.shell(`exec `+sftpServerPath+` -u 077`)
 }
 
 // ErrBecomePassword is wrapped by the errors of a host whose sudo asks

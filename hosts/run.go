@@ -35,7 +35,7 @@ const evalStdin = `eval "$(cat)"`
 // or timeout itself. Without a limit timeout runs all the same, with 0
 // (no limit), for the TERM it passes on.
 func (h *SSHHost) shellCommand() string {
-	cmd := fmt.Sprintf("timeout -k 10s %.3fs %s", max(h.cmdTimeout, 0).Seconds(), h.sudo.shell())
+	cmd := fmt.Sprintf("timeout -k 10s %.3fs %s", max(h.cmdTimeout, 0).Seconds(), h.sudo.shell(evalStdin))
 	if h.sudo == nil {
 		return "exec " + cmd
 	}

@@ -123,7 +123,7 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 		closeSFTP(h.users.c.c, h.users.c.s)
 		h.users.c = nil
 	}
-	cmd := fmt.Sprintf(`sh -c '%sg=$(id -g -- "$1") && exec setpriv --reuid="$1" --regid="$g" --init-groups -- %s -u 077' sh %d`, h.sudo.check(), sftpServerPath, uid)
+	cmd := h.sudo.shell(`g=$(id -g -- "$1") && exec setpriv --reuid="$1" --regid="$g" --init-groups -- `+sftpServerPath+` -u 077`) + fmt.Sprintf(" sh %d", uid)
 	if h.sudo != nil {
 		cmd = h.sudo.prefix() + cmd
 	}
