@@ -10,19 +10,16 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// scriptShell is the whole command line hako starts for a script; the
-// script itself travels on standard input. Command lines are logged (sudo
+// evalStdin is the shell code hako starts for a script; the script
+// itself travels on standard input. Command lines are logged (sudo
 // writes them to the host's journal) and shown by ps to every user, and a
 // script may carry secrets; stdin has no ARG_MAX either. The shell reads
 // all of it before running any, so the script's commands find their
 // standard input at its end, as with an empty stdin.
-const scriptShell = `sh -c '` + evalStdin + `'`
-
 const evalStdin = `eval "$(cat)"`
 
-// shellCommand is the command line Run starts: the script's shell
-// (scriptShell, or with a become password the shell that first checks
-// the marker, see sudoer), through sudo when the host uses become. sudo
+// shellCommand is the command line Run starts: `sh -c` with evalStdin
+// (with a become password, after the check of the marker, see sudoer), through sudo when the host uses become. sudo
 // drops SSH_CONNECTION, which says how the host sees this connection
 // (lockout checks need it): it is passed on as HAKO_SSH_CONNECTION.
 //
