@@ -5,7 +5,27 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"unicode"
 )
+
+// shellSpecial are the characters OpenSSH refuses in a host or user name
+// given on its command line: ProxyCommand's %h, %n and %r put the names
+// into a command the shell runs, where these would run commands of their
+// own.
+const shellSpecial = "'`\"$\\;&<>|(){}"
+
+// CheckUser checks a login user name from the plan (`user`, a bootstrap
+// block's `user`): it must not look like an option, nor hold blanks,
+// control characters or shellSpecial.
+func CheckUser(s string) error {
+	switch {
+	case strings.HasPrefix(s, "-"):
+		return fmt.Errorf("user %q starts with '-'", s)
+	case strings.ContainsFunc(s, unicode.IsSpace) || strings.ContainsFunc(s, unicode.IsControl) || strings.ContainsAny(s, shellSpecial):
+		return fmt.Errorf("user %q contains a space, a control character or one of %s", s, shellSpecial)
+	}
+	return nil
+}
 
 // CheckAddress checks a host block's address: a host name, an ssh_config
 // alias or an IP address, IPv6 with or without brackets. It returns the
@@ -17,8 +37,9 @@ func CheckAddress(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("the address is empty")
 	}
-	if strings.ContainsAny(s, " \t\r\n\"'`\\") {
-		return "", fmt.Errorf("address %q contains a space, quote or backslash", s)
+	if strings.ContainsFunc(s, unicode.IsSpace) || strings.ContainsFunc(s, unicode.IsControl) || strings.ContainsAny(s, shellSpecial+",") {
+		// The address is ProxyCommand's %h and %n, which the shell reads.
+		return "", fmt.Errorf("address %q contains a space, a control character or one of %s,", s, shellSpecial)
 	}
 	if strings.HasPrefix(s, "-") {
 		// ssh and every other tool would read it as an option.

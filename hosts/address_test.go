@@ -36,6 +36,12 @@ func TestCheckAddress(t *testing.T) {
 		"[2001:db8::1":          {"without ']'"},
 		"host:port":             {"':' belongs only in an IPv6 address"},
 		"my pi":                 {"space"},
+		"x$(touch${IFS}/tmp/p)": {"one of"},
+		"a;b":                   {"one of"},
+		"a|b":                   {"one of"},
+		"a,b":                   {"one of"},
+		"a`id`":                 {"one of"},
+		"a\x00b":                {"control character"},
 		"":                      {"empty"},
 	}
 	for in, want := range bad {
@@ -83,6 +89,21 @@ func TestParseProxyJump(t *testing.T) {
 	for _, in := range []string{"host:99999", "@host", "a,,b", "[::1", "-oProxyCommand=x", "h:x"} {
 		if hops, err := ParseProxyJump(in); err == nil {
 			t.Errorf("ParseProxyJump(%q) = %+v, want an error", in, hops)
+		}
+	}
+}
+
+// A user name is ProxyCommand's %r, which the shell reads: what OpenSSH
+// refuses on its command line is refused.
+func TestCheckUser(t *testing.T) {
+	for _, ok := range []string{"pi", "alice", "svc-deploy", "alice@corp.example", "user.name", "_admin"} {
+		if err := CheckUser(ok); err != nil {
+			t.Errorf("CheckUser(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"-oProxyCommand=x", "u$(id)", "u`id`", "a;b", "a b", "a\nb", "a|b", "a&b", "a>b", `a"b`, "a'b", `a\b`} {
+		if err := CheckUser(bad); err == nil {
+			t.Errorf("CheckUser(%q) accepted", bad)
 		}
 	}
 }

@@ -80,6 +80,7 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConf
 	setPort(a, &h.Conn.Port)
 	nonEmpty(a, "address", "user")
 	checkAddress(a, &h.Conn.Address)
+	checkUser(a)
 	buildBecome(a, &h.Conn)
 	diags = diags.Extend(a.Diags)
 	if !diags.HasErrors() {
@@ -108,10 +109,23 @@ func buildBootstrap(b *hcl.Block, main hosts.Config, ev *evaluator, dir string, 
 	if u := a.String("user"); u != "" {
 		bc.User = u
 	}
+	checkUser(a)
 	if f := a.String("identity_file"); f != "" {
 		bc.IdentityFiles = []string{localPath(dir, f)}
 	}
 	return &bc, diags.Extend(a.Diags)
+}
+
+// checkUser refuses a user name that ssh would read as an option, or
+// whose characters the shell would act on (ProxyCommand's %r).
+func checkUser(a *tasks.Attrs) {
+	it, ok := a.Items["user"]
+	if u := a.String("user"); ok && u != "" {
+		if err := hosts.CheckUser(u); err != nil {
+			a.Diags = a.Diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid user",
+				Detail: err.Error() + ".", Subject: it.Range.Ptr()})
+		}
+	}
 }
 
 // checkAddress refuses an address with a user or port in it, naming the

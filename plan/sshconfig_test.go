@@ -116,3 +116,37 @@ host "b" {
 		t.Errorf("ports %d, %d", a, b)
 	}
 }
+
+// The address and the user reach the shell through an ssh_config
+// ProxyCommand (%h, %n, %r): one from a -var holding shell syntax is
+// refused at its attribute, before ssh_config is read, and nothing runs.
+func TestAddressAndUserForTheShellRefused(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	conf := filepath.Join(dir, "ssh_config")
+	writeFile(t, conf, "Host *\n  ProxyCommand nc %h %p %r\n")
+	cfg := loadSource(t, `variable "address" { type = string }
+variable "user" { type = string }
+variable "boot_user" { type = string }
+host "pi" {
+  address = var.address
+  user    = var.user
+  bootstrap {
+    user = var.boot_user
+  }
+}
+`)
+	for _, c := range []struct{ address, user, bootUser, want string }{
+		{"x$(touch${IFS}/tmp/p)", "pi", "pi", `p.hcl:5`},
+		{"pi.lan", "u$(id)", "pi", `p.hcl:6`},
+		{"pi.lan", "pi", "u;id", `p.hcl:8`},
+		{"pi.lan", "-oProxyCommand=id", "pi", `p.hcl:6`},
+	} {
+		_, diags := Build(cfg, Inputs{SSHConfig: &hosts.SSHConfig{File: conf, NoSSH: true},
+			Args: []VarArg{{Assign: "address=" + c.address}, {Assign: "user=" + c.user}, {Assign: "boot_user=" + c.bootUser}}})
+		out := render(diags)
+		if !diags.HasErrors() || !strings.Contains(out, c.want) || !strings.Contains(out, "Invalid") {
+			t.Errorf("%+v: %s", c, out)
+		}
+	}
+}
