@@ -110,7 +110,11 @@ func (h *SSHHost) setupBecome(ctx context.Context, cfg Config) error {
 	if strings.ContainsAny(cfg.BecomePassword, "\r\n\x00") {
 		return fmt.Errorf("host %q: become: the become password holds a line break or a NUL byte, which sudo cannot read (it reads one line)", h.name)
 	}
-	code, stderr, err := h.runRaw(ctx, "LC_ALL=C "+s.prefix()+"true", "")
+	// -k: the answer must hold for the whole run, so a timestamp sudo
+	// cached for the login user (timestamp_type=global, a user's recent
+	// sudo) must not make a host that asks for a password look as if it
+	// asked for none, until the timestamp runs out in the middle of a run.
+	code, stderr, err := h.runRaw(ctx, "LC_ALL=C sudo -k "+strings.TrimPrefix(s.prefix(), "sudo ")+"true", "")
 	if err != nil {
 		return fmt.Errorf("host %q: become: checking sudo: %w", h.name, err)
 	}

@@ -12,15 +12,16 @@ import (
 // with FAKE_SUDO_PASSWORD set it asks for that password (-n: "a password
 // is required"; -S: it reads exactly one line of standard input, then the
 // command reads the rest), except for commands that FAKE_SUDO_NOPASSWD
-// names (a NOPASSWD rule for them). It logs its arguments, one call a
+// names (a NOPASSWD rule for them), or without -k when FAKE_SUDO_CACHED
+// is set (a timestamp cached by an earlier sudo). It logs its arguments, one call a
 // line, to FAKE_SUDO_LOG, as sudo does to the journal.
 const fakeSudo = `#!/bin/sh
 printf '%s\n' "$*" >>"$FAKE_SUDO_LOG"
-n= S= u=
+n= S= u= k=
 while [ $# -gt 0 ]; do
   case $1 in
     -n) n=1 ;;
-    -k) ;;
+    -k) k=1 ;;
     -S) S=1 ;;
     -p) shift ;;
     -u) shift; u=$1 ;;
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
 done
 ask=$FAKE_SUDO_PASSWORD
 [ -n "$FAKE_SUDO_NOPASSWD" ] && [ "$1" = "$FAKE_SUDO_NOPASSWD" ] && ask=
+[ -n "$FAKE_SUDO_CACHED" ] && [ -z "$k" ] && ask=
 if [ -n "$ask" ]; then
   if [ -n "$n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
   if [ -z "$S" ]; then echo "sudo: a terminal is required to read the password" >&2; exit 1; fi
@@ -179,5 +181,37 @@ func TestBecomePasswordLineBreak(t *testing.T) {
 	wantContains(t, err, `host "box"`, "line break")
 	if err != nil && strings.Contains(err.Error(), "lines") {
 		t.Errorf("the password is in the error: %v", err)
+	}
+}
+
+// A timestamp sudo cached for the login user (timestamp_type=global, or a
+// sudo of the user's a moment ago) does not make a host whose sudo asks
+// for a password look like one that asks for none: that would hold only
+// until the timestamp runs out, in the middle of a run. Without the
+// password the host is refused at connect; with it every command goes
+// through sudo -k -S and the password is checked.
+func TestBecomeCachedTimestampIgnored(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fakeSudo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(bin, "sudo.log")
+	f := newFixture(t, withEnv("PATH="+bin+":"+os.Getenv("PATH"), "FAKE_SUDO_LOG="+log,
+		"FAKE_SUDO_PASSWORD="+testBecomePassword, "FAKE_SUDO_CACHED=1"))
+	f.cfg.Become = true
+	_, err := Dial(t.Context(), f.cfg)
+	if !errors.Is(err, ErrBecomePassword) {
+		t.Fatalf("Dial without the password where sudo has a cached timestamp: %v, want ErrBecomePassword", err)
+	}
+	f.cfg.BecomePassword = "wrong-5a1c"
+	_, err = Dial(t.Context(), f.cfg)
+	wantContains(t, err, "sudo refused the become password")
+	f.cfg.BecomePassword = testBecomePassword
+	h := f.dial(t)
+	if res, err := h.Run(t.Context(), "echo ok"); err != nil || string(res.Stdout) != "ok\n" {
+		t.Fatalf("Run: %+v %v", res, err)
+	}
+	if calls := readFile(t, log); !strings.Contains(calls, "-k -S -p  -- env HAKO_SSH_CONNECTION=") {
+		t.Errorf("the script did not go through sudo -k -S:\n%s", calls)
 	}
 }

@@ -390,10 +390,10 @@ func TestSessionLimit(t *testing.T) {
 }
 
 // With become, sudo's own complaint must reach the caller. (This sudo
-// passes the connection's check, `sudo -n -- true`, and nothing else.)
+// passes the connection's check, `sudo -k -n -- true`, and nothing else.)
 func TestBecomeSudoFails(t *testing.T) {
 	bin := t.TempDir()
-	fake := "#!/bin/sh\n[ \"$*\" = '-n -- true' ] && exit 0\necho 'sudo: a password is required' >&2\nexit 1\n"
+	fake := "#!/bin/sh\n[ \"$*\" = '-k -n -- true' ] && exit 0\necho 'sudo: a password is required' >&2\nexit 1\n"
 	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
