@@ -66,6 +66,9 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 	cfg.Jumps = slices.Clone(cfg.Jumps)
 	for i := range cfg.Jumps {
 		cfg.Jumps[i].AcceptNewHostKeys = cfg.Jumps[i].AcceptNewHostKeys || o.AcceptNewHostKeys
+		// -hash-known-hosts: a jump host's entry would otherwise name in
+		// clear text the host this machine connects through.
+		cfg.Jumps[i].HashKnownHosts = cfg.Jumps[i].HashKnownHosts || o.HashKnownHosts
 		cfg.Jumps[i].Passphrase = o.Passphrase
 	}
 	cfg.CommandTimeout = o.CommandTimeout
