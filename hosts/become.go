@@ -21,16 +21,17 @@ import (
 // exactly one line of its standard input, and only when it asks for a
 // password; the command then reads the rest. So that a script can never
 // start with the password line (a sudo that did not ask, e.g. a NOPASSWD
-// rule for that one command), the command first reads a fixed marker line
-// and runs nothing unless it finds it right there: `-k` makes sudo ask
-// every time the rule wants a password, whatever credentials it cached.
+// rule for that one command), the command first reads a marker line and
+// runs nothing unless it finds it right there. The marker is random per
+// connection, so that no password can equal it (one that did would pass
+// the check, and the marker would be run as the script's first line).
+// `-k` makes sudo ask every time the rule wants a password, whatever
+// credentials it cached.
 type sudoer struct {
 	user     string // "" : root
 	password string // "" : sudo -n
+	marker   string // the line that follows the password on standard input
 }
-
-// becomeMarker is the line that follows the password on standard input.
-const becomeMarker = "hako-become"
 
 // becomeNoPrompt is the exit status of a command whose sudo did not read
 // the password line (nothing of it ran); becomeNoPromptMsg goes to stderr.
@@ -63,7 +64,7 @@ func (s *sudoer) shell(body string) string {
 	if s == nil || s.password == "" {
 		return `sh -c '` + body + `'`
 	}
-	return `sh -c 'IFS= read -r l && [ "$l" = ` + becomeMarker + ` ] || { echo "` + becomeNoPromptMsg + `" >&2; exit ` +
+	return `sh -c 'IFS= read -r l && [ "$l" = ` + s.marker + ` ] || { echo "` + becomeNoPromptMsg + `" >&2; exit ` +
 		fmt.Sprint(becomeNoPrompt) + `; }; ` + body + `'`
 }
 
@@ -73,7 +74,7 @@ func (s *sudoer) input() string {
 	if s == nil || s.password == "" {
 		return ""
 	}
-	return s.password + "\n" + becomeMarker + "\n"
+	return s.password + "\n" + s.marker + "\n"
 }
 
 // stdin is r with the password and the marker ahead of it.
@@ -128,7 +129,7 @@ func (h *SSHHost) setupBecome(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("host %q: sudo asks user %q for a password to become %s: give it with -ask-become-password or the host's become_password (%w)",
 			h.name, cfg.User, as, ErrBecomePassword)
 	}
-	s.password = cfg.BecomePassword
+	s.password, s.marker = cfg.BecomePassword, "hako-become-"+randomSuffix()
 	code, stderr, err = h.runRaw(ctx, "LC_ALL=C "+s.prefix()+"true", s.password+"\n")
 	if err != nil {
 		return fmt.Errorf("host %q: become: checking the become password: %w", h.name, err)

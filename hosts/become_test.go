@@ -153,6 +153,33 @@ func TestBecomePasswordNotAsked(t *testing.T) {
 	}
 }
 
+// The marker is random per connection: a password that looks like a
+// marker still stops a script whose sudo did not ask for it, and the
+// password shows nowhere.
+func TestBecomeMarkerIsNotGuessable(t *testing.T) {
+	const password = "hako-become"
+	f, _ := sudoFixture(t, password, "env")
+	f.cfg.BecomePassword = password
+	h1, h2 := f.dial(t), f.dial(t)
+	if h1.sudo.marker == h2.sudo.marker || !strings.HasPrefix(h1.sudo.marker, "hako-become-") {
+		t.Fatalf("markers %q and %q: want a new random one per connection", h1.sudo.marker, h2.sudo.marker)
+	}
+	dir := t.TempDir()
+	res, err := h1.Run(t.Context(), "touch "+Quote(filepath.Join(dir, "ran")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != becomeNoPrompt {
+		t.Errorf("got %+v, want exit %d", res, becomeNoPrompt)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Error("the script ran")
+	}
+	if out := string(res.Stdout) + string(res.Stderr); strings.Contains(strings.ReplaceAll(out, "become password", ""), password) {
+		t.Errorf("the password is in the output: %q", out)
+	}
+}
+
 // become_user: sudo -u USER, and files are written as that user (here the
 // fake sudo does not switch users: the user id comes from `id -u`).
 func TestBecomeUser(t *testing.T) {
