@@ -75,7 +75,7 @@ func ensureKnownHostsFile(file string) error {
 
 // algorithms puts the algorithms of the keys on record first. Otherwise the
 // client's own preference may negotiate a key type that is not on record and
-// report a false "key mismatch" (golang/go#29286). The other algorithms stay
+// report a false "key mismatch" (x/crypto does not order them itself). The other algorithms stay
 // in the list after them: a host that stopped offering its recorded key type
 // must fail as "changed", not slip through as "unknown".
 func (c *hostKeyChecker) algorithms() []string {

@@ -49,7 +49,7 @@ func firstSetting(data []byte) (string, bool) {
 //   - `user:` (one user), not `users:`: it renames and extends the
 //     distribution's default user, keeping its groups (sudo, gpio, video,
 //     ...); a `users:` list without "default" creates an account in no
-//     group at all (rpi-imager issue #1601);
+//     group at all;
 //   - lock_passwd: no password at all, log in with the key;
 //   - sudo NOPASSWD both in the user entry and as a sudoers file written by
 //     runcmd, as Imager does, because hako runs `sudo -n` and Raspberry Pi
