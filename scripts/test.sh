@@ -50,7 +50,9 @@ HAKO_FIGURES=$(mktemp)
 export HAKO_FIGURES
 trap 'rm -f "$HAKO_FIGURES"' EXIT
 status=0
-go test -race -count=1 -parallel 4 "$@" ./... || status=$?
+# -timeout 60m: the end-to-end package runs its real-host tests one after
+# the other for several minutes, past go test's default of 10 minutes.
+go test -race -count=1 -parallel 4 -timeout 60m "$@" ./... || status=$?
 if [ -s "$HAKO_FIGURES" ]; then
 	echo "== figures measured by the tests"
 	sort "$HAKO_FIGURES"
