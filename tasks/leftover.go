@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/rootpath"
 )
 
 // An atomic write (hosts) uploads to DIR/.BASE.hako-<12 hex digits> and
@@ -22,42 +23,9 @@ import (
 // tempSuffixLen is the length of the hex suffix hosts gives temp files.
 const tempSuffixLen = 12
 
-// routeFunc defines route DIR, the check to call before root works by
-// path in DIR (reads, removes): namei walks DIR as the kernel does,
-// through every symlink and the folders its target names, listing owner
-// and mode of each. route sets _ru to "" when all of them are root's and
-// none is writable by group or others (a sticky one may be, except DIR
-// itself): then nobody else can change where DIR leads. Else _ru is
-// "OWNER GROUP" of the first entry on the way owned by someone else, when
-// one user owns all such entries, or "-" (a folder others can write, two
-// users, no answer). Checking the path DIR resolves to (pwd -P) is not
-// enough: a root folder reached through a user's folder is root's, but
-// the user can swap the way to it.
-const routeFunc = `route() { _ru=-; _n=$(namei -l -- "${1:-/}" 2>/dev/null) || return 0; _ru=; _open=
-  while read -r _m _o _g _x; do
-    case $_m in d* | l*) ;; *) continue ;; esac
-    if [ "$_o" != root ]; then
-      case $_ru in '') _ru="$_o $_g" ;; "$_o "*) ;; *) _ru=-; return 0 ;; esac
-    fi
-    case $_m in
-    l*) ;;
-    d????w???? | d???????w?) _open=1; case $_m in *[tT]) ;; *) _ru=-; return 0 ;; esac ;;
-    *) _open= ;;
-    esac
-  done <<HAKO_ROUTE_END
-$_n
-HAKO_ROUTE_END
-  [ -z "$_open" ] || _ru=-; }
-`
-
-// rootOnlyFunc defines route and rootonly DIR: true when route finds the
-// way to DIR root's alone.
-const rootOnlyFunc = routeFunc + `rootonly() { route "$1"; [ -z "$_ru" ]; }
-`
-
 // leftoverProbeFunc defines t IDX DIR, which prints "T IDX -" when DIR is
 // not a folder, else "T IDX R NAME..." with R 1 when the folder is root's
-// alone (rootonly) and the names (base64) of the regular files, not
+// alone (rootonly, in rootpath.Funcs) and the names (base64) of the regular files, not
 // symlinks, that are named like hako's temp files. The probe asks once per
 // folder, however many files a plan writes there.
 const leftoverProbeFunc = `t() { if ! _r=$(cd -P -- "$2" 2>/dev/null && pwd -P); then echo "T $1 -"; return; fi
@@ -136,7 +104,7 @@ func removeLeftovers(ctx context.Context, h hosts.Host, p string, temps []string
 		names = append(names, hosts.Quote(path.Base(t)))
 	}
 	dir := path.Dir(p)
-	script := rootOnlyFunc + `r=$(cd -P -- ` + hosts.Quote(dir) + ` && pwd -P) || { echo "the folder is gone" >&2; exit 1; }
+	script := rootpath.Funcs + `r=$(cd -P -- ` + hosts.Quote(dir) + ` && pwd -P) || { echo "the folder is gone" >&2; exit 1; }
 rootonly ` + hosts.Quote(dir) + ` || { echo "the folder (or one above it) is no longer writable by root alone; leftover temp files left" >&2; exit 1; }
 for n in ` + strings.Join(names, " ") + `; do
   if [ -f "$r/$n" ] && [ ! -L "$r/$n" ]; then rm -f -- "$r/$n" || exit; fi

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/rootpath"
 )
 
 // ProbeKind is a kind of question about the host.
@@ -141,7 +142,7 @@ func answer[T any](answers map[string]T, kind, key string) T {
 
 // probeFuncs answer one probe each and print one line per answer. They run
 // as the become user. c reads a file as root only when the folders on its
-// way are root's alone (route); else as the one user who owns folders or
+// way are root's alone (route, in rootpath.Funcs); else as the one user who owns folders or
 // links there (or as nobody, under a folder anyone may write): whoever can
 // change a folder on the way could swap the file, or the folder, for a
 // link to /etc/shadow after the [ ! -L ] test, and root would show its
@@ -150,7 +151,7 @@ func answer[T any](answers map[string]T, kind, key string) T {
 // LC_ALL=C: the answers are parsed (stat %F, systemctl, dpkg-query), and a
 // host in another language (LANG=ja_JP.UTF-8, LANGUAGE=ja) would translate
 // them; sshd passes the login locale on and sudo keeps it.
-const probeFuncs = `export LC_ALL=C
+var probeFuncs = `export LC_ALL=C
 s() { if _s=$(stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$2" 2>/dev/null); then echo "S $1 $_s"; else echo "S $1 -"; fi; }
 ra() { _a=; [ "$(id -u)" = 0 ] || return 0; route "${1%/*}"
   case $_ru in
@@ -165,7 +166,7 @@ c() { if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then ra "$2"
 else echo "C $1 -"; fi; }
 x() { ( eval "$2" ) </dev/null >/dev/null 2>&1; echo "X $1 $?"; }
 o() { _o=$( ( eval "$2" ) </dev/null 2>/dev/null; echo "=$?" ); printf 'O %s %s ' "$1" "${_o##*=}"; printf '%s' "${_o%=*}" | base64 -w0; echo; }
-` + rootOnlyFunc + leftoverProbeFunc
+` + rootpath.Funcs + leftoverProbeFunc
 
 const endMarker = "E hako-probe-end"
 
