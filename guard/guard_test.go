@@ -492,3 +492,104 @@ func TestTimerReappliesNetwork(t *testing.T) {
 		t.Errorf("%s starts; log:\n%s", strings.TrimSpace(got), log)
 	}
 }
+
+// Root saves and restores guarded paths by path, so Arm refuses a path
+// whose folder, or one on the way to it, someone other than root can
+// change: she could point it elsewhere and have the rollback replace or
+// delete a file of that name there. The error names the path and the
+// folder, and nothing is armed. A root folder on the way is fine.
+func TestArmRefusesPathInUserFolder(t *testing.T) {
+	forEachInit(t, func(t *testing.T, h *testhost.Host) {
+		setUp(t, h)
+		h.Exec(t, `mkdir -p /etc/ssh/keys.d/alice /etc/ssh/keys.d/root && chown pi:pi /etc/ssh/keys.d/alice &&
+echo key >/etc/ssh/keys.d/alice/authorized_keys && ln -s /etc/ssh /etc/ssh/keys.d/alice/link && mkdir -m 1777 /etc/hako-shared`)
+		c := dial(t, h)
+		ctx := context.Background()
+		const pi = ", or one on the way to it, can be changed by pi, not root alone"
+		for p, want := range map[string]string{
+			"/etc/ssh/keys.d/alice/authorized_keys": "the folder /etc/ssh/keys.d/alice" + pi,
+			"/etc/ssh/keys.d/alice/absent":          "the folder /etc/ssh/keys.d/alice" + pi,
+			// Its folder is missing: the nearest one that exists decides.
+			"/etc/ssh/keys.d/alice/new.d/f": "the folder /etc/ssh/keys.d/alice" + pi,
+			// A link in her folder to a root folder: she can change it.
+			"/etc/ssh/keys.d/alice/link/sshd_config": "the folder /etc/ssh/keys.d/alice/link" + pi,
+			// Anyone may write there (sticky or not).
+			"/etc/hako-shared/f": "the folder /etc/hako-shared, or one on the way to it, can be changed by someone other than root",
+		} {
+			_, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded, p}}, window)
+			if err == nil || !strings.Contains(err.Error(), "cannot guard "+p+": "+want) || !strings.Contains(err.Error(), "nothing is armed") {
+				t.Errorf("Arm of %s: %v, want an error with %q", p, err, want)
+			}
+		}
+		if out := h.Exec(t, "ls -A "+guard.BaseDir); out != "" {
+			t.Errorf("%s after refused Arms: %q", guard.BaseDir, out)
+		}
+		if l := leftovers(t, h); l != "" {
+			t.Errorf("left behind:\n%s", l)
+		}
+		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded, "/etc/ssh/keys.d/root/f", "/etc/ssh/keys.d/new.d/f"}}, window)
+		if err != nil {
+			t.Fatalf("Arm of paths in root's folders: %v", err)
+		}
+		if err := a.Disarm(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Should a folder on the way to a guarded path become a user's between Arm
+// and the rollback, and she point it at a root folder, the rollback leaves
+// that path alone (the file of that name in the root folder is untouched,
+// no temp file lands there), says so in its log, and restores the rest.
+func TestRollbackSkipsPathWhoseFolderChanged(t *testing.T) {
+	forEachInit(t, func(t *testing.T, h *testhost.Host) {
+		before := setUp(t, h)
+		const victim = "victim f\nvictim n\nf\nn\n"
+		h.Exec(t, `mkdir -p /etc/hako-u/sub && echo saved >/etc/hako-u/sub/f &&
+mkdir -m 0700 /root/victim && echo 'victim f' >/root/victim/f && echo 'victim n' >/root/victim/n`)
+		victimState := "cat /root/victim/f /root/victim/n && ls -A /root/victim"
+		if got := h.Exec(t, victimState); got != victim {
+			t.Fatalf("victim before: %q", got)
+		}
+		c := dial(t, h)
+		ctx := context.Background()
+		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{"/etc/hako-u/sub/f", "/etc/hako-u/sub/n", guarded}}, window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("v2\n"), Mode: 0o600}); err != nil {
+			t.Fatal(err)
+		}
+		// The change gives her the folder; she swaps its subfolder for a
+		// link to a folder of root's.
+		h.Exec(t, "chown pi:pi /etc/hako-u")
+		if out, code := h.SSH(t, "mv /etc/hako-u/sub /etc/hako-u/old && ln -s /root/victim /etc/hako-u/sub"); code != 0 {
+			t.Fatalf("as pi: exit %d: %s", code, out)
+		}
+
+		err = a.RollbackNow(ctx, c)
+		var re *guard.RollbackError
+		if !errors.As(err, &re) {
+			t.Errorf("RollbackNow: %v, want a RollbackError", err)
+			re = &guard.RollbackError{Log: h.Exec(t, "cat "+a.Dir()+"/log")}
+		}
+		for _, want := range []string{
+			"FAILED: left /etc/hako-u/sub/f as it is: the folder /etc/hako-u/sub, or one on the way to it, can be changed by pi, not root alone",
+			"FAILED: left /etc/hako-u/sub/n as it is: the folder /etc/hako-u/sub, or one on the way to it, can be changed by pi, not root alone",
+			"restored " + guarded,
+		} {
+			if !strings.Contains(re.Log, want) {
+				t.Errorf("log lacks %q:\n%s", want, re.Log)
+			}
+		}
+		if got := h.Exec(t, victimState); got != victim {
+			t.Errorf("the root folder behind her link after the rollback: %q, want %q", got, victim)
+		}
+		if after := h.Exec(t, state); after != before {
+			t.Errorf("state after RollbackNow:\n%s\nwant:\n%s", after, before)
+		}
+		if l := leftovers(t, h); l != "" {
+			t.Errorf("left behind:\n%s", l)
+		}
+	})
+}

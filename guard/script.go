@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/rootpath"
 )
 
 // The host side is POSIX sh plus coreutils and util-linux (flock, setsid),
@@ -24,6 +25,25 @@ var ufwFiles = []string{
 	"/etc/ufw/before.rules", "/etc/ufw/before6.rules",
 	"/etc/ufw/after.rules", "/etc/ufw/after6.rules",
 }
+
+// wayFuncs define, on top of rootpath.Funcs (route, rootonly):
+//
+// safe P: true when root may work on P by path: the way to P's folder is
+// root's alone, or, when that folder is missing (mkdir -p makes it), the
+// way to the nearest folder above it that exists. Then nobody else can
+// point the folder elsewhere, between the check and the cp, rm or mv or
+// ever: a user who could would make root save, replace or delete a file of
+// that name wherever she likes. It leaves that folder in _w.
+//
+// unsafe: after safe failed, says where and who, for an error or the log.
+var wayFuncs = rootpath.Funcs + `safe() { _w=${1%/*}
+  while [ -n "$_w" ] && [ ! -e "$_w" ] && [ ! -L "$_w" ]; do _w=${_w%/*}; done
+  _w=${_w:-/}; rootonly "$_w"; }
+unsafe() { case $_ru in
+  -) echo "the folder $_w, or one on the way to it, can be changed by someone other than root (or namei cannot tell)" ;;
+  *) echo "the folder $_w, or one on the way to it, can be changed by ${_ru% *}, not root alone" ;;
+  esac; }
+`
 
 // heredocEnd ends the rollback script inside the arming script; the script
 // never contains it.
@@ -43,9 +63,10 @@ func armScript(id string, paths []string, s Snapshot, timeout time.Duration) str
 	} else {
 		b.WriteString("ALLOW_PENDING=\n")
 	}
+	b.WriteString(wayFuncs)
 	b.WriteString(`die() { printf 'hako guard: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (become = true)"
-for c in flock setsid cp find; do command -v $c >/dev/null 2>&1 || die "$c not found"; done
+for c in flock setsid cp find namei; do command -v $c >/dev/null 2>&1 || die "$c not found"; done
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 && command -v systemctl >/dev/null 2>&1; then
 	sched=systemd
 else
@@ -97,6 +118,9 @@ $1
 "*) return 0 ;; esac
 	seen="$seen$1
 "
+	# The rollback acts by path on $1 as root: only where root alone can
+	# change the way to it.
+	safe "$1" || die "cannot guard $1: $(unsafe); root saves and restores by path only where root alone can change the way"
 	n=$((n + 1))
 	e=$D/$(printf '%04d' $n) # restored in this order
 	printf '%s\n' "$1" >"$e.path" || die "cannot write $e.path"
@@ -216,7 +240,7 @@ ID=%[3]s
 D=%[4]s
 RESTART=%[5]s
 REAPPLY=%[6]s
-`, id, d, hosts.Quote(id), hosts.Quote(d), hosts.Quote(strings.Join(restart, " ")), hosts.Quote(strings.Join(reapply, " "))) + rollbackBody
+`, id, d, hosts.Quote(id), hosts.Quote(d), hosts.Quote(strings.Join(restart, " ")), hosts.Quote(strings.Join(reapply, " "))) + wayFuncs + rollbackBody
 }
 
 const rollbackBody = scriptEnv + `umask 022
@@ -321,12 +345,20 @@ for pf in "$D"/*.path; do
 	[ -e "$pf" ] || continue
 	n=${pf%.path}
 	p=$(cat "$pf") && [ -n "$p" ] || { log "FAILED: cannot read $pf"; fail=1; continue; }
+	# Arm checked the way to p; should someone else be able to change it
+	# now, root leaves p alone (see safe) and restores the rest.
 	if [ -e "$n.absent" ]; then
 		if [ -e "$p" ] || [ -L "$p" ]; then
-			if run rm -rf -- "$p"; then log "removed $p (absent when armed)"; else fail=1; fi
+			if ! safe "$p"; then
+				log "FAILED: left $p as it is: $(unsafe)"
+				fail=1
+			elif run rm -rf -- "$p"; then log "removed $p (absent when armed)"; else fail=1; fi
 		fi
 	elif [ -e "$n.data" ] || [ -L "$n.data" ]; then
-		if same "$n.data" "$p"; then
+		if ! safe "$p"; then
+			log "FAILED: left $p as it is: $(unsafe)"
+			fail=1
+		elif same "$n.data" "$p"; then
 			log "unchanged $p"
 		elif restore "$n.data" "$p"; then
 			log "restored $p"

@@ -201,7 +201,7 @@ func TestScriptsParse(t *testing.T) {
 		t.Skip("no sh")
 	}
 	id := "20261126T060809-0123456789abcdef"
-	if strings.Contains(rollbackBody, heredocEnd) {
+	if strings.Contains(rollbackScript(id, nil, nil), heredocEnd) {
 		t.Fatal("the rollback script contains the heredoc terminator")
 	}
 	scripts := map[string]string{
