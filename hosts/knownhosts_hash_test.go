@@ -2,6 +2,8 @@ package hosts
 
 import (
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -65,6 +67,38 @@ func TestHashedKnownHostsLine(t *testing.T) {
 		}
 		if other := hashedKnownHostsLine(hostport, k); other == line {
 			t.Errorf("%s: two entries share a salt", hostport)
+		}
+	}
+}
+
+// ssh_config's HashKnownHosts yes is in force, read by either reader, and
+// -v says where it came from: the key recorded on first contact is hashed.
+func TestHashKnownHostsFromSSHConfig(t *testing.T) {
+	for _, noSSH := range []bool{false, true} {
+		if _, err := exec.LookPath("ssh"); err != nil && !noSSH {
+			continue
+		}
+		f := newFixture(t)
+		writeKnownHosts(t, f, "")
+		dir := sshConfigFixture(t, map[string]string{"config": "Host box\n  HostName 127.0.0.1\n  Port " +
+			itoa(f.srv.port) + "\n  HashKnownHosts yes\n"})
+		c := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: noSSH}
+		cfg, from, err := c.Resolve(t.Context(), Config{Name: "box", Address: "box", User: "tester",
+			IdentityFiles: f.cfg.IdentityFiles, KnownHostsFile: f.cfg.KnownHostsFile, ConnectTimeout: f.cfg.ConnectTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(from, func(o Origin) bool {
+			return o.Setting == "hashknownhosts" && o.Value == "yes" && o.From == "ssh_config"
+		}) {
+			t.Errorf("noSSH=%v: origins %+v do not say HashKnownHosts yes from ssh_config", noSSH, from)
+		}
+		cfg.AcceptNewHostKeys = true
+		f.cfg = cfg
+		f.dial(t).Close()
+		got := readFile(t, f.cfg.KnownHostsFile)
+		if !strings.HasPrefix(got, "|1|") || strings.Contains(got, "127.0.0.1") || strings.Count(got, "\n") != 1 {
+			t.Errorf("noSSH=%v: known_hosts %q, want one hashed entry", noSSH, got)
 		}
 	}
 }

@@ -60,6 +60,7 @@ type SSHSettings struct {
 	ProxyCommand          string   // raw, with %-tokens
 	KnownHostsFiles       []string
 	StrictHostKeyChecking string
+	HashKnownHosts        bool
 	ConnectTimeout        time.Duration
 	ServerAliveInterval   time.Duration
 	ServerAliveCountMax   int
@@ -78,9 +79,9 @@ type SSHSettings struct {
 var (
 	keywordsUsed = []string{"hostname", "port", "user", "identityfile", "identitiesonly", "certificatefile",
 		"identityagent", "proxyjump",
-		"proxycommand", "userknownhostsfile", "stricthostkeychecking", "connecttimeout",
+		"proxycommand", "userknownhostsfile", "stricthostkeychecking", "hashknownhosts", "connecttimeout",
 		"serveraliveinterval", "serveralivecountmax"}
-	keywordsNoted = []string{"hashknownhosts", "hostkeyalias",
+	keywordsNoted = []string{"hostkeyalias",
 		"globalknownhostsfile", "pubkeyauthentication", "passwordauthentication", "controlmaster",
 		"controlpath", "addkeystoagent", "forwardagent", "localforward", "remoteforward", "dynamicforward",
 		"requesttty", "remotecommand", "sendenv", "setenv", "kexalgorithms", "ciphers", "macs",
@@ -223,6 +224,7 @@ func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias, user string) (*SSHSe
 	}
 	s.KnownHostsFiles = strings.Fields(first("userknownhostsfile"))
 	s.StrictHostKeyChecking = first("stricthostkeychecking")
+	s.HashKnownHosts = first("hashknownhosts") == "yes"
 	s.ConnectTimeout = seconds(first("connecttimeout"))
 	s.ServerAliveInterval = seconds(first("serveraliveinterval"))
 	s.ServerAliveCountMax, _ = strconv.Atoi(first("serveralivecountmax"))
@@ -417,6 +419,12 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 	if s.Set["stricthostkeychecking"] {
 		note("stricthostkeychecking", s.StrictHostKeyChecking,
 			"ssh_config (hako checks host keys strictly all the same; only -accept-new-host-keys records new ones)")
+	}
+	// No plan attribute sets it: -hash-known-hosts is applied at dial
+	// time on top of this (either one hashes).
+	if !cfg.HashKnownHosts && s.Set["hashknownhosts"] {
+		cfg.HashKnownHosts = s.HashKnownHosts
+		note("hashknownhosts", map[bool]string{true: "yes", false: "no"}[s.HashKnownHosts], "ssh_config")
 	}
 	if cfg.ConnectTimeout == 0 && s.Set["connecttimeout"] && s.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = s.ConnectTimeout

@@ -393,6 +393,7 @@ func (p *cfgParser) settings() *SSHSettings {
 	}
 	s.KnownHostsFiles = p.vals["userknownhostsfile"]
 	s.StrictHostKeyChecking = first("stricthostkeychecking")
+	s.HashKnownHosts = strings.EqualFold(first("hashknownhosts"), "yes") || strings.EqualFold(first("hashknownhosts"), "true")
 	s.ConnectTimeout = seconds(first("connecttimeout"))
 	s.ServerAliveInterval = seconds(first("serveraliveinterval"))
 	s.ServerAliveCountMax = 3
