@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,11 +77,11 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		cfg.Name = cfg.Address
 	}
 	if cfg.User == "" {
-		u, err := user.Current()
+		u, err := localUser()
 		if err != nil {
 			return nil, fmt.Errorf("host %q (%s): no user given and the local user is unknown: %w", cfg.Name, hostport, err)
 		}
-		cfg.User = u.Username
+		cfg.User = u
 	}
 	deadline := time.Now().Add(cfg.ConnectTimeout)
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,7 +162,20 @@ func localUser() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return u.Username, nil
+	return loginName(u.Username, runtime.GOOS), nil
+}
+
+// loginName is the login name OpenSSH derives from the local account name
+// on goos. On Windows, Go names the account "DOMAIN\user" (the machine's
+// name for a local account); Windows' OpenSSH logs in as the user name
+// alone, and no Linux host has a user with a backslash in its name.
+func loginName(username, goos string) string {
+	if goos == "windows" {
+		if i := strings.LastIndexByte(username, '\\'); i >= 0 {
+			return username[i+1:]
+		}
+	}
+	return username
 }
 
 // sshGTimeout bounds one `ssh -G`: it contacts no host, but a `Match exec`

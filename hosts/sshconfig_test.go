@@ -472,3 +472,22 @@ Host d
 		}
 	}
 }
+
+// With no user given, the login name is the local account's name; on
+// Windows without the "DOMAIN\" Go puts before it, as Windows' OpenSSH
+// logs in.
+func TestLoginName(t *testing.T) {
+	cases := []struct{ username, goos, want string }{
+		{`DESKTOP-1A2B\alice`, "windows", "alice"},
+		{`CORP\bob.smith`, "windows", "bob.smith"},
+		{"carol", "windows", "carol"},
+		{"dave", "linux", "dave"},
+		{`odd\name`, "linux", `odd\name`}, // only Windows names carry a domain
+		{"erin", "darwin", "erin"},
+	}
+	for _, c := range cases {
+		if got := loginName(c.username, c.goos); got != c.want {
+			t.Errorf("loginName(%q, %s) = %q, want %q", c.username, c.goos, got, c.want)
+		}
+	}
+}
