@@ -83,6 +83,7 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConf
 	checkUser(a)
 	buildBecome(a, &h.Conn)
 	diags = diags.Extend(a.Diags)
+	planConn := h.Conn // as the plan wrote it, before ssh_config
 	if !diags.HasErrors() {
 		diags = diags.Extend(resolveConn(h, a, sshConfig))
 	}
@@ -92,20 +93,29 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConf
 				Detail: "A host has at most one bootstrap block.", Subject: bb.DefRange.Ptr()})
 			continue
 		}
-		h.Bootstrap, diags = buildBootstrap(bb, h.Conn, ev, dir, diags)
+		h.Bootstrap, diags = buildBootstrap(bb, h, planConn, ev, dir, sshConfig, diags)
 	}
 	return h, diags
 }
 
-// buildBootstrap derives the bootstrap connection from the main one: what
-// the block does not set stays as it is (the port defaults to 22).
-func buildBootstrap(b *hcl.Block, main hosts.Config, ev *evaluator, dir string, diags hcl.Diagnostics) (*hosts.Config, hcl.Diagnostics) {
+// buildBootstrap derives the bootstrap connection from the main one: the
+// port defaults to 22, the user to the host's user (after ssh_config).
+// ssh_config is then read again for it, as `ssh -l USER -p PORT ADDRESS`
+// would: a `Match user` block sees the bootstrap user, %r and %p in
+// ProxyCommand or IdentityFile are its user and port, and what the
+// plan's host block sets (identity_file, known_hosts) still wins.
+func buildBootstrap(b *hcl.Block, h *Host, planConn hosts.Config, ev *evaluator, dir string, sshConfig *hosts.SSHConfig, diags hcl.Diagnostics) (*hosts.Config, hcl.Diagnostics) {
 	content, d := b.Body.Content(bootstrapSchema)
 	diags = diags.Extend(d)
-	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: main.Name}, b, &diags)
-	bc := main
+	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: h.Name}, b, &diags)
+	bc := planConn
+	if diags.HasErrors() || a.Diags.HasErrors() || h.Conn.Address == "" {
+		// Nothing to look up (validate without a value for the address).
+		bc = h.Conn
+	}
 	bc.Port = 22
 	setPort(a, &bc.Port)
+	bc.User = h.Conn.User
 	if u := a.String("user"); u != "" {
 		bc.User = u
 	}
@@ -113,7 +123,18 @@ func buildBootstrap(b *hcl.Block, main hosts.Config, ev *evaluator, dir string, 
 	if f := a.String("identity_file"); f != "" {
 		bc.IdentityFiles = []string{localPath(dir, f)}
 	}
-	return &bc, diags.Extend(a.Diags)
+	if diags.HasErrors() || a.Diags.HasErrors() || h.Conn.Address == "" {
+		return &bc, diags.Extend(a.Diags)
+	}
+	conn, from, err := sshConfig.Resolve(context.Background(), bc)
+	if err != nil {
+		return &bc, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read ssh_config",
+			Detail: fmt.Sprintf("Looking up host %q (address %q, bootstrap user %q, port %d) in ssh_config: %v.",
+				h.Name, bc.Address, bc.User, bc.Port, err),
+			Subject: b.DefRange.Ptr()})
+	}
+	h.BootstrapFrom = from
+	return &conn, diags
 }
 
 // checkUser refuses a user name that ssh would read as an option, or

@@ -23,10 +23,12 @@ type Host struct {
 	// Bootstrap is how to reach a freshly flashed host (nil: no bootstrap
 	// block): tried only when Conn's port refuses the connection.
 	Bootstrap *hosts.Config
-	Steps     []*Step
-	Handlers  map[string]*Step // by handler name; notified handlers run in declaration order
-	Order     []string         // handler names in declaration order
-	Decl      hcl.Range
+	// BootstrapFrom is ConnFrom for the bootstrap connection.
+	BootstrapFrom []hosts.Origin
+	Steps         []*Step
+	Handlers      map[string]*Step // by handler name; notified handlers run in declaration order
+	Order         []string         // handler names in declaration order
+	Decl          hcl.Range
 }
 
 // Step is a task as it runs on one host.

@@ -150,3 +150,52 @@ host "pi" {
 		}
 	}
 }
+
+// The bootstrap connection reads ssh_config as `ssh -l USER -p PORT
+// ADDRESS` would: `Match user` sees the bootstrap user, and %r and %p are
+// its user and port; the port it is given wins over ssh_config's.
+func TestBootstrapFromSSHConfig(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	conf := filepath.Join(dir, "ssh_config")
+	writeFile(t, conf, `
+Host mypi
+  HostName 192.0.2.10
+  Port 50022
+  User alice
+  ProxyCommand nc %h %p # %r
+Match originalhost mypi user pi
+  IdentityFile `+dir+`/first_boot_key
+  Port 2222
+`)
+	cfg := loadSource(t, `
+host "pi" {
+  address = "mypi"
+  bootstrap {
+    user = "pi"
+  }
+}
+`)
+	for _, noSSH := range []bool{false, true} {
+		p, diags := Build(cfg, Inputs{SSHConfig: &hosts.SSHConfig{File: conf, NoSSH: noSSH}})
+		if diags.HasErrors() {
+			t.Fatal(render(diags))
+		}
+		c, b := p.Hosts[0].Conn, p.Hosts[0].Bootstrap
+		if c.User != "alice" || c.Port != 50022 || c.ProxyCommand != "nc 192.0.2.10 50022 # alice" ||
+			slices.Contains(c.IdentityFiles, dir+"/first_boot_key") {
+			t.Errorf("noSSH=%v: conn %+v", noSSH, c)
+		}
+		if b == nil || b.User != "pi" || b.Port != 22 || b.Address != "192.0.2.10" ||
+			b.ProxyCommand != "nc 192.0.2.10 22 # pi" || !slices.Equal(b.IdentityFiles, []string{dir + "/first_boot_key"}) {
+			t.Errorf("noSSH=%v: bootstrap %+v", noSSH, b)
+		}
+		var from []string
+		for _, o := range p.Hosts[0].BootstrapFrom {
+			from = append(from, o.Setting+" "+o.Value+" "+o.From)
+		}
+		if !slices.Contains(from, "identityfile "+dir+"/first_boot_key ssh_config") || !slices.Contains(from, "user pi plan") {
+			t.Errorf("noSSH=%v: bootstrap origins %q", noSSH, from)
+		}
+	}
+}

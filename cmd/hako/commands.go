@@ -58,22 +58,30 @@ func load(o *options, stderr io.Writer, allowMissing bool) *plan.Plan {
 func writeConnOrigins(w io.Writer, p *plan.Plan) {
 	for _, h := range p.Hosts {
 		fmt.Fprintf(w, "host %q: connection settings\n", h.Name)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, o := range h.ConnFrom {
-			if o.Setting == "read" {
-				continue
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", o.Setting, o.Value, o.From)
+		writeOrigins(w, h.Conn, h.ConnFrom)
+		if h.Bootstrap != nil && len(h.BootstrapFrom) > 0 {
+			fmt.Fprintf(w, "host %q: bootstrap connection settings\n", h.Name)
+			writeOrigins(w, *h.Bootstrap, h.BootstrapFrom)
 		}
-		for _, j := range h.Conn.Jumps {
-			fmt.Fprintf(tw, "  jump host\t%s@%s\t%s\n", j.User, net.JoinHostPort(j.Address, strconv.Itoa(j.Port)),
-				"known_hosts "+j.KnownHostsFile+", identity files "+strings.Join(j.IdentityFiles, " "))
+	}
+}
+
+func writeOrigins(w io.Writer, conn hosts.Config, from []hosts.Origin) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, o := range from {
+		if o.Setting == "read" {
+			continue
 		}
-		tw.Flush()
-		for _, o := range h.ConnFrom {
-			if o.Setting == "read" {
-				fmt.Fprintf(w, "  (ssh_config read with: %s)\n", o.Value)
-			}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", o.Setting, o.Value, o.From)
+	}
+	for _, j := range conn.Jumps {
+		fmt.Fprintf(tw, "  jump host\t%s@%s\t%s\n", j.User, net.JoinHostPort(j.Address, strconv.Itoa(j.Port)),
+			"known_hosts "+j.KnownHostsFile+", identity files "+strings.Join(j.IdentityFiles, " "))
+	}
+	tw.Flush()
+	for _, o := range from {
+		if o.Setting == "read" {
+			fmt.Fprintf(w, "  (ssh_config read with: %s)\n", o.Value)
 		}
 	}
 }
