@@ -72,6 +72,10 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		cfg.KnownHostsFile = "~/.ssh/known_hosts"
 	}
 	cfg.KnownHostsFile = ExpandHome(cfg.KnownHostsFile)
+	more := make([]string, len(cfg.KnownHostsFiles))
+	for i, f := range cfg.KnownHostsFiles {
+		more[i] = ExpandHome(f)
+	}
 	hostport := net.JoinHostPort(cfg.Address, strconv.Itoa(cfg.Port))
 	if cfg.Name == "" {
 		cfg.Name = cfg.Address
@@ -85,7 +89,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	}
 	deadline := time.Now().Add(cfg.ConnectTimeout)
 
-	hk, err := newHostKeyChecker(cfg.Name, strings.ToLower(hostport), cfg.KnownHostsFile, cfg.AcceptNewHostKeys)
+	hk, err := newHostKeyChecker(cfg.Name, strings.ToLower(hostport), cfg.KnownHostsFile, cfg.AcceptNewHostKeys, more, cfg.GlobalKnownHostsFiles)
 	if err != nil {
 		return nil, err
 	}

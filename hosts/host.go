@@ -78,16 +78,24 @@ type Dir struct {
 
 // Config says how to reach one host over SSH.
 type Config struct {
-	Name              string        // the plan's host name, used in every error message
-	Address           string        // IP or DNS name
-	Port              int           // default 22
-	User              string        // default: the local user name
-	IdentityFiles     []string      // "~/" expanded against $HOME; tried before the ssh-agent's other keys
-	KnownHostsFile    string        // default ~/.ssh/known_hosts; created (0600, parent 0700) if missing
-	Become            bool          // run commands and write files as root (or BecomeUser) through sudo
-	AcceptNewHostKeys bool          // OpenSSH accept-new: record unknown keys, never replace a changed one
-	HashKnownHosts    bool          // record new keys under hashed names ("|1|salt|hash"), as OpenSSH's HashKnownHosts yes
-	ConnectTimeout    time.Duration // default 10s; bounds TCP connect AND the SSH handshake together
+	Name           string   // the plan's host name, used in every error message
+	Address        string   // IP or DNS name
+	Port           int      // default 22
+	User           string   // default: the local user name
+	IdentityFiles  []string // "~/" expanded against $HOME; tried before the ssh-agent's other keys
+	KnownHostsFile string   // default ~/.ssh/known_hosts; created (0600, parent 0700) if missing; new keys are recorded here
+	// KnownHostsFiles are the user's further known_hosts files (ssh_config's
+	// UserKnownHostsFile after the first), and GlobalKnownHostsFiles the
+	// system-wide ones (GlobalKnownHostsFile): read after KnownHostsFile,
+	// as OpenSSH reads them, each skipped when it does not exist. Nothing
+	// is written to them, but Reprovision removes the host's old entries
+	// from the user's files too.
+	KnownHostsFiles       []string
+	GlobalKnownHostsFiles []string
+	Become                bool          // run commands and write files as root (or BecomeUser) through sudo
+	AcceptNewHostKeys     bool          // OpenSSH accept-new: record unknown keys, never replace a changed one
+	HashKnownHosts        bool          // record new keys under hashed names ("|1|salt|hash"), as OpenSSH's HashKnownHosts yes
+	ConnectTimeout        time.Duration // default 10s; bounds TCP connect AND the SSH handshake together
 	// ExpectHostKey, when set, is the only key accepted (it is recorded if
 	// known_hosts has none for this port): a second connection to a host
 	// already verified on another port must meet the same host.

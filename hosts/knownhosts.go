@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -31,9 +32,13 @@ var preferredHostKeyAlgos = []string{
 // in this process (re-check, then append).
 var knownHostsMu sync.Mutex
 
-// hostKeyChecker verifies the server's key strictly against one known_hosts file.
+// hostKeyChecker verifies the server's key strictly against known_hosts
+// files, as OpenSSH does: all of them are read, new keys are written to the
+// first (file).
 type hostKeyChecker struct {
 	name, hostport, file string
+	more                 []string // the user's further known_hosts files: read, and reprovisioning removes from them too
+	global               []string // the system-wide ones: only read
 	acceptNew            bool
 	expect               ssh.PublicKey // ExpectHostKey
 	acceptFP             string        // AcceptHostKey: the fingerprint of the only key accepted
@@ -41,20 +46,38 @@ type hostKeyChecker struct {
 	hash                 bool  // write new entries hashed (HashKnownHosts)
 	ports                []int // the host's SSH ports (this one first): they must agree, and reprovisioning replaces their entries
 	db                   *knownhosts.HostKeyDB
+	kh                   *knownHostsFiles    // what db was read from
 	seen                 ssh.PublicKey       // the key the host presented
 	replaced             *HostKeyReplacement // what reprovisioning did
 	recorded             *HostKeyRecord      // the entry this dial added
 }
 
-func newHostKeyChecker(name, hostport, file string, acceptNew bool) (*hostKeyChecker, error) {
+// newHostKeyChecker reads file (created if missing), then the user's more
+// files and the global ones, those that exist.
+func newHostKeyChecker(name, hostport, file string, acceptNew bool, more, global []string) (*hostKeyChecker, error) {
 	if err := ensureKnownHostsFile(file); err != nil {
 		return nil, fmt.Errorf("host %q (%s): known_hosts: %w", name, hostport, err)
 	}
-	db, err := loadKnownHosts(file)
+	c := &hostKeyChecker{name: name, hostport: hostport, file: file, more: more, global: global, acceptNew: acceptNew}
+	kh, err := loadKnownHosts(c.files()...)
 	if err != nil {
 		return nil, fmt.Errorf("host %q (%s): read known_hosts: %w", name, hostport, err)
 	}
-	return &hostKeyChecker{name: name, hostport: hostport, file: file, acceptNew: acceptNew, db: db}, nil
+	c.kh, c.db = kh, kh.db
+	return c, nil
+}
+
+// files are all the known_hosts files, in the order OpenSSH reads them.
+func (c *hostKeyChecker) files() []string {
+	return append(append([]string{c.file}, c.more...), c.global...)
+}
+
+// filesRead names the files the keys were read from, for messages.
+func (c *hostKeyChecker) filesRead() string {
+	if c.kh == nil || len(c.kh.read) == 0 {
+		return c.file
+	}
+	return strings.Join(c.kh.read, ", ")
 }
 
 // ensureKnownHostsFile creates an empty file (0600, parent 0700) so that a
@@ -140,7 +163,7 @@ func (c *hostKeyChecker) checkKey(hostname string, remote net.Addr, key ssh.Publ
 	var revoked *xknownhosts.RevokedError
 	if errors.As(err, &revoked) {
 		return refusedf("host %q (%s): host key %s %s is marked @revoked at %s:%d, refusing to connect",
-			c.name, c.hostport, key.Type(), ssh.FingerprintSHA256(key), c.file, revoked.Revoked.Line)
+			c.name, c.hostport, key.Type(), ssh.FingerprintSHA256(key), c.kh.realName(revoked.Revoked.Filename), revoked.Revoked.Line)
 	}
 	return fmt.Errorf("host %q (%s): host key check: %w", c.name, c.hostport, err)
 }
@@ -210,8 +233,10 @@ func (c *hostKeyChecker) pinnedCheck(hostname string, remote net.Addr, key ssh.P
 }
 
 // changedError describes the entries a changed key no longer matches. The
-// entries are named by c.file: the database may have been read from a
-// lower-cased copy of it (loadKnownHosts), with the same line numbers.
+// entries are named by their real file: the database may have been read
+// from a lower-cased copy of it (loadKnownHosts), with the same line
+// numbers. KnownHostsFile is the file of the first of them, where the
+// user would remove it.
 func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) *HostKeyChangedError {
 	var ke *xknownhosts.KeyError
 	errors.As(err, &ke)
@@ -230,9 +255,13 @@ func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) *HostKeyChan
 	e := &HostKeyChangedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
 		Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
 	cas := 0
-	for _, w := range same {
-		at := fmt.Sprintf("%s:%d", c.file, w.Line)
-		line := strings.TrimSpace(lineAt(c.file, w.Line))
+	for i, w := range same {
+		file := c.kh.realName(w.Filename)
+		if i == 0 {
+			e.KnownHostsFile = file
+		}
+		at := fmt.Sprintf("%s:%d", file, w.Line)
+		line := strings.TrimSpace(lineAt(file, w.Line))
 		what := describeHostKey(w.Key)
 		if f := strings.Fields(line); len(f) > 0 && f[0] == "@cert-authority" {
 			// Not the host's key: the key that signs its certificates.
@@ -273,13 +302,21 @@ func (c *hostKeyChecker) replace(err error, hostname string, remote net.Addr, ke
 	for _, hp := range c.addrOn(c.ports) {
 		names = append(names, knownHostsName(hp))
 	}
+	// From each of the user's files; an old key in a system-wide file
+	// stays, and record below then refuses, naming that file.
 	knownHostsMu.Lock()
-	n, rerr := removeHostEntries(c.file, names)
-	knownHostsMu.Unlock()
-	if rerr != nil {
-		return fmt.Errorf("host %q (%s): reprovision: remove old known_hosts entries: %w", c.name, c.hostport, rerr)
+	for i, f := range append([]string{c.file}, c.more...) {
+		n, rerr := removeHostEntries(f, names)
+		if i > 0 && errors.Is(rerr, fs.ErrNotExist) {
+			continue
+		}
+		if rerr != nil {
+			knownHostsMu.Unlock()
+			return fmt.Errorf("host %q (%s): reprovision: remove old known_hosts entries from %s: %w", c.name, c.hostport, f, rerr)
+		}
+		r.Removed += n
 	}
-	r.Removed = n
+	knownHostsMu.Unlock()
 	if err := c.record(hostname, remote, key); err != nil {
 		return err
 	}
@@ -293,11 +330,12 @@ func (c *hostKeyChecker) replace(err error, hostname string, remote net.Addr, ke
 func (c *hostKeyChecker) record(hostname string, remote net.Addr, key ssh.PublicKey) error {
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
-	db, err := loadKnownHosts(c.file)
+	kh, err := loadKnownHosts(c.files()...)
 	if err != nil {
 		return fmt.Errorf("host %q (%s): re-read known_hosts: %w", c.name, c.hostport, err)
 	}
-	err = lookupKey(db, hostname, remote, key)
+	c.kh, c.db = kh, kh.db // changedError names entries through kh
+	err = lookupKey(kh.db, hostname, remote, key)
 	switch {
 	case err == nil:
 		return nil

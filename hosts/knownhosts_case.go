@@ -2,7 +2,8 @@ package hosts
 
 import (
 	"bytes"
-	"fmt"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,43 +11,80 @@ import (
 	"github.com/skeema/knownhosts"
 )
 
-// loadKnownHosts reads a known_hosts file matching host names without
-// regard to case, as OpenSSH does: x/crypto compares patterns byte for
-// byte, so a hand-written "[LocalHost]:2222" entry would not match the
-// lower-cased name hako looks up and a different key could be recorded
-// beside it. When a plain pattern has upper case, the database is built
-// from a copy with those patterns lowered; every line keeps its number, so
-// entries are still reported by the real file and line.
-func loadKnownHosts(file string) (*knownhosts.HostKeyDB, error) {
-	b, err := os.ReadFile(file)
+// knownHostsFiles is what loadKnownHosts read: the database, the files
+// it found (in order), and the lower-cased copies it was built from
+// (copy -> the file it copies), to name entries by their real file.
+type knownHostsFiles struct {
+	db     *knownhosts.HostKeyDB
+	read   []string
+	copies map[string]string
+}
+
+// realName is the file an entry of the database comes from.
+func (k *knownHostsFiles) realName(file string) string {
+	if r, ok := k.copies[file]; ok {
+		return r
+	}
+	return file
+}
+
+// loadKnownHosts reads known_hosts files into one database, as OpenSSH
+// reads its UserKnownHostsFile and GlobalKnownHostsFile lists: the first
+// must exist (it is where new keys are written), the others are skipped
+// when they do not. Host names are matched without regard to case, as
+// OpenSSH does: x/crypto compares patterns byte for byte, so a
+// hand-written "[LocalHost]:2222" entry would not match the lower-cased
+// name hako looks up and a different key could be recorded beside it.
+// When a plain pattern has upper case, the database is built from a copy
+// with those patterns lowered; every line keeps its number, so entries are
+// still reported by the real file and line (realName).
+func loadKnownHosts(files ...string) (*knownHostsFiles, error) {
+	k := &knownHostsFiles{copies: map[string]string{}}
+	var paths []string
+	for i, file := range files {
+		b, err := os.ReadFile(file)
+		if i > 0 && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		k.read = append(k.read, file)
+		lowered, changed := lowerHostPatterns(b)
+		if !changed {
+			paths = append(paths, file)
+			continue
+		}
+		// The copy is made beside the first file, in the user's own
+		// folder (also for a system-wide file), never in $TMPDIR: there,
+		// another user who can write the folder could swap the copy for
+		// their own keys between this write and NewDB reading it by name.
+		// CreateTemp opens it O_EXCL, mode 0600.
+		tmp, err := os.CreateTemp(filepath.Dir(files[0]), ".known_hosts.hako-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		k.copies[tmp.Name()] = file
+		paths = append(paths, tmp.Name())
+		if _, err := tmp.Write(lowered); err != nil {
+			tmp.Close()
+			return nil, err
+		}
+		if err := tmp.Close(); err != nil {
+			return nil, err
+		}
+	}
+	db, err := knownhosts.NewDB(paths...)
 	if err != nil {
-		return nil, err
+		msg := err.Error()
+		for c, f := range k.copies {
+			msg = strings.ReplaceAll(msg, c, f)
+		}
+		return nil, errors.New(msg)
 	}
-	lowered, changed := lowerHostPatterns(b)
-	if !changed {
-		return knownhosts.NewDB(file)
-	}
-	// The copy is made beside the file, in the user's own folder, never in
-	// $TMPDIR: there, another user who can write the folder could swap
-	// the copy for their own keys between this write and NewDB reading it
-	// by name. CreateTemp opens it O_EXCL, mode 0600.
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".known_hosts.hako-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(lowered); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	db, err := knownhosts.NewDB(tmp.Name())
-	if err != nil {
-		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), tmp.Name(), file))
-	}
-	return db, nil
+	k.db = db
+	return k, nil
 }
 
 // lowerHostPatterns lowers the host pattern field of every entry, after a

@@ -104,7 +104,7 @@ func TestKnownHostsCaseCopyStaysBesideTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load with an unusable TMPDIR: %v", err)
 	}
-	if algos := db.HostKeyAlgorithms("[localhost]:2222"); len(algos) == 0 {
+	if algos := db.db.HostKeyAlgorithms("[localhost]:2222"); len(algos) == 0 {
 		t.Error("the upper-case entry is not known")
 	}
 	if names, _ := os.ReadDir(dir); len(names) != 1 {

@@ -119,7 +119,7 @@ func (c *hostKeyChecker) checkCert(hostname string, remote net.Addr, cert *ssh.C
 		var revoked *xknownhosts.RevokedError
 		if errors.As(cb(hostname, remote, k), &revoked) {
 			return refusedf("%s: host certificate for %s %s: key %s %s is marked @revoked at %s:%d, refusing to connect",
-				where, cert.Key.Type(), ssh.FingerprintSHA256(cert.Key), k.Type(), ssh.FingerprintSHA256(k), c.file, revoked.Revoked.Line)
+				where, cert.Key.Type(), ssh.FingerprintSHA256(cert.Key), k.Type(), ssh.FingerprintSHA256(k), c.kh.realName(revoked.Revoked.Filename), revoked.Revoked.Line)
 		}
 	}
 	trusted := false
@@ -138,7 +138,7 @@ func (c *hostKeyChecker) checkCert(hostname string, remote net.Addr, cert *ssh.C
 	bad := func(why string) error {
 		return refusedf("%s: host certificate %q (%s %s, signed by the CA %s %s in %s) %s, refusing to connect",
 			where, cert.KeyId, cert.Key.Type(), ssh.FingerprintSHA256(cert.Key),
-			cert.SignatureKey.Type(), ssh.FingerprintSHA256(cert.SignatureKey), c.file, why)
+			cert.SignatureKey.Type(), ssh.FingerprintSHA256(cert.SignatureKey), c.filesRead(), why)
 	}
 	host, _, err := net.SplitHostPort(hostname)
 	if err != nil {

@@ -119,7 +119,7 @@ func TestHostCertificateRefused(t *testing.T) {
 func TestHostCertificateWithoutPrincipals(t *testing.T) {
 	f := newCertFixture(t, nil)
 	writeKnownHosts(t, f.fixture, f.caLine(knownHostsName(f.srv.addr))+"\n")
-	hk, err := newHostKeyChecker("box", f.srv.addr, f.cfg.KnownHostsFile, true)
+	hk, err := newHostKeyChecker("box", f.srv.addr, f.cfg.KnownHostsFile, true, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestCertAlgorithmsFirst(t *testing.T) {
 	f := newFixture(t)
 	ca := newECDSASigner(t)
 	writeKnownHosts(t, f, "@cert-authority "+knownHostsName(f.srv.addr)+" "+strings.TrimSpace(string(ssh.MarshalAuthorizedKey(ca.PublicKey())))+"\n")
-	hk, err := newHostKeyChecker("box", f.srv.addr, f.cfg.KnownHostsFile, false)
+	hk, err := newHostKeyChecker("box", f.srv.addr, f.cfg.KnownHostsFile, false, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

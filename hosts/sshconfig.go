@@ -59,7 +59,8 @@ type SSHSettings struct {
 	IdentityAgent         string   // as written: a socket, "none", "SSH_AUTH_SOCK" or "$NAME"
 	ProxyJump             string   // "" or "none": no jump host
 	ProxyCommand          string   // raw, with %-tokens
-	KnownHostsFiles       []string
+	KnownHostsFiles       []string // UserKnownHostsFile, raw
+	GlobalKnownHostsFiles []string // GlobalKnownHostsFile (or its default), raw
 	StrictHostKeyChecking string
 	HashKnownHosts        bool
 	ConnectTimeout        time.Duration
@@ -80,10 +81,10 @@ type SSHSettings struct {
 var (
 	keywordsUsed = []string{"hostname", "port", "user", "identityfile", "identitiesonly", "certificatefile",
 		"identityagent", "proxyjump",
-		"proxycommand", "userknownhostsfile", "stricthostkeychecking", "hashknownhosts", "connecttimeout",
+		"proxycommand", "userknownhostsfile", "globalknownhostsfile", "stricthostkeychecking", "hashknownhosts", "connecttimeout",
 		"serveraliveinterval", "serveralivecountmax"}
 	keywordsNoted = []string{"hostkeyalias",
-		"globalknownhostsfile", "pubkeyauthentication", "passwordauthentication", "controlmaster",
+		"pubkeyauthentication", "passwordauthentication", "controlmaster",
 		"controlpath", "addkeystoagent", "forwardagent", "localforward", "remoteforward", "dynamicforward",
 		"requesttty", "remotecommand", "sendenv", "setenv", "kexalgorithms", "ciphers", "macs",
 		"hostkeyalgorithms", "pubkeyacceptedalgorithms", "bindaddress", "bindinterface", "canonicalizehostname"}
@@ -237,6 +238,7 @@ func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias, user string) (*SSHSe
 		s.ProxyCommand = pc
 	}
 	s.KnownHostsFiles = strings.Fields(first("userknownhostsfile"))
+	s.GlobalKnownHostsFiles = strings.Fields(first("globalknownhostsfile"))
 	s.StrictHostKeyChecking = first("stricthostkeychecking")
 	s.HashKnownHosts = first("hashknownhosts") == "yes"
 	s.ConnectTimeout = seconds(first("connecttimeout"))
@@ -412,23 +414,46 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 		note("identityagent", v, "ssh_config")
 	}
 
+	// All the files are read, as by OpenSSH; new keys go to the first.
+	// The plan's known_hosts is the only user file, as with
+	// `ssh -o UserKnownHostsFile=FILE`; the global files are read all the
+	// same.
 	switch {
 	case cfg.KnownHostsFile != "":
-		note("userknownhostsfile", cfg.KnownHostsFile, "plan")
+		note("userknownhostsfile", strings.Join(append([]string{cfg.KnownHostsFile}, cfg.KnownHostsFiles...), " "), "plan")
 	case s.Set["userknownhostsfile"] && len(s.KnownHostsFiles) > 0:
-		p, err := tok.expand(s.KnownHostsFiles[0], "userknownhostsfile")
-		if err != nil {
-			return cfg, nil, err
+		var files []string
+		for _, f := range s.KnownHostsFiles {
+			p, err := tok.expand(f, "userknownhostsfile")
+			if err != nil {
+				return cfg, nil, err
+			}
+			files = append(files, p)
 		}
-		cfg.KnownHostsFile = p
-		v := p
-		if len(s.KnownHostsFiles) > 1 {
-			v += " (only the first file is used)"
+		cfg.KnownHostsFile, cfg.KnownHostsFiles = files[0], files[1:]
+		v := files[0]
+		if len(files) > 1 {
+			v = strings.Join(files, " ") + " (new keys are recorded in the first)"
 		}
 		note("userknownhostsfile", v, "ssh_config")
+	case c != nil:
+		// OpenSSH's default, under $HOME like hako's other defaults.
+		cfg.KnownHostsFile, cfg.KnownHostsFiles = "~/.ssh/known_hosts", []string{"~/.ssh/known_hosts2"}
+		note("userknownhostsfile", "~/.ssh/known_hosts ~/.ssh/known_hosts2 (new keys are recorded in the first)", "default")
 	default:
 		cfg.KnownHostsFile = "~/.ssh/known_hosts"
 		note("userknownhostsfile", cfg.KnownHostsFile, "default")
+	}
+	if len(cfg.GlobalKnownHostsFiles) == 0 && len(s.GlobalKnownHostsFiles) > 0 {
+		for _, f := range s.GlobalKnownHostsFiles {
+			p, err := tok.expand(f, "globalknownhostsfile")
+			if err != nil {
+				return cfg, nil, err
+			}
+			cfg.GlobalKnownHostsFiles = append(cfg.GlobalKnownHostsFiles, p)
+		}
+		note("globalknownhostsfile", strings.Join(cfg.GlobalKnownHostsFiles, " ")+" (read only, those that exist)",
+			pick("globalknownhostsfile", false))
 	}
 	if s.Set["stricthostkeychecking"] {
 		note("stricthostkeychecking", s.StrictHostKeyChecking,
@@ -504,7 +529,7 @@ func (c *SSHConfig) resolveHop(ctx context.Context, target Config, hop JumpHop, 
 		s, _ = c.Lookup(ctx, hop.Host, hop.User) // cached: resolve succeeded
 	}
 	if !s.Set["userknownhostsfile"] {
-		r.KnownHostsFile = target.KnownHostsFile
+		r.KnownHostsFile, r.KnownHostsFiles = target.KnownHostsFile, target.KnownHostsFiles
 	}
 	for _, f := range target.IdentityFiles {
 		if !slices.Contains(r.IdentityFiles, f) {

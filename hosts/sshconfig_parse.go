@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -392,6 +393,10 @@ func (p *cfgParser) settings() *SSHSettings {
 		s.ProxyCommand = first("proxycommand")
 	}
 	s.KnownHostsFiles = p.vals["userknownhostsfile"]
+	s.GlobalKnownHostsFiles = p.vals["globalknownhostsfile"]
+	if !s.Set["globalknownhostsfile"] {
+		s.GlobalKnownHostsFiles = defaultGlobalKnownHosts()
+	}
 	s.StrictHostKeyChecking = first("stricthostkeychecking")
 	s.HashKnownHosts = strings.EqualFold(first("hashknownhosts"), "yes") || strings.EqualFold(first("hashknownhosts"), "true")
 	s.ConnectTimeout = seconds(first("connecttimeout"))
@@ -440,4 +445,17 @@ func parseTimeSpec(v string) time.Duration {
 		total += time.Duration(n) * time.Second
 	}
 	return total
+}
+
+// defaultGlobalKnownHosts is OpenSSH's GlobalKnownHostsFile default (on
+// Windows, Windows' OpenSSH's, under %ProgramData%).
+func defaultGlobalKnownHosts() []string {
+	if runtime.GOOS == "windows" {
+		pd := os.Getenv("ProgramData")
+		if pd == "" {
+			pd = `C:\ProgramData`
+		}
+		return []string{filepath.Join(pd, "ssh", "ssh_known_hosts")}
+	}
+	return []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
 }

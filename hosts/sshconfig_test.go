@@ -47,9 +47,11 @@ Host mypi
   IdentityFile {{dir}}/keys/pi_key
   IdentityFile "{{dir}}/keys/second key"
   IdentitiesOnly yes
+  HashKnownHosts yes
   ConnectTimeout 7
   ServerAliveInterval 15
   UserKnownHostsFile {{dir}}/kh {{dir}}/kh2
+  GlobalKnownHostsFile {{dir}}/global_kh
 Host *
   User nobody
   Port 23
@@ -166,12 +168,14 @@ func compareSettings(t *testing.T, alias string, ssh, own *SSHSettings) {
 	check("identitiesonly", ssh.IdentitiesOnly, own.IdentitiesOnly)
 	check("connecttimeout", ssh.ConnectTimeout, own.ConnectTimeout)
 	check("serveraliveinterval", ssh.ServerAliveInterval, own.ServerAliveInterval)
-	for _, k := range []string{"user", "port", "identityfile", "proxyjump", "userknownhostsfile", "identitiesonly"} {
+	for _, k := range []string{"user", "port", "identityfile", "proxyjump", "userknownhostsfile", "globalknownhostsfile", "hashknownhosts", "identitiesonly"} {
 		check("set "+k, ssh.Set[k], own.Set[k])
 	}
 	if ssh.Set["identityfile"] {
 		check("identityfile", strings.Join(ssh.IdentityFiles, "|"), strings.Join(own.IdentityFiles, "|"))
 	}
+	check("globalknownhostsfile", strings.Join(ssh.GlobalKnownHostsFiles, "|"), strings.Join(own.GlobalKnownHostsFiles, "|"))
+	check("hashknownhosts", ssh.HashKnownHosts, own.HashKnownHosts)
 	if ssh.Set["userknownhostsfile"] {
 		check("userknownhostsfile", strings.Join(ssh.KnownHostsFiles, "|"), strings.Join(own.KnownHostsFiles, "|"))
 	}
@@ -340,6 +344,8 @@ Host loop
 		}
 		me, _ := localUser()
 		if cfg.Address != "192.0.2.9" || cfg.Port != 22 || cfg.User != me || cfg.KnownHostsFile != "~/.ssh/known_hosts" ||
+			!slices.Equal(cfg.KnownHostsFiles, []string{"~/.ssh/known_hosts2"}) ||
+			!slices.Equal(cfg.GlobalKnownHostsFiles, []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}) ||
 			!slices.Equal(cfg.IdentityFiles, []string{"~/.ssh/id_ed25519"}) || len(cfg.Jumps) != 0 {
 			t.Errorf("defaults: %+v", cfg)
 		}
