@@ -75,20 +75,32 @@ type SSHSettings struct {
 	Source string
 }
 
-// keywordsUsed are the ssh_config keywords hako applies; keywordsNoted are
-// ones it reads but does not (yet) act on, reported by -v so that nobody
-// believes a setting is in force when it is not.
-var (
-	keywordsUsed = []string{"hostname", "port", "user", "identityfile", "identitiesonly", "certificatefile",
-		"identityagent", "proxyjump",
-		"proxycommand", "userknownhostsfile", "globalknownhostsfile", "stricthostkeychecking", "hashknownhosts", "connecttimeout",
-		"serveraliveinterval", "serveralivecountmax"}
-	keywordsNoted = []string{"hostkeyalias",
-		"pubkeyauthentication", "passwordauthentication", "controlmaster",
-		"controlpath", "addkeystoagent", "forwardagent", "localforward", "remoteforward", "dynamicforward",
-		"requesttty", "remotecommand", "sendenv", "setenv", "kexalgorithms", "ciphers", "macs",
-		"hostkeyalgorithms", "pubkeyacceptedalgorithms", "bindaddress", "bindinterface", "canonicalizehostname"}
-)
+// keywordsUsed are the ssh_config keywords hako applies. Any other that a
+// config sets is reported by -v as not used, so that nobody believes a
+// setting is in force when it is not.
+var keywordsUsed = []string{"hostname", "port", "user", "identityfile", "identitiesonly", "certificatefile",
+	"identityagent", "proxyjump",
+	"proxycommand", "userknownhostsfile", "globalknownhostsfile", "stricthostkeychecking", "hashknownhosts", "connecttimeout",
+	"serveraliveinterval", "serveralivecountmax"}
+
+// ignored lists the keywords set (as "keyword value") that hako does not
+// use, in alphabetical order.
+func ignored(set map[string]bool, vals map[string][]string) []string {
+	var out []string
+	for k := range set {
+		// ssh -G turns UpdateHostKeys off by itself where known_hosts
+		// files are configured; off is what hako does in any case (it
+		// never takes further keys from a host).
+		if v := strings.Join(vals[k], " "); k == "updatehostkeys" && (v == "false" || strings.EqualFold(v, "no")) {
+			continue
+		}
+		if !slices.Contains(keywordsUsed, k) {
+			out = append(out, k+" "+strings.Join(vals[k], " "))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Lookup returns the settings for alias (the plan's address). user, when
 // not "", is the user the plan names: like `ssh -l USER`, it is in force
@@ -244,11 +256,7 @@ func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias, user string) (*SSHSe
 	s.ConnectTimeout = seconds(first("connecttimeout"))
 	s.ServerAliveInterval = seconds(first("serveraliveinterval"))
 	s.ServerAliveCountMax, _ = strconv.Atoi(first("serveralivecountmax"))
-	for _, k := range keywordsNoted {
-		if s.Set[k] {
-			s.Ignored = append(s.Ignored, k+" "+strings.Join(got[k], " "))
-		}
-	}
+	s.Ignored = ignored(s.Set, got)
 	return s, nil
 }
 
@@ -471,8 +479,11 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 	}
 	if cfg.ServerAliveInterval == 0 && s.Set["serveraliveinterval"] && s.ServerAliveInterval > 0 {
 		cfg.ServerAliveInterval = s.ServerAliveInterval
-		cfg.ServerAliveCountMax = s.ServerAliveCountMax
 		note("serveraliveinterval", s.ServerAliveInterval.String(), "ssh_config")
+	}
+	if cfg.ServerAliveCountMax == 0 && s.Set["serveralivecountmax"] && s.ServerAliveCountMax > 0 {
+		cfg.ServerAliveCountMax = s.ServerAliveCountMax
+		note("serveralivecountmax", strconv.Itoa(s.ServerAliveCountMax), "ssh_config")
 	}
 
 	if len(cfg.Jumps) == 0 && cfg.ProxyCommand == "" {

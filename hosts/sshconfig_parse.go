@@ -408,11 +408,7 @@ func (p *cfgParser) settings() *SSHSettings {
 	if s.ConnectTimeout == 0 && s.Set["connecttimeout"] {
 		s.ConnectTimeout = parseTimeSpec(first("connecttimeout"))
 	}
-	for _, k := range keywordsNoted {
-		if s.Set[k] {
-			s.Ignored = append(s.Ignored, k+" "+strings.Join(p.vals[k], " "))
-		}
-	}
+	s.Ignored = ignored(s.Set, p.vals)
 	return s
 }
 

@@ -174,6 +174,7 @@ func compareSettings(t *testing.T, alias string, ssh, own *SSHSettings) {
 	if ssh.Set["identityfile"] {
 		check("identityfile", strings.Join(ssh.IdentityFiles, "|"), strings.Join(own.IdentityFiles, "|"))
 	}
+	check("ignored", strings.Join(ssh.Ignored, "|"), strings.Join(own.Ignored, "|"))
 	check("globalknownhostsfile", strings.Join(ssh.GlobalKnownHostsFiles, "|"), strings.Join(own.GlobalKnownHostsFiles, "|"))
 	check("hashknownhosts", ssh.HashKnownHosts, own.HashKnownHosts)
 	if ssh.Set["userknownhostsfile"] {
@@ -494,6 +495,40 @@ func TestLoginName(t *testing.T) {
 	for _, c := range cases {
 		if got := loginName(c.username, c.goos); got != c.want {
 			t.Errorf("loginName(%q, %s) = %q, want %q", c.username, c.goos, got, c.want)
+		}
+	}
+}
+
+// -v names every setting the config makes that hako does not use, not only
+// the well-known ones; ServerAliveCountMax applies on its own.
+func TestResolveUnusedAndCountMax(t *testing.T) {
+	for _, noSSH := range []bool{false, true} {
+		if _, err := exec.LookPath("ssh"); err != nil && !noSSH {
+			continue
+		}
+		dir := sshConfigFixture(t, map[string]string{"config": `
+Host box
+  AddressFamily inet
+  Compression yes
+  ServerAliveCountMax 5
+  UserKnownHostsFile {{dir}}/kh
+`})
+		c := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: noSSH}
+		cfg, from, err := c.Resolve(t.Context(), Config{Name: "b", Address: "box"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.ServerAliveCountMax != 5 {
+			t.Errorf("noSSH=%v: ServerAliveCountMax %d, want 5", noSSH, cfg.ServerAliveCountMax)
+		}
+		var unused []string
+		for _, o := range from {
+			if strings.Contains(o.From, "not used by hako") {
+				unused = append(unused, o.Setting+" "+o.Value)
+			}
+		}
+		if !slices.Equal(unused, []string{"addressfamily inet", "compression yes"}) {
+			t.Errorf("noSSH=%v: not used: %q", noSSH, unused)
 		}
 	}
 }
