@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -290,4 +291,49 @@ func TestFreshCardBehindJumpHost(t *testing.T) {
 	}
 	again := hako(t, args...)
 	mustContain(t, again, "\npi  ok=12 changed=0 failed=0 skipped=0\n")
+}
+
+// The bootstrap settings read ssh_config for the bootstrap user, as
+// `ssh -l pi -p PORT mypi` does: the host's own port is refused, and the
+// key that logs pi in comes from a `Match user pi` block that does not
+// apply to the host's user. ssh_config's HashKnownHosts yes hashes the
+// key recorded on first contact, and OpenSSH's ssh-keygen finds it.
+func TestBootstrapReadsSSHConfigForItsUser(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{SSHPort: 2222})
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	sshDir := filepath.Join(home, ".ssh")
+	if err := os.MkdirAll(sshDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(sshDir, "config"), fmt.Sprintf(`Host mypi
+  HostName %s
+  Port 1
+  User alice
+  HashKnownHosts yes
+Match originalhost mypi user pi
+  IdentityFile %s
+`, h.Addr, h.KeyFile))
+	dir := aliasPlan(t, "mypi", fmt.Sprintf("  bootstrap {\n    port = %d\n    user = \"pi\"\n  }\n", h.Port), "bootstrap\n")
+
+	r := hako(t, "plan", "-v", "-accept-new-host-keys", dir)
+	if r.code != 0 {
+		t.Fatalf("plan failed:\n%s", r)
+	}
+	mustContain(t, r, "port 1 refused the connection; connecting with the bootstrap settings instead (pi@"+h.Addr,
+		"+ file.mark", `host "pi": bootstrap connection settings`)
+	if !hasLine(r.stderr, "identityfile", h.KeyFile, "ssh_config") || !hasLine(r.stderr, "hashknownhosts", "yes", "ssh_config") {
+		t.Errorf("-v does not show the bootstrap key or HashKnownHosts from ssh_config:\n%s", r.stderr)
+	}
+	kh := filepath.Join(sshDir, "known_hosts")
+	got := readFile(t, kh)
+	if !strings.HasPrefix(got, "|1|") || strings.Contains(got, h.Addr) || strings.Count(got, "\n") != 1 {
+		t.Fatalf("known_hosts, want one hashed entry:\n%s", got)
+	}
+	name := fmt.Sprintf("[%s]:%d", h.Addr, h.Port)
+	out, err := exec.Command("ssh-keygen", "-F", name, "-f", kh).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Host "+name+" found") {
+		t.Errorf("ssh-keygen -F %s: %v\n%s", name, err, out)
+	}
 }
