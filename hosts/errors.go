@@ -106,12 +106,17 @@ type HostKeyReplacement struct {
 	Old     []string // "<key type> <fingerprint>" of the keys removed
 	New     string   // the same of the key recorded
 	Removed int      // entries removed, on the host's ports
-	File    string
+	From    []string // the files they were removed from
+	File    string   // where the new key was recorded
 }
 
 func (r *HostKeyReplacement) String() string {
-	return fmt.Sprintf("host key replaced (reprovision): old %s, new %s; %d entr%s of this host's ports removed from %s and the new key recorded",
-		strings.Join(r.Old, ", "), r.New, r.Removed, map[bool]string{true: "y", false: "ies"}[r.Removed == 1], r.File)
+	from := r.File
+	if len(r.From) > 0 {
+		from = strings.Join(r.From, ", ")
+	}
+	return fmt.Sprintf("host key replaced (reprovision): old %s, new %s; %d entr%s of this host's ports removed from %s and the new key recorded in %s",
+		strings.Join(r.Old, ", "), r.New, r.Removed, map[bool]string{true: "y", false: "ies"}[r.Removed == 1], from, r.File)
 }
 
 // HostKeyRecord is a known_hosts entry Dial added.

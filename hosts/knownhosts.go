@@ -315,6 +315,9 @@ func (c *hostKeyChecker) replace(err error, hostname string, remote net.Addr, ke
 			return fmt.Errorf("host %q (%s): reprovision: remove old known_hosts entries from %s: %w", c.name, c.hostport, f, rerr)
 		}
 		r.Removed += n
+		if n > 0 {
+			r.From = append(r.From, f)
+		}
 	}
 	knownHostsMu.Unlock()
 	if err := c.record(hostname, remote, key); err != nil {

@@ -75,7 +75,8 @@ func TestSeveralKnownHostsFiles(t *testing.T) {
 		// Reprovisioning takes it out of kh2 and records the new key in kh1.
 		f.cfg.Reprovision = true
 		h := f.dial(t)
-		if h.Replaced == nil || h.Replaced.Removed != 1 {
+		if h.Replaced == nil || h.Replaced.Removed != 1 ||
+			!strings.Contains(h.Replaced.String(), "removed from "+kh2+" and the new key recorded in "+kh1) {
 			t.Errorf("noSSH=%v: replaced %+v", noSSH, h.Replaced)
 		}
 		h.Close()
