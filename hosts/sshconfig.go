@@ -430,6 +430,11 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 	case cfg.KnownHostsFile != "":
 		note("userknownhostsfile", strings.Join(append([]string{cfg.KnownHostsFile}, cfg.KnownHostsFiles...), " "), "plan")
 	case s.Set["userknownhostsfile"] && len(s.KnownHostsFiles) > 0:
+		if strings.EqualFold(s.KnownHostsFiles[0], "none") {
+			// OpenSSH then knows no host; hako needs a file to check
+			// keys against and record them in.
+			return cfg, nil, fmt.Errorf("ssh_config sets UserKnownHostsFile none for %s: hako checks host keys in a known_hosts file; set known_hosts in the host block", alias)
+		}
 		var files []string
 		for _, f := range s.KnownHostsFiles {
 			p, err := tok.expand(f, "userknownhostsfile")
@@ -452,7 +457,7 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 		cfg.KnownHostsFile = "~/.ssh/known_hosts"
 		note("userknownhostsfile", cfg.KnownHostsFile, "default")
 	}
-	if len(cfg.GlobalKnownHostsFiles) == 0 && len(s.GlobalKnownHostsFiles) > 0 {
+	if len(cfg.GlobalKnownHostsFiles) == 0 && len(s.GlobalKnownHostsFiles) > 0 && !strings.EqualFold(s.GlobalKnownHostsFiles[0], "none") {
 		for _, f := range s.GlobalKnownHostsFiles {
 			p, err := tok.expand(f, "globalknownhostsfile")
 			if err != nil {

@@ -532,3 +532,27 @@ Host box
 		}
 	}
 }
+
+// "none" is no file: GlobalKnownHostsFile none reads no global file, and
+// UserKnownHostsFile none (OpenSSH then knows no host) is refused, saying
+// what to do, rather than taken as a file named "none".
+func TestKnownHostsFileNone(t *testing.T) {
+	for _, noSSH := range []bool{false, true} {
+		if _, err := exec.LookPath("ssh"); err != nil && !noSSH {
+			continue
+		}
+		dir := sshConfigFixture(t, map[string]string{"config": "Host g\n  GlobalKnownHostsFile none\nHost u\n  UserKnownHostsFile none\n"})
+		c := &SSHConfig{File: filepath.Join(dir, "config"), NoSSH: noSSH}
+		cfg, _, err := c.Resolve(t.Context(), Config{Name: "g", Address: "g"})
+		if err != nil || len(cfg.GlobalKnownHostsFiles) != 0 {
+			t.Errorf("noSSH=%v: GlobalKnownHostsFile none: %q, %v", noSSH, cfg.GlobalKnownHostsFiles, err)
+		}
+		_, _, err = c.Resolve(t.Context(), Config{Name: "u", Address: "u"})
+		if err == nil || !strings.Contains(err.Error(), "UserKnownHostsFile none") || !strings.Contains(err.Error(), "set known_hosts in the host block") {
+			t.Errorf("noSSH=%v: UserKnownHostsFile none: %v", noSSH, err)
+		}
+		if cfg, _, err := c.Resolve(t.Context(), Config{Name: "u", Address: "u", KnownHostsFile: "/plan/kh"}); err != nil || cfg.KnownHostsFile != "/plan/kh" {
+			t.Errorf("noSSH=%v: the plan's known_hosts: %q, %v", noSSH, cfg.KnownHostsFile, err)
+		}
+	}
+}
