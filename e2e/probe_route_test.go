@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/figures"
 	"github.com/hako-dev/hako/internal/testhost"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -52,7 +53,7 @@ ln -s /home/mallory/conf /srv/conf`)
 		}
 	}
 	hits := raceHits(t, h)
-	t.Logf("probe read race: %d attempts, %d swaps by the racer, %d reads of root's folder, %d reads of the victim", n, hits, seen, wins)
+	figures.Record(t, "probe read race: %d attempts, %d swaps by the racer, %d reads of root's folder, %d reads of the victim", n, hits, seen, wins)
 	if wins != 0 {
 		t.Errorf("the probe read root's victim through mallory's folder in %d of %d attempts", wins, n)
 	}
