@@ -123,7 +123,7 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 		closeSFTP(h.users.c.c, h.users.c.s)
 		h.users.c = nil
 	}
-	cmd := h.sudo.shell(`g=$(id -g -- "$1") && exec setpriv --reuid="$1" --regid="$g" --init-groups -- `+sftpServerPath+` -u 077`) + fmt.Sprintf(" sh %d", uid)
+	cmd := h.sudo.shell(setprivAs(`"$1"`, sftpServerPath+` -u 077`)) + fmt.Sprintf(" sh %d", uid)
 	if h.sudo != nil {
 		cmd = h.sudo.prefix() + cmd
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -269,9 +270,18 @@ func scriptAs(uid int, script string, args ...string) string {
 	end := "HAKO_SCRIPT_END_" + randomSuffix()
 	shell := "sh"
 	if uid != noUser {
-		shell = fmt.Sprintf("g=$(id -g -- %d) || exit 125\nexec setpriv --reuid=%d --regid=\"$g\" --init-groups -- sh", uid, uid)
+		shell = setprivAs(strconv.Itoa(uid), "sh")
 	}
 	return fmt.Sprintf("%s -c %s sh %s <<'%s'\n%s\n%s\n", shell, Quote(evalStdin), strings.Join(quoted, " "), end, script, end)
+}
+
+// setprivAs is the shell text that runs cmd as the user uid (a shell
+// word: a number, or "$1") with that user's primary group and groups,
+// through util-linux's setpriv, which every host has; it needs root. When
+// the user has no primary group to be found, it runs nothing and exits
+// 125. It holds no single quote, so it can go inside sh -c '...'.
+func setprivAs(uid, cmd string) string {
+	return `g=$(id -g -- ` + uid + `) || exit 125; exec setpriv --reuid=` + uid + ` --regid="$g" --init-groups -- ` + cmd
 }
 
 // makeDir makes d.Path a directory with d's owner and mode, creating
