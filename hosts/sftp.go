@@ -32,14 +32,17 @@ func (h *SSHHost) MakeDir(ctx context.Context, d Dir) error { return makeDir(ctx
 // default MaxSessions of 10; work as another user waits for the current
 // one (rare: a home's files), which then closes its server.
 type userFiles struct {
-	turnOnce   sync.Once
-	turn       chan struct{} // holds a token while a user's client is in use
-	mu         sync.Mutex    // guards the fields below
-	uid        int           // whose client c is (c != nil)
-	c          *sftpConn
-	loginUID   int // of the login user, when loginKnown
-	loginKnown bool
-	ids        idCache
+	turnOnce sync.Once
+	turn     chan struct{} // holds a token while a user's client is in use
+	mu       sync.Mutex    // guards the fields below
+	uid      int           // whose client c is (c != nil)
+	c        *sftpConn
+	// writerUID is whom the root SFTP session acts as (see
+	// SSHHost.writerUID): the become user, or the login user without
+	// become; set once writerKnown.
+	writerUID   int
+	writerKnown bool
+	ids         idCache
 }
 
 type sftpConn struct {
@@ -91,8 +94,8 @@ func (h *SSHHost) writerUID(ctx context.Context) (int, error) {
 	}
 	h.users.mu.Lock()
 	defer h.users.mu.Unlock()
-	if h.users.loginKnown {
-		return h.users.loginUID, nil
+	if h.users.writerKnown {
+		return h.users.writerUID, nil
 	}
 	res, err := h.Run(ctx, "id -u")
 	if err != nil {
@@ -102,7 +105,7 @@ func (h *SSHHost) writerUID(ctx context.Context) (int, error) {
 	if err != nil || res.ExitCode != 0 {
 		return noUser, fmt.Errorf("id -u: exit %d, %q", res.ExitCode, res.Stdout)
 	}
-	h.users.loginUID, h.users.loginKnown = uid, true
+	h.users.writerUID, h.users.writerKnown = uid, true
 	return uid, nil
 }
 
