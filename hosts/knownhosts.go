@@ -255,15 +255,16 @@ func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) *HostKeyChan
 	e := &HostKeyChangedError{Host: c.name, HostPort: c.hostport, KeyType: key.Type(),
 		Fingerprint: ssh.FingerprintSHA256(key), KnownHostsFile: c.file}
 	cas := 0
+	lines := fileLines{}
 	for i, w := range same {
 		file := c.kh.realName(w.Filename)
 		if i == 0 {
 			e.KnownHostsFile = file
 		}
 		at := fmt.Sprintf("%s:%d", file, w.Line)
-		line := strings.TrimSpace(lineAt(file, w.Line))
+		line := strings.TrimSpace(lines.at(file, w.Line))
 		what := describeHostKey(w.Key)
-		if f := strings.Fields(line); len(f) > 0 && f[0] == "@cert-authority" {
+		if marker, _, _, _ := splitKnownHostsLine(line); marker == "@cert-authority" {
 			// Not the host's key: the key that signs its certificates.
 			what, cas = "certificate authority "+what, cas+1
 		}
@@ -276,17 +277,42 @@ func (c *hostKeyChecker) changedError(err error, key ssh.PublicKey) *HostKeyChan
 
 func describeHostKey(k ssh.PublicKey) string { return k.Type() + " " + ssh.FingerprintSHA256(k) }
 
-// lineAt reads one line of a file (1-based), "" when it cannot.
-func lineAt(file string, n int) string {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return ""
+// fileLines holds the lines of the files it was asked about, each file
+// read once.
+type fileLines map[string][]string
+
+// at is line n (1-based) of file, "" when it cannot be read.
+func (fl fileLines) at(file string, n int) string {
+	lines, ok := fl[file]
+	if !ok {
+		if b, err := os.ReadFile(file); err == nil {
+			lines = strings.Split(string(b), "\n")
+		}
+		fl[file] = lines
 	}
-	lines := strings.Split(string(b), "\n")
 	if n < 1 || n > len(lines) {
 		return ""
 	}
 	return lines[n-1]
+}
+
+// splitKnownHostsLine splits a known_hosts line into its words: the
+// marker (@cert-authority, @revoked, or "" without one), the host patterns
+// ("" when the line ends after the marker) and the rest, the key's words
+// (type, base64, then any comment). ok is false for a blank or comment
+// line.
+func splitKnownHostsLine(line string) (marker, patterns string, key []string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+		return "", "", nil, false
+	}
+	if f[0] == "@cert-authority" || f[0] == "@revoked" {
+		marker, f = f[0], f[1:]
+	}
+	if len(f) == 0 {
+		return marker, "", nil, true
+	}
+	return marker, f[0], f[1:], true
 }
 
 // replace is reprovisioning: forget every key of this address, on any

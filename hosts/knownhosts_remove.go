@@ -59,26 +59,27 @@ func removeHostEntries(file string, names []string) (int, error) {
 
 // withoutNames returns line without the given names ("" when none of its
 // names is left) and how many it took out. Comments, markers
-// (@cert-authority, @revoked) and unparsable lines stay as they are.
+// (@cert-authority, @revoked, or any other word starting with @) and
+// unparsable lines stay as they are.
 func withoutNames(line string, names []string) (string, int) {
-	f := strings.Fields(line)
-	if len(f) < 3 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], "@") {
+	marker, patterns, key, ok := splitKnownHostsLine(line)
+	if !ok || marker != "" || strings.HasPrefix(patterns, "@") || len(key) < 2 {
 		return line, 0
 	}
 	var keep []string
-	for _, n := range strings.Split(f[0], ",") {
+	for _, n := range strings.Split(patterns, ",") {
 		if !nameMatches(n, names) {
 			keep = append(keep, n)
 		}
 	}
-	taken := strings.Count(f[0], ",") + 1 - len(keep)
+	taken := strings.Count(patterns, ",") + 1 - len(keep)
 	if taken == 0 {
 		return line, 0
 	}
 	if len(keep) == 0 {
 		return "", taken
 	}
-	return strings.Replace(line, f[0], strings.Join(keep, ","), 1), taken
+	return strings.Replace(line, patterns, strings.Join(keep, ","), 1), taken
 }
 
 // nameMatches compares plain names without case, as OpenSSH matches them
