@@ -376,13 +376,11 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 	case len(cfg.IdentityFiles) > 0:
 		note("identityfile", strings.Join(cfg.IdentityFiles, " "), "plan")
 	case s.Set["identityfile"]:
-		for _, f := range s.IdentityFiles {
-			p, err := tok.expand(f, "identityfile")
-			if err != nil {
-				return cfg, nil, err
-			}
-			cfg.IdentityFiles = append(cfg.IdentityFiles, p)
+		files, err := tok.expandAll(s.IdentityFiles, "identityfile")
+		if err != nil {
+			return cfg, nil, err
 		}
+		cfg.IdentityFiles = files
 		note("identityfile", strings.Join(cfg.IdentityFiles, " "), "ssh_config")
 	case c != nil:
 		// OpenSSH's default keys, under $HOME like hako's other defaults;
@@ -400,13 +398,11 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 		note("identitiesonly", map[bool]string{true: "yes", false: "no"}[s.IdentitiesOnly], "ssh_config")
 	}
 	if len(cfg.CertificateFiles) == 0 && s.Set["certificatefile"] {
-		for _, f := range s.CertificateFiles {
-			p, err := tok.expand(f, "certificatefile")
-			if err != nil {
-				return cfg, nil, err
-			}
-			cfg.CertificateFiles = append(cfg.CertificateFiles, p)
+		files, err := tok.expandAll(s.CertificateFiles, "certificatefile")
+		if err != nil {
+			return cfg, nil, err
 		}
+		cfg.CertificateFiles = files
 		note("certificatefile", strings.Join(cfg.CertificateFiles, " "), "ssh_config")
 	}
 	if cfg.IdentityAgent == "" && s.Set["identityagent"] && s.IdentityAgent != "" {
@@ -435,13 +431,9 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 			// keys against and record them in.
 			return cfg, nil, fmt.Errorf("ssh_config sets UserKnownHostsFile none for %s: hako checks host keys in a known_hosts file; set known_hosts in the host block", alias)
 		}
-		var files []string
-		for _, f := range s.KnownHostsFiles {
-			p, err := tok.expand(f, "userknownhostsfile")
-			if err != nil {
-				return cfg, nil, err
-			}
-			files = append(files, p)
+		files, err := tok.expandAll(s.KnownHostsFiles, "userknownhostsfile")
+		if err != nil {
+			return cfg, nil, err
 		}
 		cfg.KnownHostsFile, cfg.KnownHostsFiles = files[0], files[1:]
 		v := files[0]
@@ -458,13 +450,11 @@ func (c *SSHConfig) resolve(ctx context.Context, cfg Config, depth int) (Config,
 		note("userknownhostsfile", cfg.KnownHostsFile, "default")
 	}
 	if len(cfg.GlobalKnownHostsFiles) == 0 && len(s.GlobalKnownHostsFiles) > 0 && !strings.EqualFold(s.GlobalKnownHostsFiles[0], "none") {
-		for _, f := range s.GlobalKnownHostsFiles {
-			p, err := tok.expand(f, "globalknownhostsfile")
-			if err != nil {
-				return cfg, nil, err
-			}
-			cfg.GlobalKnownHostsFiles = append(cfg.GlobalKnownHostsFiles, p)
+		files, err := tok.expandAll(s.GlobalKnownHostsFiles, "globalknownhostsfile")
+		if err != nil {
+			return cfg, nil, err
 		}
+		cfg.GlobalKnownHostsFiles = files
 		note("globalknownhostsfile", strings.Join(cfg.GlobalKnownHostsFiles, " ")+" (read only, those that exist)",
 			pick("globalknownhostsfile", false))
 	}
@@ -580,6 +570,19 @@ func identityAgent(v string, tok tokens) (string, error) {
 type tokens struct {
 	alias, host, user string
 	port              int
+}
+
+// expandAll expands each of vs, as expand does.
+func (t tokens) expandAll(vs []string, keyword string) ([]string, error) {
+	var out []string
+	for _, v := range vs {
+		p, err := t.expand(v, keyword)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func (t tokens) expand(v, keyword string) (string, error) {
