@@ -3,9 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/internal/figures"
 	"github.com/hako-dev/hako/internal/testhost"
 	"github.com/hako-dev/hako/tasks"
@@ -22,13 +20,7 @@ func TestProbeReadThroughLinkIntoUserFolder(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
 	ctx := t.Context()
-	c, err := hosts.Dial(ctx, hosts.Config{Name: "pi", Address: h.Addr, Port: h.Port, User: h.User,
-		IdentityFiles: []string{h.KeyFile}, KnownHostsFile: h.KnownHostsFile(t), Become: true,
-		ConnectTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialBecome(t, h)
 	// The racer waits for root's folder, then puts it aside as r.
 	raceUser(t, h, `if [ ! -d b ]; then [ -f conf/app.conf ] || continue; mkdir b; ln -s /etc/hako-victim b/app.conf; mv -T conf r; fi
 mv -T r conf; mv -T conf r; mv -T b conf && echo x >>/tmp/hako-race-hits; mv -T conf b`)

@@ -55,6 +55,20 @@ func restoreVictims(t *testing.T, h *testhost.Host) {
 	h.Exec(t, "chown root:root /etc/hako-victim /etc/hako-victim-dir && chmod 0600 /etc/hako-victim && chmod 0755 /etc/hako-victim-dir && rm -rf /etc/hako-victim-dir/* /etc/hako-victim-dir/.[!.]* && printf 'root secret\\n' >/etc/hako-victim")
 }
 
+// dialBecome connects to h as its user with become, as hako does, closed
+// when the test ends.
+func dialBecome(t *testing.T, h *testhost.Host) *hosts.SSHHost {
+	t.Helper()
+	c, err := hosts.Dial(t.Context(), hosts.Config{Name: "pi", Address: h.Addr, Port: h.Port, User: h.User,
+		IdentityFiles: []string{h.KeyFile}, KnownHostsFile: h.KnownHostsFile(t), Become: true,
+		ConnectTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func raceHits(t *testing.T, h *testhost.Host) int {
 	return strings.Count(h.Exec(t, "cat /tmp/hako-race-hits"), "\n")
 }
@@ -67,13 +81,7 @@ func TestSymlinkRaceFileWrite(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
 	ctx := t.Context()
-	c, err := hosts.Dial(ctx, hosts.Config{Name: "pi", Address: h.Addr, Port: h.Port, User: h.User,
-		IdentityFiles: []string{h.KeyFile}, KnownHostsFile: h.KnownHostsFile(t), Become: true,
-		ConnectTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialBecome(t, h)
 	raceUser(t, h, `for f in .notes.hako-*; do
   case $f in *.x) continue ;; esac
   [ -e "$f" ] || continue
