@@ -7,7 +7,7 @@ import (
 	"github.com/hako-dev/hako/internal/testhost"
 )
 
-// A host whose logins speak Japanese (the seed's author's Pi would): sshd's
+// A host whose logins speak Japanese (a Japanese user's Pi would): sshd's
 // PAM reads /etc/default/locale, sudo keeps LANGUAGE, and coreutils then
 // translates what hako's probes parse. hako still converges and then
 // reports changed=0.

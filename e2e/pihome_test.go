@@ -44,8 +44,8 @@ func noPassword(t *testing.T, rs ...result) {
 	}
 }
 
-// seedUFW is `ufw status verbose` as the seed shows it (step 3), with
-// the test's SSH port.
+// seedUFW is `ufw status verbose` of the home server's firewall (SSH, 80
+// and 443 open, VNC from the LAN), with the test's SSH port.
 const seedUFW = `Status: active
 Logging: on (low)
 Default: deny (incoming), allow (outgoing), disabled (routed)

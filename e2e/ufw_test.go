@@ -26,7 +26,8 @@ task "ufw" "firewall" {
 `, rules))
 }
 
-// seedFirewall is the seed's step 3 with the test host's SSH port.
+// seedFirewall is the home server's firewall (SSH, 80 and 443 from
+// anywhere, VNC 5900 from the LAN) with the test host's SSH port.
 func seedFirewall(port int) string {
 	return fmt.Sprintf(`
   rule {
@@ -48,7 +49,7 @@ func ufwState(t *testing.T, h *testhost.Host) string {
 	return h.Exec(t, "ufw status verbose; grep -h '^### tuple' /etc/ufw/user.rules /etc/ufw/user6.rules || true; grep -E '^(IPV6|DEFAULT_)' /etc/default/ufw")
 }
 
-// The seed's firewall: applied, it filters for real, for IPv4 and IPv6,
+// The home server's firewall: applied, it filters for real, for IPv4 and IPv6,
 // SSH keeps working, a second run changes nothing, hand-made drift is
 // shown as exactly that and removed.
 func TestUFWFirewall(t *testing.T) {

@@ -266,8 +266,9 @@ func TestHostKeyTypeChanged(t *testing.T) {
 	}
 }
 
-// x/crypto prefers ECDSA; with only the ed25519 key on record that used to
-// be reported as a key mismatch (LIBRARIES.md pitfall 4).
+// x/crypto prefers ECDSA: with only the ed25519 key on record, the client
+// must ask for that key type, or the server shows its ECDSA key and the
+// check reports a key mismatch.
 func TestKnownKeyTypeIsNegotiated(t *testing.T) {
 	ed, ec := newEd25519Signer(t), newECDSASigner(t)
 	for _, known := range []ssh.Signer{ed, ec} {
