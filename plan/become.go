@@ -4,8 +4,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
-	"github.com/hako-dev/hako/tasks"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -13,7 +13,7 @@ import (
 // "" leaves them unset (root; -ask-become-password or no password). The
 // password, the only host attribute that may be sensitive, is never
 // quoted: not in a diagnostic, nor in a snippet (secretRanges hides it).
-func buildBecome(a *tasks.Attrs, conn *hosts.Config) {
+func buildBecome(a *attrs.Attrs, conn *hosts.Config) {
 	conn.BecomeUser = a.String("become_user")
 	conn.BecomePassword = a.String("become_password")
 	if it, ok := a.Items["become_user"]; ok && conn.BecomeUser != "" &&
@@ -38,7 +38,7 @@ func buildBecome(a *tasks.Attrs, conn *hosts.Config) {
 }
 
 // becomeOff: the host block says become = false (or leaves it out).
-func becomeOff(a *tasks.Attrs) bool {
+func becomeOff(a *attrs.Attrs) bool {
 	it, ok := a.Items["become"]
 	if !ok {
 		return true

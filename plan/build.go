@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
-	"github.com/hako-dev/hako/tasks"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -66,7 +66,7 @@ func Build(cfg *Config, in Inputs) (*Plan, hcl.Diagnostics) {
 func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConfig) (*Host, hcl.Diagnostics) {
 	h := &Host{Name: b.Labels[0], Decl: b.DefRange, Handlers: map[string]*Step{}}
 	content, diags := b.Body.Content(hostSchema)
-	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: h.Name}, b, &diags, "become_password")
+	a := evalAttrs(ev, content.Attributes, "host", h.Name, b, &diags, "become_password")
 	h.Conn = hosts.Config{
 		Name:           h.Name,
 		Address:        a.String("address"),
@@ -107,7 +107,7 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConf
 func buildBootstrap(b *hcl.Block, h *Host, planConn hosts.Config, ev *evaluator, dir string, sshConfig *hosts.SSHConfig, diags hcl.Diagnostics) (*hosts.Config, hcl.Diagnostics) {
 	content, d := b.Body.Content(bootstrapSchema)
 	diags = diags.Extend(d)
-	a := evalAttrs(ev, content.Attributes, tasks.Address{Kind: "host", Name: h.Name}, b, &diags)
+	a := evalAttrs(ev, content.Attributes, "host", h.Name, b, &diags)
 	bc := planConn
 	if diags.HasErrors() || a.Diags.HasErrors() || h.Conn.Address == "" {
 		// Nothing to look up (validate without a value for the address).
@@ -139,7 +139,7 @@ func buildBootstrap(b *hcl.Block, h *Host, planConn hosts.Config, ev *evaluator,
 
 // checkUser refuses a user name that ssh would read as an option, or
 // whose characters the shell would act on (ProxyCommand's %r).
-func checkUser(a *tasks.Attrs) {
+func checkUser(a *attrs.Attrs) {
 	it, ok := a.Items["user"]
 	if u := a.String("user"); ok && u != "" {
 		if err := hosts.CheckUser(u); err != nil {
@@ -151,7 +151,7 @@ func checkUser(a *tasks.Attrs) {
 
 // checkAddress refuses an address with a user or port in it, naming the
 // attribute to use instead, and takes the brackets off an IPv6 address.
-func checkAddress(a *tasks.Attrs, addr *string) {
+func checkAddress(a *attrs.Attrs, addr *string) {
 	it, ok := a.Items["address"]
 	if !ok || *addr == "" {
 		return
@@ -170,7 +170,7 @@ func checkAddress(a *tasks.Attrs, addr *string) {
 // when the block leaves them out), then OpenSSH's defaults. It runs here,
 // not at connect time, because tasks and lockout checks see the user and
 // port (`host.port`, the SSH port a firewall must keep open).
-func resolveConn(h *Host, a *tasks.Attrs, sshConfig *hosts.SSHConfig) hcl.Diagnostics {
+func resolveConn(h *Host, a *attrs.Attrs, sshConfig *hosts.SSHConfig) hcl.Diagnostics {
 	if h.Conn.Address == "" {
 		// Unknown (validate without a value): nothing to look up; tasks
 		// see the port as it was given, else ssh's default.
@@ -192,7 +192,7 @@ func resolveConn(h *Host, a *tasks.Attrs, sshConfig *hosts.SSHConfig) hcl.Diagno
 
 // nonEmpty reports a host setting that evaluated to null or "": the schema
 // only sees that the attribute is there (default = null, say).
-func nonEmpty(a *tasks.Attrs, names ...string) {
+func nonEmpty(a *attrs.Attrs, names ...string) {
 	for _, n := range names {
 		it, ok := a.Items[n]
 		if !ok {
@@ -207,7 +207,7 @@ func nonEmpty(a *tasks.Attrs, names ...string) {
 }
 
 // setPort reads an optional port attribute into *port.
-func setPort(a *tasks.Attrs, port *int) {
+func setPort(a *attrs.Attrs, port *int) {
 	v, ok := a.Items["port"]
 	if !ok {
 		return
@@ -258,12 +258,14 @@ func hostValue(h *Host) cty.Value {
 	})
 }
 
-// evalAttrs evaluates a block's attributes for a kind decoder. Only the
-// attributes named in sensitiveOK may carry a sensitive value: any other is
-// refused here, before a decoder could quote it in an error or a plan.
-func evalAttrs(ev *evaluator, attrs hcl.Attributes, addr tasks.Address, b *hcl.Block, diags *hcl.Diagnostics, sensitiveOK ...string) *tasks.Attrs {
-	a := &tasks.Attrs{Addr: addr, Decl: b.DefRange, Items: map[string]tasks.Attr{}}
-	for name, at := range attrs {
+// evalAttrs evaluates a block's attributes for its decoder (a task kind's
+// or the host block's); kind and label name the block in diagnostics.
+// Only the attributes named in sensitiveOK may carry a sensitive value: any
+// other is refused here, before a decoder could quote it in an error or a
+// plan.
+func evalAttrs(ev *evaluator, list hcl.Attributes, kind, label string, b *hcl.Block, diags *hcl.Diagnostics, sensitiveOK ...string) *attrs.Attrs {
+	a := &attrs.Attrs{Kind: kind, Name: label, Decl: b.DefRange, Items: map[string]attrs.Attr{}}
+	for name, at := range list {
 		v, d := ev.eval(at.Expr)
 		*diags = diags.Extend(d)
 		if !d.HasErrors() && v.ContainsMarked() && !slices.Contains(sensitiveOK, name) {
@@ -273,7 +275,7 @@ func evalAttrs(ev *evaluator, attrs hcl.Attributes, addr tasks.Address, b *hcl.B
 		if d.HasErrors() {
 			v = cty.DynamicVal // present but unknown: no follow-on "missing" errors
 		}
-		a.Items[name] = tasks.Attr{Value: v, Range: at.Expr.Range()}
+		a.Items[name] = attrs.Attr{Value: v, Range: at.Expr.Range()}
 	}
 	return a
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/tasks"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -141,15 +142,15 @@ func when(ev *evaluator, a *hcl.Attribute, diags *hcl.Diagnostics) bool {
 
 func (c *Config) decodeStep(ev *evaluator, kind tasks.Kind, addr tasks.Address, b *hcl.Block,
 	content *hcl.BodyContent, notify []string, diags *hcl.Diagnostics) *Step {
-	a := evalAttrs(ev, content.Attributes, addr, b, diags, kind.SensitiveAttrs...)
+	a := evalAttrs(ev, content.Attributes, addr.Kind, addr.Name, b, diags, kind.SensitiveAttrs...)
 	a.Dir = c.Dir
 	for _, nb := range content.Blocks {
 		nc, d := nb.Body.Content(kind.BlockSchemas[nb.Type])
 		*diags = diags.Extend(d)
-		na := evalAttrs(ev, nc.Attributes, addr, nb, diags)
+		na := evalAttrs(ev, nc.Attributes, addr.Kind, addr.Name, nb, diags)
 		na.Dir = c.Dir
 		if a.Blocks == nil {
-			a.Blocks = map[string][]*tasks.Attrs{}
+			a.Blocks = map[string][]*attrs.Attrs{}
 		}
 		a.Blocks[nb.Type] = append(a.Blocks[nb.Type], na)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -27,9 +28,9 @@ func init() {
 			{Name: "command", Required: true}, {Name: "creates"}, {Name: "unless"},
 		}},
 		SensitiveAttrs: []string{"command", "creates", "unless"},
-		Decode: func(a *Attrs) Task {
+		Decode: func(a *attrs.Attrs) Task {
 			// A guard that uses a secret makes the whole task sensitive.
-			return &Command{addr: a.Addr, command: a.String("command"),
+			return &Command{addr: Address{a.Kind, a.Name}, command: a.String("command"),
 				sensitive: a.Sensitive("command") || a.Sensitive("creates") || a.Sensitive("unless"),
 				creates:   a.AbsPath("creates"), unless: a.String("unless")}
 		},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -23,8 +24,8 @@ func init() {
 		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "path", Required: true}, {Name: "mode"}, {Name: "owner"}, {Name: "group"},
 		}},
-		Decode: func(a *Attrs) Task {
-			return &Directory{addr: a.Addr, path: a.AbsPath("path"), mode: a.Mode("mode"),
+		Decode: func(a *attrs.Attrs) Task {
+			return &Directory{addr: Address{a.Kind, a.Name}, path: a.AbsPath("path"), mode: a.Mode("mode"),
 				owner: ownerAttr(a, "owner"), group: ownerAttr(a, "group")}
 		},
 	})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -85,7 +86,7 @@ func TestOwnerNamesAreChecked(t *testing.T) {
 		for _, attr := range []string{"owner", "group"} {
 			for _, bad := range []string{"--reference=/etc/shadow", "-1", "a b", "root:root", "$(id)", "x/y"} {
 				k, _ := LookupKind(kind)
-				a := &Attrs{Addr: Address{kind, "test"}, Dir: t.TempDir(), Items: map[string]Attr{
+				a := &attrs.Attrs{Kind: kind, Name: "test", Dir: t.TempDir(), Items: map[string]attrs.Attr{
 					"path": {Value: str("/srv/d")}, "content": {Value: str("x")}, attr: {Value: str(bad)}}}
 				k.Decode(a)
 				if !a.Diags.HasErrors() || !strings.Contains(a.Diags.Error(), "Invalid "+attr) {

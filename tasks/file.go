@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -40,8 +41,8 @@ func init() {
 	})
 }
 
-func decodeFile(a *Attrs) Task {
-	f := &File{addr: a.Addr, path: a.AbsPath("path"), mode: a.Mode("mode"),
+func decodeFile(a *attrs.Attrs) Task {
+	f := &File{addr: Address{a.Kind, a.Name}, path: a.AbsPath("path"), mode: a.Mode("mode"),
 		owner: ownerAttr(a, "owner"), group: ownerAttr(a, "group"), validate: a.String("validate")}
 	switch {
 	case a.Has("content") == a.Has("source"):
@@ -53,13 +54,13 @@ func decodeFile(a *Attrs) Task {
 		f.content = readSource(a) // source cannot be sensitive: the plan refuses that
 	}
 	if f.validate != "" && !strings.Contains(f.validate, "%s") {
-		a.errorf("validate", "Invalid validate command", "validate must contain %%s, which stands for the uploaded temp file.")
+		a.AttrErrorf("validate", "Invalid validate command", "validate must contain %%s, which stands for the uploaded temp file.")
 	}
 	return f
 }
 
 // readSource reads the plan-relative file named by source.
-func readSource(a *Attrs) []byte {
+func readSource(a *attrs.Attrs) []byte {
 	src := a.String("source")
 	if src == "" {
 		return nil
@@ -69,7 +70,7 @@ func readSource(a *Attrs) []byte {
 	}
 	b, err := os.ReadFile(src)
 	if err != nil {
-		a.errorf("source", "Cannot read source file", "%v.", err)
+		a.AttrErrorf("source", "Cannot read source file", "%v.", err)
 	}
 	return b
 }

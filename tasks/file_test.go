@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -176,7 +177,7 @@ func TestFileSource(t *testing.T) {
 	planDir := t.TempDir()
 	write(t, filepath.Join(planDir, "files", "blob"), "\x00\x01binary", 0o644)
 	p := filepath.Join(t.TempDir(), "blob")
-	a := &Attrs{Addr: Address{"file", "blob"}, Dir: planDir, Items: map[string]Attr{
+	a := &attrs.Attrs{Kind: "file", Name: "blob", Dir: planDir, Items: map[string]attrs.Attr{
 		"path": {Value: str(p)}, "source": {Value: str("files/blob")}}}
 	task := k.Decode(a)
 	if a.Diags.HasErrors() {

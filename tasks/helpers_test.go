@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -16,15 +17,15 @@ type sensitiveMark struct{}
 
 // decode builds a task of the given kind from plain attribute values, as
 // the plan package would after evaluation.
-func decode(t *testing.T, kind string, attrs map[string]cty.Value) Task {
+func decode(t *testing.T, kind string, values map[string]cty.Value) Task {
 	t.Helper()
 	k, ok := LookupKind(kind)
 	if !ok {
 		t.Fatalf("no kind %q", kind)
 	}
-	a := &Attrs{Addr: Address{kind, "test"}, Dir: t.TempDir(), Items: map[string]Attr{}}
-	for n, v := range attrs {
-		a.Items[n] = Attr{Value: v}
+	a := &attrs.Attrs{Kind: kind, Name: "test", Dir: t.TempDir(), Items: map[string]attrs.Attr{}}
+	for n, v := range values {
+		a.Items[n] = attrs.Attr{Value: v}
 	}
 	task := k.Decode(a)
 	if a.Diags.HasErrors() {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 )
 
@@ -27,10 +28,10 @@ func fileMode(m int) os.FileMode {
 // ownerAttr reads an owner or group attribute: a name useradd would
 // accept, or a numeric id; anything else (a leading '-' would be an option
 // to chown) is an error at its expression.
-func ownerAttr(a *Attrs, name string) string {
+func ownerAttr(a *attrs.Attrs, name string) string {
 	s := a.String(name)
 	if err := hosts.CheckOwnerName(name, s); err != nil {
-		a.errorf(name, "Invalid "+name, "%v.", err)
+		a.AttrErrorf(name, "Invalid "+name, "%v.", err)
 		return ""
 	}
 	return s

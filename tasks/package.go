@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -37,11 +38,11 @@ func init() {
 
 var debName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
 
-func decodePackage(a *Attrs) Task {
-	p := &Package{addr: a.Addr, names: a.Strings("names"), present: true, cacheValid: 3600}
+func decodePackage(a *attrs.Attrs) Task {
+	p := &Package{addr: Address{a.Kind, a.Name}, names: a.Strings("names"), present: true, cacheValid: 3600}
 	for _, n := range p.names {
 		if !debName.MatchString(n) {
-			a.errorf("names", "Invalid package name", "%q is not a Debian package name.", n)
+			a.AttrErrorf("names", "Invalid package name", "%q is not a Debian package name.", n)
 		}
 	}
 	switch s := a.String("state"); s {
@@ -49,7 +50,7 @@ func decodePackage(a *Attrs) Task {
 	case "absent":
 		p.present = false
 	default:
-		a.errorf("state", "Invalid state", `state must be "present" or "absent", got %q.`, s)
+		a.AttrErrorf("state", "Invalid state", `state must be "present" or "absent", got %q.`, s)
 	}
 	p.quoted = quoteAll(p.names)
 	if a.Has("cache_valid_seconds") {

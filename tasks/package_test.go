@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -226,7 +227,7 @@ func TestServiceCheck(t *testing.T) {
 }
 
 func TestServiceActionNeedsSystemd(t *testing.T) {
-	a := &Attrs{Addr: Address{"handler", "restart_ssh"}, Items: map[string]Attr{"service": {Value: str("ssh")}}}
+	a := &attrs.Attrs{Kind: "handler", Name: "restart_ssh", Items: map[string]attrs.Attr{"service": {Value: str("ssh")}}}
 	task := ServiceActionKind.Decode(a)
 	if _, err := task.Check(answered(t, task, "init\n\n\n")); err == nil {
 		t.Error("a restart on a host without systemd must fail clearly")

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -30,10 +31,10 @@ func init() {
 
 var unitName = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+$`)
 
-func decodeService(a *Attrs) Task {
-	s := &Service{addr: a.Addr, name: a.String("name"), state: a.String("state")}
+func decodeService(a *attrs.Attrs) Task {
+	s := &Service{addr: Address{a.Kind, a.Name}, name: a.String("name"), state: a.String("state")}
 	if s.name != "" && !unitName.MatchString(s.name) {
-		a.errorf("name", "Invalid unit name", "%q is not a systemd unit name.", s.name)
+		a.AttrErrorf("name", "Invalid unit name", "%q is not a systemd unit name.", s.name)
 	}
 	if a.Has("enabled") {
 		e := a.Bool("enabled", false)
@@ -42,7 +43,7 @@ func decodeService(a *Attrs) Task {
 	switch s.state {
 	case "", "started", "stopped":
 	default:
-		a.errorf("state", "Invalid state", `state must be "started" or "stopped", got %q.`, s.state)
+		a.AttrErrorf("state", "Invalid state", `state must be "started" or "stopped", got %q.`, s.state)
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -23,14 +24,14 @@ var ServiceActionKind = Kind{
 	Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "service", Required: true}, {Name: "action"},
 	}},
-	Decode: func(a *Attrs) Task {
-		s := &ServiceAction{addr: a.Addr, service: a.String("service"), action: a.String("action")}
+	Decode: func(a *attrs.Attrs) Task {
+		s := &ServiceAction{addr: Address{a.Kind, a.Name}, service: a.String("service"), action: a.String("action")}
 		switch s.action {
 		case "":
 			s.action = "restart"
 		case "restart", "reload", "try-restart", "reload-or-restart":
 		default:
-			a.errorf("action", "Invalid action", `action must be "restart", "reload", "try-restart" or "reload-or-restart", got %q.`, s.action)
+			a.AttrErrorf("action", "Invalid action", `action must be "restart", "reload", "try-restart" or "reload-or-restart", got %q.`, s.action)
 		}
 		return s
 	},

@@ -10,6 +10,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -37,8 +38,9 @@ type Kind struct {
 	// BlockSchemas are the schemas of the nested blocks Schema declares
 	// (e.g. a firewall's `rule` blocks), one level deep.
 	BlockSchemas map[string]*hcl.BodySchema
-	// Decode builds a task from its evaluated attributes.
-	Decode func(a *Attrs) Task
+	// Decode builds a task from its evaluated attributes; the task's address
+	// is Address{a.Kind, a.Name}.
+	Decode func(a *attrs.Attrs) Task
 	// SensitiveAttrs may hold values derived from sensitive variables; the
 	// kind hides them (file content, commands). Any other attribute, and
 	// those of nested blocks, is refused when sensitive before Decode sees

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -106,8 +107,8 @@ func init() {
 	})
 }
 
-func decodeUFW(a *Attrs) Task {
-	u := &UFW{addr: a.Addr, enabled: a.Bool("enabled", true), ipv6: a.Bool("ipv6", true),
+func decodeUFW(a *attrs.Attrs) Task {
+	u := &UFW{addr: Address{a.Kind, a.Name}, enabled: a.Bool("enabled", true), ipv6: a.Bool("ipv6", true),
 		exclusive: a.Bool("exclusive", false)}
 	u.incoming = oneOf(a, "default_incoming", "deny", "deny", "allow", "reject")
 	u.outgoing = oneOf(a, "default_outgoing", "allow", "deny", "allow", "reject")
@@ -136,7 +137,7 @@ func decodeUFW(a *Attrs) Task {
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate firewall rule",
 				Detail: fmt.Sprintf("In %s: this rule is for the same port, protocol and source as rule %d (%s); ufw keeps one rule for them, so only one action and comment can apply.",
-					a.Addr, dup.n, dup.describe(u.ipv6)),
+					u.addr, dup.n, dup.describe(u.ipv6)),
 				Subject: ra.Decl.Ptr(),
 			})
 			continue
@@ -148,7 +149,7 @@ func decodeUFW(a *Attrs) Task {
 
 // decodeUFWRule decodes one rule block; nil when it is invalid (the
 // diagnostics say why) or not fully known (validate without all values).
-func decodeUFWRule(a *Attrs, ipv6 bool) *ufwPlanRule {
+func decodeUFWRule(a *attrs.Attrs, ipv6 bool) *ufwPlanRule {
 	r := &ufwPlanRule{decl: a.Decl, port: "any", from: "any", families: []ufwFamily{famV4, famV6}}
 	if !ipv6 {
 		r.families = []ufwFamily{famV4}
@@ -163,9 +164,9 @@ func decodeUFWRule(a *Attrs, ipv6 bool) *ufwPlanRule {
 		p, err := normalizePorts(s)
 		switch {
 		case err != nil:
-			a.errorf("port", "Invalid port", "%v.", err)
+			a.AttrErrorf("port", "Invalid port", "%v.", err)
 		case strings.ContainsAny(p, ",:") && r.proto == "any":
-			a.errorf("port", "Invalid port", "a port range or list needs proto = \"tcp\" or \"udp\" (ufw cannot match several ports of any protocol).")
+			a.AttrErrorf("port", "Invalid port", "a port range or list needs proto = \"tcp\" or \"udp\" (ufw cannot match several ports of any protocol).")
 		default:
 			r.port = p
 		}
@@ -174,9 +175,9 @@ func decodeUFWRule(a *Attrs, ipv6 bool) *ufwPlanRule {
 		from, fam, err := normalizeSource(s)
 		switch {
 		case err != nil:
-			a.errorf("from", "Invalid source address", "%v.", err)
+			a.AttrErrorf("from", "Invalid source address", "%v.", err)
 		case fam == famV6 && !ipv6:
-			a.errorf("from", "Invalid source address", "%s is an IPv6 source, but the task sets ipv6 = false, so ufw keeps no IPv6 rules.", s)
+			a.AttrErrorf("from", "Invalid source address", "%s is an IPv6 source, but the task sets ipv6 = false, so ufw keeps no IPv6 rules.", s)
 		case fam != 0:
 			r.from, r.families, r.famAny = from, []ufwFamily{fam}, from == "any"
 		}
@@ -185,9 +186,9 @@ func decodeUFWRule(a *Attrs, ipv6 bool) *ufwPlanRule {
 		r.comment = s
 		if i := strings.IndexFunc(s, func(c rune) bool { return c == '\'' || unicode.IsControl(c) }); i >= 0 {
 			c, _ := utf8.DecodeRuneInString(s[i:])
-			a.errorf("comment", "Invalid comment", "ufw cannot store a comment with %q in it.", string(c))
+			a.AttrErrorf("comment", "Invalid comment", "ufw cannot store a comment with %q in it.", string(c))
 		} else if why := ufwCommentWord(s); why != "" {
-			a.errorf("comment", "Invalid comment", "%s, so ufw refuses the rule; reword the comment.", why)
+			a.AttrErrorf("comment", "Invalid comment", "%s, so ufw refuses the rule; reword the comment.", why)
 		}
 	}
 	if a.Diags.HasErrors() || !known {
@@ -218,7 +219,7 @@ func ufwCommentWord(c string) string {
 
 // knownString returns a string attribute that is set, known and a string
 // (a wrong type has been reported).
-func knownString(a *Attrs, name string) (string, bool) {
+func knownString(a *attrs.Attrs, name string) (string, bool) {
 	if !a.Has(name) || !isKnown(a, name) {
 		return "", false
 	}
@@ -229,7 +230,7 @@ func knownString(a *Attrs, name string) (string, bool) {
 
 // isKnown reports whether an attribute's value is known (validate runs
 // without the values of variables given on the command line).
-func isKnown(a *Attrs, name string) bool {
+func isKnown(a *attrs.Attrs, name string) bool {
 	it, ok := a.Items[name]
 	if !ok {
 		return true
@@ -240,7 +241,7 @@ func isKnown(a *Attrs, name string) bool {
 
 // oneOf returns a string attribute that must be one of choices, def when
 // absent.
-func oneOf(a *Attrs, name, def string, choices ...string) string {
+func oneOf(a *attrs.Attrs, name, def string, choices ...string) string {
 	v, ok := knownString(a, name)
 	if !ok {
 		return def // absent, unknown, or not a string (reported)
@@ -250,7 +251,7 @@ func oneOf(a *Attrs, name, def string, choices ...string) string {
 			return v
 		}
 	}
-	a.errorf(name, "Invalid "+name, "%s must be %s, got %q.", name, orList(choices), v)
+	a.AttrErrorf(name, "Invalid "+name, "%s must be %s, got %q.", name, orList(choices), v)
 	return def
 }
 

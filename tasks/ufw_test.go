@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -123,25 +124,25 @@ func decodeUFWPlan(t *testing.T, src string) (*UFW, hcl.Diagnostics) {
 	}
 	b := content.Blocks[0]
 	k, _ := LookupKind("ufw")
-	attrs := func(hattrs hcl.Attributes, blk *hcl.Block) *Attrs {
-		a := &Attrs{Addr: Address{"ufw", b.Labels[1]}, Decl: blk.DefRange, Items: map[string]Attr{}}
+	evalAttrs := func(hattrs hcl.Attributes, blk *hcl.Block) *attrs.Attrs {
+		a := &attrs.Attrs{Kind: "ufw", Name: b.Labels[1], Decl: blk.DefRange, Items: map[string]attrs.Attr{}}
 		for name, at := range hattrs {
 			v, d := at.Expr.Value(nil)
 			diags = diags.Extend(d)
-			a.Items[name] = Attr{Value: v, Range: at.Expr.Range()}
+			a.Items[name] = attrs.Attr{Value: v, Range: at.Expr.Range()}
 		}
 		return a
 	}
 	bc, d := b.Body.Content(k.Schema)
 	diags = diags.Extend(d)
-	a := attrs(bc.Attributes, b)
+	a := evalAttrs(bc.Attributes, b)
 	for _, nb := range bc.Blocks {
 		nc, d := nb.Body.Content(k.BlockSchemas[nb.Type])
 		diags = diags.Extend(d)
 		if a.Blocks == nil {
-			a.Blocks = map[string][]*Attrs{}
+			a.Blocks = map[string][]*attrs.Attrs{}
 		}
-		a.Blocks[nb.Type] = append(a.Blocks[nb.Type], attrs(nc.Attributes, nb))
+		a.Blocks[nb.Type] = append(a.Blocks[nb.Type], evalAttrs(nc.Attributes, nb))
 	}
 	task := k.Decode(a)
 	diags = diags.Extend(a.Diags)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -63,19 +64,19 @@ var userName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 var groupName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`)
 
-func decodeUser(a *Attrs) Task {
-	u := &User{addr: a.Addr, present: true, exclusiveGroups: a.Bool("exclusive_groups", false),
+func decodeUser(a *attrs.Attrs) Task {
+	u := &User{addr: Address{a.Kind, a.Name}, present: true, exclusiveGroups: a.Bool("exclusive_groups", false),
 		exclusiveKeys: a.Bool("exclusive_keys", false), keysSensitive: a.Sensitive("authorized_keys")}
-	if v, ok := a.value("name", cty.String); ok {
+	if v, ok := a.Value("name", cty.String); ok {
 		u.name = v.AsString()
 		if !userName.MatchString(u.name) {
-			a.errorf("name", "Invalid user name", "%q is not a user name: use lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters.", u.name)
+			a.AttrErrorf("name", "Invalid user name", "%q is not a user name: use lower-case letters, digits, _ and -, starting with a letter or _, at most 32 characters.", u.name)
 		}
 	}
 	seen := map[string]bool{}
 	for _, g := range a.Strings("groups") {
 		if !groupName.MatchString(g) {
-			a.errorf("groups", "Invalid group name", "%q is not a group name.", g)
+			a.AttrErrorf("groups", "Invalid group name", "%q is not a group name.", g)
 			continue
 		}
 		if !seen[g] {
@@ -85,15 +86,15 @@ func decodeUser(a *Attrs) Task {
 	}
 	if a.Has("shell") {
 		u.shell = a.String("shell")
-		if u.shell != "" && (!path.IsAbs(u.shell) || strings.ContainsAny(u.shell, ": ") || hasControl(u.shell)) {
-			a.errorf("shell", "Invalid shell", "shell must be an absolute path without spaces or colons, such as \"/bin/bash\", got %q.", u.shell)
+		if u.shell != "" && (!path.IsAbs(u.shell) || strings.ContainsAny(u.shell, ": ") || attrs.HasControl(u.shell)) {
+			a.AttrErrorf("shell", "Invalid shell", "shell must be an absolute path without spaces or colons, such as \"/bin/bash\", got %q.", u.shell)
 		}
 	}
 	u.keys = decodeKeys(a, u.keysSensitive)
 	switch u.sudo = a.String("sudo"); u.sudo {
 	case "", "nopasswd", "none":
 	default:
-		a.errorf("sudo", "Invalid sudo", `sudo must be "nopasswd" (a passwordless rule in /etc/sudoers.d) or "none" (no such rule), got %q.`, u.sudo)
+		a.AttrErrorf("sudo", "Invalid sudo", `sudo must be "nopasswd" (a passwordless rule in /etc/sudoers.d) or "none" (no such rule), got %q.`, u.sudo)
 	}
 	switch s := a.String("state"); s {
 	case "", "present":
@@ -101,11 +102,11 @@ func decodeUser(a *Attrs) Task {
 		u.present = false
 		for _, n := range []string{"groups", "exclusive_groups", "shell", "authorized_keys", "exclusive_keys", "sudo"} {
 			if a.Has(n) {
-				a.errorf(n, "Attribute of an absent user", `%s has no meaning with state = "absent": the user is removed (and its sudo rule in /etc/sudoers.d with it).`, n)
+				a.AttrErrorf(n, "Attribute of an absent user", `%s has no meaning with state = "absent": the user is removed (and its sudo rule in /etc/sudoers.d with it).`, n)
 			}
 		}
 	default:
-		a.errorf("state", "Invalid state", `state must be "present" or "absent", got %q.`, s)
+		a.AttrErrorf("state", "Invalid state", `state must be "present" or "absent", got %q.`, s)
 	}
 	return u
 }

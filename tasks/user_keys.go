@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hako-dev/hako/attrs"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -16,7 +17,7 @@ import (
 // OpenSSH public keys (a .pub file or an authorized_keys file); blank and
 // comment lines are skipped. A line that does not parse is reported by
 // position only: it may be a private key pasted by mistake.
-func decodeKeys(a *Attrs, sensitive bool) []authKey {
+func decodeKeys(a *attrs.Attrs, sensitive bool) []authKey {
 	var keys []authKey
 	seen := map[string]bool{}
 	for i, elem := range a.Strings("authorized_keys") {
@@ -33,7 +34,7 @@ func decodeKeys(a *Attrs, sensitive bool) []authKey {
 				if strings.Contains(elem, "PRIVATE KEY") {
 					hint = " It looks like a private key: give the public one (the .pub file)."
 				}
-				a.errorf("authorized_keys", "Invalid public key",
+				a.AttrErrorf("authorized_keys", "Invalid public key",
 					"authorized_keys element %d, key line %d, is not an OpenSSH public key line (%v).%s", i+1, n, err, hint)
 				continue
 			}
@@ -43,7 +44,7 @@ func decodeKeys(a *Attrs, sensitive bool) []authKey {
 			}
 		}
 		if n == 0 {
-			a.errorf("authorized_keys", "Invalid public key", "authorized_keys element %d holds no key.", i+1)
+			a.AttrErrorf("authorized_keys", "Invalid public key", "authorized_keys element %d holds no key.", i+1)
 		}
 	}
 	return keys

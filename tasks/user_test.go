@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -35,10 +36,10 @@ func userKey(t *testing.T, comment string) (line string, pub ssh.PublicKey) {
 }
 
 // userDecode decodes a user task and returns its diagnostics.
-func userDecode(attrs map[string]cty.Value) (*User, hcl.Diagnostics) {
-	a := &Attrs{Addr: Address{"user", "admin"}, Items: map[string]Attr{}}
-	for n, v := range attrs {
-		a.Items[n] = Attr{Value: v}
+func userDecode(values map[string]cty.Value) (*User, hcl.Diagnostics) {
+	a := &attrs.Attrs{Kind: "user", Name: "admin", Items: map[string]attrs.Attr{}}
+	for n, v := range values {
+		a.Items[n] = attrs.Attr{Value: v}
 	}
 	k, _ := LookupKind("user")
 	u := k.Decode(a).(*User)

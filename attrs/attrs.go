@@ -1,4 +1,8 @@
-package tasks
+// Package attrs gives decoders typed access to a plan block's evaluated
+// attributes (a task's, a host's) and collects diagnostics that point at
+// the offending expression. It knows nothing of task kinds or hosts, so
+// both the task kinds and the plan's host decoder use it.
+package attrs
 
 import (
 	"fmt"
@@ -18,10 +22,14 @@ type Attr struct {
 	Range hcl.Range // the expression's range, for diagnostics
 }
 
-// Attrs gives a kind's decoder typed access to its evaluated attributes and
-// collects diagnostics that point at the offending expression.
+// Attrs gives a block's decoder typed access to its evaluated attributes
+// and collects diagnostics that point at the offending expression.
 type Attrs struct {
-	Addr  Address
+	// Kind and Name name the block as a task's address does ("file" and
+	// "motd" for task "file" "motd", "host" and "web" for host "web"); a
+	// task takes its address from them, and Errorf names the block so.
+	Kind, Name string
+
 	Decl  hcl.Range       // the block header, for errors about missing things
 	Body  hcl.Range       // the whole block
 	Dir   string          // the plan directory, for plan-relative paths
@@ -41,9 +49,9 @@ func (a *Attrs) Sensitive(name string) bool {
 	return ok && it.Value.ContainsMarked()
 }
 
-// value converts the attribute to ty. ok is false when it is absent, null,
+// Value converts the attribute to ty. ok is false when it is absent, null,
 // unknown (validate runs without all values) or wrong; wrong adds a diagnostic.
-func (a *Attrs) value(name string, ty cty.Type) (cty.Value, bool) {
+func (a *Attrs) Value(name string, ty cty.Type) (cty.Value, bool) {
 	it, ok := a.Items[name]
 	if !ok {
 		return cty.NilVal, false
@@ -54,7 +62,7 @@ func (a *Attrs) value(name string, ty cty.Type) (cty.Value, bool) {
 	}
 	v, err := convert.Convert(v, ty)
 	if err != nil {
-		a.errorf(name, "Incorrect attribute value type", "%s must be %s: %v.", name, ty.FriendlyName(), err)
+		a.AttrErrorf(name, "Incorrect attribute value type", "%s must be %s: %v.", name, ty.FriendlyName(), err)
 		return cty.NilVal, false
 	}
 	if !v.IsWhollyKnown() {
@@ -65,7 +73,7 @@ func (a *Attrs) value(name string, ty cty.Type) (cty.Value, bool) {
 
 // String returns a string attribute ("" when absent or unknown).
 func (a *Attrs) String(name string) string {
-	v, ok := a.value(name, cty.String)
+	v, ok := a.Value(name, cty.String)
 	if !ok {
 		return ""
 	}
@@ -74,7 +82,7 @@ func (a *Attrs) String(name string) string {
 
 // Bool returns a bool attribute, def when absent.
 func (a *Attrs) Bool(name string, def bool) bool {
-	v, ok := a.value(name, cty.Bool)
+	v, ok := a.Value(name, cty.Bool)
 	if !ok {
 		return def
 	}
@@ -83,7 +91,7 @@ func (a *Attrs) Bool(name string, def bool) bool {
 
 // Strings returns a list-of-strings attribute.
 func (a *Attrs) Strings(name string) []string {
-	v, ok := a.value(name, cty.List(cty.String))
+	v, ok := a.Value(name, cty.List(cty.String))
 	if !ok {
 		return nil
 	}
@@ -103,23 +111,23 @@ func (a *Attrs) AbsPath(name string) string {
 	if p == "" {
 		return ""
 	}
-	if hasControl(p) {
-		a.errorf(name, "Invalid path", "%s must not contain control characters such as a newline or a tab, got %s.", name, a.quoted(name, p))
+	if HasControl(p) {
+		a.AttrErrorf(name, "Invalid path", "%s must not contain control characters such as a newline or a tab, got %s.", name, a.quoted(name, p))
 		return ""
 	}
 	if !path.IsAbs(p) {
-		a.errorf(name, "Relative path", "%s must be an absolute path on the host, got %s.", name, a.quoted(name, p))
+		a.AttrErrorf(name, "Relative path", "%s must be an absolute path on the host, got %s.", name, a.quoted(name, p))
 		return ""
 	}
 	return path.Clean(p)
 }
 
-// hasControl reports whether s holds a control character (C0, DEL or C1)
+// HasControl reports whether s holds a control character (C0, DEL or C1)
 // or an invisible one that changes how text around it reads: format
 // characters (Cf: U+202E right-to-left override, U+200B zero width space)
 // and the line and paragraph separators (Zl, Zp). Any of them in a path
 // makes what a terminal or log shows differ from the path root acts on.
-func hasControl(s string) bool {
+func HasControl(s string) bool {
 	return strings.IndexFunc(s, isControl) >= 0
 }
 
@@ -149,17 +157,18 @@ func (a *Attrs) Mode(name string) int {
 	}
 	m, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || m > 0o7777 {
-		a.errorf(name, "Invalid mode", "%s must be an octal permission string such as \"0644\", got %s.", name, a.quoted(name, s))
+		a.AttrErrorf(name, "Invalid mode", "%s must be an octal permission string such as \"0644\", got %s.", name, a.quoted(name, s))
 		return -1
 	}
 	return int(m)
 }
 
-// errorf adds a diagnostic about attribute name, pointing at its
-// expression. The callers quote values through quoted; as a second guard,
-// a message about a sensitive attribute that still holds a line of its
-// value is replaced by one that names only the attribute.
-func (a *Attrs) errorf(name, summary, format string, args ...any) {
+// AttrErrorf adds a diagnostic about attribute name, pointing at its
+// expression (at the block's header when the attribute is absent). Decoders
+// format values into their messages themselves, so a message about a
+// sensitive attribute that holds a line of its value is replaced by one
+// that names only the attribute: the secret never reaches the output.
+func (a *Attrs) AttrErrorf(name, summary, format string, args ...any) {
 	rng := a.Decl
 	if it, ok := a.Items[name]; ok {
 		rng = it.Range
@@ -197,26 +206,26 @@ func showsValue(msg string, v cty.Value) bool {
 	return found
 }
 
-// Errorf adds a diagnostic about the task as a whole, pointing at its header.
+// Errorf adds a diagnostic about the block as a whole, pointing at its header.
 func (a *Attrs) Errorf(summary, format string, args ...any) {
 	a.Diags = a.Diags.Append(&hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  summary,
-		Detail:   fmt.Sprintf("In %s: %s", a.Addr, fmt.Sprintf(format, args...)),
+		Detail:   fmt.Sprintf("In %s.%s: %s", a.Kind, a.Name, fmt.Sprintf(format, args...)),
 		Subject:  a.Decl.Ptr(),
 	})
 }
 
 // Int returns a whole-number attribute (-1 when absent or not whole).
 func (a *Attrs) Int(name string) int {
-	v, ok := a.value(name, cty.Number)
+	v, ok := a.Value(name, cty.Number)
 	if !ok {
 		return -1
 	}
 	bf := v.AsBigFloat()
 	n, acc := bf.Int64()
 	if !bf.IsInt() || acc != 0 || n < 0 || n > 1<<31 {
-		a.errorf(name, "Invalid number", "%s must be a whole number from 0, got %s.", name, a.shown(name, bf.String()))
+		a.AttrErrorf(name, "Invalid number", "%s must be a whole number from 0, got %s.", name, a.shown(name, bf.String()))
 		return -1
 	}
 	return int(n)

@@ -1,4 +1,4 @@
-package tasks
+package attrs
 
 import (
 	"strings"
@@ -6,6 +6,10 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 )
+
+type sensitiveMark struct{}
+
+func str(s string) cty.Value { return cty.StringVal(s) }
 
 // A message about a sensitive attribute that quotes its value, even from a
 // decoder that forgot to go through quoted, is replaced by one that names
@@ -15,9 +19,9 @@ func TestErrorfHidesSensitiveValue(t *testing.T) {
 		"creates":         str("/run/HUNTER2\tx").Mark(sensitiveMark{}),
 		"authorized_keys": cty.ListVal([]cty.Value{str("ssh-ed25519 AAAA\nHUNTER2 line")}).Mark(sensitiveMark{}),
 	} {
-		a := &Attrs{Addr: Address{"command", "t"}, Items: map[string]Attr{name: {Value: v}}}
+		a := &Attrs{Kind: "command", Name: "t", Items: map[string]Attr{name: {Value: v}}}
 		plain, _ := v.UnmarkDeep()
-		a.errorf(name, "Bad", "got %q and %#v", "HUNTER2", plain)
+		a.AttrErrorf(name, "Bad", "got %q and %#v", "HUNTER2", plain)
 		if len(a.Diags) != 1 {
 			t.Fatalf("%s: %d diagnostics", name, len(a.Diags))
 		}
@@ -27,7 +31,7 @@ func TestErrorfHidesSensitiveValue(t *testing.T) {
 	}
 	// The same message about a value that is not sensitive is kept.
 	a := &Attrs{Items: map[string]Attr{"creates": {Value: str("/run/x")}}}
-	a.errorf("creates", "Bad", "got %q", "/run/x")
+	a.AttrErrorf("creates", "Bad", "got %q", "/run/x")
 	if d := a.Diags[0].Detail; d != `got "/run/x"` {
 		t.Errorf("%q", d)
 	}
