@@ -137,6 +137,56 @@ func buildBootstrap(b *hcl.Block, h *Host, planConn hosts.Config, ev *evaluator,
 	return &conn, diags
 }
 
+// HostBlock is a host block decoded by the schemas Build uses, its settings
+// still expressions: where a caller (hako sdcard) finds what a setting is
+// written in, to name the variables behind it.
+type HostBlock struct {
+	Block *hcl.Block
+	Attrs hcl.Attributes // the host block's settings
+	// Bootstrap is the host's bootstrap block, nil when it has none;
+	// BootstrapAttrs are its settings.
+	Bootstrap      *hcl.Block
+	BootstrapAttrs hcl.Attributes
+}
+
+// HostBlock decodes the block of the host named name; nil when the plan
+// declares no such host.
+func (c *Config) HostBlock(name string) (*HostBlock, hcl.Diagnostics) {
+	for _, b := range c.Hosts {
+		if len(b.Labels) == 0 || b.Labels[0] != name {
+			continue
+		}
+		content, diags := b.Body.Content(hostSchema)
+		hb := &HostBlock{Block: b, Attrs: content.Attributes}
+		if len(content.Blocks) > 0 {
+			bc, d := content.Blocks[0].Body.Content(bootstrapSchema)
+			hb.Bootstrap, hb.BootstrapAttrs = content.Blocks[0], bc.Attributes
+			diags = diags.Extend(d)
+		}
+		return hb, diags
+	}
+	return nil, nil
+}
+
+// FirstContact returns the attribute setting name of the host's
+// first-contact connection (Host.Bootstrap, else Host.Conn) is written in,
+// by buildBootstrap's rule: the bootstrap block's when it sets it, else
+// the host block's, except the port, which defaults to 22. inBootstrap
+// says which block; nil when neither sets it (ssh_config or a default
+// gives the value).
+func (hb *HostBlock) FirstContact(name string) (attr *hcl.Attribute, inBootstrap bool) {
+	if hb.Bootstrap == nil {
+		return hb.Attrs[name], false
+	}
+	if a, ok := hb.BootstrapAttrs[name]; ok {
+		return a, true
+	}
+	if name == "port" {
+		return nil, false
+	}
+	return hb.Attrs[name], false
+}
+
 // checkUser refuses a user name that ssh would read as an option, or
 // whose characters the shell would act on (ProxyCommand's %r).
 func checkUser(a *attrs.Attrs) {

@@ -142,7 +142,7 @@ func (c *Config) resolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 			diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No value for required variable",
 				Detail: fmt.Sprintf("The variable %q has no default. Set it with -var %s=..., in a -var-file, or in the environment as %s%s.",
 					v.Name, v.Name, envPrefix, v.Name),
-				Subject: v.DeclRange.Ptr()})
+				Subject: v.DeclRange.Ptr(), Extra: noValue{v.Name}})
 		}
 	}
 	for name, val := range vals {
@@ -151,6 +151,29 @@ func (c *Config) resolveVariables(in Inputs) (map[string]cty.Value, hcl.Diagnost
 		}
 	}
 	return vals, diags
+}
+
+// noValue is the Extra of the diagnostic that required variable name has
+// no value: MissingVariables finds those diagnostics by it.
+type noValue struct{ name string }
+
+// MissingVariables returns the names of the required variables that diags
+// report as having no value, in the order reported, and whether diags hold
+// any other error. A caller that needs only some variables (hako sdcard)
+// can then build the plan with Inputs.AllowMissing and name just the
+// missing ones it uses.
+func MissingVariables(diags hcl.Diagnostics) (names []string, otherErrors bool) {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		if nv, ok := hcl.DiagnosticExtra[noValue](d); ok {
+			names = append(names, nv.name)
+		} else {
+			otherErrors = true
+		}
+	}
+	return names, otherErrors
 }
 
 // input is one raw value given from outside, not yet converted.

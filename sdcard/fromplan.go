@@ -9,18 +9,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// The host attributes hako sdcard reads, on the host and in its bootstrap
-// block, to find the expressions behind a value for its messages.
-var (
-	sdcardHostSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "user"}, {Name: "identity_file"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "bootstrap"}},
-	}
-	sdcardBootstrapSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "user"}, {Name: "identity_file"}},
-	}
-)
-
 // FromPlan evaluates a loaded plan like `hako validate` and returns the
 // first user of the host named hostName (may be empty when the plan has
 // one host). It reads the host's bootstrap block's user and identity_file
@@ -35,10 +23,12 @@ func FromPlan(cfg *plan.Config, in plan.Inputs, hostName string) (FirstUser, hcl
 	p, diags := plan.Build(cfg, in)
 	missing := map[string]bool{}
 	if diags.HasErrors() {
-		var others bool
-		missing, others = missingVariables(cfg, diags)
+		names, others := plan.MissingVariables(diags)
 		if others {
 			return FirstUser{}, diags
+		}
+		for _, n := range names {
+			missing[n] = true
 		}
 		in.AllowMissing = true
 		p, diags = plan.Build(cfg, in)
@@ -47,22 +37,25 @@ func FromPlan(cfg *plan.Config, in plan.Inputs, hostName string) (FirstUser, hcl
 		}
 	}
 
-	h, block, d := pickHost(cfg, p, hostName)
-	if d != nil {
-		return FirstUser{}, diags.Append(d)
+	h, hb, d := pickHost(cfg, p, hostName)
+	diags = diags.Extend(d)
+	if d.HasErrors() {
+		return FirstUser{}, diags
 	}
-	hostAttrs, bootstrap := hostContent(block)
-	userExpr, identExpr := hostAttrs["user"], hostAttrs["identity_file"]
+	// Where each of the two settings is written, by plan's rule for the
+	// first-contact connection, for the messages.
+	from := func(name string) (*hcl.Attribute, string) {
+		a, inBootstrap := hb.FirstContact(name)
+		if inBootstrap {
+			return a, fmt.Sprintf("host %q bootstrap %s", h.Name, name)
+		}
+		return a, fmt.Sprintf("host %q %s", h.Name, name)
+	}
+	userExpr, userFrom := from("user")
+	identExpr, identFrom := from("identity_file")
 	where := fmt.Sprintf("host %q", h.Name)
-	userFrom, identFrom := where+" user", where+" identity_file"
-	if bootstrap != nil {
+	if hb.Bootstrap != nil {
 		where += ", bootstrap block"
-		if a, ok := bootstrap["user"]; ok {
-			userExpr, userFrom = a, fmt.Sprintf("host %q bootstrap user", h.Name)
-		}
-		if a, ok := bootstrap["identity_file"]; ok {
-			identExpr, identFrom = a, fmt.Sprintf("host %q bootstrap identity_file", h.Name)
-		}
 	}
 	locals := map[string]*hcl.Attribute{}
 	for _, l := range cfg.Locals {
@@ -94,19 +87,19 @@ func FromPlan(cfg *plan.Config, in plan.Inputs, hostName string) (FirstUser, hcl
 	if u.Name == "" {
 		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No user for the card",
 			Detail:  fmt.Sprintf("The %s has no value, so hako sdcard does not know which user to create.", userFrom),
-			Subject: block.DefRange.Ptr()})
+			Subject: h.Decl.Ptr()})
 	}
 	if u.IdentityFile == "" {
 		diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No identity_file for the card",
 			Detail: fmt.Sprintf("%s sets no identity_file: hako sdcard installs <identity_file>.pub on the card, "+
 				"so the plan must name the key hako logs in with (on the host, or in its bootstrap block).", strings.ToUpper(where[:1])+where[1:]),
-			Subject: block.DefRange.Ptr()})
+			Subject: h.Decl.Ptr()})
 	}
 	return u, diags
 }
 
-// pickHost returns the host named name, or the only one.
-func pickHost(cfg *plan.Config, p *plan.Plan, name string) (*plan.Host, *hcl.Block, *hcl.Diagnostic) {
+// pickHost returns the host named name, or the only one, with its block.
+func pickHost(cfg *plan.Config, p *plan.Plan, name string) (*plan.Host, *plan.HostBlock, hcl.Diagnostics) {
 	var names []string
 	for _, h := range p.Hosts {
 		names = append(names, h.Name)
@@ -116,59 +109,21 @@ func pickHost(cfg *plan.Config, p *plan.Plan, name string) (*plan.Host, *hcl.Blo
 	case name != "":
 		i := slices.Index(names, name)
 		if i < 0 {
-			return nil, nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No such host",
-				Detail: fmt.Sprintf("The plan has no host %q; its hosts: %s.", name, strings.Join(names, ", "))}
+			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No such host",
+				Detail: fmt.Sprintf("The plan has no host %q; its hosts: %s.", name, strings.Join(names, ", "))}}
 		}
 		h = p.Hosts[i]
 	case len(p.Hosts) == 1:
 		h = p.Hosts[0]
 	default:
-		return nil, nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Which host is the card for?",
-			Detail: fmt.Sprintf("The plan has %d hosts (%s): choose one with -host NAME.", len(names), strings.Join(names, ", "))}
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Which host is the card for?",
+			Detail: fmt.Sprintf("The plan has %d hosts (%s): choose one with -host NAME.", len(names), strings.Join(names, ", "))}}
 	}
-	for _, b := range cfg.Hosts {
-		if len(b.Labels) > 0 && b.Labels[0] == h.Name {
-			return h, b, nil
-		}
+	hb, diags := cfg.HostBlock(h.Name)
+	if hb == nil {
+		return nil, nil, diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No such host", Detail: fmt.Sprintf("Host %q has no block.", h.Name)})
 	}
-	return nil, nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No such host", Detail: fmt.Sprintf("Host %q has no block.", h.Name)}
-}
-
-// hostContent returns the host block's user and identity_file attributes
-// and, if the host has a bootstrap block, that block's (an empty map when
-// it sets neither). Other attributes and errors are the plan's business:
-// it was built without errors already.
-func hostContent(b *hcl.Block) (hcl.Attributes, hcl.Attributes) {
-	content, _, _ := b.Body.PartialContent(sdcardHostSchema)
-	var bootstrap hcl.Attributes
-	for _, bb := range content.Blocks {
-		bc, _, _ := bb.Body.PartialContent(sdcardBootstrapSchema)
-		bootstrap = bc.Attributes
-		break
-	}
-	return content.Attributes, bootstrap
-}
-
-// missingVariables returns the variables plan.Build reported as having no
-// value, and whether it reported other errors too.
-func missingVariables(cfg *plan.Config, diags hcl.Diagnostics) (map[string]bool, bool) {
-	missing := map[string]bool{}
-	others := false
-	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
-			continue
-		}
-		found := false
-		if d.Summary == "No value for required variable" && d.Subject != nil {
-			for _, v := range cfg.Variables {
-				if v.DeclRange == *d.Subject {
-					missing[v.Name], found = true, true
-				}
-			}
-		}
-		others = others || !found
-	}
-	return missing, others
+	return h, hb, diags
 }
 
 // missingRefs returns the missing variables an expression uses, directly
