@@ -64,12 +64,10 @@ func isOneOf(file string, files []string) bool {
 	if err != nil {
 		return false
 	}
-	for _, f := range files {
-		if fa, err := filepath.Abs(f); err == nil && fa == abs {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(files, func(f string) bool {
+		fa, err := filepath.Abs(f)
+		return err == nil && fa == abs
+	})
 }
 
 // LoadFiles parses the given files as one plan whose relative paths start
@@ -113,9 +111,9 @@ func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
 			for _, a := range sortedAttrs(attrs) {
 				values[a.NameRange] = true
 				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value outside a block",
-					Detail: fmt.Sprintf("A plan file holds blocks (variable, locals, host, task, handler), not %s = ... lines. "+
-						"To give a variable its value, put the line in a variables file passed with -var-file, or use -var %s=... or the environment variable %s%s; "+
-						"to name a value in the plan, use a locals block.", a.Name, a.Name, envPrefix, a.Name),
+					Detail: fmt.Sprintf("A plan file holds blocks, not %s = ... lines. For a variable's value, put the line "+
+						"in a file passed with -var-file, or use -var %s=... or %s%s in the environment; "+
+						"for a value named in the plan, use a locals block.", a.Name, a.Name, envPrefix, a.Name),
 					Subject: a.NameRange.Ptr()})
 			}
 			files = append(files, f)
@@ -159,13 +157,14 @@ func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
 // variables file. Its lines are never quoted: they may hold secrets.
 func varFileHint(file string, parsed bool) *hcl.Diagnostic {
 	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Variables file in the plan directory",
-		Detail: fmt.Sprintf("%s holds only name = value lines: it looks like a variables file, not a plan file. "+
-			"Pass it with -var-file %s (hako then does not read it as plan), or keep it outside the plan directory. "+
-			"Its lines are not shown: they may hold secrets.", file, file)}
+		Detail: fmt.Sprintf("%s holds only name = value lines, like a variables file: pass it with -var-file "+
+			"(then it is not read as plan), or move it out of the plan directory. "+
+			"Its lines are not shown: they may hold secrets.", file)}
 	if !parsed {
 		d.Summary = "Cannot read a plan file"
-		d.Detail = fmt.Sprintf("%s has no block: if it is a variables file, pass it with -var-file %s (hako then does not read it as plan), "+
-			"or keep it outside the plan directory. Its lines are not shown: they may hold secrets.", file, file)
+		d.Detail = fmt.Sprintf("%s has no block: if it is a variables file, pass it with -var-file "+
+			"(then it is not read as plan), or move it out of the plan directory. "+
+			"Its lines are not shown: they may hold secrets.", file)
 	}
 	return d
 }
