@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -34,5 +35,20 @@ func TestErrorfHidesSensitiveValue(t *testing.T) {
 	a.AttrErrorf("creates", "Bad", "got %q", "/run/x")
 	if d := a.Diags[0].Detail; d != `got "/run/x"` {
 		t.Errorf("%q", d)
+	}
+}
+
+// A message about the block as a whole names it as the plan does, by kind
+// and name, and points at its header.
+func TestErrorfNamesTheBlock(t *testing.T) {
+	decl := hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 3, Column: 1}}
+	a := &Attrs{Kind: "file", Name: "motd", Decl: decl}
+	a.Errorf("Invalid file task", "set exactly one of %s or %s.", "content", "source")
+	if len(a.Diags) != 1 {
+		t.Fatalf("%d diagnostics", len(a.Diags))
+	}
+	d := a.Diags[0]
+	if d.Detail != "In file.motd: set exactly one of content or source." || d.Subject == nil || *d.Subject != decl {
+		t.Errorf("%q at %v", d.Detail, d.Subject)
 	}
 }
