@@ -104,6 +104,7 @@ func buildHost(b *hcl.Block, ev *evaluator, dir string, sshConfig *hosts.SSHConf
 // would: a `Match user` block sees the bootstrap user, %r and %p in
 // ProxyCommand or IdentityFile are its user and port, and what the
 // plan's host block sets (identity_file, known_hosts) still wins.
+// HostBlock.FirstContact follows the same rule for the expressions.
 func buildBootstrap(b *hcl.Block, h *Host, planConn hosts.Config, ev *evaluator, dir string, sshConfig *hosts.SSHConfig, diags hcl.Diagnostics) (*hosts.Config, hcl.Diagnostics) {
 	content, d := b.Body.Content(bootstrapSchema)
 	diags = diags.Extend(d)
