@@ -55,15 +55,6 @@ func (r *ufwPlanRule) rule() ufwRule {
 		Action: r.action, Comment: r.comment}
 }
 
-func (r *ufwPlanRule) wants(f ufwFamily) bool {
-	for _, g := range r.families {
-		if g == f {
-			return true
-		}
-	}
-	return false
-}
-
 func (r *ufwPlanRule) describe(ipv6 bool) string {
 	return describeRule(r.rule(), r.families, ipv6)
 }

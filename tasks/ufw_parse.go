@@ -69,12 +69,6 @@ type ufwRule struct {
 	Comment string
 }
 
-// sameSettings reports whether two rules with one key also agree on what
-// ufw updates in place.
-func (r ufwRule) sameSettings(o ufwRule) bool {
-	return r.Action == o.Action && r.Log == o.Log && r.Comment == o.Comment
-}
-
 // simple reports whether the rule is of the form a plan declares: incoming,
 // to any address on any interface, from any source port, no profiles.
 func (k ufwKey) simple() bool {

@@ -17,8 +17,9 @@ func ufwCommentOK(c string) bool {
 // What ufw's backend does with a rule command (set_rule in
 // backend_iptables.py), on one family's list.
 
-// ufwMatch is UFWRule.match: 1 another key, 0 the same rule, -2 the same
-// but for the comment, -1 another action or log type.
+// ufwMatchRet is what ufw's UFWRule.match returns for two rules: 1 when
+// their keys differ, 0 for the same rule, -1 when the action or log type
+// differs (the comment may too), -2 when only the comment differs.
 func ufwMatchRet(x, y ufwRule) int {
 	switch {
 	case x.ufwKey != y.ufwKey:
