@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -14,64 +13,26 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/ufw"
 	"github.com/hashicorp/hcl/v2"
 )
 
 // UFW manages the ufw firewall declaratively: on or off, the default
 // policies, IPv6 support and the incoming rules.
 //
-// ufw_parse.go reads what the host says, ufw_rules.go works out the change
-// and the commands that make it, and ufw_lockout.go refuses a plan that
-// would cut the SSH connection hako is using.
+// The firewall itself (reading ufw's files, working out the commands and
+// the rules they leave, the lockout check) is package ufw, pure functions
+// of data. This file is the task around it: the plan's schema and its
+// decoding into a ufw.Goal, the probes, the refusals (State.Endpoint and
+// State.MigrateTo say which SSH connection must stay open), and running
+// the commands on the host.
 type UFW struct {
-	addr      Address
-	enabled   bool
-	incoming  string // deny | allow | reject
-	outgoing  string
-	ipv6      bool
-	exclusive bool
-	rules     []*ufwPlanRule
-}
-
-// ufwPlanRule is one `rule` block.
-type ufwPlanRule struct {
-	n       int       // 1-based, in declaration order
-	decl    hcl.Range // the block header, for messages
-	action  string    // allow | deny | limit | reject
-	proto   string    // tcp | udp | any
-	port    string    // as ufw stores it (lists sorted); "any": every port
-	from    string    // "any", or an address or network as ufw stores it
-	comment string
-	// families are where the rule applies: both for from = "any" (IPv4
-	// only with ipv6 = false), one for an address, or one for "0.0.0.0/0"
-	// and "::/0", which famAny marks.
-	families []ufwFamily
-	famAny   bool
-}
-
-// rule is the plan rule as ufw stores it in one family's list.
-func (r *ufwPlanRule) rule() ufwRule {
-	return ufwRule{ufwKey: ufwKey{Proto: r.proto, DPort: r.port, Dst: "any", SPort: "any", Src: r.from, Dir: "in"},
-		Action: r.action, Comment: r.comment}
-}
-
-func (r *ufwPlanRule) describe(ipv6 bool) string {
-	return describeRule(r.rule(), r.families, ipv6)
-}
-
-// where names the rule in messages: "rule 2 (plan.hcl:14)".
-func (r *ufwPlanRule) where() string {
-	if r.decl.Filename == "" {
-		return fmt.Sprintf("rule %d", r.n)
-	}
-	return fmt.Sprintf("rule %d (%s:%d)", r.n, r.decl.Filename, r.decl.Start.Line)
+	addr Address
+	goal ufw.Goal
 }
 
 const (
-	ufwStatusProbe  = "LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH ufw status verbose"
-	ufwDefaultsPath = "/etc/default/ufw"
-	ufwRulesPath    = "/etc/ufw/user.rules"
-	ufwRules6Path   = "/etc/ufw/user6.rules"
+	ufwStatusProbe = "LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH ufw status verbose"
 	// ufwKernelIPv6 is missing when the kernel has no IPv6 (ipv6.disable=1):
 	// ufw then keeps IPv4 rules only, whatever IPV6 says (use_ipv6 in
 	// backend.py).
@@ -99,25 +60,30 @@ func init() {
 }
 
 func decodeUFW(a *attrs.Attrs) Task {
-	u := &UFW{addr: Address{a.Kind, a.Name}, enabled: a.Bool("enabled", true), ipv6: a.Bool("ipv6", true),
-		exclusive: a.Bool("exclusive", false)}
-	u.incoming = oneOf(a, "default_incoming", "deny", "deny", "allow", "reject")
-	u.outgoing = oneOf(a, "default_outgoing", "allow", "deny", "allow", "reject")
+	u := &UFW{addr: Address{a.Kind, a.Name}}
+	g := &u.goal
+	g.Enabled, g.IPv6, g.Exclusive = a.Bool("enabled", true), a.Bool("ipv6", true), a.Bool("exclusive", false)
+	g.Incoming = oneOf(a, "default_incoming", "deny", "deny", "allow", "reject")
+	g.Outgoing = oneOf(a, "default_outgoing", "allow", "deny", "allow", "reject")
 	// ufw keeps one rule per key and family: a second one would replace the first.
 	type slot struct {
-		key ufwKey
-		fam ufwFamily
+		key ufw.Key
+		fam ufw.Family
 	}
-	seen := map[slot]*ufwPlanRule{}
+	seen := map[slot]*ufw.PlanRule{}
 	for i, ra := range a.Blocks["rule"] {
-		r := decodeUFWRule(ra, u.ipv6)
+		r := decodeUFWRule(ra, g.IPv6)
 		if r == nil {
 			continue
 		}
-		r.n = i + 1
-		var dup *ufwPlanRule
-		for _, f := range r.families {
-			s := slot{r.rule().ufwKey, f}
+		r.N = i + 1
+		r.Where = fmt.Sprintf("rule %d", r.N)
+		if ra.Decl.Filename != "" {
+			r.Where = fmt.Sprintf("rule %d (%s:%d)", r.N, ra.Decl.Filename, ra.Decl.Start.Line)
+		}
+		var dup *ufw.PlanRule
+		for _, f := range r.Families {
+			s := slot{r.Rule().Key, f}
 			if prev := seen[s]; prev != nil && dup == nil {
 				dup = prev
 			}
@@ -128,84 +94,68 @@ func decodeUFW(a *attrs.Attrs) Task {
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate firewall rule",
 				Detail: fmt.Sprintf("In %s: this rule is for the same port, protocol and source as rule %d (%s); ufw keeps one rule for them, so only one action and comment can apply.",
-					u.addr, dup.n, dup.describe(u.ipv6)),
+					u.addr, dup.N, dup.Describe(g.IPv6)),
 				Subject: ra.Decl.Ptr(),
 			})
 			continue
 		}
-		u.rules = append(u.rules, r)
+		g.Rules = append(g.Rules, r)
 	}
 	return u
 }
 
 // decodeUFWRule decodes one rule block; nil when it is invalid (the
 // diagnostics say why) or not fully known (validate without all values).
-func decodeUFWRule(a *attrs.Attrs, ipv6 bool) *ufwPlanRule {
-	r := &ufwPlanRule{decl: a.Decl, port: "any", from: "any", families: []ufwFamily{famV4, famV6}}
+func decodeUFWRule(a *attrs.Attrs, ipv6 bool) *ufw.PlanRule {
+	r := &ufw.PlanRule{Port: "any", From: "any", Families: []ufw.Family{ufw.V4, ufw.V6}}
 	if !ipv6 {
-		r.families = []ufwFamily{famV4}
+		r.Families = []ufw.Family{ufw.V4}
 	}
 	known := true
 	for name := range a.Items {
 		known = known && isKnown(a, name)
 	}
-	r.action = oneOf(a, "action", "allow", "allow", "deny", "limit", "reject")
-	r.proto = oneOf(a, "proto", "any", "tcp", "udp", "any")
+	r.Action = oneOf(a, "action", "allow", "allow", "deny", "limit", "reject")
+	r.Proto = oneOf(a, "proto", "any", "tcp", "udp", "any")
 	if s, ok := knownString(a, "port"); ok {
-		p, err := normalizePorts(s)
+		p, err := ufw.NormalizePorts(s)
 		switch {
 		case err != nil:
 			a.AttrErrorf("port", "Invalid port", "%v.", err)
-		case strings.ContainsAny(p, ",:") && r.proto == "any":
+		case strings.ContainsAny(p, ",:") && r.Proto == "any":
 			a.AttrErrorf("port", "Invalid port", "a port range or list needs proto = \"tcp\" or \"udp\" (ufw cannot match several ports of any protocol).")
 		default:
-			r.port = p
+			r.Port = p
 		}
 	}
 	if s, ok := knownString(a, "from"); ok {
-		from, fam, err := normalizeSource(s)
+		from, fam, err := ufw.NormalizeSource(s)
 		switch {
 		case err != nil:
 			a.AttrErrorf("from", "Invalid source address", "%v.", err)
-		case fam == famV6 && !ipv6:
+		case fam == ufw.V6 && !ipv6:
 			a.AttrErrorf("from", "Invalid source address", "%s is an IPv6 source, but the task sets ipv6 = false, so ufw keeps no IPv6 rules.", s)
 		case fam != 0:
-			r.from, r.families, r.famAny = from, []ufwFamily{fam}, from == "any"
+			r.From, r.Families, r.FamAny = from, []ufw.Family{fam}, from == "any"
 		}
 	}
 	if s, ok := knownString(a, "comment"); ok {
-		r.comment = s
+		r.Comment = s
 		if i := strings.IndexFunc(s, func(c rune) bool { return c == '\'' || unicode.IsControl(c) }); i >= 0 {
 			c, _ := utf8.DecodeRuneInString(s[i:])
 			a.AttrErrorf("comment", "Invalid comment", "ufw cannot store a comment with %q in it.", string(c))
-		} else if why := ufwCommentWord(s); why != "" {
+		} else if why := ufw.CommentWord(s); why != "" {
 			a.AttrErrorf("comment", "Invalid comment", "%s, so ufw refuses the rule; reword the comment.", why)
 		}
 	}
 	if a.Diags.HasErrors() || !known {
 		return nil
 	}
-	if !a.Has("port") && r.from == "any" {
+	if !a.Has("port") && r.From == "any" {
 		a.Errorf("Invalid firewall rule", "a rule needs a port or a from address (one for every port from anywhere would replace the default policy).")
 		return nil
 	}
 	return r
-}
-
-// ufwCommentWord says why ufw's command line cannot take comment c, ""
-// when it can. ufw looks for some words among all its arguments, the
-// comment's included (ufw 0.36.2, parser.py: "Option 'log' not allowed
-// here", "Invalid interface clause"), and /usr/sbin/ufw takes any argument
-// starting with --rootdir= or --datadir= as its own option.
-func ufwCommentWord(c string) string {
-	switch {
-	case c == "log" || c == "log-all" || c == "in" || c == "out":
-		return fmt.Sprintf("ufw reads the comment %q as its keyword %q", c, c)
-	case strings.HasPrefix(c, "--rootdir=") || strings.HasPrefix(c, "--datadir="):
-		opt, _, _ := strings.Cut(c, "=")
-		return fmt.Sprintf("ufw reads a comment starting with %q as its option %s", opt+"=", opt)
-	}
-	return ""
 }
 
 // knownString returns a string attribute that is set, known and a string
@@ -254,185 +204,96 @@ func orList(choices []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
-// normalizePorts checks a port, range ("6000:6007") or comma list of them
-// and writes it as ufw stores it: numbers without leading zeros, the list
-// sorted as ufw sorts it.
-func normalizePorts(s string) (string, error) {
-	type span struct{ lo, hi int }
-	var spans []span
-	count := 0
-	num := func(t string) (int, error) {
-		n, err := strconv.Atoi(strings.TrimSpace(t))
-		if err != nil || n < 1 || n > 65535 {
-			return 0, fmt.Errorf("%q is not a port number (1 to 65535)", strings.TrimSpace(t))
-		}
-		return n, nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, ":")
-		a, err := num(lo)
-		if err != nil {
-			return "", err
-		}
-		b := a
-		if isRange {
-			if b, err = num(hi); err != nil {
-				return "", err
-			}
-			if b <= a {
-				return "", fmt.Errorf("the range %q must go from a lower to a higher port", strings.TrimSpace(part))
-			}
-			count++
-		}
-		count++
-		spans = append(spans, span{a, b})
-	}
-	if count > 15 {
-		return "", fmt.Errorf("%q names more than 15 ports (a range counts as two), more than ufw can match in one rule", s)
-	}
-	// ufw sorts the list with human_sort (util.py), which compares the
-	// numbers and separators of each entry in turn: "80" before "80:90"
-	// before "80:95" before "81".
-	sort.Slice(spans, func(i, j int) bool {
-		a, b := spans[i], spans[j]
-		if a.lo != b.lo {
-			return a.lo < b.lo
-		}
-		if (a.lo == a.hi) != (b.lo == b.hi) {
-			return a.lo == a.hi
-		}
-		return a.hi < b.hi
-	})
-	var out []string
-	for i, sp := range spans {
-		if i > 0 && sp == spans[i-1] {
-			return "", fmt.Errorf("%q lists a port twice", s)
-		}
-		if sp.lo == sp.hi {
-			out = append(out, strconv.Itoa(sp.lo))
-		} else {
-			out = append(out, fmt.Sprintf("%d:%d", sp.lo, sp.hi))
-		}
-	}
-	return strings.Join(out, ","), nil
-}
-
-// normalizeSource checks a from address and writes it as ufw stores it:
-// "any"; an address; a network with its host bits cleared ("192.168.0.5/24"
-// is 192.168.0.0/24); a full-length prefix as the address. fam is 0 for
-// "any", else the one family the source belongs to ("0.0.0.0/0" is "any"
-// for IPv4 only).
-func normalizeSource(s string) (string, ufwFamily, error) {
-	if s == "any" {
-		return "any", 0, nil
-	}
-	famOf := func(a netip.Addr) ufwFamily {
-		if a.Is4() {
-			return famV4
-		}
-		return famV6
-	}
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return "", 0, fmt.Errorf("from must be \"any\", an IP address or a network such as \"192.168.0.0/24\", got %q", s)
-		}
-		p = p.Masked()
-		switch p.Bits() {
-		case 0:
-			return "any", famOf(p.Addr()), nil
-		case p.Addr().BitLen():
-			return p.Addr().String(), famOf(p.Addr()), nil
-		}
-		return p.String(), famOf(p.Addr()), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return "", 0, fmt.Errorf("from must be \"any\", an IP address or a network such as \"192.168.0.0/24\", got %q", s)
-	}
-	return a.String(), famOf(a), nil
-}
-
 func (u *UFW) Address() Address { return u.addr }
 
 func (u *UFW) Probes() []Probe {
 	return []Probe{
 		{ProbeOut, ufwStatusProbe},
-		{ProbeStat, ufwDefaultsPath}, {ProbeRead, ufwDefaultsPath},
-		{ProbeRead, ufwRulesPath}, {ProbeRead, ufwRules6Path},
+		{ProbeStat, ufw.DefaultsPath}, {ProbeRead, ufw.DefaultsPath},
+		{ProbeRead, ufw.RulesPath}, {ProbeRead, ufw.Rules6Path},
 		{ProbeStat, ufwKernelIPv6},
 	}
 }
 
-// ufwHost is the firewall as the probes found it.
+// ufwHost is the firewall as the probes found it, and the mode and owner
+// of /etc/default/ufw, which a rewrite keeps.
 type ufwHost struct {
-	status ufwStatus
-	// defaults are those in force: the running ones when ufw is active,
-	// else those /etc/default/ufw holds for the next start.
-	defaults    ufwDefaults
-	defaultFile []byte
+	*ufw.Host
 	defaultInfo FileInfo
-	lists       map[ufwFamily][]ufwRule
 }
 
 func readUFWHost(s *State) (*ufwHost, error) {
-	h := &ufwHost{lists: map[ufwFamily][]ufwRule{}}
-	var err error
-	if h.status, err = parseStatus(s.Output(ufwStatusProbe)); err != nil || !h.status.Installed {
-		return h, err
+	out := s.Output(ufwStatusProbe)
+	st, err := ufw.ParseStatus(out.ExitCode, out.Stdout)
+	if err != nil {
+		return nil, err
 	}
-	h.defaultInfo = s.Stat(ufwDefaultsPath)
-	c := s.Content(ufwDefaultsPath)
-	if !c.Readable {
-		return nil, fmt.Errorf("cannot read %s (is ufw installed completely?)", ufwDefaultsPath)
+	if !st.Installed {
+		h, err := ufw.NewHost(st, nil, nil, nil)
+		return &ufwHost{Host: h}, err
 	}
-	h.defaultFile = c.Data
-	h.defaults = parseDefaultFile(c.Data)
-	if h.status.Active {
-		h.defaults.Incoming, h.defaults.Outgoing = h.status.Incoming, h.status.Outgoing
-	}
-	for f, path := range map[ufwFamily]string{famV4: ufwRulesPath, famV6: ufwRules6Path} {
+	var data [3][]byte
+	for i, path := range []string{ufw.DefaultsPath, ufw.RulesPath, ufw.Rules6Path} {
 		c := s.Content(path)
-		if !c.Readable {
+		switch {
+		case !c.Readable && i == 0:
+			return nil, fmt.Errorf("cannot read %s (is ufw installed completely?)", path)
+		case !c.Readable:
 			return nil, fmt.Errorf("cannot read %s (ufw needs root: set become = true on the host)", path)
 		}
-		if h.lists[f], err = parseUserRules(c.Data); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
+		data[i] = c.Data
 	}
-	return h, nil
+	h, err := ufw.NewHost(st, data[0], data[1], data[2])
+	if err != nil {
+		return nil, err
+	}
+	return &ufwHost{Host: h, defaultInfo: s.Stat(ufw.DefaultsPath)}, nil
+}
+
+// ufwChange is what Apply carries out: the worked-out commands, and the
+// rewrite of /etc/default/ufw when IPV6 changes.
+type ufwChange struct {
+	cv       *ufw.Convergence
+	defaults *hosts.FileWrite
 }
 
 func (u *UFW) Check(s *State) (*Change, error) {
-	if u.ipv6 && !s.Stat(ufwKernelIPv6).Exists {
+	if u.goal.IPv6 && !s.Stat(ufwKernelIPv6).Exists {
 		return nil, fmt.Errorf("the host's kernel has no IPv6 (%s is missing, as with the boot option ipv6.disable=1), so ufw keeps IPv4 rules only and refuses IPv6 ones; set ipv6 = false in this task for such a host", ufwKernelIPv6)
 	}
 	h, err := readUFWHost(s)
 	if err != nil {
 		return nil, err
 	}
-	cv, err := u.converge(h)
+	cv, err := ufw.Converge(h.Host, &u.goal)
 	if err != nil {
 		return nil, err
 	}
-	if s.MigrateTo != 0 && s.MigrateTo != s.Endpoint.ServerPort && cv.enabled {
+	if s.MigrateTo != 0 && s.MigrateTo != s.Endpoint.ServerPort && cv.Enabled {
 		if cv, err = u.migrationCheck(s, h, cv); err != nil {
 			return nil, err
 		}
 	}
-	c := &Change{Address: u.addr, Attrs: cv.attrs, detail: cv}
+	d := &ufwChange{cv: cv}
+	if cv.Defaults != nil {
+		d.defaults = defaultsWrite(h, cv.Defaults)
+	}
+	c := &Change{Address: u.addr, detail: d}
+	for _, a := range cv.Changes {
+		c.Attrs = append(c.Attrs, AttrChange{Name: a.Name, Before: a.Before, After: a.After})
+	}
 	switch {
-	case len(cv.attrs) == 0:
-		c.Summary = u.describeState(h)
-	case u.enabled && !h.status.Active:
-		c.Action, c.Summary = Create, "enable ufw: "+u.describeGoal()
-		if !h.status.Installed {
-			c.Summary = "ufw is not installed yet (an earlier task must install it); then enable it: " + u.describeGoal()
+	case len(cv.Changes) == 0:
+		c.Summary = h.Summary(u.goal.IPv6)
+	case u.goal.Enabled && !h.Status.Active:
+		c.Action, c.Summary = Create, "enable ufw: "+u.goal.Summary()
+		if !h.Status.Installed {
+			c.Summary = "ufw is not installed yet (an earlier task must install it); then enable it: " + u.goal.Summary()
 		}
 	default:
-		c.Action, c.Summary = Update, "update ufw: "+cv.summary()
-		if !h.status.Installed {
-			c.Summary = "ufw is not installed yet (an earlier task must install it); then configure it: " + u.describeGoal()
+		c.Action, c.Summary = Update, "update ufw: "+cv.Summary()
+		if !h.Status.Installed {
+			c.Summary = "ufw is not installed yet (an earlier task must install it); then configure it: " + u.goal.Summary()
 		}
 	}
 	if c.Changed() && s.MigrateTo == 0 {
@@ -443,47 +304,74 @@ func (u *UFW) Check(s *State) (*Change, error) {
 	return c, nil
 }
 
-// describeGoal is the plan's firewall in a few words.
-func (u *UFW) describeGoal() string {
-	return fmt.Sprintf("%s, default %s incoming, %s outgoing", plural(len(u.rules), "rule"), u.incoming, u.outgoing)
+// lockout returns a Refusal when the firewall cv leaves would not accept
+// the SSH connection ep, nil when it would (or when there is no network
+// connection to protect).
+func (u *UFW) lockout(ep hosts.Endpoint, cv *ufw.Convergence) *Refusal {
+	if ep.ClientAddr == "" || ep.ServerPort == 0 || !cv.Enabled {
+		return nil
+	}
+	client, err := netip.ParseAddr(ep.ClientAddr)
+	if err != nil {
+		return &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s: cannot tell whether the firewall would let hako's SSH connection in: the client address %q is not an IP address", u.addr, ep.ClientAddr)}
+	}
+	if why := cv.Lockout(client, ep.ServerPort); why != "" {
+		return &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s would lock hako out of the host: %s", u.addr, why)}
+	}
+	return nil
 }
 
-func (u *UFW) describeState(h *ufwHost) string {
-	status := "inactive"
-	if h.status.Active {
-		status = "active"
+// migrationCheck is Check's lockout step while hako moves SSH to another
+// port (it is connected through a host's bootstrap settings, and
+// State.MigrateTo is the plan's port): the new port must be allowed (else
+// Refusal), and the port in use is kept open through a temporary rule
+// (ufw.Goal.WithTemporaryRule) until hako has logged in on the new port.
+// It returns the convergence to carry out. An overridden refusal
+// (-allow-risky ufw-lockout) lets the move go on.
+func (u *UFW) migrationCheck(s *State, h *ufwHost, cv *ufw.Convergence) (*ufw.Convergence, error) {
+	target := s.Endpoint
+	target.ServerPort = s.MigrateTo
+	if r := u.lockout(target, cv); r != nil {
+		r.Reason += fmt.Sprintf(" (the plan moves SSH from port %d to port %d)", s.Endpoint.ServerPort, s.MigrateTo)
+		if err := s.refuse(r); err != nil {
+			return nil, err
+		}
 	}
-	n := len(h.lists[famV4])
-	if u.ipv6 {
-		n = len(mergeFamilies(h.lists, u.ipv6))
+	if u.lockout(s.Endpoint, cv) == nil {
+		return cv, nil
 	}
-	return fmt.Sprintf("ufw %s: %s, default %s incoming, %s outgoing", status, plural(n, "rule"), h.defaults.Incoming, h.defaults.Outgoing)
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
+	keep, err := u.goal.WithTemporaryRule(s.Endpoint.ClientAddr, s.Endpoint.ServerPort)
+	if err != nil {
+		r := &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s: cannot keep the SSH connection in use open during the move: %v", u.addr, err)}
+		return cv, s.refuse(r)
 	}
-	return fmt.Sprintf("%d %ss", n, what)
+	kcv, err := ufw.Converge(h.Host, keep)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.refuse(u.lockout(s.Endpoint, kcv)); err != nil {
+		return nil, err
+	}
+	return kcv, nil
 }
 
 func (u *UFW) Apply(ctx context.Context, h hosts.Host, c *Change) error {
-	cv := c.detail.(*ufwConvergence)
-	if !cv.installed {
+	d := c.detail.(*ufwChange)
+	if !d.cv.Installed {
 		return errors.New("ufw is not installed on the host: install it first (for example with a package task before this one)")
 	}
-	if len(cv.before) > 0 {
-		if err := runUFW(ctx, h, cv.before); err != nil {
+	if len(d.cv.Before) > 0 {
+		if err := runUFW(ctx, h, d.cv.Before); err != nil {
 			return err
 		}
 	}
-	if cv.defaults != nil {
-		if err := h.WriteFile(ctx, *cv.defaults); err != nil {
-			return fmt.Errorf("writing %s: %w", ufwDefaultsPath, err)
+	if d.defaults != nil {
+		if err := h.WriteFile(ctx, *d.defaults); err != nil {
+			return fmt.Errorf("writing %s: %w", ufw.DefaultsPath, err)
 		}
 	}
-	if len(cv.cmds) > 0 {
-		return runUFW(ctx, h, cv.cmds)
+	if len(d.cv.Cmds) > 0 {
+		return runUFW(ctx, h, d.cv.Cmds)
 	}
 	return nil
 }
@@ -521,11 +409,11 @@ func runUFW(ctx context.Context, h hosts.Host, cmds [][]string) error {
 	return nil
 }
 
-// defaultsWrite is the atomic rewrite of /etc/default/ufw with IPV6 set,
-// keeping the file's other lines, mode and owner.
-func defaultsWrite(h *ufwHost, ipv6 bool) *hosts.FileWrite {
+// defaultsWrite is the atomic rewrite of /etc/default/ufw with content,
+// keeping the file's mode and owner.
+func defaultsWrite(h *ufwHost, content []byte) *hosts.FileWrite {
 	fi := h.defaultInfo
-	w := &hosts.FileWrite{Path: ufwDefaultsPath, Content: setIPv6(h.defaultFile, ipv6), Mode: os.FileMode(0o644),
+	w := &hosts.FileWrite{Path: ufw.DefaultsPath, Content: content, Mode: os.FileMode(0o644),
 		Owner: "root", Group: "root"}
 	if fi.Exists {
 		w.Mode, w.Owner, w.Group = fileMode(fi.Mode), keepOwner(fi.UID), keepOwner(fi.GID)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/ufw"
 )
 
 // Moving SSH from 22 to 2222 over the bootstrap connection: the plan
@@ -19,7 +20,7 @@ func TestUFWMigrationKeepsThePortInUse(t *testing.T) {
 		t.Fatalf("check: %v", err)
 	}
 	lines := strings.Join(attrLines(c), "\n")
-	if !strings.Contains(lines, "allow 22/tcp from 10.213.0.1 ("+ufwTempComment+")") ||
+	if !strings.Contains(lines, "allow 22/tcp from 10.213.0.1 ("+ufw.TemporaryComment+")") ||
 		!strings.Contains(lines, "allow 2222/tcp from any") {
 		t.Errorf("change:\n%s", lines)
 	}
@@ -44,10 +45,10 @@ func TestUFWMigrationRefusesAnUnallowedNewPort(t *testing.T) {
 // After the move, a non-exclusive task deletes the temporary rule.
 func TestUFWTemporaryRuleIsDeletedAfterTheMove(t *testing.T) {
 	u := mustUFW(t, "rule {\n port = 2222\n proto = \"tcp\"\n}\n")
-	tuple := "allow tcp 22 0.0.0.0/0 any 10.213.0.1 in comment=" + hex.EncodeToString([]byte(ufwTempComment))
-	hf := loadScenario(t, "active-seed").with(ufwRulesPath, tuple)
+	tuple := "allow tcp 22 0.0.0.0/0 any 10.213.0.1 in comment=" + hex.EncodeToString([]byte(ufw.TemporaryComment))
+	hf := loadScenario(t, "active-seed").with(ufw.RulesPath, tuple)
 	c := checkUFW(t, u, hf, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 2222})
-	if lines := strings.Join(attrLines(c), "\n"); !strings.Contains(lines, `"allow 22/tcp from 10.213.0.1 (`+ufwTempComment+`)" → ""`) {
+	if lines := strings.Join(attrLines(c), "\n"); !strings.Contains(lines, `"allow 22/tcp from 10.213.0.1 (`+ufw.TemporaryComment+`)" → ""`) {
 		t.Errorf("change:\n%s", lines)
 	}
 }

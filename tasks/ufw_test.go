@@ -15,13 +15,10 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/ufw"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
-
-// The captured scenarios in testdata/ufw (see capture.sh there): what a
-// real bookworm test host's ufw 0.36.2 said.
-var ufwScenarios = []string{"not-installed", "inactive-fresh", "inactive-seed", "active-seed", "active-mixed", "active-ipv6-off"}
 
 // ufwHostFiles is what the ufw probes read, by probe argument, plus the
 // status command's exit status.
@@ -32,9 +29,11 @@ type ufwHostFiles struct {
 	noIPv6     bool              // the kernel has no IPv6: /proc/sys/net/ipv6 is missing
 }
 
+// loadScenario reads a scenario captured from a real bookworm test host's
+// ufw 0.36.2 (package ufw's testdata; see capture.sh there).
 func loadScenario(t *testing.T, name string) ufwHostFiles {
 	t.Helper()
-	dir := filepath.Join("testdata", "ufw", name)
+	dir := filepath.Join("..", "ufw", "testdata", name)
 	read := func(f string) (string, bool) {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if errors.Is(err, os.ErrNotExist) {
@@ -52,7 +51,7 @@ func loadScenario(t *testing.T, name string) ufwHostFiles {
 	if hf.statusExit, err = strconv.Atoi(strings.TrimSpace(code)); err != nil {
 		t.Fatalf("%s: status.exit: %v", name, err)
 	}
-	for f, path := range map[string]string{"default-ufw": ufwDefaultsPath, "user.rules": ufwRulesPath, "user6.rules": ufwRules6Path} {
+	for f, path := range map[string]string{"default-ufw": ufw.DefaultsPath, "user.rules": ufw.RulesPath, "user6.rules": ufw.Rules6Path} {
 		if s, ok := read(f); ok {
 			hf.files[path] = s
 		}
@@ -161,8 +160,8 @@ func mustUFW(t *testing.T, body string) *UFW {
 	return u
 }
 
-// seedRules is the seed's firewall: SSH, 80 and 443 from anywhere, VNC
-// from the LAN only.
+// seedRules is a small firewall: SSH, 80 and 443 from anywhere, VNC from
+// the LAN only.
 const seedRules = `
   rule {
     port  = 22
@@ -177,7 +176,7 @@ const seedRules = `
   rule { port = "443" }
 `
 
-// seedAsOnHost is the seed written the way the captured host has it
+// seedAsOnHost is seedRules written the way the captured host has it
 // (`ufw allow 22`: any protocol, no comment).
 const seedAsOnHost = `
   rule { port = 22 }
@@ -209,9 +208,9 @@ func attrLines(c *Change) []string {
 }
 
 func cmdLines(c *Change) []string {
-	cv := c.detail.(*ufwConvergence)
+	cv := c.detail.(*ufwChange).cv
 	var out []string
-	for _, cmd := range append(append([][]string{}, cv.before...), cv.cmds...) {
+	for _, cmd := range append(append([][]string{}, cv.Before...), cv.Cmds...) {
 		out = append(out, strings.Join(cmd, " "))
 	}
 	return out
@@ -221,115 +220,6 @@ func sameLines(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
 		t.Errorf("%s:\ngot:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
-}
-
-// Parsing: every captured rules file renders, rule for rule, as `ufw show
-// added` printed it, and the status says what it said.
-func TestUFWParseCaptured(t *testing.T) {
-	wantStatus := map[string]ufwStatus{
-		"not-installed":   {},
-		"inactive-fresh":  {Installed: true},
-		"inactive-seed":   {Installed: true},
-		"active-seed":     {Installed: true, Active: true, Incoming: "deny", Outgoing: "allow"},
-		"active-mixed":    {Installed: true, Active: true, Incoming: "deny", Outgoing: "reject"},
-		"active-ipv6-off": {Installed: true, Active: true, Incoming: "deny", Outgoing: "reject"},
-	}
-	for _, name := range ufwScenarios {
-		t.Run(name, func(t *testing.T) {
-			hf := loadScenario(t, name)
-			st, err := parseStatus(Output{ExitCode: hf.statusExit, Stdout: []byte(hf.status)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st != wantStatus[name] {
-				t.Errorf("status %+v, want %+v", st, wantStatus[name])
-			}
-			lists := map[ufwFamily][]ufwRule{}
-			for f, path := range map[ufwFamily]string{famV4: ufwRulesPath, famV6: ufwRules6Path} {
-				if lists[f], err = parseUserRules([]byte(hf.files[path])); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var got []string
-			for _, r := range mergeFamilies(lists, true) {
-				got = append(got, "ufw "+ufwCommand(r, ""))
-			}
-			var want []string
-			if b, err := os.ReadFile(filepath.Join("testdata", "ufw", name, "show-added.txt")); err == nil {
-				for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-					if l != "(None)" {
-						want = append(want, l)
-					}
-				}
-			}
-			sameLines(t, "rules as ufw show added prints them", got, want)
-		})
-	}
-}
-
-func TestUFWParseMixedDetails(t *testing.T) {
-	hf := loadScenario(t, "active-mixed")
-	v4, err := parseUserRules([]byte(hf.files[ufwRulesPath]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v6, err := parseUserRules([]byte(hf.files[ufwRules6Path]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(v4) != 18 || len(v6) != 14 {
-		t.Fatalf("%d IPv4 and %d IPv6 rules, want 18 and 14", len(v4), len(v6))
-	}
-	want := map[string]ufwRule{
-		"first v4, inserted": {ufwKey: ufwKey{Proto: "tcp", DPort: "22", Dst: "any", SPort: "any", Src: "10.9.0.0/16", Dir: "in"}, Action: "deny"},
-		"limit with comment": {ufwKey: ufwKey{Proto: "tcp", DPort: "2222", Dst: "any", SPort: "any", Src: "any", Dir: "in"}, Action: "limit", Comment: "ssh alt"},
-		"interface":          {ufwKey: ufwKey{Proto: "any", DPort: "99", Dst: "any", SPort: "any", Src: "any", Dir: "in", IfaceIn: "eth0"}, Action: "allow"},
-		"out":                {ufwKey: ufwKey{Proto: "any", DPort: "53", Dst: "any", SPort: "any", Src: "any", Dir: "out"}, Action: "allow"},
-		"log":                {ufwKey: ufwKey{Proto: "tcp", DPort: "98", Dst: "any", SPort: "any", Src: "any", Dir: "in"}, Action: "allow", Log: "log"},
-		"route":              {ufwKey: ufwKey{Proto: "any", DPort: "95", Dst: "any", SPort: "any", Src: "any", Dir: "in", Route: true}, Action: "allow"},
-		"app":                {ufwKey: ufwKey{Proto: "tcp", DPort: "22", Dst: "any", SPort: "any", Src: "any", Dir: "in", DApp: "OpenSSH"}, Action: "allow"},
-		"unicode comment":    {ufwKey: ufwKey{Proto: "udp", DPort: "94", Dst: "any", SPort: "any", Src: "any", Dir: "in"}, Action: "allow", Comment: "ünïcode"},
-	}
-	got := map[string]ufwRule{"first v4, inserted": v4[0], "limit with comment": v4[5], "interface": v4[10], "out": v4[11],
-		"log": v4[12], "route": v4[13], "app": v4[14], "unicode comment": v4[17]}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("%s: got %+v, want %+v", k, got[k], w)
-		}
-	}
-	// The IPv6-only rules in their real places: `ufw show added` prints them last.
-	if v6[1].Action != "deny" || v6[1].DPort != "8081" || v6[5].Action != "reject" || v6[5].Src != "fd00::/8" {
-		t.Errorf("IPv6 order lost: %+v, %+v", v6[1], v6[5])
-	}
-}
-
-func TestUFWDefaultsFile(t *testing.T) {
-	hf := loadScenario(t, "active-ipv6-off")
-	data := []byte(hf.files[ufwDefaultsPath])
-	d := parseDefaultFile(data)
-	if d != (ufwDefaults{IPv6: false, Incoming: "deny", Outgoing: "reject"}) {
-		t.Errorf("defaults %+v", d)
-	}
-	on := setIPv6(data, true)
-	if !parseDefaultFile(on).IPv6 {
-		t.Error("IPV6 not set")
-	}
-	// Only the IPV6 line changes.
-	a, b := strings.Split(string(data), "\n"), strings.Split(string(on), "\n")
-	if len(a) != len(b) {
-		t.Fatalf("line count %d → %d", len(a), len(b))
-	}
-	for i := range a {
-		if a[i] != b[i] && !(a[i] == "IPV6=no" && b[i] == "IPV6=yes") {
-			t.Errorf("line %d changed: %q → %q", i+1, a[i], b[i])
-		}
-	}
-	if got := string(setIPv6([]byte("# nothing\nFOO=1"), false)); got != "# nothing\nFOO=1\nIPV6=no\n" {
-		t.Errorf("append to a file without IPV6: %q", got)
-	}
-	if d := parseDefaultFile([]byte("IPV6=\"YES\"\nDEFAULT_INPUT_POLICY='ACCEPT'\n")); !d.IPv6 || d.Incoming != "allow" {
-		t.Errorf("quoted values: %+v", d)
 	}
 }
 
@@ -355,10 +245,10 @@ func TestUFWCheckFreshCard(t *testing.T) {
 		"allow 443",
 		"--force enable",
 	})
-	if cv := c.detail.(*ufwConvergence); cv.defaults != nil || len(cv.before) != 0 {
-		t.Errorf("nothing to write before the rules: %+v", cv)
+	if d := c.detail.(*ufwChange); d.defaults != nil || len(d.cv.Before) != 0 {
+		t.Errorf("nothing to write before the rules: %+v", d)
 	}
-	script := ufwScript(c.detail.(*ufwConvergence).cmds)
+	script := ufwScript(c.detail.(*ufwChange).cv.Cmds)
 	if !strings.HasPrefix(script, "set -e\n") || !strings.Contains(script, "u 'allow' '22/tcp' 'comment' 'ssh'\n") {
 		t.Errorf("script:\n%s", script)
 	}
@@ -386,8 +276,8 @@ func TestUFWCheckConvergedIsNoOp(t *testing.T) {
 
 func TestUFWCheckDriftAndExclusive(t *testing.T) {
 	hf := loadScenario(t, "active-seed").
-		with(ufwRulesPath, "allow any 8080 0.0.0.0/0 any 0.0.0.0/0 in").
-		with(ufwRules6Path, "allow any 8080 ::/0 any ::/0 in")
+		with(ufw.RulesPath, "allow any 8080 0.0.0.0/0 any 0.0.0.0/0 in").
+		with(ufw.Rules6Path, "allow any 8080 ::/0 any ::/0 in")
 	u := mustUFW(t, `exclusive = true`+seedAsOnHost)
 	c := checkUFW(t, u, hf, noEndpoint)
 	if c.Action != Update || c.Summary != "update ufw: delete 1 rule" {
@@ -403,7 +293,7 @@ func TestUFWCheckDriftAndExclusive(t *testing.T) {
 	}
 
 	// One family only: deleted from that family only.
-	hf = loadScenario(t, "active-seed").with(ufwRules6Path, "deny tcp 25 ::/0 any ::/0 in")
+	hf = loadScenario(t, "active-seed").with(ufw.Rules6Path, "deny tcp 25 ::/0 any ::/0 in")
 	c = checkUFW(t, mustUFW(t, `exclusive = true`+seedAsOnHost), hf, noEndpoint)
 	sameLines(t, "attrs", attrLines(c), []string{`rule: "deny 25/tcp from ::/0" → ""`})
 	sameLines(t, "commands", cmdLines(c), []string{"delete deny from ::/0 to any port 25 proto tcp"})
@@ -477,100 +367,14 @@ func TestUFWCheckIPv6On(t *testing.T) {
 		"allow from ::/0 to any port 8080",
 		"reject from fd00::/8 to any port 25 proto tcp",
 	})
-	cv := c.detail.(*ufwConvergence)
-	if cv.defaults == nil || !strings.Contains(string(cv.defaults.Content), "\nIPV6=yes\n") ||
-		cv.defaults.Mode != 0o644 || cv.defaults.Owner != "0" {
-		t.Errorf("defaults write: %+v", cv.defaults)
+	d := c.detail.(*ufwChange)
+	if d.defaults == nil || !strings.Contains(string(d.defaults.Content), "\nIPV6=yes\n") ||
+		d.defaults.Mode != 0o644 || d.defaults.Owner != "0" {
+		t.Errorf("defaults write: %+v", d.defaults)
 	}
 	if c.Summary != "update ufw: add 1 rule, change 2 rules, IPV6=yes" {
 		t.Errorf("summary %q", c.Summary)
 	}
-}
-
-// New rules keep the plan's order around the rules the host already has:
-// a deny declared before an existing allow goes before it, per family.
-func TestUFWCheckInsertsInPlanOrder(t *testing.T) {
-	u := mustUFW(t, `
-  rule {
-    port = 22
-    proto = "tcp"
-    from = "10.9.0.0/16"
-    action = "deny"
-  }
-  rule {
-    port = 22
-    proto = "tcp"
-    from = "fd00::/8"
-    action = "deny"
-  }
-  rule {
-    port = 8081
-    proto = "tcp"
-    action = "reject"
-  }
-`+seedAsOnHost)
-	c := checkUFW(t, u, loadScenario(t, "active-seed"), hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})
-	sameLines(t, "commands", cmdLines(c), []string{
-		"insert 1 deny from 10.9.0.0/16 to any port 22 proto tcp",
-		"insert 6 deny from fd00::/8 to any port 22 proto tcp", // 5 IPv4 rules now, then the first IPv6 one
-		"insert 2 reject from 0.0.0.0/0 to any port 8081 proto tcp",
-		"insert 8 reject from ::/0 to any port 8081 proto tcp",
-	})
-	cv := c.detail.(*ufwConvergence)
-	var v4, v6 []string
-	for _, e := range cv.final[famV4] {
-		v4 = append(v4, describeRule(e.ufwRule, nil, false))
-	}
-	for _, e := range cv.final[famV6] {
-		v6 = append(v6, describeRule(e.ufwRule, nil, false))
-	}
-	sameLines(t, "IPv4 rules after", v4, []string{"deny 22/tcp from 10.9.0.0/16", "reject 8081/tcp from any", "allow 22 from any",
-		"allow 5900 from 192.168.0.0/24", "allow 80 from any", "allow 443 from any"})
-	sameLines(t, "IPv6 rules after", v6, []string{"deny 22/tcp from fd00::/8", "reject 8081/tcp from any", "allow 22 from any",
-		"allow 80 from any", "allow 443 from any"})
-	// Once done, the same plan has nothing to do.
-	if again := checkUFW(t, u, hostAfter(loadScenario(t, "active-seed"), cv), noEndpoint); again.Changed() {
-		t.Errorf("not idempotent: %v", attrLines(again))
-	}
-}
-
-// hostAfter is hf with the rules files as cv leaves them (what ufw writes,
-// tuple by tuple) and the firewall enabled or not.
-func hostAfter(hf ufwHostFiles, cv *ufwConvergence) ufwHostFiles {
-	out := hf.with(ufwRulesPath)
-	for f, path := range map[ufwFamily]string{famV4: ufwRulesPath, famV6: ufwRules6Path} {
-		var b strings.Builder
-		zero := f.anyAddr()
-		for _, e := range cv.final[f] {
-			addr := func(a string) string {
-				if a == "any" {
-					return zero
-				}
-				return a
-			}
-			action := e.Action
-			if e.Log != "" {
-				action += "_" + e.Log
-			}
-			if e.Route {
-				action = "route:" + action
-			}
-			dir := e.Dir
-			if e.IfaceIn != "" {
-				dir += "_" + e.IfaceIn
-			}
-			fmt.Fprintf(&b, "### tuple ### %s %s %s %s %s %s %s", action, e.Proto, e.DPort, addr(e.Dst), e.SPort, addr(e.Src), dir)
-			if e.Comment != "" {
-				fmt.Fprintf(&b, " comment=%x", e.Comment)
-			}
-			b.WriteString("\n")
-		}
-		out.files[path] = b.String()
-	}
-	if cv.defaults != nil {
-		out.files[ufwDefaultsPath] = string(cv.defaults.Content)
-	}
-	return out
 }
 
 func TestUFWCheckNotInstalled(t *testing.T) {
@@ -609,8 +413,8 @@ func TestUFWCheckErrors(t *testing.T) {
 		t.Errorf("ufw status failing (not root): %v", err)
 	}
 	hf = loadScenario(t, "active-seed")
-	delete(hf.files, ufwRules6Path)
-	if _, err := u.Check(hf.state(t, u, noEndpoint)); err == nil || !strings.Contains(err.Error(), ufwRules6Path) {
+	delete(hf.files, ufw.Rules6Path)
+	if _, err := u.Check(hf.state(t, u, noEndpoint)); err == nil || !strings.Contains(err.Error(), ufw.Rules6Path) {
 		t.Errorf("unreadable user6.rules: %v", err)
 	}
 }
@@ -708,21 +512,21 @@ rule { port = 22 }`, fresh, ssh6, "hako is connected over IPv6 (tcp port 22 from
 		{"disabled", `enabled = false`, fresh, ssh, ""},
 		{"local host", `rule { port = 80 }`, fresh, noEndpoint, ""},
 		{"host's own deny stays (not exclusive)", `rule { port = 22 }`,
-			fresh.with(ufwRulesPath, "deny tcp 22 0.0.0.0/0 any 10.213.0.0/24 in"), ssh,
+			fresh.with(ufw.RulesPath, "deny tcp 22 0.0.0.0/0 any 10.213.0.0/24 in"), ssh,
 			`the host's rule "deny 22/tcp from 10.213.0.0/24", which the plan does not declare, is the first rule that matches`},
 		{"host's own deny goes (exclusive)", `exclusive = true
-rule { port = 22 }`, fresh.with(ufwRulesPath, "deny tcp 22 0.0.0.0/0 any 10.213.0.0/24 in"), ssh, ""},
+rule { port = 22 }`, fresh.with(ufw.RulesPath, "deny tcp 22 0.0.0.0/0 any 10.213.0.0/24 in"), ssh, ""},
 		{"deny on an interface may match", `rule { port = 22 }`,
-			fresh.with(ufwRulesPath, "deny any 22 0.0.0.0/0 any 0.0.0.0/0 in_ppp0"), ssh,
+			fresh.with(ufw.RulesPath, "deny any 22 0.0.0.0/0 any 0.0.0.0/0 in_ppp0"), ssh,
 			`the host's rule "deny in on ppp0 to any port 22", which the plan does not declare, may be the first rule that matches (hako cannot tell the interface the connection arrives on (ppp0))`},
 		{"allow on an interface is not relied on", `rule { port = 80 }`,
-			fresh.with(ufwRulesPath, "allow any 22 0.0.0.0/0 any 0.0.0.0/0 in_eth0"), ssh, "no rule allows"},
+			fresh.with(ufw.RulesPath, "allow any 22 0.0.0.0/0 any 0.0.0.0/0 in_eth0"), ssh, "no rule allows"},
 		{"host's allow is kept", `rule { port = 80 }`,
-			fresh.with(ufwRulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"), ssh, ""},
+			fresh.with(ufw.RulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"), ssh, ""},
 		{"host's allow deleted (exclusive)", `exclusive = true
-rule { port = 80 }`, fresh.with(ufwRulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"), ssh, "no rule allows"},
+rule { port = 80 }`, fresh.with(ufw.RulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"), ssh, "no rule allows"},
 		{"out and route rules do not count", `rule { port = 80 }`,
-			fresh.with(ufwRulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 out", "route:allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"), ssh, "no rule allows"},
+			fresh.with(ufw.RulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 out", "route:allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"), ssh, "no rule allows"},
 		// An existing allow made into a deny in place stays first.
 		{"allow turned into deny", `rule {
   port = 22
@@ -749,7 +553,7 @@ rule { port = 80 }`, fresh.with(ufwRulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0.
 // A host already as planned is never refused, even if hako cannot prove
 // the connection safe: nothing would change.
 func TestUFWNoChangeNoRefusal(t *testing.T) {
-	hf := loadScenario(t, "active-seed").with(ufwRulesPath, "deny any 22 0.0.0.0/0 any 0.0.0.0/0 in_ppp0")
+	hf := loadScenario(t, "active-seed").with(ufw.RulesPath, "deny any 22 0.0.0.0/0 any 0.0.0.0/0 in_ppp0")
 	u := mustUFW(t, seedAsOnHost)
 	if c, err := u.Check(hf.state(t, u, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})); err != nil || c.Changed() {
 		t.Errorf("%v %v", c, err)
@@ -818,16 +622,16 @@ func TestUFWDecodeNormalizes(t *testing.T) {
   }
 `)
 	var got []string
-	for _, r := range u.rules {
-		got = append(got, fmt.Sprintf("%s %s %s %s %v", r.action, r.proto, r.port, r.from, r.families))
+	for _, r := range u.goal.Rules {
+		got = append(got, fmt.Sprintf("%s %s %s %s %v", r.Action, r.Proto, r.Port, r.From, r.Families))
 	}
 	sameLines(t, "rules", got, []string{
 		"allow tcp 22,80,443 any [IPv4]",
 		"allow any 5900 10.0.0.1 [IPv4]",
 		"deny udp 6000:6007 any [IPv4]",
 	})
-	if u.enabled != true || u.ipv6 || u.exclusive || u.incoming != "deny" || u.outgoing != "allow" {
-		t.Errorf("defaults: %+v", u)
+	if g := u.goal; g.Enabled != true || g.IPv6 || g.Exclusive || g.Incoming != "deny" || g.Outgoing != "allow" {
+		t.Errorf("defaults: %+v", g)
 	}
 }
 
@@ -848,7 +652,7 @@ func (f *fakeHost) Run(_ context.Context, cmd string) (hosts.Result, error) {
 	return hosts.Result{}, nil
 }
 func (f *fakeHost) WriteFile(_ context.Context, w hosts.FileWrite) error {
-	f.calls = append(f.calls, fmt.Sprintf("write:%s %o %s:%s IPV6=%v", w.Path, w.Mode, w.Owner, w.Group, parseDefaultFile(w.Content).IPv6))
+	f.calls = append(f.calls, fmt.Sprintf("write:%s %o %s:%s IPV6=%v", w.Path, w.Mode, w.Owner, w.Group, ufw.ParseDefaultFile(w.Content).IPv6))
 	return nil
 }
 
@@ -891,29 +695,6 @@ func TestUFWApplyOrder(t *testing.T) {
 	}
 }
 
-// Port lists are sorted as ufw's human_sort stores them, so that a plan's
-// list matches the host's: by first port, a single port before a range
-// from it, shorter ranges first.
-func TestUFWPortOrderAsUFW(t *testing.T) {
-	for in, want := range map[string]string{
-		"80:90,80":          "80,80:90",
-		"80:95,80:90,80,79": "79,80,80:90,80:95",
-		"443,80,022":        "22,80,443",
-		"9000:9010,81,8000": "81,8000,9000:9010",
-	} {
-		if got, err := normalizePorts(in); err != nil || got != want {
-			t.Errorf("normalizePorts(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	// The host as ufw left it after `ufw allow 80:90,80/tcp`: nothing to do.
-	hf := loadScenario(t, "active-seed").with(ufwRulesPath, "allow tcp 80,80:90 0.0.0.0/0 any 0.0.0.0/0 in").
-		with(ufwRules6Path, "allow tcp 80,80:90 ::/0 any ::/0 in")
-	u := mustUFW(t, "exclusive = true\n"+seedAsOnHost+"\nrule {\n port = \"80:90,80\"\n proto = \"tcp\"\n}")
-	if c := checkUFW(t, u, hf, noEndpoint); c.Changed() {
-		t.Errorf("not idempotent: %v %v", attrLines(c), cmdLines(c))
-	}
-}
-
 // A kernel without IPv6 (ipv6.disable=1): ufw keeps IPv4 rules only even
 // with IPV6=yes, so a plan with ipv6 = true cannot converge; Check says so.
 // With ipv6 = false the task works as on any host.
@@ -929,7 +710,7 @@ func TestUFWKernelWithoutIPv6(t *testing.T) {
 	}
 	// As ufw leaves such a host after `ufw allow 22/tcp` with IPV6=yes.
 	hf := loadScenario(t, "active-ipv6-off")
-	hf.files[ufwDefaultsPath] = string(setIPv6([]byte(hf.files[ufwDefaultsPath]), true))
+	hf.files[ufw.DefaultsPath] = string(ufw.SetIPv6([]byte(hf.files[ufw.DefaultsPath]), true))
 	hf.noIPv6 = true
 	for _, scenario := range []ufwHostFiles{hf, func() ufwHostFiles { h := loadScenario(t, "not-installed"); h.noIPv6 = true; return h }()} {
 		_, err := u.Check(scenario.state(t, u, ep))

@@ -1,12 +1,10 @@
-package tasks
+package ufw
 
 import (
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
-
-	"github.com/hako-dev/hako/hosts"
 )
 
 // The lockout check: would the firewall the plan leaves behind accept a new
@@ -20,18 +18,18 @@ import (
 // against the connection: an allow rule with one is not relied on, a deny
 // or reject rule with one is taken to block.
 
-// ufwMatch is how a rule matches the SSH connection.
-type ufwMatch int
+// sshMatch is how a rule matches the SSH connection.
+type sshMatch int
 
 const (
-	matchNo ufwMatch = iota
+	matchNo sshMatch = iota
 	matchYes
 	matchMaybe
 )
 
 // matchSSH tells whether e matches new tcp connections to port from
 // client, and for matchMaybe, why it might.
-func (e ufwEntry) matchSSH(client netip.Addr, port int) (ufwMatch, string) {
+func (e Entry) matchSSH(client netip.Addr, port int) (sshMatch, string) {
 	if e.Route || e.Dir != "in" || (e.Proto != "tcp" && e.Proto != "any") || !portIn(e.DPort, port) {
 		return matchNo, ""
 	}
@@ -86,36 +84,31 @@ func portIn(spec string, port int) bool {
 
 func blocks(action string) bool { return action == "deny" || action == "reject" }
 
-// lockout returns a Refusal when the firewall cv leaves would not accept
-// the SSH connection ep, nil when it would (or when there is no network
-// connection to protect).
-func (u *UFW) lockout(ep hosts.Endpoint, cv *ufwConvergence) *Refusal {
-	if ep.ClientAddr == "" || ep.ServerPort == 0 || !cv.enabled {
-		return nil
-	}
-	client, err := netip.ParseAddr(ep.ClientAddr)
-	if err != nil {
-		return &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s: cannot tell whether the firewall would let hako's SSH connection in: the client address %q is not an IP address", u.addr, ep.ClientAddr)}
+// Lockout says why the firewall cv leaves would not accept a new SSH
+// connection from client to port, as the end of a sentence such as "the
+// plan would lock hako out of the host: ..."; "" when it would (or when
+// ufw ends up disabled).
+func (cv *Convergence) Lockout(client netip.Addr, port int) string {
+	if !cv.Enabled {
+		return ""
 	}
 	client = client.Unmap().WithZone("")
-	fam := famV4
+	fam := V4
 	if client.Is6() {
-		fam = famV6
+		fam = V6
 	}
-	conn := fmt.Sprintf("tcp port %d from %s", ep.ServerPort, client)
-	refuse := func(format string, args ...any) *Refusal {
-		return &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s would lock hako out of the host: %s", u.addr, fmt.Sprintf(format, args...))}
-	}
-	if fam == famV6 && !cv.ipv6 {
+	conn := fmt.Sprintf("tcp port %d from %s", port, client)
+	refuse := fmt.Sprintf
+	if fam == V6 && !cv.IPv6 {
 		return refuse("hako is connected over IPv6 (%s), and with ipv6 = false ufw drops all IPv6 traffic; set ipv6 = true and allow the SSH port", conn)
 	}
-	for _, e := range cv.final[fam] {
-		m, why := e.matchSSH(client, ep.ServerPort)
+	for _, e := range cv.Final[fam] {
+		m, why := e.matchSSH(client, port)
 		if m == matchNo || (m == matchMaybe && !blocks(e.Action)) {
 			continue
 		}
 		if !blocks(e.Action) {
-			return nil
+			return ""
 		}
 		first := "is the first rule that matches"
 		if m == matchMaybe {
@@ -124,14 +117,14 @@ func (u *UFW) lockout(ep hosts.Endpoint, cv *ufwConvergence) *Refusal {
 		verb := map[string]string{"deny": "denies", "reject": "rejects"}[e.Action]
 		if r := cv.rules[e.plan]; r != nil {
 			return refuse("its %s, %q, %s the SSH connection hako is using (%s) and %s it; declare an allow rule for port %d from that address before it (in the rule blocks' order), or narrow the %s rule",
-				r.where(), r.describe(cv.ipv6), first, conn, verb, ep.ServerPort, e.Action)
+				r.where(), r.Describe(cv.IPv6), first, conn, verb, port, e.Action)
 		}
 		return refuse("the host's rule %q, which the plan does not declare, %s the SSH connection hako is using (%s) and %s it; delete it (exclusive = true deletes rules the plan does not declare)",
-			describeRule(e.ufwRule, nil, cv.ipv6), first, conn, verb)
+			describeRule(e.Rule, nil, cv.IPv6), first, conn, verb)
 	}
-	if cv.incoming == "allow" {
-		return nil
+	if cv.Incoming == "allow" {
+		return ""
 	}
 	return refuse("no rule allows the SSH connection hako is using (%s), and the default for incoming traffic is %s; add `rule { port = %d }` (from anywhere) or a rule for port %d from %s",
-		conn, cv.incoming, ep.ServerPort, ep.ServerPort, client)
+		conn, cv.Incoming, port, port, client)
 }

@@ -1,10 +1,8 @@
-package tasks
+package ufw
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/hako-dev/hako/hosts"
 )
 
 // Working out a ufw change: the commands, in an order that never blocks
@@ -25,7 +23,7 @@ import (
 // and limit rules; the deletion of undeclared rules; the deny and reject
 // rules; the default policies; `ufw --force enable` last.
 //
-// ufwSim works out what each command does to the lists exactly as ufw's
+// sim works out what each command does to the lists exactly as ufw's
 // backend does it (set_rule in backend_iptables.py, ufw 0.36.2), which is
 // not always what the command seems to say: adding a rule replaces every
 // rule with its key, `ufw delete` without a comment also deletes the rules
@@ -33,67 +31,66 @@ import (
 // application rule's lines once. The firewall the lockout check examines
 // is the one the commands really leave.
 
-// ufwEntry is a rule in one family's list as it will be.
-type ufwEntry struct {
-	ufwRule
-	plan int // the declaring plan rule's n; 0 for a rule the plan does not declare
+// Entry is a rule in one family's list as it will be.
+type Entry struct {
+	Rule
+	plan int // the declaring plan rule's N; 0 for a rule the plan does not declare
 	host int // 1 + its index in the host's list; 0 for a rule hako adds
 }
 
-// ufwConvergence is a worked-out change: what Apply carries out, and the
-// firewall it leaves, which the lockout check examines.
-type ufwConvergence struct {
-	installed    bool
-	before       [][]string       // ufw commands run before /etc/default/ufw is written
-	defaults     *hosts.FileWrite // /etc/default/ufw with the new IPV6
-	cmds         [][]string       // the rest, in one script
-	attrs        []AttrChange
-	summaryParts []string
-
-	// The firewall after Apply.
-	enabled  bool
-	ipv6     bool
-	incoming string
-	final    map[ufwFamily][]ufwEntry
-	rules    map[int]*ufwPlanRule // by n, for messages
+// Change is one line of what a convergence changes: Before and After are
+// the setting or the rule as people read them, "" for none.
+type Change struct {
+	Name, Before, After string
 }
 
-func (cv *ufwConvergence) summary() string { return strings.Join(cv.summaryParts, ", ") }
+// Convergence is a worked-out change: the ufw commands and the
+// /etc/default/ufw that make the host's firewall the goal, and the
+// firewall they leave, which the lockout check examines.
+type Convergence struct {
+	Installed bool       // ufw is installed (else nothing can be carried out)
+	Before    [][]string // ufw commands (arguments) run before /etc/default/ufw is written
+	Defaults  []byte     // /etc/default/ufw with the new IPV6; nil when it stays
+	Cmds      [][]string // the rest, in order
+	Changes   []Change
+	summary   []string
 
-// families are the lists the plan manages: IPv6 only with ipv6 = true
-// (with IPV6=no ufw ignores its IPv6 rules and drops all IPv6 traffic).
-func (u *UFW) families() []ufwFamily {
-	if u.ipv6 {
-		return []ufwFamily{famV4, famV6}
-	}
-	return []ufwFamily{famV4}
+	// The firewall after the commands.
+	Enabled  bool
+	IPv6     bool
+	Incoming string
+	Final    map[Family][]Entry // each family's rules, in ufw's order
+	rules    map[int]*PlanRule  // by N, for messages
 }
 
-// converge works out the change; an error when ufw's commands cannot
-// make the firewall the plan declares.
-func (u *UFW) converge(h *ufwHost) (*ufwConvergence, error) {
-	cv := &ufwConvergence{installed: h.status.Installed, enabled: u.enabled, ipv6: u.ipv6,
-		incoming: u.incoming, rules: map[int]*ufwPlanRule{}}
-	for _, r := range u.rules {
-		cv.rules[r.n] = r
+// Summary says what changes in a few words: "add 1 rule, IPV6=yes".
+func (cv *Convergence) Summary() string { return strings.Join(cv.summary, ", ") }
+
+// Converge works out the change from h to g; an error when ufw's commands
+// cannot make the firewall g declares.
+func Converge(h *Host, g *Goal) (*Convergence, error) {
+	cv := &Convergence{Installed: h.Status.Installed, Enabled: g.Enabled, IPv6: g.IPv6,
+		Incoming: g.Incoming, rules: map[int]*PlanRule{}}
+	for _, r := range g.Rules {
+		cv.rules[r.N] = r
 	}
-	s := &ufwSim{lists: map[ufwFamily][]ufwEntry{}, fams: u.families(), ipv6: u.ipv6, plan: u.rules, rules: cv.rules}
-	for _, f := range []ufwFamily{famV4, famV6} {
-		for i, r := range h.lists[f] {
-			s.lists[f] = append(s.lists[f], ufwEntry{ufwRule: r, host: i + 1})
+	s := &sim{lists: map[Family][]Entry{}, fams: g.families(), ipv6: g.IPv6, plan: g.Rules, rules: cv.rules}
+	for _, f := range []Family{V4, V6} {
+		for i, r := range h.Lists[f] {
+			s.lists[f] = append(s.lists[f], Entry{Rule: r, host: i + 1})
 		}
 	}
 	// Each declared rule claims the host's rule with its key in each
 	// family: the first one as declared, else the first one.
-	for _, r := range u.rules {
-		want := r.rule()
-		for _, f := range r.families {
+	for _, r := range g.Rules {
+		want := r.Rule()
+		for _, f := range r.Families {
 			claim := -1
 			for i, e := range s.lists[f] {
-				if e.plan != 0 || e.ufwKey != want.ufwKey {
+				if e.plan != 0 || e.Key != want.Key {
 					continue
 				}
-				if e.ufwRule == want {
+				if e.Rule == want {
 					claim = i
 					break
 				}
@@ -102,60 +99,60 @@ func (u *UFW) converge(h *ufwHost) (*ufwConvergence, error) {
 				}
 			}
 			if claim >= 0 {
-				s.lists[f][claim].plan = r.n
+				s.lists[f][claim].plan = r.N
 			}
 		}
 	}
-	host := map[ufwFamily][]ufwEntry{}
+	host := map[Family][]Entry{}
 	for f, l := range s.lists {
-		host[f] = append([]ufwEntry(nil), l...)
+		host[f] = append([]Entry(nil), l...)
 	}
 
 	status := "inactive"
 	switch {
-	case !h.status.Installed:
+	case !h.Status.Installed:
 		status = "not installed"
-	case h.status.Active:
+	case h.Status.Active:
 		status = "active"
 	}
 	want := "inactive"
-	if u.enabled {
+	if g.Enabled {
 		want = "active"
 	}
 	if status != want {
 		cv.attr("status", status, want)
-		if !u.enabled {
-			cv.summaryParts = append(cv.summaryParts, "disable")
+		if !g.Enabled {
+			cv.summary = append(cv.summary, "disable")
 		}
 	}
-	if h.status.Active && !u.enabled {
-		cv.before = append(cv.before, []string{"disable"})
+	if h.Status.Active && !g.Enabled {
+		cv.Before = append(cv.Before, []string{"disable"})
 	}
-	if !h.status.Installed || h.defaults.IPv6 != u.ipv6 {
+	if !h.Status.Installed || h.Defaults.IPv6 != g.IPv6 {
 		before := ""
-		if h.status.Installed {
-			before = yesNo(h.defaults.IPv6)
-			cv.defaults = defaultsWrite(h, u.ipv6)
-			cv.summaryParts = append(cv.summaryParts, "IPV6="+yesNo(u.ipv6))
+		if h.Status.Installed {
+			before = yesNo(h.Defaults.IPv6)
+			cv.Defaults = SetIPv6(h.DefaultFile, g.IPv6)
+			cv.summary = append(cv.summary, "IPV6="+yesNo(g.IPv6))
 		}
-		cv.attr("IPV6", before, yesNo(u.ipv6))
-		if h.status.Active && u.enabled {
+		cv.attr("IPV6", before, yesNo(g.IPv6))
+		if h.Status.Active && g.Enabled {
 			s.cmd("reload")
 		}
 	}
 
-	for _, r := range u.rules {
-		if r.action == "allow" || r.action == "limit" {
+	for _, r := range g.Rules {
+		if r.Action == "allow" || r.Action == "limit" {
 			s.place(r)
 		}
 	}
-	if u.exclusive {
-		s.deleteUndeclared(func(ufwEntry) bool { return true })
+	if g.Exclusive {
+		s.deleteUndeclared(func(Entry) bool { return true })
 	} else {
-		s.deleteUndeclared(func(e ufwEntry) bool { return e.Comment == ufwTempComment })
+		s.deleteUndeclared(func(e Entry) bool { return e.Comment == TemporaryComment })
 	}
-	for _, r := range u.rules {
-		if r.action == "deny" || r.action == "reject" {
+	for _, r := range g.Rules {
+		if r.Action == "deny" || r.Action == "reject" {
 			s.place(r)
 		}
 	}
@@ -165,17 +162,17 @@ func (u *UFW) converge(h *ufwHost) (*ufwConvergence, error) {
 	}
 
 	for _, d := range []struct{ dir, have, want string }{
-		{"incoming", h.defaults.Incoming, u.incoming}, {"outgoing", h.defaults.Outgoing, u.outgoing},
+		{"incoming", h.Defaults.Incoming, g.Incoming}, {"outgoing", h.Defaults.Outgoing, g.Outgoing},
 	} {
 		if d.have != d.want {
 			cv.attr("default "+d.dir, d.have, d.want)
 			s.cmd("default", d.want, d.dir)
-			if h.status.Installed {
-				cv.summaryParts = append(cv.summaryParts, fmt.Sprintf("default %s %s", d.want, d.dir))
+			if h.Status.Installed {
+				cv.summary = append(cv.summary, fmt.Sprintf("default %s %s", d.want, d.dir))
 			}
 		}
 	}
-	if u.enabled && !h.status.Active {
+	if g.Enabled && !h.Status.Active {
 		s.cmd("--force", "enable")
 	}
 
@@ -183,9 +180,9 @@ func (u *UFW) converge(h *ufwHost) (*ufwConvergence, error) {
 	// plan order, then the host's other rules that the commands change or
 	// delete.
 	added, changed := 0, 0
-	for _, r := range u.rules {
-		before := describePresent(host, r, u.ipv6)
-		if after := r.describe(u.ipv6); before != after || !fullyPresent(host, r) {
+	for _, r := range g.Rules {
+		before := describePresent(host, r, g.IPv6)
+		if after := r.Describe(g.IPv6); before != after || !fullyPresent(host, r) {
 			cv.attr("rule", before, after)
 			if before == "" {
 				added++
@@ -203,8 +200,8 @@ func (u *UFW) converge(h *ufwHost) (*ufwConvergence, error) {
 			changed++
 		}
 	}
-	cv.attrs = append(cv.attrs, others...)
-	if h.status.Installed {
+	cv.Changes = append(cv.Changes, others...)
+	if h.Status.Installed {
 		var parts []string
 		if added > 0 {
 			parts = append(parts, "add "+plural(added, "rule"))
@@ -215,15 +212,15 @@ func (u *UFW) converge(h *ufwHost) (*ufwConvergence, error) {
 		if deleted > 0 {
 			parts = append(parts, "delete "+plural(deleted, "rule"))
 		}
-		cv.summaryParts = append(parts, cv.summaryParts...)
+		cv.summary = append(parts, cv.summary...)
 	}
-	cv.cmds = s.cmds
-	cv.final = s.lists
+	cv.Cmds = s.cmds
+	cv.Final = s.lists
 	return cv, nil
 }
 
-func (cv *ufwConvergence) attr(name, before, after string) {
-	cv.attrs = append(cv.attrs, AttrChange{Name: name, Before: before, After: after})
+func (cv *Convergence) attr(name, before, after string) {
+	cv.Changes = append(cv.Changes, Change{Name: name, Before: before, After: after})
 }
 
 func yesNo(b bool) string {
@@ -237,13 +234,13 @@ func yesNo(b bool) string {
 // (ssh)"; fams are the families it is in. A rule from any address that
 // is in one family only says which ("from 0.0.0.0/0"). Rules a plan cannot
 // declare are shown as ufw's command for them.
-func describeRule(r ufwRule, fams []ufwFamily, ipv6 bool) string {
+func describeRule(r Rule, fams []Family, ipv6 bool) string {
 	src := ""
 	if ipv6 && len(fams) == 1 && r.Src == "any" && r.Dst == "any" {
 		src = fams[0].anyAddr()
 	}
 	if !r.simple() {
-		return ufwCommand(r, src)
+		return Command(r, src)
 	}
 	var b strings.Builder
 	b.WriteString(r.Action)
@@ -272,25 +269,25 @@ func describeRule(r ufwRule, fams []ufwFamily, ipv6 bool) string {
 
 // describePresent describes what the host has of plan rule r, "" if
 // nothing.
-func describePresent(lists map[ufwFamily][]ufwEntry, r *ufwPlanRule, ipv6 bool) string {
+func describePresent(lists map[Family][]Entry, r *PlanRule, ipv6 bool) string {
 	type group struct {
-		rule ufwRule
-		fams []ufwFamily
+		rule Rule
+		fams []Family
 	}
 	var groups []*group
-	for _, f := range r.families {
+	for _, f := range r.Families {
 		for _, e := range lists[f] {
-			if e.plan != r.n {
+			if e.plan != r.N {
 				continue
 			}
 			var g *group
 			for _, o := range groups {
-				if o.rule == e.ufwRule {
+				if o.rule == e.Rule {
 					g = o
 				}
 			}
 			if g == nil {
-				g = &group{rule: e.ufwRule}
+				g = &group{rule: e.Rule}
 				groups = append(groups, g)
 			}
 			g.fams = append(g.fams, f)
@@ -305,12 +302,12 @@ func describePresent(lists map[ufwFamily][]ufwEntry, r *ufwPlanRule, ipv6 bool) 
 
 // fullyPresent reports whether the host has plan rule r, as declared, in
 // every family r wants.
-func fullyPresent(lists map[ufwFamily][]ufwEntry, r *ufwPlanRule) bool {
-	want := r.rule()
-	for _, f := range r.families {
+func fullyPresent(lists map[Family][]Entry, r *PlanRule) bool {
+	want := r.Rule()
+	for _, f := range r.Families {
 		ok := false
 		for _, e := range lists[f] {
-			if e.plan == r.n && e.ufwRule == want {
+			if e.plan == r.N && e.Rule == want {
 				ok = true
 			}
 		}
@@ -323,16 +320,16 @@ func fullyPresent(lists map[ufwFamily][]ufwEntry, r *ufwPlanRule) bool {
 
 // mergeFamilies lists the rules as `ufw show added` does: IPv4 rules, then
 // IPv6 rules that are not the same as an IPv4 one.
-func mergeFamilies(lists map[ufwFamily][]ufwRule, ipv6 bool) []ufwRule {
-	out := append([]ufwRule(nil), lists[famV4]...)
+func mergeFamilies(lists map[Family][]Rule, ipv6 bool) []Rule {
+	out := append([]Rule(nil), lists[V4]...)
 	if !ipv6 {
 		return out
 	}
-	seen := map[ufwRule]bool{}
-	for _, r := range lists[famV4] {
+	seen := map[Rule]bool{}
+	for _, r := range lists[V4] {
 		seen[r] = true
 	}
-	for _, r := range lists[famV6] {
+	for _, r := range lists[V6] {
 		if !seen[r] {
 			out = append(out, r)
 		}

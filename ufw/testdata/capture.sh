@@ -1,6 +1,6 @@
 #!/bin/sh
-# capture.sh: record what ufw really says on a real test host, for tasks/ufw_test.go.
-# Run as root from the repository root: tasks/testdata/ufw/capture.sh
+# capture.sh: record what ufw really says on a real test host, for the tests of package ufw and of the ufw task.
+# Run as root from the repository root: ufw/testdata/capture.sh
 # Each scenario directory gets what the ufw task probes: `ufw status verbose` (stdout and exit
 # status), /etc/ufw/user.rules, /etc/ufw/user6.rules and /etc/default/ufw, plus `ufw show
 # added` (what ufw prints as commands, used to check hako's rendering of the same rules).

@@ -1,4 +1,4 @@
-package tasks
+package ufw
 
 import (
 	"bufio"
@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// What the ufw task reads from the host, and how it writes rules back as
-// ufw commands.
+// What ufw keeps on the host, read from its files and its status, and how
+// a rule is written back as a ufw command.
 //
 // Rules are read from the "### tuple ###" lines of /etc/ufw/user.rules and
 // user6.rules, the files ufw itself loads, rather than from `ufw show
@@ -17,19 +17,19 @@ import (
 // rules last ("approximate the order the rules were added", says ufw's
 // source), while firewall rules match first-match in each family's own
 // order, which the lockout check and the placement of new rules need.
-// ufwCommand renders a rule exactly as `ufw show added` does (checked
+// Command renders a rule exactly as `ufw show added` does (checked
 // against captured output in the tests).
 
-// ufwFamily is an address family: ufw keeps one rule list per family.
-type ufwFamily int
+// Family is an address family: ufw keeps one rule list per family.
+type Family int
 
 const (
-	famV4 ufwFamily = 4
-	famV6 ufwFamily = 6
+	V4 Family = 4
+	V6 Family = 6
 )
 
-func (f ufwFamily) String() string {
-	if f == famV6 {
+func (f Family) String() string {
+	if f == V6 {
 		return "IPv6"
 	}
 	return "IPv4"
@@ -37,17 +37,17 @@ func (f ufwFamily) String() string {
 
 // anyAddr is how the family's "any" address is written in a
 // family-specific ufw command.
-func (f ufwFamily) anyAddr() string {
-	if f == famV6 {
+func (f Family) anyAddr() string {
+	if f == V6 {
 		return "::/0"
 	}
 	return "0.0.0.0/0"
 }
 
-// ufwKey is what ufw identifies a rule by (UFWRule.match): adding a rule
+// Key is what ufw identifies a rule by (UFWRule.match): adding a rule
 // with the same key but another action, log type or comment replaces it in
 // place. Addresses are "any" for 0.0.0.0/0 and ::/0, the list says which.
-type ufwKey struct {
+type Key struct {
 	Proto    string // tcp, udp, any (ufw knows a few more)
 	DPort    string // "any", "22", "6000:6007", "22,80,443"
 	Dst      string
@@ -61,9 +61,9 @@ type ufwKey struct {
 	Route    bool // a `ufw route` (forwarding) rule
 }
 
-// ufwRule is one rule of one family's list.
-type ufwRule struct {
-	ufwKey
+// Rule is one rule of one family's list.
+type Rule struct {
+	Key
 	Action  string // allow, deny, reject, limit
 	Log     string // "", "log", "log-all"
 	Comment string
@@ -71,17 +71,18 @@ type ufwRule struct {
 
 // simple reports whether the rule is of the form a plan declares: incoming,
 // to any address on any interface, from any source port, no profiles.
-func (k ufwKey) simple() bool {
+func (k Key) simple() bool {
 	return !k.Route && k.Dir == "in" && k.IfaceIn == "" && k.IfaceOut == "" &&
 		k.Dst == "any" && k.SPort == "any" && k.DApp == "" && k.SApp == ""
 }
 
-// parseUserRules reads the tuple lines of a user.rules or user6.rules file,
+// ParseUserRules reads the tuple lines of a user.rules or user6.rules file,
 // in order, the way ufw's backend does (_read_rules).
-func parseUserRules(data []byte) ([]ufwRule, error) {
-	var out []ufwRule
+func ParseUserRules(data []byte) ([]Rule, error) {
+	var out []Rule
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), MaxRead)
+	// A line can be as long as the file; none is cut short.
+	sc.Buffer(make([]byte, 64*1024), len(data)+1)
 	for n := 1; sc.Scan(); n++ {
 		line, ok := strings.CutPrefix(sc.Text(), "### tuple ###")
 		if !ok {
@@ -98,8 +99,8 @@ func parseUserRules(data []byte) ([]ufwRule, error) {
 
 // parseTuple reads "ACTION[_LOG] PROTO DPORT DST SPORT SRC [DAPP SAPP]
 // DIR[_IFACE] [comment=HEX]".
-func parseTuple(line string) (ufwRule, error) {
-	var r ufwRule
+func parseTuple(line string) (Rule, error) {
+	var r Rule
 	line, hexComment, hasComment := strings.Cut(line, " comment=")
 	if hasComment {
 		c, err := hex.DecodeString(strings.TrimSpace(hexComment))
@@ -160,11 +161,11 @@ func appName(s string) string {
 	return strings.ReplaceAll(s, "%20", " ")
 }
 
-// ufwArgs are the arguments of the ufw command that adds r, as ufw's
+// Args are the arguments of the ufw command that adds r, as ufw's
 // get_command writes it (`ufw show added`), without the comment. src, when
 // set, replaces an "any" source to name one family ("0.0.0.0/0" adds the
 // IPv4 rule only), which forces the full syntax.
-func ufwArgs(r ufwRule, src string) []string {
+func Args(r Rule, src string) []string {
 	var a []string
 	if r.Route {
 		a = append(a, "route")
@@ -227,10 +228,10 @@ func ufwArgs(r ufwRule, src string) []string {
 	return a
 }
 
-// ufwCommand is the rule as `ufw show added` prints it, after "ufw ".
-func ufwCommand(r ufwRule, src string) string {
+// Command is the rule as `ufw show added` prints it, after "ufw ".
+func Command(r Rule, src string) string {
 	var b strings.Builder
-	for i, arg := range ufwArgs(r, src) {
+	for i, arg := range Args(r, src) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
@@ -245,27 +246,28 @@ func ufwCommand(r ufwRule, src string) string {
 	return b.String()
 }
 
-// ufwStatus is what `ufw status verbose` says.
-type ufwStatus struct {
+// Status is what `ufw status verbose` says.
+type Status struct {
 	Installed bool
 	Active    bool
 	// Incoming and Outgoing are the running defaults (only when active).
 	Incoming, Outgoing string
 }
 
-// parseStatus reads `ufw status verbose`; exit status 127 means ufw is not
-// installed (the shell found no command).
-func parseStatus(out Output) (ufwStatus, error) {
-	var st ufwStatus
-	switch out.ExitCode {
+// ParseStatus reads `ufw status verbose` from its exit status and standard
+// output; exit status 127 means ufw is not installed (the shell found no
+// command).
+func ParseStatus(exitCode int, stdout []byte) (Status, error) {
+	var st Status
+	switch exitCode {
 	case 0:
 	case 127:
 		return st, nil
 	default:
-		return st, fmt.Errorf("`ufw status verbose` failed with exit status %d (ufw needs root: is become = true set on the host?)", out.ExitCode)
+		return st, fmt.Errorf("`ufw status verbose` failed with exit status %d (ufw needs root: is become = true set on the host?)", exitCode)
 	}
 	st.Installed = true
-	lines := strings.Split(string(out.Stdout), "\n")
+	lines := strings.Split(string(stdout), "\n")
 	switch strings.TrimSpace(lines[0]) {
 	case "Status: active":
 		st.Active = true
@@ -296,16 +298,68 @@ func parseStatus(out Output) (ufwStatus, error) {
 	return st, nil
 }
 
-// ufwDefaults is what /etc/default/ufw says.
-type ufwDefaults struct {
+// The files ufw keeps its settings and rules in.
+const (
+	DefaultsPath = "/etc/default/ufw"
+	RulesPath    = "/etc/ufw/user.rules"
+	Rules6Path   = "/etc/ufw/user6.rules"
+)
+
+// Host is the firewall as a host has it.
+type Host struct {
+	Status Status
+	// Defaults are those in force: the running ones when ufw is active,
+	// else those /etc/default/ufw holds for the next start.
+	Defaults    Defaults
+	DefaultFile []byte // /etc/default/ufw
+	Lists       map[Family][]Rule
+}
+
+// NewHost reads the firewall from what `ufw status verbose` said,
+// /etc/default/ufw and the two rules files (v4: user.rules, v6:
+// user6.rules).
+func NewHost(st Status, defaultFile, v4, v6 []byte) (*Host, error) {
+	h := &Host{Status: st, DefaultFile: defaultFile, Defaults: ParseDefaultFile(defaultFile), Lists: map[Family][]Rule{}}
+	if st.Active {
+		h.Defaults.Incoming, h.Defaults.Outgoing = st.Incoming, st.Outgoing
+	}
+	for _, l := range []struct {
+		f    Family
+		path string
+		data []byte
+	}{{V4, RulesPath, v4}, {V6, Rules6Path, v6}} {
+		var err error
+		if h.Lists[l.f], err = ParseUserRules(l.data); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.path, err)
+		}
+	}
+	return h, nil
+}
+
+// Summary says what the host has, e.g. "ufw active: 4 rules, default deny
+// incoming, allow outgoing"; with ipv6, a rule in both lists counts once.
+func (h *Host) Summary(ipv6 bool) string {
+	status := "inactive"
+	if h.Status.Active {
+		status = "active"
+	}
+	n := len(h.Lists[V4])
+	if ipv6 {
+		n = len(mergeFamilies(h.Lists, ipv6))
+	}
+	return fmt.Sprintf("ufw %s: %s, default %s incoming, %s outgoing", status, plural(n, "rule"), h.Defaults.Incoming, h.Defaults.Outgoing)
+}
+
+// Defaults is what /etc/default/ufw says.
+type Defaults struct {
 	IPv6               bool
 	Incoming, Outgoing string // deny, allow, reject
 }
 
-// parseDefaultFile reads the settings of /etc/default/ufw that the task
+// ParseDefaultFile reads the settings of /etc/default/ufw that hako
 // manages, as ufw reads them (quotes removed, case ignored).
-func parseDefaultFile(data []byte) ufwDefaults {
-	var d ufwDefaults
+func ParseDefaultFile(data []byte) Defaults {
+	var d Defaults
 	policy := map[string]string{"drop": "deny", "accept": "allow", "reject": "reject"}
 	for _, l := range strings.Split(string(data), "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
@@ -325,9 +379,9 @@ func parseDefaultFile(data []byte) ufwDefaults {
 	return d
 }
 
-// setIPv6 returns /etc/default/ufw with its IPV6 line set to on, keeping
+// SetIPv6 returns /etc/default/ufw with its IPV6 line set to on, keeping
 // everything else; without such a line it appends one.
-func setIPv6(data []byte, on bool) []byte {
+func SetIPv6(data []byte, on bool) []byte {
 	val := "IPV6=no"
 	if on {
 		val = "IPV6=yes"

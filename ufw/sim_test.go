@@ -1,4 +1,4 @@
-package tasks
+package ufw
 
 import (
 	"fmt"
@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/hako-dev/hako/hosts"
 )
 
 // A reference model of ufw 0.36.2, ported on its own from frontend.py
@@ -17,12 +15,12 @@ import (
 // compare the firewall they leave with the one hako expects.
 
 type refUFW struct {
-	lists map[ufwFamily][]ufwRule
+	lists map[Family][]Rule
 	ipv6  bool // use_ipv6(): IPV6=yes and a kernel with IPv6
 }
 
 // refMatch is UFWRule.match.
-func refMatch(x, y ufwRule) int {
+func refMatch(x, y Rule) int {
 	if x.DPort != y.DPort || x.SPort != y.SPort || x.Proto != y.Proto || x.Src != y.Src || x.Dst != y.Dst ||
 		x.DApp != y.DApp || x.SApp != y.SApp || x.IfaceIn != y.IfaceIn || x.IfaceOut != y.IfaceOut ||
 		x.Dir != y.Dir || x.Route != y.Route {
@@ -37,7 +35,7 @@ func refMatch(x, y ufwRule) int {
 	return -1
 }
 
-func refCount(l []ufwRule) int {
+func refCount(l []Rule) int {
 	n, seen := 0, map[string]bool{}
 	for _, r := range l {
 		if r.DApp != "" || r.SApp != "" {
@@ -53,12 +51,12 @@ func refCount(l []ufwRule) int {
 }
 
 // backendSetRule is backend_iptables.py set_rule on one list.
-func (u *refUFW) backendSetRule(f ufwFamily, rule ufwRule, position int, remove bool) error {
+func (u *refUFW) backendSetRule(f Family, rule Rule, position int, remove bool) error {
 	rules := u.lists[f]
 	if position < 0 || position > len(rules) {
 		return fmt.Errorf("ERROR: Invalid position '%d'", position)
 	}
-	var newrules []ufwRule
+	var newrules []Rule
 	found, modified, inserted := false, false, false
 	matches := 0
 	type tuple struct{ dst, src, dapp, sapp string }
@@ -115,15 +113,15 @@ func (u *refUFW) backendSetRule(f ufwFamily, rule ufwRule, position int, remove 
 }
 
 // setRule is frontend.py set_rule for ip_version "v4", "v6" or "both".
-func (u *refUFW) setRule(rule ufwRule, ipVersion string, position int, remove bool) error {
-	rules := []ufwRule{rule}
+func (u *refUFW) setRule(rule Rule, ipVersion string, position int, remove bool) error {
+	rules := []Rule{rule}
 	if rule.DApp != "" || rule.SApp != "" {
 		if !remove || ipVersion == "both" {
 			return fmt.Errorf("the reference model does not replay this application rule command")
 		}
-		f := famV4
+		f := V4
 		if ipVersion == "v6" {
-			f = famV6
+			f = V6
 		}
 		rules = nil
 		for _, r := range u.lists[f] {
@@ -133,7 +131,7 @@ func (u *refUFW) setRule(rule ufwRule, ipVersion string, position int, remove bo
 			}
 		}
 	}
-	numV4, numV6 := refCount(u.lists[famV4]), refCount(u.lists[famV6])
+	numV4, numV6 := refCount(u.lists[V4]), refCount(u.lists[V6])
 	for _, r := range rules {
 		pos := position
 		if pos > numV4+numV6 {
@@ -143,7 +141,7 @@ func (u *refUFW) setRule(rule ufwRule, ipVersion string, position int, remove bo
 			if ipVersion == "v6" {
 				return fmt.Errorf("ERROR: IPv6 support not enabled")
 			}
-			if err := u.backendSetRule(famV4, r, pos, remove); err != nil {
+			if err := u.backendSetRule(V4, r, pos, remove); err != nil {
 				return err
 			}
 			continue
@@ -153,7 +151,7 @@ func (u *refUFW) setRule(rule ufwRule, ipVersion string, position int, remove bo
 			if pos > numV4 {
 				return fmt.Errorf("ERROR: Invalid position '%d'", pos)
 			}
-			if err := u.backendSetRule(famV4, r, pos, remove); err != nil {
+			if err := u.backendSetRule(V4, r, pos, remove); err != nil {
 				return err
 			}
 		case "v6":
@@ -162,17 +160,17 @@ func (u *refUFW) setRule(rule ufwRule, ipVersion string, position int, remove bo
 			} else if pos != 0 && pos <= numV4 {
 				return fmt.Errorf("ERROR: Invalid position '%d'", pos)
 			}
-			if err := u.backendSetRule(famV6, r, pos, remove); err != nil {
+			if err := u.backendSetRule(V6, r, pos, remove); err != nil {
 				return err
 			}
 		case "both":
 			if pos != 0 {
 				return fmt.Errorf("the reference model does not replay insert for both families")
 			}
-			if err := u.backendSetRule(famV4, r, 0, remove); err != nil {
+			if err := u.backendSetRule(V4, r, 0, remove); err != nil {
 				return err
 			}
-			if err := u.backendSetRule(famV6, r, 0, remove); err != nil {
+			if err := u.backendSetRule(V6, r, 0, remove); err != nil {
 				return err
 			}
 		}
@@ -183,7 +181,7 @@ func (u *refUFW) setRule(rule ufwRule, ipVersion string, position int, remove bo
 // run replays one command line; known are the rules it can be about (the
 // host's and the plan's), found again by rendering them as hako does and
 // matched on the arguments alone.
-func (u *refUFW) run(args []string, known []ufwRule) error {
+func (u *refUFW) run(args []string, known []Rule) error {
 	switch args[0] {
 	case "reload", "default", "--force", "disable":
 		return nil
@@ -220,7 +218,7 @@ func (u *refUFW) run(args []string, known []ufwRule) error {
 	}
 	for _, k := range known {
 		for _, src := range []string{"", "0.0.0.0/0", "::/0"} {
-			if !reflect.DeepEqual(ufwArgs(k, src), args) {
+			if !reflect.DeepEqual(Args(k, src), args) {
 				continue
 			}
 			version := "both"
@@ -245,29 +243,28 @@ func (u *refUFW) run(args []string, known []ufwRule) error {
 	return fmt.Errorf("the reference model does not know the rule of `ufw %s`", strings.Join(args, " "))
 }
 
-// replayUFW replays c's commands on hf's rules and returns the lists after
-// each command (states[0] is the host's).
-func replayUFW(t *testing.T, hf ufwHostFiles, u *UFW, c *Change) []map[ufwFamily][]ufwRule {
+// replayUFW replays cv's commands on hf's rules and returns the lists
+// after each command (states[0] is the host's).
+func replayUFW(t *testing.T, hf ufwHostFiles, g *Goal, cv *Convergence) []map[Family][]Rule {
 	t.Helper()
-	cv := c.detail.(*ufwConvergence)
-	ref := &refUFW{lists: map[ufwFamily][]ufwRule{}, ipv6: u.ipv6}
-	var known []ufwRule
-	for f, path := range map[ufwFamily]string{famV4: ufwRulesPath, famV6: ufwRules6Path} {
-		l, err := parseUserRules([]byte(hf.files[path]))
+	ref := &refUFW{lists: map[Family][]Rule{}, ipv6: g.IPv6}
+	var known []Rule
+	for f, path := range map[Family]string{V4: RulesPath, V6: Rules6Path} {
+		l, err := ParseUserRules([]byte(hf.files[path]))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ref.lists[f] = l
 		known = append(known, l...)
 	}
-	for _, r := range u.rules {
-		known = append(known, r.rule())
+	for _, r := range g.Rules {
+		known = append(known, r.Rule())
 	}
-	snapshot := func() map[ufwFamily][]ufwRule {
-		return map[ufwFamily][]ufwRule{famV4: append([]ufwRule(nil), ref.lists[famV4]...), famV6: append([]ufwRule(nil), ref.lists[famV6]...)}
+	snapshot := func() map[Family][]Rule {
+		return map[Family][]Rule{V4: append([]Rule(nil), ref.lists[V4]...), V6: append([]Rule(nil), ref.lists[V6]...)}
 	}
-	states := []map[ufwFamily][]ufwRule{snapshot()}
-	for _, cmd := range append(append([][]string(nil), cv.before...), cv.cmds...) {
+	states := []map[Family][]Rule{snapshot()}
+	for _, cmd := range append(append([][]string(nil), cv.Before...), cv.Cmds...) {
 		if err := ref.run(cmd, known); err != nil {
 			t.Fatalf("ufw %s: %v", strings.Join(cmd, " "), err)
 		}
@@ -277,30 +274,29 @@ func replayUFW(t *testing.T, hf ufwHostFiles, u *UFW, c *Change) []map[ufwFamily
 }
 
 // checkReplay checks that the commands leave the firewall hako expects.
-func checkReplay(t *testing.T, hf ufwHostFiles, u *UFW, c *Change) []map[ufwFamily][]ufwRule {
+func checkReplay(t *testing.T, hf ufwHostFiles, g *Goal, cv *Convergence) []map[Family][]Rule {
 	t.Helper()
-	states := replayUFW(t, hf, u, c)
-	cv := c.detail.(*ufwConvergence)
-	for _, f := range []ufwFamily{famV4, famV6} {
+	states := replayUFW(t, hf, g, cv)
+	for _, f := range []Family{V4, V6} {
 		var want []string
-		for _, e := range cv.final[f] {
-			want = append(want, ufwCommand(e.ufwRule, f.anyAddr()))
+		for _, e := range cv.Final[f] {
+			want = append(want, Command(e.Rule, f.anyAddr()))
 		}
 		var got []string
 		for _, r := range states[len(states)-1][f] {
-			got = append(got, ufwCommand(r, f.anyAddr()))
+			got = append(got, Command(r, f.anyAddr()))
 		}
-		sameLines(t, fmt.Sprintf("%s rules as ufw leaves them (commands %q)", f, cmdLines(c)), got, want)
+		sameLines(t, fmt.Sprintf("%s rules as ufw leaves them (commands %q)", f, cmdLines(cv)), got, want)
 	}
 	return states
 }
 
 // sshOpen reports whether a list lets a new tcp connection to port from
 // client in, first match, else the default.
-func sshOpen(l []ufwRule, client string, port int, incoming string) bool {
+func sshOpen(l []Rule, client string, port int, incoming string) bool {
 	a := netip.MustParseAddr(client)
 	for _, r := range l {
-		if m, _ := (ufwEntry{ufwRule: r}).matchSSH(a, port); m == matchYes {
+		if m, _ := (Entry{Rule: r}).matchSSH(a, port); m == matchYes {
 			return !blocks(r.Action)
 		}
 	}
@@ -324,24 +320,25 @@ func hostWith(t *testing.T, tuples ...string) ufwHostFiles {
 	for _, tu := range tuples {
 		v6 = append(v6, strings.NewReplacer("0.0.0.0/0", "::/0", "10.213.0.0/24", "fd42:213::/64").Replace(tu))
 	}
-	hf.files[ufwRulesPath], hf.files[ufwRules6Path] = userRules(tuples...), userRules(v6...)
+	hf.files[RulesPath], hf.files[Rules6Path] = userRules(tuples...), userRules(v6...)
 	return hf
 }
 
-var sshFrom = hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}
+// hako's address in these tests: SSH must stay open from there.
+const sshFrom = "10.213.0.1"
 
-// The reviewer's proof: a rule that differs from the declared one only by
+// A rule that differs from the declared one only by
 // its comment. `ufw delete allow 22/tcp` would delete the declared rule
 // too; hako deletes the other one by its comment, and the declared rule
 // stays where it is.
 func TestUFWDeleteDuplicateSparesDeclared(t *testing.T) {
 	hf := hostWith(t, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f6c64")
-	u := mustUFW(t, "exclusive = true\nrule {\n port = 22\n proto = \"tcp\"\n}")
-	c := checkUFW(t, u, hf, sshFrom)
-	sameLines(t, "commands", cmdLines(c), []string{"delete allow 22/tcp comment old"})
-	sameLines(t, "attrs", attrLines(c), []string{`rule: "allow 22/tcp from any (old)" → ""`})
-	states := checkReplay(t, hf, u, c)
-	for _, f := range []ufwFamily{famV4, famV6} {
+	g := goal(t, true, spec{port: "22", proto: "tcp"})
+	cv := converge(t, g, hf, sshFrom)
+	sameLines(t, "commands", cmdLines(cv), []string{"delete allow 22/tcp comment old"})
+	sameLines(t, "attrs", attrLines(cv), []string{`rule: "allow 22/tcp from any (old)" → ""`})
+	states := checkReplay(t, hf, g, cv)
+	for _, f := range []Family{V4, V6} {
 		if got := states[len(states)-1][f]; len(got) != 1 || got[0].Comment != "" {
 			t.Errorf("%s after: %v", f, got)
 		}
@@ -350,19 +347,19 @@ func TestUFWDeleteDuplicateSparesDeclared(t *testing.T) {
 	// The other way round: the declared rule has the comment. A delete
 	// without one would take both; the declared rule is added again
 	// first, which makes the other one a copy of it, and a copy goes.
-	u = mustUFW(t, "exclusive = true\nrule {\n port = 22\n proto = \"tcp\"\n comment = \"old\"\n}")
-	c = checkUFW(t, u, hf, sshFrom)
-	sameLines(t, "commands", cmdLines(c), []string{
+	g = goal(t, true, spec{port: "22", proto: "tcp", comment: "old"})
+	cv = converge(t, g, hf, sshFrom)
+	sameLines(t, "commands", cmdLines(cv), []string{
 		"allow from 0.0.0.0/0 to any port 22 proto tcp comment old",
 		"delete allow from 0.0.0.0/0 to any port 22 proto tcp comment old",
 		"allow from ::/0 to any port 22 proto tcp comment old",
 		"delete allow from ::/0 to any port 22 proto tcp comment old",
 	})
-	sameLines(t, "attrs", attrLines(c), []string{`rule: "allow 22/tcp from any" → ""`})
-	states = checkReplay(t, hf, u, c)
+	sameLines(t, "attrs", attrLines(cv), []string{`rule: "allow 22/tcp from any" → ""`})
+	states = checkReplay(t, hf, g, cv)
 	for i, st := range states {
-		if !sshOpen(st[famV4], "10.213.0.1", 22, "deny") {
-			t.Errorf("SSH blocked after command %d of %q", i, cmdLines(c))
+		if !sshOpen(st[V4], "10.213.0.1", 22, "deny") {
+			t.Errorf("SSH blocked after command %d of %q", i, cmdLines(cv))
 		}
 	}
 }
@@ -374,28 +371,18 @@ func TestUFWDeleteCopyLockoutSeesFinalOrder(t *testing.T) {
 	allow := "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in"
 	deny := "deny tcp 22 0.0.0.0/0 any 10.213.0.0/24 in"
 	hf := loadScenario(t, "active-seed")
-	hf.files[ufwRulesPath] = userRules(allow, deny, allow)
-	hf.files[ufwRules6Path] = userRules(strings.ReplaceAll(allow, "0.0.0.0/0", "::/0"))
-	u := mustUFW(t, `exclusive = true
-rule {
-  port  = 22
-  proto = "tcp"
-}
-rule {
-  port   = 22
-  proto  = "tcp"
-  from   = "10.213.0.0/24"
-  action = "deny"
-}`)
-	_, err := u.Check(hf.state(t, u, sshFrom))
-	if !isRefusal(err) || !strings.Contains(err.Error(), `its rule 2 (plan.hcl:7), "deny 22/tcp from 10.213.0.0/24", is the first rule that matches the SSH connection`) {
-		t.Errorf("want the lockout refusal, got %v", err)
+	hf.files[RulesPath] = userRules(allow, deny, allow)
+	hf.files[Rules6Path] = userRules(strings.ReplaceAll(allow, "0.0.0.0/0", "::/0"))
+	g := goal(t, true, spec{port: "22", proto: "tcp"}, spec{port: "22", proto: "tcp", from: "10.213.0.0/24", action: "deny"})
+	cv := converge(t, g, hf, "")
+	if why := cv.Lockout(netip.MustParseAddr(sshFrom), 22); !strings.Contains(why, `its rule 2, "deny 22/tcp from 10.213.0.0/24", is the first rule that matches the SSH connection`) {
+		t.Errorf("want the lockout, got %q", why)
 	}
 	// From elsewhere the same change is fine, and really leaves the deny first.
-	c := checkUFW(t, u, hf, hosts.Endpoint{ClientAddr: "192.168.0.9", ServerPort: 22})
-	sameLines(t, "commands", cmdLines(c), []string{"delete allow from 0.0.0.0/0 to any port 22 proto tcp"})
-	states := checkReplay(t, hf, u, c)
-	if l := states[len(states)-1][famV4]; len(l) != 2 || l[0].Action != "deny" {
+	cv = converge(t, g, hf, "192.168.0.9")
+	sameLines(t, "commands", cmdLines(cv), []string{"delete allow from 0.0.0.0/0 to any port 22 proto tcp"})
+	states := checkReplay(t, hf, g, cv)
+	if l := states[len(states)-1][V4]; len(l) != 2 || l[0].Action != "deny" {
 		t.Errorf("IPv4 after: %v", l)
 	}
 }
@@ -415,12 +402,12 @@ func TestUFWDuplicatesAgainstUFWModel(t *testing.T) {
 		"deny any 22 0.0.0.0/0 any 10.213.0.0/24 in",
 		"allow any 80 0.0.0.0/0 any 0.0.0.0/0 in",
 	}
-	plans := []string{
-		"rule {\n port = 22\n proto = \"tcp\"\n}",
-		"rule {\n port = 22\n proto = \"tcp\"\n comment = \"ssh\"\n}",
-		"rule {\n port = 22\n proto = \"tcp\"\n action = \"limit\"\n comment = \"ssh\"\n}",
-		"rule {\n port = 22\n proto = \"tcp\"\n comment = \"old\"\n}\nrule {\n port = 80\n action = \"deny\"\n}",
-		"rule {\n port = 8081\n proto = \"tcp\"\n action = \"deny\"\n}\nrule {\n port = 22\n proto = \"tcp\"\n}\nrule { port = 80 }",
+	plans := [][]spec{
+		{{port: "22", proto: "tcp"}},
+		{{port: "22", proto: "tcp", comment: "ssh"}},
+		{{port: "22", proto: "tcp", action: "limit", comment: "ssh"}},
+		{{port: "22", proto: "tcp", comment: "old"}, {port: "80", action: "deny"}},
+		{{port: "8081", proto: "tcp", action: "deny"}, {port: "22", proto: "tcp"}, {port: "80"}},
 	}
 	var hostLists [][]string
 	var build func(prefix []string)
@@ -437,50 +424,49 @@ func TestUFWDuplicatesAgainstUFWModel(t *testing.T) {
 	runs := 0
 	for i, plan := range plans {
 		for _, exclusive := range []bool{true, false} {
-			u := mustUFW(t, fmt.Sprintf("exclusive = %v\n%s", exclusive, plan))
+			g := goal(t, exclusive, plan...)
 			t.Run(fmt.Sprintf("plan%d/exclusive=%v", i, exclusive), func(t *testing.T) {
 				for _, tuples := range hostLists {
 					hf := hostWith(t, tuples...)
-					c, err := u.Check(hf.state(t, u, noEndpoint))
+					cv, err := Converge(hf.host(t), g)
 					if err != nil {
-						t.Fatalf("plan %q, host %q: %v", plan, tuples, err)
+						t.Fatalf("plan %v, host %q: %v", plan, tuples, err)
 					}
 					runs++
-					states := checkReplay(t, hf, u, c)
+					states := checkReplay(t, hf, g, cv)
 					final := states[len(states)-1]
-					if sshOpen(states[0][famV4], "10.213.0.1", 22, "deny") && sshOpen(final[famV4], "10.213.0.1", 22, "deny") {
+					if sshOpen(states[0][V4], "10.213.0.1", 22, "deny") && sshOpen(final[V4], "10.213.0.1", 22, "deny") {
 						for i, st := range states {
-							if !sshOpen(st[famV4], "10.213.0.1", 22, "deny") {
+							if !sshOpen(st[V4], "10.213.0.1", 22, "deny") {
 								t.Errorf("SSH blocked after command %d", i)
 							}
 						}
 					}
-					for _, r := range u.rules {
-						for _, f := range r.families {
+					for _, r := range g.Rules {
+						for _, f := range r.Families {
 							n := 0
 							for _, x := range final[f] {
-								if x == r.rule() {
+								if x == r.Rule() {
 									n++
 								}
 							}
 							if n == 0 {
-								t.Errorf("%s not in the %s rules: %v", r.describe(true), f, final[f])
+								t.Errorf("%s not in the %s rules: %v", r.Describe(true), f, final[f])
 							}
 						}
 					}
 					if exclusive {
-						for _, f := range []ufwFamily{famV4, famV6} {
-							if len(final[f]) != len(u.rules) {
+						for _, f := range []Family{V4, V6} {
+							if len(final[f]) != len(g.Rules) {
 								t.Errorf("%s rules left: %v", f, final[f])
 							}
 						}
 					}
-					again := checkUFW(t, u, hostAfter(hf, c.detail.(*ufwConvergence)), noEndpoint)
-					if again.Changed() {
+					if again := converge(t, g, hostAfter(hf, cv), ""); len(again.Changes) > 0 {
 						t.Errorf("second run: %v %q", attrLines(again), cmdLines(again))
 					}
 					if t.Failed() {
-						t.Fatalf("plan %q, host %q: commands %q", plan, tuples, cmdLines(c))
+						t.Fatalf("plan %v, host %q: commands %q", plan, tuples, cmdLines(cv))
 					}
 				}
 			})
@@ -495,17 +481,17 @@ func TestUFWDuplicatesAgainstUFWModel(t *testing.T) {
 // rule with its key, the host's other copies too, and the plan says so.
 func TestUFWChangeReachesCopies(t *testing.T) {
 	hf := hostWith(t, "allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "deny tcp 22 0.0.0.0/0 any 0.0.0.0/0 in comment=6f6c64")
-	u := mustUFW(t, "rule {\n port = 22\n proto = \"tcp\"\n action = \"limit\"\n}")
-	c := checkUFW(t, u, hf, sshFrom)
-	sameLines(t, "commands", cmdLines(c), []string{"limit 22/tcp"})
-	sameLines(t, "attrs", attrLines(c), []string{
+	g := goal(t, false, spec{port: "22", proto: "tcp", action: "limit"})
+	cv := converge(t, g, hf, sshFrom)
+	sameLines(t, "commands", cmdLines(cv), []string{"limit 22/tcp"})
+	sameLines(t, "attrs", attrLines(cv), []string{
 		`rule: "allow 22/tcp from any" → "limit 22/tcp from any"`,
 		`rule: "deny 22/tcp from any (old)" → "limit 22/tcp from any"`,
 	})
-	if c.Summary != "update ufw: change 2 rules" {
-		t.Errorf("summary %q", c.Summary)
+	if cv.Summary() != "change 2 rules" {
+		t.Errorf("summary %q", cv.Summary())
 	}
-	checkReplay(t, hf, u, c)
+	checkReplay(t, hf, g, cv)
 }
 
 // The captured host with every kind of rule hako does not declare
@@ -513,66 +499,68 @@ func TestUFWChangeReachesCopies(t *testing.T) {
 // port): an exclusive plan deletes them all with commands ufw takes.
 func TestUFWExclusiveOnMixedHost(t *testing.T) {
 	hf := loadScenario(t, "active-mixed")
-	u := mustUFW(t, "exclusive = true\ndefault_outgoing = \"reject\"\n"+seedRules)
-	c := checkUFW(t, u, hf, sshFrom)
-	states := checkReplay(t, hf, u, c)
+	g := goal(t, true, seedRules...)
+	g.Outgoing = "reject"
+	cv := converge(t, g, hf, sshFrom)
+	states := checkReplay(t, hf, g, cv)
 	final := states[len(states)-1]
-	if len(final[famV4]) != 4 || len(final[famV6]) != 3 {
+	if len(final[V4]) != 4 || len(final[V6]) != 3 {
 		t.Errorf("left: %v", final)
 	}
-	if again := checkUFW(t, u, hostAfter(hf, c.detail.(*ufwConvergence)), noEndpoint); again.Changed() {
+	if again := converge(t, g, hostAfter(hf, cv), ""); len(again.Changes) > 0 {
 		t.Errorf("second run: %v %q", attrLines(again), cmdLines(again))
 	}
 }
 
-// The reviewer's proof: ufw counts an application rule with lines for two
+// ufw counts an application rule with lines for two
 // protocols (CIFS, which ships with ufw) once in `ufw insert N`.
 func TestUFWInsertAfterAppProfile(t *testing.T) {
 	hf := hostWith(t, "allow udp 137,138 0.0.0.0/0 any 0.0.0.0/0 CIFS - in", "allow tcp 139,445 0.0.0.0/0 any 0.0.0.0/0 CIFS - in",
 		"allow any 22 0.0.0.0/0 any 0.0.0.0/0 in")
-	u := mustUFW(t, "rule {\n port = 8081\n proto = \"tcp\"\n action = \"deny\"\n}\nrule { port = 22 }")
-	c := checkUFW(t, u, hf, sshFrom)
-	sameLines(t, "commands", cmdLines(c), []string{
+	g := goal(t, false, spec{port: "8081", proto: "tcp", action: "deny"}, spec{port: "22"})
+	cv := converge(t, g, hf, sshFrom)
+	sameLines(t, "commands", cmdLines(cv), []string{
 		"insert 2 deny from 0.0.0.0/0 to any port 8081 proto tcp", // ufw moves past CIFS's second line
 		"insert 5 deny from ::/0 to any port 8081 proto tcp",      // 3 IPv4 rules as ufw counts them, then 2
 	})
-	states := checkReplay(t, hf, u, c)
-	for _, f := range []ufwFamily{famV4, famV6} {
+	states := checkReplay(t, hf, g, cv)
+	for _, f := range []Family{V4, V6} {
 		if l := states[len(states)-1][f]; len(l) != 4 || l[2].DPort != "8081" {
 			t.Errorf("%s after: %v", f, l)
 		}
 	}
 
 	// A spot `ufw insert` cannot reach: before the last rule, with CIFS
-	// earlier in the list. Check says so instead of failing halfway.
+	// earlier in the list. Converge says so instead of failing halfway.
 	hf = hostWith(t, "allow udp 137,138 0.0.0.0/0 any 0.0.0.0/0 CIFS - in", "allow tcp 139,445 0.0.0.0/0 any 0.0.0.0/0 CIFS - in",
 		"allow any 80 0.0.0.0/0 any 0.0.0.0/0 in", "allow any 22 0.0.0.0/0 any 0.0.0.0/0 in")
-	u = mustUFW(t, "rule { port = 80 }\nrule {\n port = 8081\n proto = \"tcp\"\n action = \"deny\"\n}\nrule { port = 22 }")
-	_, err := u.Check(hf.state(t, u, sshFrom))
+	g = goal(t, false, spec{port: "80"}, spec{port: "8081", proto: "tcp", action: "deny"}, spec{port: "22"})
+	g.Rules[1].Where = "rule 2 (plan.hcl:3)"
+	_, err := Converge(hf.host(t), g)
 	if err == nil || !strings.Contains(err.Error(), `rule 2 (plan.hcl:3), "deny 8081/tcp from any", belongs right before the host's IPv4 rule "allow 22 from 0.0.0.0/0", but `+"`ufw insert`"+` cannot put it there`) ||
 		!strings.Contains(err.Error(), "application rule (CIFS)") || !strings.Contains(err.Error(), "`ufw delete allow CIFS`") {
 		t.Errorf("unreachable spot: %v", err)
 	}
 	// Exclusive deletes CIFS before it places deny rules: then it works.
-	u = mustUFW(t, "exclusive = true\nrule { port = 80 }\nrule {\n port = 8081\n proto = \"tcp\"\n action = \"deny\"\n}\nrule { port = 22 }")
-	c = checkUFW(t, u, hf, sshFrom)
-	checkReplay(t, hf, u, c)
+	g.Exclusive = true
+	cv = converge(t, g, hf, sshFrom)
+	checkReplay(t, hf, g, cv)
 }
 
 // ufw's insert positions, line by line: an application rule's later lines
 // are skipped, and the frontend's bound counts it once.
 func TestUFWInsertPosition(t *testing.T) {
-	e := func(app string) ufwEntry {
-		return ufwEntry{ufwRule: ufwRule{ufwKey: ufwKey{Dst: "any", Src: "any", DApp: app, Dir: "in"}}}
+	e := func(app string) Entry {
+		return Entry{Rule: Rule{Key: Key{Dst: "any", Src: "any", DApp: app, Dir: "in"}}}
 	}
-	l := []ufwEntry{e("CIFS"), e("CIFS"), e("X"), e("X"), e(""), e("")}
-	bound := ufwCount(l) // 4
+	l := []Entry{e("CIFS"), e("CIFS"), e("X"), e("X"), e(""), e("")}
+	bound := count(l) // 4
 	if bound != 4 {
 		t.Fatalf("count %d", bound)
 	}
 	want := map[int]int{0: 1, 2: 2, 4: 4} // index → N; 5 is past the bound, 1 and 3 split an application rule
 	for j := 0; j < len(l); j++ {
-		p, ok := ufwInsertPosition(l, j, bound)
+		p, ok := insertPosition(l, j, bound)
 		if w, has := want[j]; ok != has || p != w {
 			t.Errorf("before line %d: %d, %v; want %d, %v", j, p, ok, w, has)
 		}

@@ -1,35 +1,36 @@
-package tasks
+package ufw
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// ufwSim plays the commands of a ufw change on the host's rule lists as
-// ufw would (ufw_semantics.go), so that hako knows the end state, and
+// sim plays the commands of a ufw change on the host's rule lists as
+// ufw would (backend.go), so that hako knows the end state, and
 // every state on the way, before it runs anything.
 
-// ufwSim keeps the lists as the commands so far leave them.
-type ufwSim struct {
-	lists map[ufwFamily][]ufwEntry
-	fams  []ufwFamily // the lists ufw uses: IPv4, and IPv6 with ipv6 = true
+// sim keeps the lists as the commands so far leave them.
+type sim struct {
+	lists map[Family][]Entry
+	fams  []Family // the lists ufw uses: IPv4, and IPv6 with ipv6 = true
 	ipv6  bool
-	plan  []*ufwPlanRule
-	rules map[int]*ufwPlanRule // by n
+	plan  []*PlanRule
+	rules map[int]*PlanRule // by N
 	cmds  [][]string
 	err   error // the first thing the commands cannot do
 }
 
-func (s *ufwSim) cmd(args ...string) { s.cmds = append(s.cmds, args) }
+func (s *sim) cmd(args ...string) { s.cmds = append(s.cmds, args) }
 
-func (s *ufwSim) fail(format string, args ...any) {
+func (s *sim) fail(format string, args ...any) {
 	if s.err == nil {
 		s.err = fmt.Errorf(format, args...)
 	}
 }
 
-func (s *ufwSim) find(f ufwFamily, n int) int {
+func (s *sim) find(f Family, n int) int {
 	for i, e := range s.lists[f] {
 		if e.plan == n {
 			return i
@@ -40,7 +41,7 @@ func (s *ufwSim) find(f ufwFamily, n int) int {
 
 // firstAfter is the index of the first rule that the plan declares after
 // rule n, -1 if there is none.
-func (s *ufwSim) firstAfter(f ufwFamily, n int) int {
+func (s *sim) firstAfter(f Family, n int) int {
 	for i, e := range s.lists[f] {
 		if e.plan > n {
 			return i
@@ -50,32 +51,32 @@ func (s *ufwSim) firstAfter(f ufwFamily, n int) int {
 }
 
 // add runs `ufw args` (args add want) in each of fams, as one command.
-func (s *ufwSim) add(args []string, want ufwRule, plan int, fams ...ufwFamily) {
+func (s *sim) add(args []string, want Rule, plan int, fams ...Family) {
 	s.cmd(args...)
 	for _, f := range fams {
-		s.lists[f] = ufwBackendAdd(s.lists[f], want, plan)
+		s.lists[f] = backendAdd(s.lists[f], want, plan)
 	}
 }
 
 // place makes the host's rule for r match it in every family r wants.
-func (s *ufwSim) place(r *ufwPlanRule) {
-	want := r.rule()
-	var direct, inserts []ufwFamily // direct: updated in place or appended, ufw finds the spot
-	for _, f := range r.families {
-		i := s.find(f, r.n)
+func (s *sim) place(r *PlanRule) {
+	want := r.Rule()
+	var direct, inserts []Family // direct: updated in place or appended, ufw finds the spot
+	for _, f := range r.Families {
+		i := s.find(f, r.N)
 		switch {
-		case i >= 0 && s.lists[f][i].ufwRule == want:
-		case i < 0 && s.firstAfter(f, r.n) >= 0:
+		case i >= 0 && s.lists[f][i].Rule == want:
+		case i < 0 && s.firstAfter(f, r.N) >= 0:
 			inserts = append(inserts, f)
 		default:
 			direct = append(direct, f)
 		}
 	}
-	if len(inserts) == 0 && len(direct) == len(r.families) && !r.famAny {
-		s.add(addArgs(want, ""), want, r.n, direct...) // one command for every family
+	if len(inserts) == 0 && len(direct) == len(r.Families) && !r.FamAny {
+		s.add(addArgs(want, ""), want, r.N, direct...) // one command for every family
 	} else {
 		for _, f := range direct {
-			s.add(addArgs(want, f.anyAddr()), want, r.n, f)
+			s.add(addArgs(want, f.anyAddr()), want, r.N, f)
 		}
 	}
 	for _, f := range inserts {
@@ -85,44 +86,35 @@ func (s *ufwSim) place(r *ufwPlanRule) {
 
 // insert runs `ufw insert N` for r in f, before the first rule the plan
 // declares after r.
-func (s *ufwSim) insert(r *ufwPlanRule, f ufwFamily) {
-	want := r.rule()
+func (s *sim) insert(r *PlanRule, f Family) {
+	want := r.Rule()
 	l := s.lists[f]
-	j := s.firstAfter(f, r.n)
+	j := s.firstAfter(f, r.N)
 	// ufw's frontend refuses positions past the number of rules it counts
 	// (application rules once); without IPv6 it counts both lists' rules.
-	bound := ufwCount(l)
+	bound := count(l)
 	if !s.ipv6 {
-		bound = min(ufwCount(l)+ufwCount(s.lists[famV6]), len(l))
+		bound = min(count(l)+count(s.lists[V6]), len(l))
 	}
-	p, ok := ufwInsertPosition(l, j, bound)
+	p, ok := insertPosition(l, j, bound)
 	if !ok {
 		var apps []string
 		for _, e := range l {
-			if name := strings.TrimSpace(e.DApp + " " + e.SApp); name != "" && !contains(apps, name) {
+			if name := strings.TrimSpace(e.DApp + " " + e.SApp); name != "" && !slices.Contains(apps, name) {
 				apps = append(apps, name)
 			}
 		}
 		s.fail("%s, %q, belongs right before the host's %s rule %q, but `ufw insert` cannot put it there: ufw numbers each application rule (%s) as one rule although it keeps a line per protocol for it, and refuses the position that spot needs; delete the application rule on the host first (for example `ufw delete allow %s`)",
-			r.where(), r.describe(s.ipv6), f, describeRule(l[j].ufwRule, []ufwFamily{f}, s.ipv6), strings.Join(apps, ", "), apps0(apps))
+			r.where(), r.Describe(s.ipv6), f, describeRule(l[j].Rule, []Family{f}, s.ipv6), strings.Join(apps, ", "), apps0(apps))
 		return
 	}
 	// `ufw insert N` counts the IPv4 rules first, then the IPv6 ones.
 	pos := p
-	if f == famV6 {
-		pos += ufwCount(s.lists[famV4])
+	if f == V6 {
+		pos += count(s.lists[V4])
 	}
 	s.cmd(append([]string{"insert", strconv.Itoa(pos)}, addArgs(want, f.anyAddr())...)...)
-	s.lists[f] = ufwBackendInsert(l, p, want, r.n)
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	s.lists[f] = backendInsert(l, p, want, r.N)
 }
 
 func apps0(apps []string) string {
@@ -151,21 +143,21 @@ func apps0(apps []string) string {
 // is added again first: ufw then turns every rule with its key into a
 // copy of it (there is no moment without it), the copies are deleted, and
 // the last one stays.
-func (s *ufwSim) deleteUndeclared(sel func(ufwEntry) bool) {
+func (s *sim) deleteUndeclared(sel func(Entry) bool) {
 	type slot struct {
-		f   ufwFamily
-		key ufwKey
+		f   Family
+		key Key
 	}
 	merged := map[slot]bool{}
 	for _, blocking := range []bool{true, false} {
-		pass := func(e ufwEntry) bool { return e.plan == 0 && sel(e) && blocks(e.Action) == blocking }
+		pass := func(e Entry) bool { return e.plan == 0 && sel(e) && blocks(e.Action) == blocking }
 		for _, f := range s.fams {
 			for guard := 0; ; guard++ {
 				if guard > 4*len(s.lists[f])+8 {
 					s.fail("internal error: deleting the host's ufw rules does not finish")
 					return
 				}
-				var stuck []ufwEntry // the candidates that no command deletes alone
+				var stuck []Entry // the candidates that no command deletes alone
 				done := false
 				for _, e := range s.lists[f] {
 					if !pass(e) {
@@ -186,19 +178,19 @@ func (s *ufwSim) deleteUndeclared(sel func(ufwEntry) bool) {
 				e := stuck[0]
 				claimed := -1
 				for k, o := range s.lists[f] {
-					if o.plan != 0 && o.ufwKey == e.ufwKey {
+					if o.plan != 0 && o.Key == e.Key {
 						claimed = k
 					}
 				}
-				if claimed < 0 || merged[slot{f, e.ufwKey}] {
-					s.fail("cannot delete the host's rule %q without deleting other rules with it", describeRule(e.ufwRule, []ufwFamily{f}, s.ipv6))
+				if claimed < 0 || merged[slot{f, e.Key}] {
+					s.fail("cannot delete the host's rule %q without deleting other rules with it", describeRule(e.Rule, []Family{f}, s.ipv6))
 					return
 				}
-				merged[slot{f, e.ufwKey}] = true
+				merged[slot{f, e.Key}] = true
 				c := s.lists[f][claimed]
-				want := c.ufwRule
-				if !ufwCommentOK(want.Comment) {
-					want = s.rules[c.plan].rule()
+				want := c.Rule
+				if !commentOK(want.Comment) {
+					want = s.rules[c.plan].Rule()
 				}
 				s.add(addArgs(want, f.anyAddr()), want, c.plan, f)
 			}
@@ -209,26 +201,26 @@ func (s *ufwSim) deleteUndeclared(sel func(ufwEntry) bool) {
 // deleteOne deletes e from f (and its twin from the IPv6 list, in one
 // command, when it has one) if ufw's delete spares everything else; it
 // reports whether it did.
-func (s *ufwSim) deleteOne(f ufwFamily, e ufwEntry, sel func(ufwEntry) bool) bool {
-	del := e.ufwRule
-	if !ufwCommentOK(del.Comment) || e.appTuple() != "" {
+func (s *sim) deleteOne(f Family, e Entry, sel func(Entry) bool) bool {
+	del := e.Rule
+	if !commentOK(del.Comment) || e.appTuple() != "" {
 		// ufw cannot take it (the check below sees what goes with it);
 		// an application rule's lines go with their own comments.
 		del.Comment = ""
 	}
 	twin := false
-	if f == famV4 && len(s.fams) == 2 && e.Src == "any" && e.Dst == "any" && e.appTuple() == "" {
-		for _, o := range s.lists[famV6] {
-			twin = twin || (o.plan == 0 && o.ufwRule == e.ufwRule && sel(o))
+	if f == V4 && len(s.fams) == 2 && e.Src == "any" && e.Dst == "any" && e.appTuple() == "" {
+		for _, o := range s.lists[V6] {
+			twin = twin || (o.plan == 0 && o.Rule == e.Rule && sel(o))
 		}
 	}
-	try := func(src string, fams ...ufwFamily) bool {
-		next := map[ufwFamily][]ufwEntry{}
+	try := func(src string, fams ...Family) bool {
+		next := map[Family][]Entry{}
 		for _, g := range fams {
 			if e.appTuple() != "" {
-				next[g] = ufwAppDelete(s.lists[g], del)
+				next[g] = appDelete(s.lists[g], del)
 			} else {
-				next[g] = ufwBackendDelete(s.lists[g], del)
+				next[g] = backendDelete(s.lists[g], del)
 			}
 			var ok bool
 			if next[g], ok = spare(s.lists[g], next[g], sel); !ok {
@@ -238,14 +230,14 @@ func (s *ufwSim) deleteOne(f ufwFamily, e ufwEntry, sel func(ufwEntry) bool) boo
 		for _, g := range fams {
 			s.lists[g] = next[g]
 		}
-		args := deleteArgs(e.ufwRule, src)
+		args := deleteArgs(e.Rule, src)
 		if del.Comment != "" {
 			args = append(args, "comment", del.Comment)
 		}
 		s.cmd(args...)
 		return true
 	}
-	return (twin && try("", famV4, famV6)) || try(f.anyAddr(), f)
+	return (twin && try("", V4, V6)) || try(f.anyAddr(), f)
 }
 
 // spare checks what a command took from before to leave after: only
@@ -253,13 +245,13 @@ func (s *ufwSim) deleteOne(f ufwFamily, e ufwEntry, sel func(ufwEntry) bool) boo
 // when a selected copy of it stays: that copy takes its place (ufw deletes
 // the first of identical rules). It returns after with such copies
 // claimed.
-func spare(before, after []ufwEntry, sel func(ufwEntry) bool) ([]ufwEntry, bool) {
+func spare(before, after []Entry, sel func(Entry) bool) ([]Entry, bool) {
 	type id struct{ host, plan int }
 	left := map[id]bool{}
 	for _, e := range after {
 		left[id{e.host, e.plan}] = true
 	}
-	after = append([]ufwEntry(nil), after...)
+	after = append([]Entry(nil), after...)
 	gone := 0
 	for _, e := range before {
 		if left[id{e.host, e.plan}] {
@@ -274,7 +266,7 @@ func spare(before, after []ufwEntry, sel func(ufwEntry) bool) ([]ufwEntry, bool)
 		}
 		copied := false
 		for k, o := range after {
-			if o.plan == 0 && o.ufwRule == e.ufwRule && sel(o) {
+			if o.plan == 0 && o.Rule == e.Rule && sel(o) {
 				after[k].plan, after[k].host = e.plan, e.host
 				copied = true
 				break
@@ -288,11 +280,11 @@ func spare(before, after []ufwEntry, sel func(ufwEntry) bool) ([]ufwEntry, bool)
 }
 
 // verify checks that every declared rule ends up as declared.
-func (s *ufwSim) verify() {
+func (s *sim) verify() {
 	for _, r := range s.plan {
-		for _, f := range r.families {
-			if i := s.find(f, r.n); i < 0 || s.lists[f][i].ufwRule != r.rule() {
-				s.fail("internal error: the ufw commands worked out for %s, %q, do not leave it in the %s rules", r.where(), r.describe(s.ipv6), f)
+		for _, f := range r.Families {
+			if i := s.find(f, r.N); i < 0 || s.lists[f][i].Rule != r.Rule() {
+				s.fail("internal error: the ufw commands worked out for %s, %q, do not leave it in the %s rules", r.where(), r.Describe(s.ipv6), f)
 			}
 		}
 	}
@@ -302,16 +294,16 @@ func (s *ufwSim) verify() {
 // not declare that the commands delete or change (ufw changes a rule with
 // the key of one it adds). A rule in both lists is one line, and so is
 // an application rule's group of lines.
-func (s *ufwSim) otherChanges(host map[ufwFamily][]ufwEntry) []AttrChange {
+func (s *sim) otherChanges(host map[Family][]Entry) []Change {
 	type change struct {
-		before, after ufwRule
+		before, after Rule
 		gone          bool
-		fams          []ufwFamily
+		fams          []Family
 	}
 	var out []*change
 	var v4 []*change
 	for _, f := range s.fams {
-		now := map[int]ufwEntry{}
+		now := map[int]Entry{}
 		for _, e := range s.lists[f] {
 			if e.host > 0 {
 				now[e.host] = e
@@ -323,10 +315,10 @@ func (s *ufwSim) otherChanges(host map[ufwFamily][]ufwEntry) []AttrChange {
 				continue
 			}
 			n, ok := now[e.host]
-			if ok && n.ufwRule == e.ufwRule {
+			if ok && n.Rule == e.Rule {
 				continue
 			}
-			c := &change{before: e.ufwRule, after: n.ufwRule, gone: !ok, fams: []ufwFamily{f}}
+			c := &change{before: e.Rule, after: n.Rule, gone: !ok, fams: []Family{f}}
 			if t := e.appTuple(); t != "" {
 				k := fmt.Sprintf("%s %s %s %s %v", t, e.Action, e.Log, e.Comment, c.gone)
 				if seenApp[k] {
@@ -335,7 +327,7 @@ func (s *ufwSim) otherChanges(host map[ufwFamily][]ufwEntry) []AttrChange {
 				seenApp[k] = true
 			}
 			paired := false
-			if f == famV6 {
+			if f == V6 {
 				for k, o := range v4 {
 					if o != nil && o.before == c.before && o.after == c.after && o.gone == c.gone {
 						o.fams, v4[k], paired = append(o.fams, f), nil, true
@@ -347,14 +339,14 @@ func (s *ufwSim) otherChanges(host map[ufwFamily][]ufwEntry) []AttrChange {
 				continue
 			}
 			out = append(out, c)
-			if f == famV4 {
+			if f == V4 {
 				v4 = append(v4, c)
 			}
 		}
 	}
-	var attrs []AttrChange
+	var attrs []Change
 	for _, c := range out {
-		a := AttrChange{Name: "rule", Before: describeRule(c.before, c.fams, s.ipv6)}
+		a := Change{Name: "rule", Before: describeRule(c.before, c.fams, s.ipv6)}
 		if !c.gone {
 			a.After = describeRule(c.after, c.fams, s.ipv6)
 		}
