@@ -129,7 +129,7 @@ func insertPosition(l []Entry, j, bound int) (int, bool) {
 
 // addArgs are the arguments of `ufw` that add (or update) r.
 func addArgs(r Rule, src string) []string {
-	a := Args(r, src)
+	a := ruleArgs(r, src)
 	if r.Comment != "" {
 		a = append(a, "comment", r.Comment)
 	}
@@ -140,7 +140,7 @@ func addArgs(r Rule, src string) []string {
 // (deleteOne adds it: without one, ufw also deletes every rule that
 // differs from r only by its comment).
 func deleteArgs(r Rule, src string) []string {
-	a := Args(r, src)
+	a := ruleArgs(r, src)
 	if r.Route {
 		return append([]string{"route", "delete"}, a[1:]...)
 	}

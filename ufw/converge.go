@@ -240,7 +240,7 @@ func describeRule(r Rule, fams []Family, ipv6 bool) string {
 		src = fams[0].anyAddr()
 	}
 	if !r.simple() {
-		return Command(r, src)
+		return ruleCommand(r, src)
 	}
 	var b strings.Builder
 	b.WriteString(r.Action)

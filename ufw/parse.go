@@ -17,7 +17,7 @@ import (
 // rules last ("approximate the order the rules were added", says ufw's
 // source), while firewall rules match first-match in each family's own
 // order, which the lockout check and the placement of new rules need.
-// Command renders a rule exactly as `ufw show added` does (checked
+// ruleCommand renders a rule exactly as `ufw show added` does (checked
 // against captured output in the tests).
 
 // Family is an address family: ufw keeps one rule list per family.
@@ -161,11 +161,11 @@ func appName(s string) string {
 	return strings.ReplaceAll(s, "%20", " ")
 }
 
-// Args are the arguments of the ufw command that adds r, as ufw's
+// ruleArgs are the arguments of the ufw command that adds r, as ufw's
 // get_command writes it (`ufw show added`), without the comment. src, when
 // set, replaces an "any" source to name one family ("0.0.0.0/0" adds the
 // IPv4 rule only), which forces the full syntax.
-func Args(r Rule, src string) []string {
+func ruleArgs(r Rule, src string) []string {
 	var a []string
 	if r.Route {
 		a = append(a, "route")
@@ -228,10 +228,10 @@ func Args(r Rule, src string) []string {
 	return a
 }
 
-// Command is the rule as `ufw show added` prints it, after "ufw ".
-func Command(r Rule, src string) string {
+// ruleCommand is the rule as `ufw show added` prints it, after "ufw ".
+func ruleCommand(r Rule, src string) string {
 	var b strings.Builder
-	for i, arg := range Args(r, src) {
+	for i, arg := range ruleArgs(r, src) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}

@@ -218,7 +218,7 @@ func (u *refUFW) run(args []string, known []Rule) error {
 	}
 	for _, k := range known {
 		for _, src := range []string{"", "0.0.0.0/0", "::/0"} {
-			if !reflect.DeepEqual(Args(k, src), args) {
+			if !reflect.DeepEqual(ruleArgs(k, src), args) {
 				continue
 			}
 			version := "both"
@@ -280,11 +280,11 @@ func checkReplay(t *testing.T, hf ufwHostFiles, g *Goal, cv *Convergence) []map[
 	for _, f := range []Family{V4, V6} {
 		var want []string
 		for _, e := range cv.Final[f] {
-			want = append(want, Command(e.Rule, f.anyAddr()))
+			want = append(want, ruleCommand(e.Rule, f.anyAddr()))
 		}
 		var got []string
 		for _, r := range states[len(states)-1][f] {
-			got = append(got, Command(r, f.anyAddr()))
+			got = append(got, ruleCommand(r, f.anyAddr()))
 		}
 		sameLines(t, fmt.Sprintf("%s rules as ufw leaves them (commands %q)", f, cmdLines(cv)), got, want)
 	}

@@ -198,7 +198,7 @@ func TestUFWParseCaptured(t *testing.T) {
 			}
 			var got []string
 			for _, r := range mergeFamilies(lists, true) {
-				got = append(got, "ufw "+Command(r, ""))
+				got = append(got, "ufw "+ruleCommand(r, ""))
 			}
 			var want []string
 			if b, err := os.ReadFile(filepath.Join("testdata", name, "show-added.txt")); err == nil {
