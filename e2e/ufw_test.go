@@ -57,7 +57,10 @@ func TestUFWFirewall(t *testing.T) {
 	h := testhost.Start(t, testhost.Options{})
 	dir := ufwPlan(t, h, seedFirewall(h.Port))
 	// Something to connect to behind the firewall: one port it allows, one it does not.
-	h.Exec(t, "for p in 80 8081; do setsid python3 -m http.server --bind :: $p >/dev/null 2>&1 </dev/null & done; sleep 0.5")
+	h.Exec(t, "for p in 80 8081; do setsid python3 -m http.server --bind :: $p >/dev/null 2>&1 </dev/null & done")
+	// The servers take their time to listen on a loaded machine: wait until
+	// both ports answer inside the host (up to a minute), not a fixed delay.
+	h.Exec(t, "for i in $(seq 600); do ss -Hltn 'sport = :80' | grep -q . && ss -Hltn 'sport = :8081' | grep -q . && exit 0; sleep 0.1; done; exit 1")
 	for _, addr := range []string{h.Addr, h.Addr6} {
 		for _, port := range []int{80, 8081} {
 			if err := tcpConnect(addr, port); err != nil {
