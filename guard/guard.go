@@ -272,7 +272,7 @@ func abort(ctx context.Context, h hosts.Host, id string, deadline time.Time, cau
 	return fmt.Errorf("host %q: guard: %w; nothing is armed", h.Name(), cause)
 }
 
-// Exit statuses of the rollback script (see rollbackBody).
+// Exit statuses of the rollback script (see rollbackScript and rollback.sh).
 const (
 	exitOK         = 0
 	exitNotArmed   = 3

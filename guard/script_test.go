@@ -144,7 +144,7 @@ func TestArmReplies(t *testing.T) {
 	if _, err := Arm(ctx, f, s, time.Minute); !errors.Is(err, lost) || !strings.Contains(err.Error(), "nothing is armed") {
 		t.Errorf("lost connection: %v", err)
 	}
-	if len(f.cmds) != 2 || !strings.Contains(f.cmds[1], `rm -rf -- "$D"`) {
+	if len(f.cmds) != 2 || !strings.Contains(f.cmds[1], "MODE='abort'") {
 		t.Errorf("no abort after a lost connection: %q", f.cmds)
 	}
 	// Output that is not the arming's reply is quoted by its end only:
@@ -201,9 +201,6 @@ func TestScriptsParse(t *testing.T) {
 		t.Skip("no sh")
 	}
 	id := "20261126T060809-0123456789abcdef"
-	if strings.Contains(rollbackScript(id, nil, nil), heredocEnd) {
-		t.Fatal("the rollback script contains the heredoc terminator")
-	}
 	scripts := map[string]string{
 		"arm":      armScript(id, []string{"/etc/it's", "/etc/$(reboot)", "/etc/a b"}, Snapshot{UFW: true, Restart: []string{"ssh", "getty@tty1"}, Reapply: []string{"dhcpcd"}}, 3500*time.Millisecond),
 		"arm-bare": armScript(id, []string{"/etc/motd"}, Snapshot{}, time.Second),
@@ -218,18 +215,53 @@ func TestScriptsParse(t *testing.T) {
 			t.Errorf("%s: sh -n: %v\n%s\n%s", name, err, out, s)
 		}
 	}
-	arm := scripts["arm"]
-	for _, want := range []string{
-		`save '/etc/it'\''s'`, `save '/etc/$(reboot)'`, `save '/etc/a b'`,
-		`--on-active=3500ms --timer-property=AccuracySec=1s`,
-		`"hako-guard-$ID" "$D" 3.500 </dev/null >/dev/null 2>&1 8>&- &`,
-		"RESTART='ssh getty@tty1'",
-	} {
-		if !strings.Contains(arm, want) {
-			t.Errorf("arm script lacks %q", want)
-		}
+}
+
+// The preambles hand each value to the scripts as it is: run by sh, every
+// variable holds exactly what Go set, whatever quotes, $(...), spaces or
+// backslashes it holds, and the positional parameters are the paths.
+func TestPreambles(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
 	}
-	if strings.Contains(scripts["arm-bare"], `>"$D/ufw"`) || strings.Contains(scripts["arm-bare"], "/etc/ufw/user.rules") {
-		t.Error("arm script without UFW touches ufw")
+	eval := func(preamble, show string) string {
+		t.Helper()
+		out, err := exec.Command(sh, "-c", preamble+show).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sh: %v\n%s\n%s", err, out, preamble)
+		}
+		return string(out)
+	}
+	id := "20261126T060809-0123456789abcdef"
+	d := BaseDir + "/" + id
+	paths := []string{"/etc/it's", "/etc/$(touch /tmp/hako-guard-test-ran)", "/etc/a b", `/etc/back\slash`, "/etc/'\"$HOME\"'"}
+	s := Snapshot{UFW: true, Restart: []string{"ssh", "getty@tty1"}, Reapply: []string{"dhcpcd"}}
+	const showArm = `printf '<%s>\n' "$@" "$ID" "$D" "$BASE" "$PRUNE_DAYS" "$ALLOW_PENDING" "$UFW" "$UFW_FILES" "$TIMEOUT_MS" "$TIMEOUT_S"; printf '%s' "$ROLLBACK"`
+	got := eval(armPreamble(id, paths, s, 3500*time.Millisecond), showArm)
+	want := "</etc/it's>\n</etc/$(touch /tmp/hako-guard-test-ran)>\n</etc/a b>\n</etc/back\\slash>\n</etc/'\"$HOME\"'>\n" +
+		"<" + id + ">\n<" + d + ">\n<" + BaseDir + ">\n<30>\n<>\n<1>\n<" + strings.Join(ufwFiles, " ") + ">\n<3500>\n<3.500>\n" +
+		rollbackScript(id, s.Restart, s.Reapply)
+	if got != want {
+		t.Errorf("arm preamble gives:\n%s\nwant:\n%s", got, want)
+	}
+	// No ufw, a pending rollback allowed, a timeout of whole seconds.
+	got = eval(armPreamble(id, []string{"/etc/motd"}, Snapshot{AllowPending: true}, 61*time.Second), showArm)
+	if want := "</etc/motd>\n<" + id + ">\n<" + d + ">\n<" + BaseDir + ">\n<30>\n<1>\n<>\n<" + strings.Join(ufwFiles, " ") + ">\n<61000>\n<61.000>\n"; !strings.HasPrefix(got, want) {
+		t.Errorf("bare arm preamble gives:\n%s\nwant it to start with:\n%s", got, want)
+	}
+	// The rollback script keeps its own values, to run by hand too.
+	got = eval(rollbackPreamble(id, s.Restart, []string{"dhcpcd", "networking"}), `printf '<%s>\n' "$ID" "$D" "$RESTART" "$REAPPLY"`)
+	if want := "<" + id + ">\n<" + d + ">\n<ssh getty@tty1>\n<dhcpcd networking>\n"; got != want {
+		t.Errorf("rollback preamble gives:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.HasPrefix(rollbackScript(id, nil, nil), "#!/bin/sh\n") {
+		t.Error("the rollback script does not start with #!/bin/sh")
+	}
+	for _, mode := range []string{"disarm", "now", "abort"} {
+		got = eval(runPreamble(id, mode), `printf '<%s>\n' "$D" "$MODE" "$NOT_ARMED"`)
+		if want := "<" + d + ">\n<" + mode + ">\n<3>\n"; got != want {
+			t.Errorf("%s preamble gives:\n%s\nwant:\n%s", mode, got, want)
+		}
 	}
 }

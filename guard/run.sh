@@ -1,0 +1,30 @@
+# shellcheck shell=sh
+# Runs the rollback script of a guard (see runScript in script.go), after a
+# preamble that sets D (the snapshot directory), MODE (disarm, now or abort)
+# and NOT_ARMED (the exit status when D holds no rollback script).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+case $MODE in
+abort)
+	# After a failed Arm: whatever state it reached, take it back.
+	/bin/sh "$D/rollback" disarm >/dev/null 2>&1
+	rm -rf -- "$D"
+	;;
+disarm)
+	[ -f "$D/rollback" ] || exit "$NOT_ARMED"
+	exec /bin/sh "$D/rollback" disarm
+	;;
+now)
+	[ -f "$D/rollback" ] || exit "$NOT_ARMED"
+	# In a session of its own, the rollback completes even if the SSH
+	# connection drops; what it logged is printed after it.
+	n=$(stat -c %s "$D/log" 2>/dev/null || echo 0)
+	setsid -w /bin/sh "$D/rollback" now </dev/null >/dev/null 2>&1
+	rc=$?
+	tail -c +$((n + 1)) "$D/log" 2>/dev/null
+	exit $rc
+	;;
+*)
+	echo "hako guard: unknown mode $MODE" >&2
+	exit 2
+	;;
+esac
