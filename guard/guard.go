@@ -12,9 +12,8 @@
 //
 // Everything lives on the host in a root-only directory,
 // /var/lib/hako/guard/ID/: the saved copies, a rollback script, its log and
-// the scheduler's state. An Armed is no more than the ID, so another process
-// (or a later run of hako) can Resume it and disarm or roll back over a new
-// connection.
+// the scheduler's state. An Armed holds no more than the ID, so Disarm and
+// RollbackNow work over any connection to the host, a new one included.
 //
 // The rollback is scheduled with a transient systemd timer when systemd is
 // PID 1 (unit hako-guard-ID.timer), else with a detached process that
@@ -132,18 +131,13 @@ func (e *RollbackError) Error() string {
 }
 
 // Armed is a guard armed on a host. It holds nothing the host does not
-// know: Resume(a.ID()) gives an equivalent one.
+// know, so Disarm and RollbackNow work over any connection to that host.
 type Armed struct {
 	id        string
 	scheduler string
 	pid       int
 	deadline  time.Time
 }
-
-// Resume returns the guard with the given ID, to disarm or roll back over
-// any connection to the host it was armed on. The ID is checked when it is
-// used.
-func Resume(id string) *Armed { return &Armed{id: id} }
 
 // ID identifies the guard on its host; its snapshot is in BaseDir/ID and
 // its systemd units are hako-guard-ID.timer and .service.
@@ -153,8 +147,7 @@ func (a *Armed) ID() string { return a.id }
 func (a *Armed) Dir() string { return BaseDir + "/" + a.id }
 
 // Scheduler says what runs the rollback: "systemd" (a transient timer) or
-// "process" (a detached sleeping process, PID in Dir()/pid); "" for a
-// resumed guard.
+// "process" (a detached sleeping process, PID in Dir()/pid).
 func (a *Armed) Scheduler() string { return a.scheduler }
 
 // PID is the scheduler process's ID on the host when Scheduler is
@@ -163,8 +156,7 @@ func (a *Armed) PID() int { return a.pid }
 
 // Deadline is when Arm was called plus the timeout: the rollback does not
 // start before it, so Disarm must have reached the host by then. With
-// systemd the timer may fire up to a second late (AccuracySec=1s). Zero for
-// a resumed guard.
+// systemd the timer may fire up to a second late (AccuracySec=1s).
 func (a *Armed) Deadline() time.Time { return a.deadline }
 
 var idPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$`)
