@@ -15,6 +15,7 @@
 set -u
 umask 077
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+# die MESSAGE: Arm shows MESSAGE to the user, after "nothing is armed".
 die() { printf 'hako guard: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (become = true)"
 for c in flock setsid cp find namei; do command -v $c >/dev/null 2>&1 || die "$c not found"; done
@@ -28,7 +29,7 @@ fi
 # One run arms at a time: the check for a rollback still pending and the
 # arming itself happen under this lock, so two runs never arm at once.
 exec 8>>"$BASE.lock" || die "cannot open $BASE.lock"
-flock -w 60 8 || die "another run has held the guard lock on this host for a minute; nothing is armed"
+flock -w 60 8 || die "another run has held the guard lock on this host for a minute"
 now=$(date +%s)
 # pending DIR: armed, not rolled back, and less than a minute past its
 # deadline (later, its timer is gone: a reboot drops it).
@@ -44,7 +45,7 @@ for old in "$BASE"/*; do
 	if [ ! -d "$old" ] || [ -L "$old" ]; then continue; fi
 	if pending "$old"; then
 		[ -n "$ALLOW_PENDING" ] ||
-			die "a rollback armed by another run (guard ${old##*/}, armed $at) still waits on this host: it would undo this run; nothing is armed. Let it fire, or cancel it: sudo sh $old/rollback disarm"
+			die "a rollback armed by another run at $at still waits on this host and would undo this run; let it fire, or cancel it: sudo sh $old/rollback disarm"
 	elif [ -n "$(find "$old" -maxdepth 0 -mtime +"$PRUNE_DAYS")" ]; then
 		# Done (rolled back) or expired (its timer died) long ago; a
 		# rollback still at work holds its lock and is left alone.

@@ -236,6 +236,10 @@ func Arm(ctx context.Context, h hosts.Host, s Snapshot, timeout time.Duration) (
 		return nil, abort(ctx, h, id, start.Add(timeout), fmt.Errorf("arming: %w", err))
 	}
 	if res.ExitCode != 0 {
+		// The script's own refusals (die) exit 1 with one line on stderr.
+		if msg, ok := strings.CutPrefix(tail(res.Stderr), "hako guard: "); ok && res.ExitCode == 1 && !strings.Contains(msg, "\n") {
+			return nil, fmt.Errorf("host %q: guard: nothing is armed: %s", h.Name(), msg)
+		}
 		return nil, fmt.Errorf("host %q: guard: arming failed (exit status %d), nothing is armed: %s", h.Name(), res.ExitCode, tail(res.Stderr, res.Stdout))
 	}
 	a := &Armed{id: id, deadline: start.Add(timeout)}
@@ -258,8 +262,8 @@ func abort(ctx context.Context, h hosts.Host, id string, deadline time.Time, cau
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if r, err := h.Run(cctx, runScript(id, "abort")); err != nil || r.ExitCode != 0 {
-		return fmt.Errorf("host %q: guard %s: %w; it may be armed: then at about %s it puts back what it saved before any change "+
-			"(`sudo sh %s/rollback disarm` cancels it)", h.Name(), id, cause, deadline.Format(time.TimeOnly), BaseDir+"/"+id)
+		return fmt.Errorf("host %q: guard: %w; it may be armed: at about %s it restores what it saved before any change "+
+			"(`sudo sh %s/rollback disarm` cancels it)", h.Name(), cause, deadline.Format(time.TimeOnly), BaseDir+"/"+id)
 	}
 	return fmt.Errorf("host %q: guard: %w; nothing is armed", h.Name(), cause)
 }

@@ -129,13 +129,25 @@ func TestArmReplies(t *testing.T) {
 		t.Errorf("%d round trips, want 1", len(f.cmds))
 	}
 
-	// The script failed: it cleaned up itself; no second command.
-	f = &fakeHost{replies: []fakeReply{{res: hosts.Result{ExitCode: 1, Stderr: []byte("hako guard: systemd-run failed\n")}}}}
-	if _, err := Arm(ctx, f, s, time.Minute); err == nil || !strings.Contains(err.Error(), "nothing is armed: hako guard: systemd-run failed") {
-		t.Errorf("failed script: %v", err)
-	}
-	if len(f.cmds) != 1 {
-		t.Errorf("%d commands after a failed script", len(f.cmds))
+	// The script failed: it cleaned up itself; no second command. Its
+	// own refusal is shown as it is; anything else with the exit status
+	// and all it printed.
+	for _, tc := range []struct {
+		res  hosts.Result
+		want string
+	}{
+		{hosts.Result{ExitCode: 1, Stderr: []byte("hako guard: systemd-run failed\n")}, `host "pi": guard: nothing is armed: systemd-run failed`},
+		{hosts.Result{ExitCode: 1, Stderr: []byte("cp: cannot stat 'x'\nhako guard: cannot save x\n")},
+			`host "pi": guard: arming failed (exit status 1), nothing is armed: cp: cannot stat 'x'` + "\n" + `hako guard: cannot save x`},
+		{hosts.Result{ExitCode: 2, Stderr: []byte("sh: 1: Syntax error\n")}, `host "pi": guard: arming failed (exit status 2), nothing is armed: sh: 1: Syntax error`},
+	} {
+		f = &fakeHost{replies: []fakeReply{{res: tc.res}}}
+		if _, err := Arm(ctx, f, s, time.Minute); err == nil || err.Error() != tc.want {
+			t.Errorf("failed script: %v, want %s", err, tc.want)
+		}
+		if len(f.cmds) != 1 {
+			t.Errorf("%d commands after a failed script", len(f.cmds))
+		}
 	}
 
 	// The connection failed: the unknown outcome is taken back.
