@@ -25,7 +25,7 @@ func TestArmIsExclusive(t *testing.T) {
 		const rounds, racers = 3, 4
 		var conns []*hosts.SSHHost
 		for range racers {
-			conns = append(conns, dialSlow(t, h))
+			conns = append(conns, dial(t, h))
 		}
 		attempts, wins := 0, 0
 		for round := range rounds {
@@ -119,7 +119,7 @@ func TestArmPrunesOldSnapshots(t *testing.T) {
 		old("20200101T000000-00000000000000a3", now.Add(-5*24*time.Hour).Format("2006-01-02T15:04:05Z")+" timeout 600000ms", "", "5 days ago")+
 		old("20200101T000000-00000000000000a4", now.Add(-40*24*time.Hour).Format("2006-01-02T15:04:05Z")+" timeout 5184000000ms", "", "40 days ago")+
 		"mkdir -p /root/elsewhere && touch -d '40 days ago' /root/elsewhere && ln -s /root/elsewhere "+guard.BaseDir+"/20200101T000000-00000000000000a5")
-	c := dialSlow(t, h)
+	c := dial(t, h)
 	ctx := context.Background()
 	a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}, AllowPending: true}, window)
 	if err != nil {
@@ -138,17 +138,4 @@ func TestArmPrunesOldSnapshots(t *testing.T) {
 		!strings.Contains(err.Error(), "sudo sh "+guard.BaseDir+"/20200101T000000-00000000000000a4/rollback disarm") {
 		t.Errorf("Arm with a pending guard: %v", err)
 	}
-}
-
-// dialSlow connects as root with a connect timeout for a loaded machine:
-// these tests never cut the connection, and open several at once.
-func dialSlow(t *testing.T, h *testhost.Host) *hosts.SSHHost {
-	t.Helper()
-	c, err := hosts.Dial(context.Background(), hosts.Config{Name: "pi", Address: h.Addr, Port: h.Port, User: h.User,
-		IdentityFiles: []string{h.KeyFile}, KnownHostsFile: h.KnownHostsFile(t), Become: true, ConnectTimeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
