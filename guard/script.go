@@ -60,6 +60,7 @@ func assign(b *strings.Builder, name, value string) {
 	b.WriteString(name + "=" + hosts.Quote(value) + "\n")
 }
 
+// flag is a shell boolean as the scripts test it ([ -n "$X" ]): "1" or "".
 func flag(on bool) string {
 	if on {
 		return "1"
