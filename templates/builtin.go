@@ -3,10 +3,13 @@ package templates
 import (
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/agext/levenshtein"
 )
 
 // The built-in templates: the files a Raspberry Pi home server needs
@@ -52,7 +55,28 @@ func readTemplate(baseDir, p string) ([]byte, string, error) {
 		return b, "(built-in) " + p, nil
 	}
 	if errors.Is(err, errNotFound) {
-		return nil, "", errors.New(err.Error() + "; the built-in templates are " + strings.Join(BuiltinNames(), ", "))
+		return nil, "", errors.New(err.Error() + builtinHint(p))
 	}
 	return nil, "", err
+}
+
+// builtinHint ends the message about a template that is neither in the
+// plan directory nor built in: the built-in name it is likely a typo of,
+// or else the built-in names, written once as templates/{a, b}.tftpl so
+// that the message stays short as the library grows.
+func builtinHint(p string) string {
+	best, bestDist := "", 4 // more than 3 edits away is not a typo
+	for _, n := range BuiltinNames() {
+		if d := levenshtein.Distance(p, n, nil); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("; did you mean the built-in %q?", best)
+	}
+	var short []string
+	for _, n := range BuiltinNames() {
+		short = append(short, strings.TrimSuffix(strings.TrimPrefix(n, builtinPrefix), ".tftpl"))
+	}
+	return "; built-in templates: " + builtinPrefix + "{" + strings.Join(short, ", ") + "}.tftpl"
 }

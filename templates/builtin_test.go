@@ -80,7 +80,26 @@ func TestPlanDirOverridesBuiltin(t *testing.T) {
 		t.Errorf("override: %q %v", v.AsString(), err)
 	}
 	_, err = fns["templatefile"].Call([]cty.Value{cty.StringVal("templates/nope.tftpl"), cty.EmptyObjectVal})
-	if err == nil || !strings.Contains(err.Error(), "templates/ppp-peer.tftpl") {
+	if err == nil || !strings.Contains(err.Error(), "templates/{dhcpcd.conf, ") {
 		t.Errorf("a missing template should list the built-ins: %v", err)
+	}
+}
+
+// A missing template gets the built-in it is likely a typo of, or else
+// every built-in name; either way the message stays short.
+func TestMissingTemplateHint(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ path, want string }{
+		{"templates/ppp-per.tftpl", `did you mean the built-in "templates/ppp-peer.tftpl"?`},
+		{"templates/nope.tftpl", "built-in templates: templates/{dhcpcd.conf, interfaces-pppoe, ppp-ip-down, ppp-ip-up, ppp-peer, ppp-secrets, sshd-hardening.conf}.tftpl"},
+	} {
+		_, _, err := readTemplate(dir, tc.path)
+		if err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want it to end with %q", tc.path, err, tc.want)
+			continue
+		}
+		if n := len(err.Error()); n > 300 {
+			t.Errorf("%s: message is %d characters: %s", tc.path, n, err)
+		}
 	}
 }
