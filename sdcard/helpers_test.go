@@ -142,10 +142,10 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func actions(r *Result) map[string]Change {
-	m := map[string]Change{}
-	for _, a := range r.Actions {
-		m[a.File] = a.Change
+func actions(r *Result) map[string]Outcome {
+	m := map[string]Outcome{}
+	for _, a := range r.Files {
+		m[a.File] = a.Outcome
 	}
 	return m
 }

@@ -20,21 +20,21 @@ import (
 	"strings"
 )
 
-// Change says what happened to one file.
-type Change string
+// Outcome says what happened to one file.
+type Outcome string
 
 const (
-	Created   Change = "created"
-	Updated   Change = "updated"
-	Unchanged Change = "unchanged"
-	Kept      Change = "kept" // present already and left as it is on purpose
+	Created   Outcome = "created"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+	Kept      Outcome = "kept" // present already and left as it is on purpose
 )
 
-// Action is one file of the boot partition and what was done to it.
-type Action struct {
-	File   string
-	Change Change
-	Note   string // what first boot does with it
+// FileOutcome is one file of the boot partition and what was done to it.
+type FileOutcome struct {
+	File    string
+	Outcome Outcome
+	Note    string // what first boot does with it
 }
 
 // Result is what Prepare did.
@@ -43,7 +43,7 @@ type Result struct {
 	Generation Generation
 	User       string
 	Key        PublicKey
-	Actions    []Action
+	Files      []FileOutcome
 }
 
 // Prepare writes the first-boot files for user, with key, to the boot
@@ -90,7 +90,7 @@ func Prepare(dir, user string, key PublicKey, rnd io.Reader) (*Result, error) {
 		if err != nil {
 			return res, err
 		}
-		res.Actions = append(res.Actions, a)
+		res.Files = append(res.Files, a)
 	}
 	return res, nil
 }
@@ -156,10 +156,10 @@ func (c *card) keep(name, note string) {
 
 // apply writes one planned file if its content differs: to a temporary
 // file beside it, then renamed over it.
-func (c *card) apply(p planned) (Action, error) {
-	a := Action{File: p.name, Note: p.note}
+func (c *card) apply(p planned) (FileOutcome, error) {
+	a := FileOutcome{File: p.name, Note: p.note}
 	if p.keep {
-		a.Change = Kept
+		a.Outcome = Kept
 		return a, nil
 	}
 	old, err := c.read(p.name)
@@ -168,12 +168,12 @@ func (c *card) apply(p planned) (Action, error) {
 	}
 	switch {
 	case old == nil:
-		a.Change = Created
+		a.Outcome = Created
 	case string(old) == string(p.data):
-		a.Change = Unchanged
+		a.Outcome = Unchanged
 		return a, nil
 	default:
-		a.Change = Updated
+		a.Outcome = Updated
 	}
 	tmp := "." + p.name + ".hako-tmp"
 	f, err := c.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, p.perm)
@@ -207,10 +207,10 @@ func (r *Result) Report(w io.Writer, source string) {
 	}
 	fmt.Fprintf(w, "First user %s%s, key %s\n  %s %s\n", r.User, source, r.Key.Path, r.Key.Fingerprint, r.Key.Type)
 	width := 0
-	for _, a := range r.Actions {
+	for _, a := range r.Files {
 		width = max(width, len(a.File))
 	}
-	for _, a := range r.Actions {
-		fmt.Fprintf(w, "  %-9s  %-*s  %s\n", a.Change, width, a.File, a.Note)
+	for _, a := range r.Files {
+		fmt.Fprintf(w, "  %-9s  %-*s  %s\n", a.Outcome, width, a.File, a.Note)
 	}
 }

@@ -45,7 +45,7 @@ func TestBookwormCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTree(t, before, snapshot(t, dir))
-	want := map[string]Change{"ssh": Kept, "userconf.txt": Kept, "firstrun.sh": Unchanged, "cmdline.txt": Unchanged}
+	want := map[string]Outcome{"ssh": Kept, "userconf.txt": Kept, "firstrun.sh": Unchanged, "cmdline.txt": Unchanged}
 	if got := actions(res); !equalMaps(got, want) {
 		t.Errorf("second run: %v, want %v", got, want)
 	}
@@ -55,7 +55,7 @@ func TestBookwormCard(t *testing.T) {
 	}
 }
 
-func equalMaps(a, b map[string]Change) bool {
+func equalMaps(a, b map[string]Outcome) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -93,7 +93,7 @@ func TestCloudInitCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTree(t, before, snapshot(t, dir))
-	if got, want := actions(res), map[string]Change{"user-data": Unchanged, "meta-data": Kept}; !equalMaps(got, want) {
+	if got, want := actions(res), map[string]Outcome{"user-data": Unchanged, "meta-data": Kept}; !equalMaps(got, want) {
 		t.Errorf("second run: %v, want %v", got, want)
 	}
 
