@@ -33,22 +33,35 @@ func (a Action) Symbol() string {
 
 // Change is plain data describing what Apply will do: `hako plan` prints
 // it and `hako apply` carries out the same object, so the preview cannot lie.
+//
+// It is plain data: it round-trips through JSON (see planned.go), except
+// what must never be written out (sensitive content, the content of host
+// files that are not world-readable).
 type Change struct {
-	Address Address
-	Action  Action
+	Address Address `json:"address"`
+	Action  Action  `json:"action"`
 	// Summary is a one-line description, e.g. "create /opt/app".
-	Summary string
+	Summary string `json:"summary"`
 	// Attrs are attribute changes (mode, owner, ...), in a stable order.
-	Attrs []AttrChange
+	Attrs []AttrChange `json:"attrs,omitempty"`
 	// Content is set when a file's content changes.
-	Content *ContentChange
+	Content *ContentChange `json:"content,omitempty"`
+	// Planned is the kind's own record of what its Apply will do, a
+	// pointer to a type declared in the kind's file (*FilePlan,
+	// *PackagePlan, ...); nil for kinds whose Apply needs nothing beyond
+	// the task and Attrs. Kind.NewPlanned lets JSON decoding build it.
+	Planned any `json:"planned,omitempty"`
 
 	// detail is what the task kind needs to apply the change.
 	detail any
 }
 
 // AttrChange is one attribute's old and new value ("" before = absent).
-type AttrChange struct{ Name, Before, After string }
+type AttrChange struct {
+	Name   string `json:"name"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
 
 // Changed reports whether applying the change would do anything.
 func (c *Change) Changed() bool { return c.Action != NoOp }
@@ -70,6 +83,10 @@ type ContentChange struct {
 	// now fills from a template), so nothing of it is shown, not even a
 	// hash.
 	private bool
+	// lines are the line counts of the old and new content when the
+	// content itself is not here: a change read back from JSON, which
+	// holds no sensitive or private content.
+	lines *[2]int
 }
 
 // NewContentChange records a content change of path.
@@ -98,17 +115,18 @@ func (c *ContentChange) Sensitive() bool { return c.sensitive }
 // who reads the output (a CI log) test guesses of a secret offline, and a
 // file made from a known template plus a weak password is quickly guessed.
 func (c *ContentChange) Diff() string {
+	beforeLines, afterLines := c.lineCounts()
 	switch {
 	case c.sensitive && c.unread:
-		return fmt.Sprintf("(sensitive content changed: host content not read → %d lines)\n", lineCount(c.after))
+		return fmt.Sprintf("(sensitive content changed: host content not read → %d lines)\n", afterLines)
 	case c.sensitive:
-		return fmt.Sprintf("(sensitive content changed: %d → %d lines)\n", lineCount(c.before), lineCount(c.after))
+		return fmt.Sprintf("(sensitive content changed: %d → %d lines)\n", beforeLines, afterLines)
 	case c.private:
 		before := "not read"
 		if !c.unread {
-			before = fmt.Sprint(lineCount(c.before))
+			before = fmt.Sprint(beforeLines)
 		}
-		head := fmt.Sprintf("(host content not shown: the file is not world-readable; %s → %d lines)\n", before, lineCount(c.after))
+		head := fmt.Sprintf("(host content not shown: the file is not world-readable; %s → %d lines)\n", before, afterLines)
 		if !isText(c.after) {
 			return head + fmt.Sprintf("(binary plan content: %d bytes, sha256 %s)\n", len(c.after), shortHash(c.after))
 		}

@@ -38,6 +38,7 @@ func init() {
 		}},
 		Decode:         decodeFile,
 		SensitiveAttrs: []string{"content"},
+		NewPlanned:     func() any { return new(FilePlan) },
 	})
 }
 
@@ -88,13 +89,18 @@ func (f *File) Probes() []Probe {
 	return []Probe{{ProbeStat, f.path}, {ProbeRead, f.path}, {ProbeLeftovers, path.Dir(f.path)}}
 }
 
-// fileDetail is what Apply needs from Check.
-type fileDetail struct {
-	fi    FileInfo
-	mode  int  // the mode the file ends with
-	write bool // content, mode or owner differ (or the file is missing)
-	// leftovers are temp files of an interrupted write to remove first.
-	leftovers []string
+// FilePlan is a file task's planned change beyond its content (which is
+// in Change.Content): what Apply needs to know of the host's file.
+type FilePlan struct {
+	// Exists: the file is on the host; its owner (UID, GID) is kept when
+	// the plan sets none.
+	Exists bool `json:"exists"`
+	UID    int  `json:"uid"`
+	GID    int  `json:"gid"`
+	Mode   int  `json:"mode"`  // the mode the file ends with
+	Write  bool `json:"write"` // content, mode or owner differ (or the file is missing)
+	// Leftovers are temp files of an interrupted write to remove first.
+	Leftovers []string `json:"leftovers,omitempty"`
 }
 
 func (f *File) Check(s *State) (*Change, error) {
@@ -102,26 +108,25 @@ func (f *File) Check(s *State) (*Change, error) {
 	if fi.Exists && fi.Type != "regular file" {
 		return nil, fmt.Errorf("%s exists and is a %s, not a regular file", f.path, fi.Type)
 	}
-	d := fileDetail{fi: fi, mode: f.endMode(fi)}
-	c := &Change{Address: f.addr}
-	c.Attrs = metaChanges(fi, d.mode, f.owner, f.group)
+	d := &FilePlan{Exists: fi.Exists, UID: fi.UID, GID: fi.GID, Mode: f.endMode(fi)}
+	c := &Change{Address: f.addr, Planned: d}
+	c.Attrs = metaChanges(fi, d.Mode, f.owner, f.group)
 	c.Content = f.contentChange(s, fi)
-	d.write = !fi.Exists || c.Content != nil || len(c.Attrs) > 0
+	d.Write = !fi.Exists || c.Content != nil || len(c.Attrs) > 0
 	// A leftover may hold a secret: removing it is a change even when the
 	// file itself is right. Only its name is shown, never its content.
 	if lo := s.Leftovers(path.Dir(f.path)); lo.RootOnly {
-		d.leftovers = lo.Of(f.path)
-		for _, t := range d.leftovers {
+		d.Leftovers = lo.Of(f.path)
+		for _, t := range d.Leftovers {
 			c.Attrs = append(c.Attrs, AttrChange{"leftover temp file", t, ""})
 		}
 	}
-	c.detail = d
 	switch {
 	case !fi.Exists:
 		c.Action, c.Summary = Create, "create "+f.path
-	case d.write:
+	case d.Write:
 		c.Action, c.Summary = Update, "update "+f.path
-	case len(d.leftovers) > 0:
+	case len(d.Leftovers) > 0:
 		c.Action, c.Summary = Update, f.path+": remove leftover temp file(s)"
 	default:
 		c.Summary = f.path
@@ -188,25 +193,24 @@ func (f *File) contentChange(s *State, fi FileInfo) *ContentChange {
 }
 
 func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {
-	d := c.detail.(fileDetail)
-	fi := d.fi
-	if len(d.leftovers) > 0 {
-		if err := removeLeftovers(ctx, h, f.path, d.leftovers); err != nil {
+	d := c.Planned.(*FilePlan)
+	if len(d.Leftovers) > 0 {
+		if err := removeLeftovers(ctx, h, f.path, d.Leftovers); err != nil {
 			return err
 		}
 	}
-	if !d.write {
+	if !d.Write {
 		return nil
 	}
 	// A rewrite must not lose what the plan does not manage: endMode
 	// keeps an unmanaged mode.
-	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(d.mode),
+	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(d.Mode),
 		Owner: f.owner, Group: f.group, Validate: f.validate}
-	if w.Owner == "" && fi.Exists {
-		w.Owner = keepOwner(fi.UID)
+	if w.Owner == "" && d.Exists {
+		w.Owner = keepOwner(d.UID)
 	}
-	if w.Group == "" && fi.Exists {
-		w.Group = keepOwner(fi.GID)
+	if w.Group == "" && d.Exists {
+		w.Group = keepOwner(d.GID)
 	}
 	err := h.WriteFile(ctx, w)
 	var verr *hosts.ValidateError

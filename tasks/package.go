@@ -32,7 +32,8 @@ func init() {
 		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "names", Required: true}, {Name: "state"}, {Name: "cache_valid_seconds"},
 		}},
-		Decode: decodePackage,
+		Decode:     decodePackage,
+		NewPlanned: func() any { return new(PackagePlan) },
 	})
 }
 
@@ -239,11 +240,12 @@ func virtualError(todo []string, virtual map[string][]string) error {
 	return errors.New(strings.Join(msgs, "; ") + ": name the real package")
 }
 
-// pkgWork is what Apply does: the names, and for an install whether the
-// package lists need apt-get update first.
-type pkgWork struct {
-	names  []string
-	update bool
+// PackagePlan is a package task's planned change: the names to install
+// or remove, and for an install whether the package lists need apt-get
+// update first.
+type PackagePlan struct {
+	Names  []string `json:"names"`
+	Update bool     `json:"update"`
 }
 
 func (p *Package) Check(s *State) (*Change, error) {
@@ -261,7 +263,7 @@ func (p *Package) Check(s *State) (*Change, error) {
 	} else if err := virtualError(todo, f.virtual); err != nil {
 		return nil, err
 	}
-	c.detail = pkgWork{names: todo, update: p.present && (f.lists == nil || !f.lists.fresh(p.cacheValid))}
+	c.Planned = &PackagePlan{Names: todo, Update: p.present && (f.lists == nil || !f.lists.fresh(p.cacheValid))}
 	for _, n := range todo {
 		c.Attrs = append(c.Attrs, AttrChange{n, before, after})
 	}
@@ -292,20 +294,20 @@ printf '%s\n' "$out" >&2
 exit 1
 `
 
-func (p *Package) command(w pkgWork) string {
-	q := quoteAll(w.names)
+func (p *Package) command(w *PackagePlan) string {
+	q := quoteAll(w.Names)
 	if !p.present {
 		return "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=120 remove -- " + q
 	}
 	update := "no"
-	if w.update {
+	if w.Update {
 		update = "yes"
 	}
 	return strings.NewReplacer("{update}", update, "{names}", q).Replace(installScript)
 }
 
 func (p *Package) Apply(ctx context.Context, h hosts.Host, c *Change) error {
-	res, err := h.Run(ctx, p.command(c.detail.(pkgWork)))
+	res, err := h.Run(ctx, p.command(c.Planned.(*PackagePlan)))
 	if err != nil {
 		return err
 	}

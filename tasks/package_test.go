@@ -151,8 +151,8 @@ func TestPackageUpdateDecision(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := c.detail.(pkgWork)
-		if cmd := task.(*Package).command(w); w.update != want || strings.Contains(cmd, "[ yes = yes ]") != want {
+		w := c.Planned.(*PackagePlan)
+		if cmd := task.(*Package).command(w); w.Update != want || strings.Contains(cmd, "[ yes = yes ]") != want {
 			t.Errorf("%q: %+v", out, w)
 		}
 	}

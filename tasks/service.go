@@ -25,7 +25,8 @@ func init() {
 		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 			{Name: "name", Required: true}, {Name: "enabled"}, {Name: "state"},
 		}},
-		Decode: decodeService,
+		Decode:     decodeService,
+		NewPlanned: func() any { return new(ServicePlan) },
 	})
 }
 
@@ -83,7 +84,8 @@ func (s *Service) Check(st *State) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Change{Address: s.addr, Summary: s.name, detail: u}
+	w := &ServicePlan{DaemonReload: u.enabled == ""}
+	c := &Change{Address: s.addr, Summary: s.name, Planned: w}
 	if s.enabled != nil {
 		// static, indirect and generated units are started by others
 		// (dependencies, sockets, generators): `systemctl enable` leaves
@@ -97,12 +99,15 @@ func (s *Service) Check(st *State) (*Change, error) {
 		isOn := map[string]bool{"enabled": true, "enabled-runtime": true, "alias": true,
 			"static": true, "indirect": true, "generated": true}[u.enabled]
 		if *s.enabled != isOn {
+			e := *s.enabled
+			w.Enable = &e
 			c.Attrs = append(c.Attrs, AttrChange{"enabled", orUnknown(u.enabled), fmt.Sprint(*s.enabled)})
 		}
 	}
 	if s.state != "" {
 		isUp := u.active == "active" || u.active == "reloading" || u.active == "activating"
 		if (s.state == "started") != isUp {
+			w.State = s.state
 			c.Attrs = append(c.Attrs, AttrChange{"state", orUnknown(u.active), s.state})
 		}
 	}
@@ -123,26 +128,36 @@ func orUnknown(s string) string {
 	return s
 }
 
-// Apply enables before starting (and stops before disabling) in one
-// command, so a unit is never left half-configured.
+// ServicePlan is a service task's planned change.
+type ServicePlan struct {
+	// DaemonReload: systemd did not know the unit when checked; its file
+	// may be new, so systemd reloads its units first.
+	DaemonReload bool   `json:"daemon_reload"`
+	Enable       *bool  `json:"enable,omitempty"` // nil: left as it is
+	State        string `json:"state,omitempty"`  // "started", "stopped"; "": left as it is
+}
+
+// Apply enables (or disables) and then starts (or stops) in one command,
+// so a unit is never left half-configured.
 func (s *Service) Apply(ctx context.Context, h hosts.Host, c *Change) error {
+	w := c.Planned.(*ServicePlan)
 	q := hosts.Quote(s.name)
 	var cmds []string
-	if c.detail.(unitState).enabled == "" {
-		// The unit was unknown when checked: its file may be new.
+	if w.DaemonReload {
 		cmds = append(cmds, "systemctl daemon-reload")
 	}
-	for _, a := range c.Attrs {
-		switch {
-		case a.Name == "enabled" && a.After == "true":
-			cmds = append(cmds, "systemctl enable -- "+q)
-		case a.Name == "enabled":
-			cmds = append(cmds, "systemctl disable -- "+q)
-		case a.After == "started":
-			cmds = append(cmds, "systemctl start -- "+q)
-		default:
-			cmds = append(cmds, "systemctl stop -- "+q)
-		}
+	switch {
+	case w.Enable == nil:
+	case *w.Enable:
+		cmds = append(cmds, "systemctl enable -- "+q)
+	default:
+		cmds = append(cmds, "systemctl disable -- "+q)
+	}
+	switch w.State {
+	case "started":
+		cmds = append(cmds, "systemctl start -- "+q)
+	case "stopped":
+		cmds = append(cmds, "systemctl stop -- "+q)
 	}
 	return runOK(ctx, h, strings.Join(cmds, " && "))
 }

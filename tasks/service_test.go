@@ -18,7 +18,7 @@ func TestServiceUnknownUnit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasSuffix(c.Summary, "(not installed yet)") || c.detail.(unitState).enabled != "" {
+		if !strings.HasSuffix(c.Summary, "(not installed yet)") || !c.Planned.(*ServicePlan).DaemonReload {
 			t.Errorf("is-enabled %q: %+v", enabled, c)
 		}
 	}

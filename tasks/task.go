@@ -16,7 +16,10 @@ import (
 )
 
 // Address names a task in output: "kind.name", e.g. "file.motd".
-type Address struct{ Kind, Name string }
+type Address struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
 
 func (a Address) String() string { return a.Kind + "." + a.Name }
 
@@ -52,6 +55,10 @@ type Kind struct {
 	// AlwaysRuns marks kinds whose unguarded tasks run on every apply, so
 	// the idempotency re-check does not apply (a command with no guard).
 	AlwaysRuns func(t Task) bool
+	// NewPlanned returns a new, empty value of the type the kind's Check
+	// puts in Change.Planned (a pointer), for decoding a Change from JSON;
+	// nil for kinds that put nothing there.
+	NewPlanned func() any
 }
 
 var kinds = map[string]Kind{}

@@ -54,6 +54,7 @@ func init() {
 		}},
 		Decode:         decodeUser,
 		SensitiveAttrs: []string{"authorized_keys"},
+		NewPlanned:     func() any { return new(UserPlan) },
 	})
 }
 
@@ -153,21 +154,27 @@ func (u *User) sudoRule() []byte {
 	return []byte(u.name + " ALL=(ALL) NOPASSWD: ALL\n")
 }
 
-// userWork is what Apply does, worked out by Check.
-type userWork struct {
-	create     bool     // useradd
-	addGroups  []string // usermod -a -G (or useradd -G)
-	setGroups  []string // usermod -G (exclusive_groups)
-	exclusive  bool     // setGroups applies
-	shell      string   // useradd/usermod -s; "" unchanged
-	sshDir     bool     // install -d ~/.ssh
-	keys       []byte   // the new authorized_keys; nil: not written
-	writeKeys  bool
-	writeRule  bool
-	removeRule bool
-	remove     bool // userdel
-	home       string
-	primary    string
+// UserPlan is a user task's planned change: what Apply does, worked out
+// by Check.
+type UserPlan struct {
+	Create    bool     `json:"create,omitempty"`     // useradd
+	AddGroups []string `json:"add_groups,omitempty"` // usermod -a -G (or useradd -G)
+	SetGroups []string `json:"set_groups,omitempty"` // usermod -G (exclusive_groups)
+	Exclusive bool     `json:"exclusive,omitempty"`  // SetGroups applies
+	Shell     string   `json:"shell,omitempty"`      // useradd/usermod -s; "" unchanged
+	SSHDir    bool     `json:"ssh_dir,omitempty"`    // make ~/.ssh (or fix its mode and owner)
+	// Keys is the new authorized_keys; nil: not written. It is never
+	// written out as JSON: it holds the lines of the host's file, which
+	// only its user may read, and the plan's keys, which may be sensitive.
+	Keys       []byte `json:"-"`
+	WriteKeys  bool   `json:"write_keys,omitempty"`
+	WriteRule  bool   `json:"write_rule,omitempty"`
+	RemoveRule bool   `json:"remove_rule,omitempty"`
+	Remove     bool   `json:"remove,omitempty"` // userdel
+	// Home and Primary (group) are the existing user's; Apply learns
+	// those of a new user.
+	Home    string `json:"home,omitempty"`
+	Primary string `json:"primary_group,omitempty"`
 }
 
 func (u *User) Check(s *State) (*Change, error) {
@@ -181,31 +188,31 @@ func (u *User) Check(s *State) (*Change, error) {
 	if !u.present {
 		return u.checkAbsent(s, f)
 	}
-	w := &userWork{home: f.home, primary: f.primary}
-	c := &Change{Address: u.addr, Summary: "user " + u.name, detail: w}
+	w := &UserPlan{Home: f.home, Primary: f.primary}
+	c := &Change{Address: u.addr, Summary: "user " + u.name, Planned: w}
 	if !f.exists {
-		w.create = true
-		w.addGroups = u.groups
-		w.shell = u.shell
-		if w.shell == "" {
-			w.shell = defaultShell
+		w.Create = true
+		w.AddGroups = u.groups
+		w.Shell = u.shell
+		if w.Shell == "" {
+			w.Shell = defaultShell
 		}
 		c.Action, c.Summary = Create, "create user "+u.name
 		if len(u.groups) > 0 {
 			c.Attrs = append(c.Attrs, AttrChange{"groups", "", strings.Join(u.groups, ", ")})
 		}
-		c.Attrs = append(c.Attrs, AttrChange{"shell", "", w.shell})
+		c.Attrs = append(c.Attrs, AttrChange{"shell", "", w.Shell})
 		if len(u.keys) > 0 {
-			w.sshDir, w.writeKeys = true, true
+			w.SSHDir, w.WriteKeys = true, true
 			for _, k := range u.keys {
-				w.keys = append(w.keys, k.line+"\n"...)
+				w.Keys = append(w.Keys, k.line+"\n"...)
 				c.Attrs = append(c.Attrs, AttrChange{"authorized key", "", k.show})
 			}
 		}
 	} else {
 		c.Attrs = append(c.Attrs, u.checkGroups(f, w)...)
 		if u.shell != "" && u.shell != f.shell {
-			w.shell = u.shell
+			w.Shell = u.shell
 			c.Attrs = append(c.Attrs, AttrChange{"shell", f.shell, u.shell})
 		}
 		attrs, err := u.checkKeys(f, w)
@@ -229,7 +236,7 @@ func (u *User) Check(s *State) (*Change, error) {
 
 // checkGroups compares the supplementary groups. The primary group counts
 // as a group the user is in; exclusive_groups never removes it.
-func (u *User) checkGroups(f *userFacts, w *userWork) []AttrChange {
+func (u *User) checkGroups(f *userFacts, w *UserPlan) []AttrChange {
 	var have []string // supplementary, in id's order
 	in := map[string]bool{f.primary: true}
 	for _, g := range f.groups {
@@ -242,7 +249,7 @@ func (u *User) checkGroups(f *userFacts, w *userWork) []AttrChange {
 	for _, g := range u.groups {
 		want[g] = true
 		if !in[g] {
-			w.addGroups = append(w.addGroups, g)
+			w.AddGroups = append(w.AddGroups, g)
 		}
 	}
 	var after []string
@@ -254,21 +261,21 @@ func (u *User) checkGroups(f *userFacts, w *userWork) []AttrChange {
 		}
 		after = append(after, g)
 	}
-	if len(w.addGroups) == 0 && !extra {
+	if len(w.AddGroups) == 0 && !extra {
 		return nil
 	}
-	after = append(after, w.addGroups...)
+	after = append(after, w.AddGroups...)
 	if u.exclusiveGroups {
-		w.exclusive = true
-		w.setGroups = u.groups
-		w.addGroups = nil
+		w.Exclusive = true
+		w.SetGroups = u.groups
+		w.AddGroups = nil
 	}
 	return []AttrChange{{"groups", strings.Join(have, ", "), strings.Join(after, ", ")}}
 }
 
 // checkSudo compares /etc/sudoers.d/hako-NAME with the rule, mode 0440
 // and owner root.
-func (u *User) checkSudo(f *userFacts, w *userWork) (*AttrChange, error) {
+func (u *User) checkSudo(f *userFacts, w *UserPlan) (*AttrChange, error) {
 	if u.sudo == "" {
 		return nil, nil
 	}
@@ -278,10 +285,10 @@ func (u *User) checkSudo(f *userFacts, w *userWork) (*AttrChange, error) {
 	before := u.sudoBefore(f)
 	switch {
 	case u.sudo == "nopasswd" && before != "nopasswd":
-		w.writeRule = true
+		w.WriteRule = true
 		return &AttrChange{"sudo", before, "nopasswd"}, nil
 	case u.sudo == "none" && f.sudo.exists:
-		w.removeRule = true
+		w.RemoveRule = true
 		return &AttrChange{"sudo", before, "none"}, nil
 	}
 	return nil, nil
@@ -313,14 +320,14 @@ func (u *User) checkAbsent(s *State, f *userFacts) (*Change, error) {
 	case u.name == "root":
 		return nil, &Refusal{Reason: fmt.Sprintf("%s would remove the user root", u.addr)}
 	}
-	w := &userWork{}
-	c := &Change{Address: u.addr, Summary: "user " + u.name + " (absent)", detail: w}
+	w := &UserPlan{}
+	c := &Change{Address: u.addr, Summary: "user " + u.name + " (absent)", Planned: w}
 	if f.exists {
-		w.remove = true
+		w.Remove = true
 		c.Attrs = append(c.Attrs, AttrChange{"user", "present", "absent"})
 	}
 	if f.sudo.exists {
-		w.removeRule = true
+		w.RemoveRule = true
 		c.Attrs = append(c.Attrs, AttrChange{"sudo", u.sudoBefore(f), "none"})
 	}
 	if len(c.Attrs) > 0 {
@@ -337,39 +344,42 @@ func (u *User) checkAbsent(s *State, f *userFacts) (*Change, error) {
 // and writes authorized_keys, as the user when the home is theirs (see
 // hosts.FileWrite), and the sudo rule, atomically.
 func (u *User) Apply(ctx context.Context, h hosts.Host, c *Change) error {
-	w := c.detail.(*userWork)
+	w := c.Planned.(*UserPlan)
+	// Apply learns a new user's home and group; the plan stays as Check
+	// made it.
+	home, primary := w.Home, w.Primary
 	n := hosts.Quote(u.name)
 	cmds := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH", "set -e"}
-	if w.remove {
+	if w.Remove {
 		cmds = append(cmds, "userdel -- "+n)
 	}
-	if w.create {
-		args := []string{"useradd", "-m", "-s", hosts.Quote(w.shell)}
-		if len(w.addGroups) > 0 {
-			args = append(args, "-G", hosts.Quote(strings.Join(w.addGroups, ",")))
+	if w.Create {
+		args := []string{"useradd", "-m", "-s", hosts.Quote(w.Shell)}
+		if len(w.AddGroups) > 0 {
+			args = append(args, "-G", hosts.Quote(strings.Join(w.AddGroups, ",")))
 		}
 		cmds = append(cmds, strings.Join(args, " ")+" -- "+n)
 	} else {
 		var args []string
 		switch {
-		case w.exclusive:
-			args = append(args, "-G", hosts.Quote(strings.Join(w.setGroups, ",")))
-		case len(w.addGroups) > 0:
-			args = append(args, "-a", "-G", hosts.Quote(strings.Join(w.addGroups, ",")))
+		case w.Exclusive:
+			args = append(args, "-G", hosts.Quote(strings.Join(w.SetGroups, ",")))
+		case len(w.AddGroups) > 0:
+			args = append(args, "-a", "-G", hosts.Quote(strings.Join(w.AddGroups, ",")))
 		}
-		if w.shell != "" {
-			args = append(args, "-s", hosts.Quote(w.shell))
+		if w.Shell != "" {
+			args = append(args, "-s", hosts.Quote(w.Shell))
 		}
 		if len(args) > 0 {
 			cmds = append(cmds, "usermod "+strings.Join(args, " ")+" -- "+n)
 		}
 	}
-	if w.sshDir { // always so for a new user with keys: its home is learnt here
+	if w.SSHDir { // always so for a new user with keys: its home is learnt here
 		cmds = append(cmds,
 			`h=$(getent passwd -- `+n+` | cut -d: -f6); g=$(id -gn -- `+n+`)`,
 			`printf 'home %s\ngroup %s\n' "$h" "$g"`)
 	}
-	if w.removeRule {
+	if w.RemoveRule {
 		cmds = append(cmds, "rm -f -- "+hosts.Quote(u.sudoersPath()))
 	}
 	if len(cmds) > 2 {
@@ -382,34 +392,34 @@ func (u *User) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 		}
 		for _, line := range strings.Split(string(res.Stdout), "\n") {
 			if v, ok := strings.CutPrefix(line, "home "); ok {
-				w.home = v
+				home = v
 			} else if v, ok := strings.CutPrefix(line, "group "); ok {
-				w.primary = v
+				primary = v
 			}
 		}
 	}
-	if w.sshDir || w.writeKeys {
-		if !path.IsAbs(w.home) || w.primary == "" {
-			return fmt.Errorf("could not learn the home directory and group of user %s (home %q)", u.name, w.home)
+	if w.SSHDir || w.WriteKeys {
+		if !path.IsAbs(home) || primary == "" {
+			return fmt.Errorf("could not learn the home directory and group of user %s (home %q)", u.name, home)
 		}
 	}
-	if w.sshDir {
+	if w.SSHDir {
 		// Not `install -d -o` as root: the home is the user's, who could
 		// swap ~/.ssh for a link to /etc first. The host makes it as the
 		// user (or refuses a home others could change).
-		err := h.MakeDir(ctx, hosts.Dir{Path: path.Join(w.home, ".ssh"), Mode: 0o700, SetMode: true, Owner: u.name, Group: w.primary})
+		err := h.MakeDir(ctx, hosts.Dir{Path: path.Join(home, ".ssh"), Mode: 0o700, SetMode: true, Owner: u.name, Group: primary})
 		if err != nil {
 			return err
 		}
 	}
-	if w.writeKeys {
-		err := h.WriteFile(ctx, hosts.FileWrite{Path: path.Join(w.home, ".ssh", "authorized_keys"), Content: w.keys,
-			Mode: os.FileMode(0o600), Owner: u.name, Group: w.primary})
+	if w.WriteKeys {
+		err := h.WriteFile(ctx, hosts.FileWrite{Path: path.Join(home, ".ssh", "authorized_keys"), Content: w.Keys,
+			Mode: os.FileMode(0o600), Owner: u.name, Group: primary})
 		if err != nil {
 			return err
 		}
 	}
-	if w.writeRule {
+	if w.WriteRule {
 		return h.WriteFile(ctx, hosts.FileWrite{Path: u.sudoersPath(), Content: u.sudoRule(),
 			Mode: os.FileMode(0o440), Owner: "root", Group: "root", Validate: "visudo -cf %s"})
 	}

@@ -86,7 +86,7 @@ func keyID(pub ssh.PublicKey) string { return string(pub.Marshal()) }
 // keys, comments aside) go too. It also wants what sshd's StrictModes
 // wants: ~/.ssh a directory and both owned by the user and writable by
 // nobody else.
-func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
+func (u *User) checkKeys(f *userFacts, w *UserPlan) ([]AttrChange, error) {
 	if len(u.keys) == 0 && !u.exclusiveKeys {
 		return nil, nil
 	}
@@ -164,7 +164,7 @@ func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
 		}
 	}
 	if f.sshDir.exists && !strictOK(f.sshDir, u.name) {
-		w.sshDir = true
+		w.SSHDir = true
 		attrs = append(attrs, AttrChange{"~/.ssh", f.sshDir.String(), "0700 " + u.name})
 	}
 	badFile := f.keyFile.exists && !strictOK(f.keyFile, u.name)
@@ -172,8 +172,8 @@ func (u *User) checkKeys(f *userFacts, w *userWork) ([]AttrChange, error) {
 		attrs = append(attrs, AttrChange{"~/.ssh/authorized_keys", f.keyFile.String(), "0600 " + u.name})
 	}
 	if added || dropped || badFile {
-		w.writeKeys, w.keys = true, []byte(content)
-		w.sshDir = w.sshDir || !f.sshDir.exists
+		w.WriteKeys, w.Keys = true, []byte(content)
+		w.SSHDir = w.SSHDir || !f.sshDir.exists
 	}
 	return attrs, nil
 }

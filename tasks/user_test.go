@@ -228,8 +228,8 @@ func TestUserCheckMissingGroup(t *testing.T) {
 	}
 	// The primary group counts as one the user is in.
 	wantAttrs(t, c, AttrChange{"groups", "adm, dialout", "adm, dialout, sudo"})
-	w := c.detail.(*userWork)
-	if strings.Join(w.addGroups, ",") != "sudo" || w.exclusive || w.writeKeys || w.writeRule || w.removeRule {
+	w := c.Planned.(*UserPlan)
+	if strings.Join(w.AddGroups, ",") != "sudo" || w.Exclusive || w.WriteKeys || w.WriteRule || w.RemoveRule {
 		t.Errorf("work %+v", w)
 	}
 }
@@ -238,7 +238,7 @@ func TestUserCheckExclusiveGroups(t *testing.T) {
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo"), "exclusive_groups": cty.True})
 	c := userCheck(t, u, aliceExists("adm sudo dialout", nil, nil))
 	wantAttrs(t, c, AttrChange{"groups", "adm, sudo, dialout", "sudo"})
-	if w := c.detail.(*userWork); !w.exclusive || strings.Join(w.setGroups, ",") != "sudo" {
+	if w := c.Planned.(*UserPlan); !w.Exclusive || strings.Join(w.SetGroups, ",") != "sudo" {
 		t.Errorf("work %+v", w)
 	}
 	if c := userCheck(t, u, aliceExists("sudo", nil, nil)); c.Changed() {
@@ -262,9 +262,9 @@ func TestUserCheckMissingKey(t *testing.T) {
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(l1, l2)})
 	c := userCheck(t, u, aliceExists("", []byte(l1), nil)) // no final newline
 	wantAttrs(t, c, AttrChange{"authorized key", "", "ssh-ed25519 " + ssh.FingerprintSHA256(p2) + " new"})
-	w := c.detail.(*userWork)
-	if !w.writeKeys || string(w.keys) != l1+"\n"+l2+"\n" || w.sshDir {
-		t.Errorf("work %+v keys %q", w, w.keys)
+	w := c.Planned.(*UserPlan)
+	if !w.WriteKeys || string(w.Keys) != l1+"\n"+l2+"\n" || w.SSHDir {
+		t.Errorf("work %+v keys %q", w, w.Keys)
 	}
 
 	// No file, no ~/.ssh.
@@ -272,7 +272,7 @@ func TestUserCheckMissingKey(t *testing.T) {
 	if len(c.Attrs) != 2 {
 		t.Errorf("attrs %+v", c.Attrs)
 	}
-	if w := c.detail.(*userWork); !w.writeKeys || !w.sshDir || string(w.keys) != l1+"\n"+l2+"\n" {
+	if w := c.Planned.(*UserPlan); !w.WriteKeys || !w.SSHDir || string(w.Keys) != l1+"\n"+l2+"\n" {
 		t.Errorf("work %+v", w)
 	}
 }
@@ -292,14 +292,14 @@ func TestUserCheckExtraKeyExclusive(t *testing.T) {
 	wantAttrs(t, c,
 		AttrChange{"authorized key", "ssh-ed25519 " + ssh.FingerprintSHA256(otherPub) + " intruder", ""},
 		AttrChange{"authorized key", `unrecognised line "not a key at all, but lo…"`, ""})
-	if w := c.detail.(*userWork); string(w.keys) != "# keys\n"+mine+"\n" {
-		t.Errorf("new content %q", w.keys)
+	if w := c.Planned.(*UserPlan); string(w.Keys) != "# keys\n"+mine+"\n" {
+		t.Errorf("new content %q", w.Keys)
 	}
 
 	// exclusive_keys with no keys empties the file, and leaves a missing one missing.
 	u = userTask(t, map[string]cty.Value{"name": str("alice"), "exclusive_keys": cty.True})
 	c = userCheck(t, u, aliceExists("", []byte(mine+"\n"), nil))
-	if w := c.detail.(*userWork); len(c.Attrs) != 1 || !w.writeKeys || len(w.keys) != 0 {
+	if w := c.Planned.(*UserPlan); len(c.Attrs) != 1 || !w.WriteKeys || len(w.Keys) != 0 {
 		t.Errorf("change %+v work %+v", c, w)
 	}
 	if c := userCheck(t, u, aliceExists("", nil, nil)); c.Changed() {
@@ -314,7 +314,7 @@ func TestUserCheckKeyFilePermissions(t *testing.T) {
 		"D 777:alice:alice:directory", "K 644:root:root:regular file", "k "+b64(line+"\n"), "S -")
 	c := userCheck(t, u, ans)
 	wantAttrs(t, c, AttrChange{"~/.ssh", "0777 alice", "0700 alice"}, AttrChange{"~/.ssh/authorized_keys", "0644 root", "0600 alice"})
-	if w := c.detail.(*userWork); !w.sshDir || !w.writeKeys || string(w.keys) != line+"\n" {
+	if w := c.Planned.(*UserPlan); !w.SSHDir || !w.WriteKeys || string(w.Keys) != line+"\n" {
 		t.Errorf("work %+v", w)
 	}
 	ans = strings.Replace(ans, "K 644:root:root:regular file", "K 777:root:root:symbolic link", 1)
@@ -327,7 +327,7 @@ func TestUserCheckSudo(t *testing.T) {
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("nopasswd")})
 	c := userCheck(t, u, aliceExists("", nil, nil))
 	wantAttrs(t, c, AttrChange{"sudo", "none", "nopasswd"})
-	if w := c.detail.(*userWork); !w.writeRule || w.writeKeys {
+	if w := c.Planned.(*UserPlan); !w.WriteRule || w.WriteKeys {
 		t.Errorf("work %+v", w)
 	}
 	c = userCheck(t, u, aliceExists("", nil, []byte("alice ALL=(ALL) ALL\n")))
@@ -338,7 +338,7 @@ func TestUserCheckSudo(t *testing.T) {
 	none := userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("none")})
 	c = userCheck(t, none, aliceExists("", nil, aliceRule))
 	wantAttrs(t, c, AttrChange{"sudo", "nopasswd", "none"})
-	if w := c.detail.(*userWork); !w.removeRule {
+	if w := c.Planned.(*UserPlan); !w.RemoveRule {
 		t.Errorf("work %+v", w)
 	}
 	if c := userCheck(t, none, aliceExists("", nil, nil)); c.Changed() {
