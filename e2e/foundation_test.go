@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hako-dev/hako/internal/testhost"
+	"github.com/hako-dev/hako/tasks"
 )
 
 const token = "tok-3f9a1c-SECRET"
@@ -69,6 +71,8 @@ func TestFoundation(t *testing.T) {
 	if r := hako(t, append([]string{"plan", "-detailed-exitcode"}, quickstart(h, kh)...)...); r.code != 2 {
 		t.Errorf("plan -detailed-exitcode with changes: want exit 2\n%s", r)
 	}
+	js := hako(t, append([]string{"plan", "-json"}, quickstart(h, kh)...)...)
+	checkPlanJSON(t, js)
 
 	apply := hako(t, append([]string{"apply"}, quickstart(h, kh)...)...)
 	if apply.code != 0 {
@@ -91,7 +95,43 @@ func TestFoundation(t *testing.T) {
 		t.Errorf("plan -detailed-exitcode after apply: want exit 0\n%s", final)
 	}
 	mustContain(t, final, "Plan: 0 to change, 4 unchanged.")
-	noSecret(t, plan, apply, again, final)
+	noSecret(t, plan, js, apply, again, final)
+}
+
+// checkPlanJSON reads plan -json's document: the same four changes as the
+// human view, the motd's new content, and the secret file's content only
+// as sensitive with its line counts.
+func checkPlanJSON(t *testing.T, r result) {
+	t.Helper()
+	var doc struct {
+		Hosts []struct {
+			Changes []*tasks.Change `json:"changes"`
+		} `json:"hosts"`
+		Summary struct {
+			ToChange int `json:"to_change"`
+		} `json:"summary"`
+	}
+	if r.code != 0 {
+		t.Fatalf("plan -json failed:\n%s", r)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("plan -json: not one JSON document: %v\n%s", err, r.stdout)
+	}
+	if len(doc.Hosts) != 1 || doc.Summary.ToChange != 4 {
+		t.Fatalf("plan -json: %s", r.stdout)
+	}
+	for _, c := range doc.Hosts[0].Changes {
+		switch c.Address.String() {
+		case "file.motd":
+			if c.Content == nil || !strings.Contains(c.Content.Diff(), "+hello from pi, configured by hako.") {
+				t.Errorf("plan -json: file.motd's content: %s", r.stdout)
+			}
+		case "file.secret":
+			if c.Content == nil || !c.Content.Sensitive() || !strings.Contains(r.stdout, `"after_lines"`) {
+				t.Errorf("plan -json: file.secret's content is not marked sensitive: %s", r.stdout)
+			}
+		}
+	}
 }
 
 // verifyConverged checks over SSH, with the OpenSSH client, what apply did.

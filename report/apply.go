@@ -9,7 +9,13 @@ import (
 	"github.com/hako-dev/hako/run"
 )
 
-// Progress prints one line per task as apply completes it.
+// ApplyView shows an apply as it happens and its closing recap.
+type ApplyView interface {
+	run.Reporter
+	Recap(recaps []*run.Recap)
+}
+
+// Progress prints one line per task as apply completes it, and the recap.
 type Progress struct {
 	w     io.Writer
 	st    Style
@@ -67,6 +73,9 @@ func (p *Progress) Warning(host, msg string) {
 func indentRest(s string) string {
 	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
 }
+
+// Recap prints the closing lines (see the function Recap).
+func (p *Progress) Recap(recaps []*run.Recap) { Recap(p.w, recaps, p.st) }
 
 // Recap prints the closing lines: one per host, in exactly the shape
 // `pi  ok=3 changed=2 failed=0 skipped=1` (unpadded, so scripts can rely

@@ -10,12 +10,51 @@ import (
 
 // PlanSummary counts a plan's outcome.
 type PlanSummary struct {
-	ToChange, Unchanged, Errors int
+	ToChange  int `json:"to_change"`
+	Unchanged int `json:"unchanged"`
+	Errors    int `json:"errors"`
 }
 
-// Plan prints every host's planned changes and the closing summary line.
-func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
+// PlanView shows what `hako plan` found on every host. The views show the
+// same data: HumanPlan for people, JSONPlan for programs.
+type PlanView interface {
+	Plan(hps []*run.HostPlan) PlanSummary
+}
+
+// Summarize counts the planned changes, unchanged tasks and errors.
+func Summarize(hps []*run.HostPlan) PlanSummary {
 	var sum PlanSummary
+	for _, hp := range hps {
+		if hp.Err != nil {
+			sum.Errors++
+			continue
+		}
+		for _, sc := range hp.Changes {
+			switch {
+			case sc.Err != nil:
+				sum.Errors++
+			case sc.Change.Changed():
+				sum.ToChange++
+			default:
+				sum.Unchanged++
+			}
+		}
+	}
+	return sum
+}
+
+// HumanPlan prints every host's planned changes and the closing summary
+// line.
+type HumanPlan struct {
+	w  io.Writer
+	st Style
+}
+
+// NewHumanPlan shows plans to people on w.
+func NewHumanPlan(w io.Writer, st Style) *HumanPlan { return &HumanPlan{w: w, st: st} }
+
+func (v *HumanPlan) Plan(hps []*run.HostPlan) PlanSummary {
+	w, st := v.w, v.st
 	for _, hp := range hps {
 		c := hp.Host.Conn
 		fmt.Fprintf(w, "%s %s\n", st.paint(bold, "host "+hp.Host.Name), fmt.Sprintf("(%s@%s:%d)", c.User, c.Address, c.Port))
@@ -26,7 +65,6 @@ func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
 			fmt.Fprintf(w, "  %s %s\n", st.paint(yellow, "warning:"), wf)
 		}
 		if hp.Err != nil {
-			sum.Errors++
 			fmt.Fprintf(w, "  %s %v\n\n", st.paint(red, "error:"), hp.Err)
 			continue
 		}
@@ -34,21 +72,19 @@ func Plan(w io.Writer, hps []*run.HostPlan, st Style) PlanSummary {
 		for _, sc := range hp.Changes {
 			switch {
 			case sc.Err != nil:
-				sum.Errors++
 				fmt.Fprintf(w, "  %s %s: %s\n", st.paint(red, "error"), sc.Step.Task.Address(), indentRest(sc.Err.Error()))
 			case sc.Change.Changed():
-				sum.ToChange++
 				writeChange(w, sc.Change, st)
 			default:
 				unchanged++
 			}
 		}
-		sum.Unchanged += unchanged
 		if unchanged > 0 {
 			fmt.Fprintf(w, "  (%d unchanged)\n", unchanged)
 		}
 		fmt.Fprintln(w)
 	}
+	sum := Summarize(hps)
 	errs := ""
 	switch {
 	case sum.Errors == 1:

@@ -2,9 +2,11 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -41,7 +43,8 @@ func samplePlan() []*run.HostPlan {
 		{Address: tasks.Address{Kind: "directory", Name: "app"}, Action: tasks.Create, Summary: "create /opt/app",
 			Attrs: []tasks.AttrChange{{Name: "mode", After: "0750"}, {Name: "owner", After: "root"}}},
 		{Address: tasks.Address{Kind: "file", Name: "motd"}, Action: tasks.Update, Summary: "update /etc/motd",
-			Content: tasks.NewContentChange("/etc/motd", []byte("old\nsame\n"), []byte("hello\nsame\n"), false)},
+			Content: tasks.NewContentChange("/etc/motd", []byte("old\nsame\n"), []byte("hello\nsame\n"), false),
+			Planned: &tasks.FilePlan{Exists: true, Mode: 0o644, Write: true}},
 		{Address: tasks.Address{Kind: "file", Name: "secret"}, Action: tasks.Update, Summary: "update /etc/app.env",
 			Attrs:   []tasks.AttrChange{{Name: "mode", Before: "0644", After: "0600"}},
 			Content: tasks.NewContentChange("/etc/app.env", []byte("TOKEN=old\n"), []byte("TOKEN=hunter2\n"), true)},
@@ -57,7 +60,7 @@ func samplePlan() []*run.HostPlan {
 
 func TestPlanOutput(t *testing.T) {
 	var b strings.Builder
-	sum := Plan(&b, samplePlan(), Style{})
+	sum := NewHumanPlan(&b, Style{}).Plan(samplePlan())
 	if sum != (PlanSummary{ToChange: 4, Unchanged: 1, Errors: 1}) {
 		t.Errorf("summary %+v", sum)
 	}
@@ -73,6 +76,14 @@ func TestPlanOutput(t *testing.T) {
 // The lockout linter in plan output: warnings under the host line, and a
 // task with two refusals as one error whose lines are indented.
 func TestPlanWarningsAndRefusals(t *testing.T) {
+	var b strings.Builder
+	if sum := NewHumanPlan(&b, Style{}).Plan([]*run.HostPlan{lintPlan()}); sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
+		t.Errorf("summary %+v", sum)
+	}
+	golden(t, "plan-lint", b.String())
+}
+
+func lintPlan() *run.HostPlan {
 	pi := &plan.Host{Name: "pi", Conn: hosts.Config{Address: "10.213.0.10", Port: 22, User: "pi"}}
 	sshd := tasks.Address{Kind: "file", Name: "sshd"}
 	hp := &run.HostPlan{Host: pi, Notes: []string{"port 2222 refused the connection"}, Warnings: []lint.Finding{
@@ -87,16 +98,69 @@ func TestPlanWarningsAndRefusals(t *testing.T) {
 		{Step: &plan.Step{Task: fakeTask{sshd}}, Err: errors.Join(refused[0].Err(), refused[1].Err())},
 		{Change: &tasks.Change{Address: tasks.Address{Kind: "file", Name: "motd"}, Summary: "/etc/motd"}},
 	}
+	return hp
+}
+
+// The JSON view: one document with the same data as the human view, the
+// changes as tasks.Change writes them (so they read back), and no secret.
+func TestPlanJSON(t *testing.T) {
 	var b strings.Builder
-	if sum := Plan(&b, []*run.HostPlan{hp}, Style{}); sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
+	hps := samplePlan()
+	sum := NewJSONPlan(&b).Plan(hps)
+	if sum != (PlanSummary{ToChange: 4, Unchanged: 1, Errors: 1}) {
 		t.Errorf("summary %+v", sum)
 	}
-	golden(t, "plan-lint", b.String())
+	if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "TOKEN") {
+		t.Fatalf("sensitive content written:\n%s", b.String())
+	}
+	var doc struct {
+		FormatVersion string `json:"format_version"`
+		Hosts         []struct {
+			Name    string          `json:"name"`
+			Error   string          `json:"error"`
+			Changes []*tasks.Change `json:"changes"`
+		} `json:"hosts"`
+		Summary PlanSummary `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(b.String()), &doc); err != nil {
+		t.Fatalf("%v:\n%s", err, b.String())
+	}
+	if doc.FormatVersion != "1" || len(doc.Hosts) != 2 || doc.Summary != sum {
+		t.Fatalf("document %+v", doc)
+	}
+	if doc.Hosts[1].Error == "" || len(doc.Hosts[1].Changes) != 0 {
+		t.Errorf("host web: %+v", doc.Hosts[1])
+	}
+	got := doc.Hosts[0].Changes
+	if len(got) != len(hps[0].Changes) {
+		t.Fatalf("%d changes, want %d", len(got), len(hps[0].Changes))
+	}
+	for i, c := range got {
+		want := hps[0].Changes[i].Change
+		if c.Address != want.Address || c.Action != want.Action || c.Summary != want.Summary ||
+			!reflect.DeepEqual(c.Attrs, want.Attrs) || !reflect.DeepEqual(c.Planned, want.Planned) {
+			t.Errorf("change %d:\n got %+v\nwant %+v", i, c, want)
+		}
+		if (c.Content == nil) != (want.Content == nil) || c.Content != nil && c.Content.Diff() != want.Content.Diff() {
+			t.Errorf("change %d: content differs", i)
+		}
+	}
+	golden(t, "plan.json", b.String())
+}
+
+// Refused tasks and warnings in the JSON view.
+func TestPlanJSONWarningsAndRefusals(t *testing.T) {
+	var b strings.Builder
+	sum := NewJSONPlan(&b).Plan([]*run.HostPlan{lintPlan()})
+	if sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
+		t.Errorf("summary %+v", sum)
+	}
+	golden(t, "plan-lint.json", b.String())
 }
 
 func TestPlanOutputColor(t *testing.T) {
 	var b strings.Builder
-	Plan(&b, samplePlan(), Style{Color: true})
+	NewHumanPlan(&b, Style{Color: true}).Plan(samplePlan())
 	for _, want := range []string{green + "+hello" + reset, red + "-old" + reset} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("colored output lacks %q", want)

@@ -94,11 +94,11 @@ func (f *File) Probes() []Probe {
 type FilePlan struct {
 	// Exists: the file is on the host; its owner (UID, GID) is kept when
 	// the plan sets none.
-	Exists bool `json:"exists"`
-	UID    int  `json:"uid"`
-	GID    int  `json:"gid"`
-	Mode   int  `json:"mode"`  // the mode the file ends with
-	Write  bool `json:"write"` // content, mode or owner differ (or the file is missing)
+	Exists bool      `json:"exists"`
+	UID    int       `json:"uid"`
+	GID    int       `json:"gid"`
+	Mode   OctalMode `json:"mode"`  // the mode the file ends with
+	Write  bool      `json:"write"` // content, mode or owner differ (or the file is missing)
 	// Leftovers are temp files of an interrupted write to remove first.
 	Leftovers []string `json:"leftovers,omitempty"`
 }
@@ -108,9 +108,9 @@ func (f *File) Check(s *State) (*Change, error) {
 	if fi.Exists && fi.Type != "regular file" {
 		return nil, fmt.Errorf("%s exists and is a %s, not a regular file", f.path, fi.Type)
 	}
-	d := &FilePlan{Exists: fi.Exists, UID: fi.UID, GID: fi.GID, Mode: f.endMode(fi)}
+	d := &FilePlan{Exists: fi.Exists, UID: fi.UID, GID: fi.GID, Mode: OctalMode(f.endMode(fi))}
 	c := &Change{Address: f.addr, Planned: d}
-	c.Attrs = metaChanges(fi, d.Mode, f.owner, f.group)
+	c.Attrs = metaChanges(fi, int(d.Mode), f.owner, f.group)
 	c.Content = f.contentChange(s, fi)
 	d.Write = !fi.Exists || c.Content != nil || len(c.Attrs) > 0
 	// A leftover may hold a secret: removing it is a change even when the
@@ -204,7 +204,7 @@ func (f *File) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	}
 	// A rewrite must not lose what the plan does not manage: endMode
 	// keeps an unmanaged mode.
-	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(d.Mode),
+	w := hosts.FileWrite{Path: f.path, Content: f.content, Mode: fileMode(int(d.Mode)),
 		Owner: f.owner, Group: f.group, Validate: f.validate}
 	if w.Owner == "" && d.Exists {
 		w.Owner = keepOwner(d.UID)

@@ -3,6 +3,7 @@ package tasks
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -163,4 +164,18 @@ func (c *ContentChange) lineCounts() (before, after int) {
 		return c.lines[0], c.lines[1]
 	}
 	return lineCount(c.before), lineCount(c.after)
+}
+
+// OctalMode is a file mode that JSON shows as people write it ("0644").
+type OctalMode int
+
+func (m OctalMode) MarshalText() ([]byte, error) { return []byte(fmt.Sprintf("%04o", int(m))), nil }
+
+func (m *OctalMode) UnmarshalText(b []byte) error {
+	n, err := strconv.ParseUint(string(b), 8, 32)
+	if err != nil || n > 0o7777 {
+		return fmt.Errorf("invalid file mode %q", b)
+	}
+	*m = OctalMode(n)
+	return nil
 }

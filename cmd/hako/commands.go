@@ -145,6 +145,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := newFlagSet("plan", &o, stderr, true)
 	fs.BoolVar(&o.detailedExitCode, "detailed-exitcode", false, "exit 0: no changes, 2: changes, 1: error")
+	fs.BoolVar(&o.json, "json", false, "write the plan as one JSON document (sensitive content is never in it)")
 	if err := parse(fs, args, &o); err != nil {
 		return usageError(err, stderr)
 	}
@@ -152,7 +153,11 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if p == nil || !o.readPassword(stderr) {
 		return 1
 	}
-	sum := report.Plan(stdout, run.Plan(ctx, p, o.runOptions()), report.Style{Color: o.colorOn(stdout)})
+	var view report.PlanView = report.NewHumanPlan(stdout, report.Style{Color: o.colorOn(stdout)})
+	if o.json {
+		view = report.NewJSONPlan(stdout)
+	}
+	sum := view.Plan(run.Plan(ctx, p, o.runOptions()))
 	switch {
 	case sum.Errors > 0:
 		return 1
@@ -179,8 +184,9 @@ func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, h := range p.Hosts {
 		names = append(names, h.Name)
 	}
-	recaps := run.Apply(ctx, p, o.runOptions(), report.NewProgress(stdout, st, names))
-	report.Recap(stdout, recaps, st)
+	var view report.ApplyView = report.NewProgress(stdout, st, names)
+	recaps := run.Apply(ctx, p, o.runOptions(), view)
+	view.Recap(recaps)
 	for _, r := range recaps {
 		if r.Failed > 0 {
 			return 1

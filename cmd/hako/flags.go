@@ -25,6 +25,7 @@ type options struct {
 	commandTimeout    time.Duration
 	parallel          int
 	detailedExitCode  bool
+	json              bool // plan: the JSON view
 	reprovision       map[string]bool
 	acceptHostKeys    map[string]string
 	allowRisky        map[string]bool

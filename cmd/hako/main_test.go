@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -208,5 +209,30 @@ func TestAcceptHostKeyNeedsAHostAndAFingerprint(t *testing.T) {
 	}
 	if n := accepted(); n != 0 {
 		t.Errorf("%d connections to the host", n)
+	}
+}
+
+// plan -json writes one JSON document on stdout, also when a host cannot
+// be reached, and the exit code follows its summary.
+func TestPlanJSONFlag(t *testing.T) {
+	port, _ := listener(t)
+	dir := planDir(t, hostBlock(port)+`task "directory" "app" { path = "/opt/app" }
+`)
+	code, stdout, _ := hako(t, "plan", "-json", dir, "-connect-timeout", "2s")
+	var doc struct {
+		Hosts []struct {
+			Name, Error string
+			Port        int
+		}
+		Summary struct {
+			Errors int
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("not one JSON document: %v\n%s", err, stdout)
+	}
+	if code != 1 || len(doc.Hosts) != 1 || doc.Hosts[0].Name != "pi" || doc.Hosts[0].Port != port ||
+		!strings.Contains(doc.Hosts[0].Error, "pi") || doc.Summary.Errors != 1 {
+		t.Errorf("exit %d: %+v\n%s", code, doc, stdout)
 	}
 }
