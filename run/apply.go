@@ -222,6 +222,10 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
 	case after.Changed():
 		r.Status, r.Err = Failed, notIdempotent(after)
+	default:
+		if err := checkFinal(a.host.Name, s, c, next); err != nil {
+			r.Status, r.Err = Failed, err
+		}
 	}
 	return r, next
 }
@@ -235,6 +239,23 @@ func notIdempotent(after *tasks.Change) error {
 		msg += "; content differs"
 	}
 	return errors.New(msg)
+}
+
+// checkFinal compares what a change predicted with the host's state after
+// Apply, for kinds that can (tasks.FinalChecker): the host holding
+// something else than predicted (an "inconsistent result after apply")
+// fails the task, since what was checked before the change, such as the
+// lockout check of a firewall, was not what the host got.
+func checkFinal(host string, s *plan.Step, c *tasks.Change, st *tasks.State) (err error) {
+	fc, ok := s.Task.(tasks.FinalChecker)
+	if !ok {
+		return nil
+	}
+	defer recovered(&err, host, "task "+s.Task.Address().String())
+	if err := fc.CheckFinal(c, st); err != nil {
+		return fmt.Errorf("host %s: %s: after apply, the host differs from the plan: %w", host, s.Task.Address(), err)
+	}
+	return nil
 }
 
 func (a *hostApply) notify(name string) {

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,5 +297,49 @@ func TestAllowRiskyOverridesARefusal(t *testing.T) {
 	recaps := Apply(context.Background(), p, opts, rec)
 	if !ran || recaps[0].Changed != 1 || strings.Join(rec.notes, "\n") != "warning: overridden by -allow-risky ufw-lockout: test.risky would lock you out" {
 		t.Errorf("apply: ran %v, recap %+v, notes %q", ran, recaps[0], rec.notes)
+	}
+}
+
+// predicting is a task whose Apply leaves the host other than its change
+// predicted, although its re-check finds nothing left to do (as a ufw
+// whose rules end in another order than simulated).
+type predicting struct{ applied *bool }
+
+func (predicting) Address() tasks.Address { return tasks.Address{Kind: "test", Name: "predicting"} }
+func (predicting) Probes() []tasks.Probe  { return nil }
+func (p predicting) Check(*tasks.State) (*tasks.Change, error) {
+	if *p.applied {
+		return &tasks.Change{Summary: "as planned"}, nil
+	}
+	return &tasks.Change{Action: tasks.Update, Summary: "change"}, nil
+}
+func (p predicting) Apply(context.Context, hosts.Host, *tasks.Change) error {
+	*p.applied = true
+	return nil
+}
+func (predicting) CheckFinal(*tasks.Change, *tasks.State) error {
+	return errors.New("rule 2 was predicted but is not there")
+}
+
+// The host holding other than the change predicted fails the task, with
+// the host, the task and what differs; its handlers still run (the host
+// changed).
+func TestInconsistentResultIsAFailure(t *testing.T) {
+	p, root := localPlan(t, `
+handler "after" {
+  command = "touch ROOT/handled"
+}
+`)
+	applied := false
+	p.Hosts[0].Steps = append(p.Hosts[0].Steps, &plan.Step{Task: predicting{&applied}, Notify: []string{"after"}})
+	rec := &recorder{}
+	recaps := Apply(context.Background(), p, localOpts, rec)
+	r := rec.results[0]
+	if r.Status != Failed || recaps[0].Failed != 1 || r.Err == nil ||
+		r.Err.Error() != "host local: test.predicting: after apply, the host differs from the plan: rule 2 was predicted but is not there" {
+		t.Errorf("result %+v, recap %+v", r, recaps[0])
+	}
+	if _, err := os.Stat(filepath.Join(root, "handled")); err != nil {
+		t.Error("the handler of a task that changed the host must run")
 	}
 }

@@ -179,3 +179,15 @@ func (m *OctalMode) UnmarshalText(b []byte) error {
 	*m = OctalMode(n)
 	return nil
 }
+
+// FinalChecker is a kind whose planned change predicts more of the host's
+// state than "nothing left to do": the ufw task predicts the exact rule
+// lists its commands leave, and its lockout check examined that
+// prediction. After Apply, once the re-check finds nothing left to do,
+// the run compares the prediction with what the host now holds.
+type FinalChecker interface {
+	// CheckFinal says how the state s, gathered after Apply with the
+	// task's own probes, differs from what the change c predicted; nil
+	// when it is what c predicted.
+	CheckFinal(c *Change, s *State) error
+}
