@@ -51,9 +51,6 @@ type Change struct {
 	// *PackagePlan, ...); nil for kinds whose Apply needs nothing beyond
 	// the task and Attrs. Kind.NewPlanned lets JSON decoding build it.
 	Planned any `json:"planned,omitempty"`
-
-	// detail is what the task kind needs to apply the change.
-	detail any
 }
 
 // AttrChange is one attribute's old and new value ("" before = absent).

@@ -2,10 +2,10 @@ package tasks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"unicode"
@@ -55,7 +55,8 @@ func init() {
 				{Name: "port"}, {Name: "proto"}, {Name: "from"}, {Name: "action"}, {Name: "comment"},
 			}},
 		},
-		Decode: decodeUFW,
+		Decode:     decodeUFW,
+		NewPlanned: func() any { return new(UFWPlan) },
 	})
 }
 
@@ -250,11 +251,42 @@ func readUFWHost(s *State) (*ufwHost, error) {
 	return &ufwHost{Host: h, defaultInfo: s.Stat(ufw.DefaultsPath)}, nil
 }
 
-// ufwChange is what Apply carries out: the worked-out commands, and the
-// rewrite of /etc/default/ufw when IPV6 changes.
-type ufwChange struct {
-	cv       *ufw.Convergence
-	defaults *hosts.FileWrite
+// UFWPlan is a ufw task's planned change: what Apply carries out (the
+// worked-out ufw commands, and the rewrite of /etc/default/ufw when IPV6
+// changes) and the rules each family's list holds afterwards, as package
+// ufw predicts them. That prediction is the firewall the lockout check
+// examined; CheckFinal compares it with the rules ufw holds after Apply.
+type UFWPlan struct {
+	Installed bool       `json:"installed"`        // else Apply can do nothing
+	Before    [][]string `json:"before,omitempty"` // ufw commands run before /etc/default/ufw is written
+	// Defaults is /etc/default/ufw with the new IPV6; nil when it stays.
+	Defaults *UFWDefaultsFile `json:"defaults_file,omitempty"`
+	Commands [][]string       `json:"commands,omitempty"` // the rest, in one script
+	// Final is each family's rule list after the commands, in ufw's order
+	// (keys 4 and 6).
+	Final map[ufw.Family][]ufw.Rule `json:"final"`
+}
+
+// UFWDefaultsFile is the rewrite of /etc/default/ufw, which keeps the
+// file's mode and owner.
+type UFWDefaultsFile struct {
+	Content string    `json:"content,omitempty"`
+	Mode    OctalMode `json:"mode"`
+	// Owner and Group as hosts.FileWrite takes them: names or numeric ids.
+	Owner string `json:"owner"`
+	Group string `json:"group"`
+}
+
+// MarshalJSON leaves the content out when the host's file is not
+// world-readable (its mode is kept): as with a file task, such a file may
+// hold what its owner meant to keep to themselves.
+func (d UFWDefaultsFile) MarshalJSON() ([]byte, error) {
+	type plain UFWDefaultsFile // without this method
+	p := plain(d)
+	if d.Mode&0o004 == 0 {
+		p.Content = ""
+	}
+	return json.Marshal(p)
 }
 
 func (u *UFW) Check(s *State) (*Change, error) {
@@ -274,11 +306,16 @@ func (u *UFW) Check(s *State) (*Change, error) {
 			return nil, err
 		}
 	}
-	d := &ufwChange{cv: cv}
+	d := &UFWPlan{Installed: cv.Installed, Before: cv.Before, Commands: cv.Cmds, Final: map[ufw.Family][]ufw.Rule{}}
 	if cv.Defaults != nil {
-		d.defaults = defaultsWrite(h, cv.Defaults)
+		d.Defaults = defaultsFile(h, cv.Defaults)
 	}
-	c := &Change{Address: u.addr, detail: d}
+	for f, l := range cv.Final {
+		for _, e := range l {
+			d.Final[f] = append(d.Final[f], e.Rule)
+		}
+	}
+	c := &Change{Address: u.addr, Planned: d}
 	for _, a := range cv.Changes {
 		c.Attrs = append(c.Attrs, AttrChange{Name: a.Name, Before: a.Before, After: a.After})
 	}
@@ -356,24 +393,57 @@ func (u *UFW) migrationCheck(s *State, h *ufwHost, cv *ufw.Convergence) (*ufw.Co
 }
 
 func (u *UFW) Apply(ctx context.Context, h hosts.Host, c *Change) error {
-	d := c.detail.(*ufwChange)
-	if !d.cv.Installed {
+	d := c.Planned.(*UFWPlan)
+	if !d.Installed {
 		return errors.New("ufw is not installed on the host: install it first (for example with a package task before this one)")
 	}
-	if len(d.cv.Before) > 0 {
-		if err := runUFW(ctx, h, d.cv.Before); err != nil {
+	if len(d.Before) > 0 {
+		if err := runUFW(ctx, h, d.Before); err != nil {
 			return err
 		}
 	}
-	if d.defaults != nil {
-		if err := h.WriteFile(ctx, *d.defaults); err != nil {
+	if f := d.Defaults; f != nil {
+		w := hosts.FileWrite{Path: ufw.DefaultsPath, Content: []byte(f.Content), Mode: fileMode(int(f.Mode)), Owner: f.Owner, Group: f.Group}
+		if err := h.WriteFile(ctx, w); err != nil {
 			return fmt.Errorf("writing %s: %w", ufw.DefaultsPath, err)
 		}
 	}
-	if len(d.cv.Cmds) > 0 {
-		return runUFW(ctx, h, d.cv.Cmds)
+	if len(d.Commands) > 0 {
+		return runUFW(ctx, h, d.Commands)
 	}
 	return nil
+}
+
+// maxShownDifferences is how many differing rules CheckFinal names (a
+// rule in another place than predicted is two), to keep its message short.
+const maxShownDifferences = 2
+
+// CheckFinal compares the rules ufw holds after Apply with those the plan
+// predicted, family by family and in order.
+func (u *UFW) CheckFinal(c *Change, s *State) error {
+	d := c.Planned.(*UFWPlan)
+	h, err := readUFWHost(s)
+	if err != nil {
+		return err
+	}
+	predicted := map[ufw.Family][]ufw.Entry{}
+	for f, l := range d.Final {
+		for _, r := range l {
+			predicted[f] = append(predicted[f], ufw.Entry{Rule: r})
+		}
+	}
+	diffs := ufw.CompareFinal(predicted, h.Lists)
+	if len(diffs) == 0 {
+		return nil
+	}
+	var shown []string
+	for _, x := range diffs[:min(len(diffs), maxShownDifferences)] {
+		shown = append(shown, x.String())
+	}
+	if n := len(diffs) - len(shown); n > 0 {
+		shown = append(shown, fmt.Sprintf("and %d more", n))
+	}
+	return fmt.Errorf("ufw's rules differ from those predicted (and checked for lockout): %s", strings.Join(shown, "; "))
 }
 
 // ufwScriptHead stops at the first failing ufw command and says which one
@@ -409,14 +479,13 @@ func runUFW(ctx context.Context, h hosts.Host, cmds [][]string) error {
 	return nil
 }
 
-// defaultsWrite is the atomic rewrite of /etc/default/ufw with content,
+// defaultsFile is the atomic rewrite of /etc/default/ufw with content,
 // keeping the file's mode and owner.
-func defaultsWrite(h *ufwHost, content []byte) *hosts.FileWrite {
+func defaultsFile(h *ufwHost, content []byte) *UFWDefaultsFile {
 	fi := h.defaultInfo
-	w := &hosts.FileWrite{Path: ufw.DefaultsPath, Content: content, Mode: os.FileMode(0o644),
-		Owner: "root", Group: "root"}
+	w := &UFWDefaultsFile{Content: string(content), Mode: 0o644, Owner: "root", Group: "root"}
 	if fi.Exists {
-		w.Mode, w.Owner, w.Group = fileMode(fi.Mode), keepOwner(fi.UID), keepOwner(fi.GID)
+		w.Mode, w.Owner, w.Group = OctalMode(fi.Mode), keepOwner(fi.UID), keepOwner(fi.GID)
 	}
 	return w
 }

@@ -208,9 +208,9 @@ func attrLines(c *Change) []string {
 }
 
 func cmdLines(c *Change) []string {
-	cv := c.detail.(*ufwChange).cv
+	d := c.Planned.(*UFWPlan)
 	var out []string
-	for _, cmd := range append(append([][]string{}, cv.Before...), cv.Cmds...) {
+	for _, cmd := range append(append([][]string{}, d.Before...), d.Commands...) {
 		out = append(out, strings.Join(cmd, " "))
 	}
 	return out
@@ -245,10 +245,10 @@ func TestUFWCheckFreshCard(t *testing.T) {
 		"allow 443",
 		"--force enable",
 	})
-	if d := c.detail.(*ufwChange); d.defaults != nil || len(d.cv.Before) != 0 {
+	if d := c.Planned.(*UFWPlan); d.Defaults != nil || len(d.Before) != 0 {
 		t.Errorf("nothing to write before the rules: %+v", d)
 	}
-	script := ufwScript(c.detail.(*ufwChange).cv.Cmds)
+	script := ufwScript(c.Planned.(*UFWPlan).Commands)
 	if !strings.HasPrefix(script, "set -e\n") || !strings.Contains(script, "u 'allow' '22/tcp' 'comment' 'ssh'\n") {
 		t.Errorf("script:\n%s", script)
 	}
@@ -367,10 +367,10 @@ func TestUFWCheckIPv6On(t *testing.T) {
 		"allow from ::/0 to any port 8080",
 		"reject from fd00::/8 to any port 25 proto tcp",
 	})
-	d := c.detail.(*ufwChange)
-	if d.defaults == nil || !strings.Contains(string(d.defaults.Content), "\nIPV6=yes\n") ||
-		d.defaults.Mode != 0o644 || d.defaults.Owner != "0" {
-		t.Errorf("defaults write: %+v", d.defaults)
+	d := c.Planned.(*UFWPlan)
+	if d.Defaults == nil || !strings.Contains(d.Defaults.Content, "\nIPV6=yes\n") ||
+		d.Defaults.Mode != 0o644 || d.Defaults.Owner != "0" {
+		t.Errorf("defaults write: %+v", d.Defaults)
 	}
 	if c.Summary != "update ufw: add 1 rule, change 2 rules, IPV6=yes" {
 		t.Errorf("summary %q", c.Summary)
