@@ -48,25 +48,26 @@ func (f Family) anyAddr() string {
 // with the same key but another action, log type or comment replaces it in
 // place. Addresses are "any" for 0.0.0.0/0 and ::/0, the list says which.
 type Key struct {
-	Proto    string // tcp, udp, any (ufw knows a few more)
-	DPort    string // "any", "22", "6000:6007", "22,80,443"
-	Dst      string
-	SPort    string
-	Src      string
-	DApp     string // application profile names
-	SApp     string
-	Dir      string // "in" or "out"
-	IfaceIn  string
-	IfaceOut string
-	Route    bool // a `ufw route` (forwarding) rule
+	Proto    string `json:"proto"` // tcp, udp, any (ufw knows a few more)
+	DPort    string `json:"dport"` // "any", "22", "6000:6007", "22,80,443"
+	Dst      string `json:"dst"`
+	SPort    string `json:"sport"`
+	Src      string `json:"src"`
+	DApp     string `json:"dapp,omitempty"` // application profile names
+	SApp     string `json:"sapp,omitempty"`
+	Dir      string `json:"dir"` // "in" or "out"
+	IfaceIn  string `json:"iface_in,omitempty"`
+	IfaceOut string `json:"iface_out,omitempty"`
+	Route    bool   `json:"route,omitempty"` // a `ufw route` (forwarding) rule
 }
 
-// Rule is one rule of one family's list.
+// Rule is one rule of one family's list. The JSON names are those of a
+// hako plan's JSON view (the ufw task's predicted final rules).
 type Rule struct {
 	Key
-	Action  string // allow, deny, reject, limit
-	Log     string // "", "log", "log-all"
-	Comment string
+	Action  string `json:"action"`        // allow, deny, reject, limit
+	Log     string `json:"log,omitempty"` // "", "log", "log-all"
+	Comment string `json:"comment,omitempty"`
 }
 
 // simple reports whether the rule is of the form a plan declares: incoming,
