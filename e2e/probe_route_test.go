@@ -6,6 +6,7 @@ import (
 
 	"github.com/hako-dev/hako/internal/figures"
 	"github.com/hako-dev/hako/internal/testhost"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/tasks"
 )
 
@@ -32,7 +33,7 @@ ln -s /home/mallory/conf /srv/conf`)
 	const n = 300
 	wins, seen := 0, 0
 	for range n {
-		st, err := tasks.Gather(ctx, c, []tasks.Probe{{Kind: tasks.ProbeRead, Arg: "/srv/conf/app.conf"}})
+		st, err := tasks.Gather(ctx, c, []tasks.Probe{probe.File{Path: "/srv/conf/app.conf"}})
 		if err != nil {
 			t.Fatal(err)
 		}

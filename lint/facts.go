@@ -1,23 +1,21 @@
 package lint
 
 import (
-	"bytes"
-	"encoding/base64"
-	"strings"
-
-	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/guard"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/probe"
+	"github.com/hako-dev/hako/tasks"
 )
 
-// facts is what the facts probe learned about the host.
+// facts is what the probes learned about the host, as the checks read it.
 type facts struct {
 	login      string                // the user hako is logged in as now
-	units      map[string]unitFacts  // by unit name, from systemctl (none without systemd)
+	units      map[string]unitFacts  // by unit name (none without systemd)
 	devices    map[string]string     // NetworkManager's devices and their states (nmcli)
 	files      map[string][]byte     // sshd, ssh.socket and sudoers configuration files
 	unreadable map[string]bool       // such files hako could not read
 	users      map[string]*userFacts // the login users, by name
-	guards     []pendingGuard        // rollbacks armed by earlier runs, not yet run (root only)
+	guards     []guard.PendingGuard  // rollbacks armed by earlier runs, not yet run (root only)
 }
 
 type unitFacts struct {
@@ -39,119 +37,61 @@ type userFacts struct {
 const factFiles = "/etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/systemd/system/ssh.socket " +
 	"/etc/systemd/system/ssh.socket.d/*.conf /etc/sudoers /etc/sudoers.d/*"
 
-// factsScript prints, one tagged line each: the user hako is logged in as
-// (L); with systemd, the state of ssh.socket and NetworkManager (Y, from
-// one systemctl show); NetworkManager's devices when nmcli is there (M);
-// the content of sshd's, ssh.socket's and sudo's configuration files (F,
-// or f when unreadable); and for the host's user, its bootstrap user and
-// the user logged in as: whether it exists, its groups and authorized_keys
-// (N or U, then K or k).
-func factsScript(h *plan.Host) string {
-	users := []string{hosts.Quote(h.Conn.User)}
-	if h.Bootstrap != nil && h.Bootstrap.User != h.Conn.User {
-		users = append(users, hosts.Quote(h.Bootstrap.User))
+// The units the checks look at.
+var factUnits = []string{"ssh.socket", "NetworkManager.service"}
+
+// Probes are the facts the checks ask of the host: the user hako is
+// logged in as; the state of ssh.socket and NetworkManager; NetworkManager's
+// devices; sshd's, ssh.socket's and sudo's configuration files; the guards
+// still armed; and for the host's user, its bootstrap user and the user
+// logged in as: whether it exists, its groups and authorized_keys. The
+// user task asks for the same accounts, so they are read once.
+func Probes(h *plan.Host) []tasks.Probe {
+	ps := []tasks.Probe{probe.Login{}, probe.NetDevices{}, probe.Configs{Patterns: factFiles}, guard.Pending{}}
+	for _, u := range factUnits {
+		ps = append(ps, probe.Unit{Name: u})
 	}
-	users = append(users, `"$l"`)
-	return `PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
-l=${SUDO_USER:-$(id -un)}; echo "L $l"
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-  systemctl show -p Id -p ActiveState -p UnitFileState -p Listen ssh.socket NetworkManager.service 2>/dev/null | sed 's/^/Y /'
-fi
-if command -v nmcli >/dev/null 2>&1; then nmcli -t -f DEVICE,STATE device 2>/dev/null | sed 's/^/M /'; fi
-for f in ` + factFiles + `; do
-  [ -f "$f" ] || continue
-  if [ -r "$f" ]; then printf 'F %s ' "$f"; base64 -w0 < "$f"; echo; else echo "f $f"; fi
-done
-` + pendingGuardsScript + `
-for u in ` + strings.Join(users, " ") + `; do
-  pw=$(getent passwd -- "$u") || { echo "N $u"; continue; }
-  echo "U $u $(id -nG -- "$u" | tr ' ' ,)"
-  k="$(printf '%s\n' "$pw" | cut -d: -f6)/.ssh/authorized_keys"
-  if [ -f "$k" ] && [ -r "$k" ]; then printf 'K %s ' "$u"; base64 -w0 < "$k"; echo; elif [ -e "$k" ]; then echo "k $u"; fi
-done`
+	for _, u := range factUsers(h) {
+		ps = append(ps, probe.Account{Name: u})
+	}
+	return ps
 }
 
-// parseFacts reads the probe's output. Lines it does not know are
-// skipped: a check without its fact finds nothing.
-func parseFacts(out []byte) *facts {
-	f := &facts{units: map[string]unitFacts{}, devices: map[string]string{}, files: map[string][]byte{},
-		unreadable: map[string]bool{}, users: map[string]*userFacts{}}
-	user := func(name string) *userFacts {
-		if f.users[name] == nil {
-			f.users[name] = &userFacts{}
-		}
-		return f.users[name]
+// factUsers are the accounts the checks read: the host's user, its
+// bootstrap user, and ("") the user hako is logged in as.
+func factUsers(h *plan.Host) []string {
+	users := []string{h.Conn.User}
+	if h.Bootstrap != nil && h.Bootstrap.User != h.Conn.User {
+		users = append(users, h.Bootstrap.User)
 	}
-	var unit string
-	var uf unitFacts
-	flush := func() {
-		if unit != "" {
-			f.units[unit] = uf
-		}
-		unit, uf = "", unitFacts{}
+	return append(users, "")
+}
+
+// factsOf reads the answers to Probes(h) from st.
+func factsOf(h *plan.Host, st *tasks.State) *facts {
+	a := st.Answers
+	cf := probe.Answer[probe.ConfigFiles](a, probe.Configs{Patterns: factFiles})
+	f := &facts{
+		login:      probe.Answer[probe.LoginInfo](a, probe.Login{}).Name,
+		units:      map[string]unitFacts{},
+		devices:    probe.Answer[map[string]string](a, probe.NetDevices{}),
+		files:      cf.Data,
+		unreadable: cf.Unreadable,
+		users:      map[string]*userFacts{},
+		guards:     probe.Answer[[]guard.PendingGuard](a, guard.Pending{}),
 	}
-	// Line by line over the answer, which is in memory already (bounded by
-	// what Run keeps): a line-length limit, as bufio.Scanner has, would
-	// end the reading at the first large file and silently drop every
-	// fact after it.
-	for l := range bytes.Lines(out) {
-		line := strings.TrimSuffix(strings.TrimSuffix(string(l), "\n"), "\r")
-		tag, rest, _ := strings.Cut(line, " ")
-		switch tag {
-		case "L":
-			f.login = rest
-		case "Y": // systemctl show: a block of properties per unit, in its own order
-			k, v, _ := strings.Cut(rest, "=")
-			switch k {
-			case "":
-				flush()
-			case "Id":
-				unit = v
-			case "ActiveState":
-				uf.activeState = v
-			case "UnitFileState":
-				uf.unitFileState = v
-			case "Listen": // "[::]:22 (Stream)", one line per socket
-				if v, _, _ = strings.Cut(v, " "); v != "" {
-					uf.listen = append(uf.listen, v)
-				}
-			}
-		case "M":
-			if i := strings.LastIndex(rest, ":"); i > 0 {
-				f.devices[strings.ReplaceAll(rest[:i], `\:`, ":")] = rest[i+1:]
-			}
-		case "F":
-			i := strings.LastIndex(rest, " ")
-			if i < 0 {
-				continue
-			}
-			if data, err := base64.StdEncoding.DecodeString(rest[i+1:]); err == nil {
-				f.files[rest[:i]] = data
-			}
-		case "f":
-			f.unreadable[rest] = true
-		case "G":
-			if g, ok := parsePendingGuard(rest); ok {
-				f.guards = append(f.guards, g)
-			}
-		case "N":
-			user(rest)
-		case "U":
-			name, groups, _ := strings.Cut(rest, " ")
-			u := user(name)
-			u.exists = true
-			u.groups = strings.FieldsFunc(groups, func(r rune) bool { return r == ',' })
-		case "K":
-			name, b64, _ := strings.Cut(rest, " ")
-			if data, err := base64.StdEncoding.DecodeString(b64); err == nil {
-				u := user(name)
-				u.keys, u.keysKnown = data, true
-			}
-		case "k":
-			user(rest).keysUnreadable = true
+	for _, name := range factUnits {
+		// Without systemd as PID 1, systemctl says nothing worth reading.
+		if u := probe.Answer[probe.UnitInfo](a, probe.Unit{Name: name}); u.Init == "systemd" {
+			f.units[name] = unitFacts{activeState: u.Active, unitFileState: u.Enabled, listen: u.Listen}
 		}
 	}
-	flush()
+	for _, name := range factUsers(h) {
+		acct := probe.Answer[probe.AccountInfo](a, probe.Account{Name: name})
+		f.users[acct.Name] = &userFacts{exists: acct.Exists, groups: acct.Groups, keys: acct.Keys, keysKnown: acct.KeysRead,
+			// A link or a file its user cannot read: hako does not read it.
+			keysUnreadable: acct.KeysUnreadable || acct.KeyFile.Exists && !acct.KeysRead}
+	}
 	return f
 }
 

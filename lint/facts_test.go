@@ -1,51 +1,35 @@
 package lint
 
 import (
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
+	"github.com/hako-dev/hako/tasks"
 )
 
-// The answer of a bookworm host with ssh.socket enabled (systemctl show
-// puts Listen first) and NetworkManager.
-func TestParseFacts(t *testing.T) {
-	out := strings.Join([]string{
-		"L pi",
-		"Y Listen=[::]:22 (Stream)",
-		"Y Listen=0.0.0.0:2222 (Stream)",
-		"Y Id=ssh.socket",
-		"Y ActiveState=active",
-		"Y UnitFileState=enabled",
-		"Y ",
-		"Y Id=NetworkManager.service",
-		"Y ActiveState=inactive",
-		"Y UnitFileState=",
-		"M lo:unmanaged",
-		"M eth0:connected",
-		`M my\:dev:disconnected`,
-		hostFile("/etc/ssh/sshd_config", debianSSHD),
-		hostFile("/etc/ssh/sshd_config.d/my file.conf", "Port 22\n"),
-		"f /etc/sudoers",
-		"N alice",
-		userLine("pi", "pi,adm,sudo"),
-		keysLine("pi", "ssh-ed25519 AAAA\n"),
-		userLine("bob", "bob"),
-		"k bob",
-		"something new",
-	}, "\n") + "\n"
-	f := parseFacts([]byte(out))
+// The facts as the checks read them from the probes' answers.
+func TestFactsOf(t *testing.T) {
+	h := hostOf(t, aliceHost)
+	st := stateOf(t, h, append(units("enabled", "active", "inactive"), login("pi"),
+		device("lo", "unmanaged"), device("eth0", "connected"),
+		hostFile("/etc/ssh/sshd_config", debianSSHD), hostFile("/etc/ssh/sshd_config.d/my file.conf", "Port 22\n"),
+		unreadable("/etc/sudoers"), absent("alice"),
+		userLine("pi", "pi,adm,sudo"), keysLine("pi", "ssh-ed25519 AAAA\n"))...)
+	f := factsOf(h, st)
 	if f.login != "pi" {
 		t.Errorf("login %q", f.login)
 	}
 	want := map[string]unitFacts{
-		"ssh.socket":             {activeState: "active", unitFileState: "enabled", listen: []string{"[::]:22", "0.0.0.0:2222"}},
+		"ssh.socket":             {activeState: "active", unitFileState: "enabled", listen: []string{"[::]:22"}},
 		"NetworkManager.service": {activeState: "inactive"},
 	}
 	if !reflect.DeepEqual(f.units, want) {
 		t.Errorf("units %+v", f.units)
 	}
-	if !reflect.DeepEqual(f.devices, map[string]string{"lo": "unmanaged", "eth0": "connected", "my:dev": "disconnected"}) {
+	if !reflect.DeepEqual(f.devices, map[string]string{"lo": "unmanaged", "eth0": "connected"}) {
 		t.Errorf("devices %v", f.devices)
 	}
 	if string(f.files["/etc/ssh/sshd_config"]) != debianSSHD || string(f.files["/etc/ssh/sshd_config.d/my file.conf"]) != "Port 22\n" || !f.unreadable["/etc/sudoers"] {
@@ -57,21 +41,35 @@ func TestParseFacts(t *testing.T) {
 	if p := f.users["pi"]; !p.exists || !reflect.DeepEqual(p.groups, []string{"pi", "adm", "sudo"}) || !p.keysKnown || string(p.keys) != "ssh-ed25519 AAAA\n" {
 		t.Errorf("pi %+v", p)
 	}
-	if b := f.users["bob"]; !b.exists || b.keysKnown || !b.keysUnreadable {
-		t.Errorf("bob %+v", b)
+
+	// Units of a host without systemd are not facts; authorized_keys that
+	// is a link is not read, and says so.
+	link := func(h *hostFacts) {
+		a := h.account("alice")
+		a.Exists, a.KeyFile = true, probe.FileInfo{Exists: true, Type: "symbolic link"}
+	}
+	f = factsOf(h, stateOf(t, h, login("pi"), link, func(h *hostFacts) {
+		h.units["ssh.socket"] = probe.UnitInfo{Init: "init", Active: "active"}
+	}))
+	if len(f.units) != 0 {
+		t.Errorf("units without systemd %+v", f.units)
+	}
+	if a := f.users["alice"]; !a.exists || a.keysKnown || !a.keysUnreadable {
+		t.Errorf("alice, authorized_keys a link: %+v", a)
 	}
 }
 
-// The script runs in a POSIX shell and answers at least who it is.
-func TestFactsScriptRuns(t *testing.T) {
+// The probes run in a POSIX shell on this machine and answer at least who
+// it is.
+func TestFactsProbesRun(t *testing.T) {
 	h := hostOf(t, aliceHost)
-	out, err := exec.Command("sh", "-c", factsScript(h)).Output()
+	st, err := tasks.Gather(t.Context(), hosts.NewLocal("local"), Probes(h))
 	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+		t.Fatal(err)
 	}
-	f := parseFacts(out)
-	if f.login == "" || f.users["alice"] == nil && f.users["pi"] == nil {
-		t.Errorf("facts %+v from:\n%s", f, out)
+	f := factsOf(h, st)
+	if f.login == "" || f.users["alice"] == nil || f.users["pi"] == nil || f.users[f.login] == nil {
+		t.Errorf("facts %+v", f)
 	}
 }
 
@@ -91,15 +89,5 @@ func TestSSHDLine(t *testing.T) {
 		if got := k + " [" + strings.Join(args, " ") + "]"; got != want {
 			t.Errorf("%q: %q, want %q", line, got, want)
 		}
-	}
-}
-
-// A file larger than any line limit does not end the reading: the facts
-// after it are still read.
-func TestParseFactsAfterAHugeFile(t *testing.T) {
-	huge := strings.Repeat("# padding\n", 2<<20) // 20 MiB
-	f := parseFacts([]byte(hostFile("/etc/ssh/sshd_config.d/huge.conf", huge) + "\nL alice\n" + userLine("alice", "alice,sudo") + "\n"))
-	if len(f.files["/etc/ssh/sshd_config.d/huge.conf"]) != len(huge) || f.login != "alice" || f.users["alice"] == nil || !f.users["alice"].exists {
-		t.Errorf("file %d bytes, login %q, users %v", len(f.files["/etc/ssh/sshd_config.d/huge.conf"]), f.login, f.users)
 	}
 }

@@ -2,13 +2,14 @@ package lint
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
-	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hako-dev/hako/guard"
 	"github.com/hako-dev/hako/internal/plantest"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/tasks"
 	"golang.org/x/crypto/ssh"
 )
@@ -38,55 +39,125 @@ const (
 // hostOf builds a plan from HCL source and returns its one host.
 func hostOf(t *testing.T, src string) *plan.Host { return plantest.Build(t, src).Hosts[0] }
 
-// stateOf answers h's probes as a fresh host would (no files, user
-// probes saying: root, logged in as pi, no such user), and the facts probe
-// with facts.
-func stateOf(t *testing.T, h *plan.Host, facts ...string) *tasks.State {
+// hostFacts is what the tests' host answers to lint's probes.
+type hostFacts struct {
+	login    string
+	units    map[string]probe.UnitInfo
+	devices  map[string]string
+	configs  probe.ConfigFiles
+	accounts map[string]*probe.AccountInfo
+	guards   []guard.PendingGuard
+}
+
+// fact is one thing the host says.
+type fact func(*hostFacts)
+
+// stateOf answers h's probes as a fresh host would (no files, commands
+// fail, no such user, root probing), except for what facts say.
+func stateOf(t *testing.T, h *plan.Host, facts ...fact) *tasks.State {
 	t.Helper()
+	hf := &hostFacts{units: map[string]probe.UnitInfo{}, configs: probe.ConfigFiles{Data: map[string][]byte{}, Unreadable: map[string]bool{}},
+		accounts: map[string]*probe.AccountInfo{}}
+	for _, f := range facts {
+		if f != nil {
+			f(hf)
+		}
+	}
+	fake := probe.NewFake().Set(probe.Login{}, probe.LoginInfo{Name: hf.login}).Set(probe.NetDevices{}, hf.devices).
+		Set(probe.Configs{Patterns: factFiles}, hf.configs).Set(guard.Pending{}, hf.guards)
+	for n, u := range hf.units {
+		fake.Set(probe.Unit{Name: n}, u)
+	}
+	for n, a := range hf.accounts {
+		fake.Set(probe.Account{Name: n}, *a)
+		if n == hf.login {
+			fake.Set(probe.Account{}, *a)
+		}
+	}
+	fake.Else = probe.Fresh
 	var ps []tasks.Probe
 	for _, s := range h.Steps {
 		ps = append(ps, s.Task.Probes()...)
 	}
-	ps = append(ps, Probes(h)...)
-	_, order := tasks.Script(ps)
-	var b strings.Builder
-	for i, p := range order {
-		switch {
-		case p.Kind == tasks.ProbeOut && p.Arg == factsScript(h):
-			fmt.Fprintf(&b, "O %d 0 %s\n", i, b64(strings.Join(facts, "\n")+"\n"))
-		case p.Kind == tasks.ProbeOut:
-			fmt.Fprintf(&b, "O %d 0 %s\n", i, b64("U 0 pi\nS -\n"))
-		case p.Kind == tasks.ProbeStat:
-			fmt.Fprintf(&b, "S %d -\n", i)
-		case p.Kind == tasks.ProbeRead:
-			fmt.Fprintf(&b, "C %d -\n", i)
-		case p.Kind == tasks.ProbeLeftovers:
-			fmt.Fprintf(&b, "T %d -\n", i)
-		default:
-			fmt.Fprintf(&b, "X %d 1\n", i)
-		}
-	}
-	st, err := tasks.ParseAnswers([]byte(b.String()), order)
+	a, err := fake.Answer(append(ps, Probes(h)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return tasks.NewState(a)
 }
 
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+// The facts the tests give.
+func login(name string) fact { return func(h *hostFacts) { h.login = name } }
 
-// Fact lines as the facts probe prints them.
-func hostFile(path, content string) string { return "F " + path + " " + b64(content) }
+func hostFile(path, content string) fact {
+	return func(h *hostFacts) { h.configs.Data[path] = []byte(content) }
+}
 
-func userLine(name, groups string) string { return "U " + name + " " + groups }
+func unreadable(path string) fact { return func(h *hostFacts) { h.configs.Unreadable[path] = true } }
 
-func keysLine(name, content string) string { return "K " + name + " " + b64(content) }
+func (h *hostFacts) account(name string) *probe.AccountInfo {
+	if h.accounts[name] == nil {
+		h.accounts[name] = &probe.AccountInfo{Name: name}
+	}
+	return h.accounts[name]
+}
 
-// socketUnit is `systemctl show` of ssh.socket and NetworkManager.service.
-func units(sockFileState, sockActive, nmActive string) []string {
-	return []string{"Y Id=ssh.socket", "Y ActiveState=" + sockActive, "Y UnitFileState=" + sockFileState,
-		"Y Listen=[::]:22 (Stream)", "Y ", "Y Id=NetworkManager.service", "Y ActiveState=" + nmActive,
-		"Y UnitFileState=", "Y Listen="}
+// absent: the user does not exist.
+func absent(name string) fact { return func(h *hostFacts) { h.account(name) } }
+
+// userLine: the user exists, in groups (comma-separated, primary first).
+func userLine(name, groups string) fact {
+	return func(h *hostFacts) {
+		a := h.account(name)
+		a.Exists, a.Home = true, "/home/"+name
+		a.Groups = strings.Split(groups, ",")
+		a.Primary = a.Groups[0]
+	}
+}
+
+// keysLine: the user's authorized_keys holds content.
+func keysLine(name, content string) fact {
+	return func(h *hostFacts) {
+		a := h.account(name)
+		a.KeyFile = probe.FileInfo{Exists: true, Type: "regular file", Mode: 0o600, User: name, Group: name}
+		a.Keys, a.KeysRead = []byte(content), true
+	}
+}
+
+// keysUnreadable: the user cannot read its authorized_keys.
+func keysUnreadable(name string) fact {
+	return func(h *hostFacts) {
+		a := h.account(name)
+		a.KeyFile = probe.FileInfo{Exists: true, Type: "regular file", Mode: 0o600, User: "root", Group: "root"}
+		a.KeysUnreadable = true
+	}
+}
+
+func device(name, state string) fact {
+	return func(h *hostFacts) {
+		if h.devices == nil {
+			h.devices = map[string]string{}
+		}
+		h.devices[name] = state
+	}
+}
+
+// pendingGuard: a guard armed at the epoch second armed for ms
+// milliseconds, on a host whose clock says now.
+func pendingGuard(id string, armed, ms, now int64) fact {
+	return func(h *hostFacts) {
+		h.guards = append(h.guards, guard.PendingGuard{ID: id,
+			Deadline: time.Unix(armed, 0).Add(time.Duration(ms) * time.Millisecond), Now: time.Unix(now, 0)})
+	}
+}
+
+// units are the states of ssh.socket (listening on [::]:22) and
+// NetworkManager.service on a systemd host.
+func units(sockFileState, sockActive, nmActive string) []fact {
+	return []fact{func(h *hostFacts) {
+		h.units["ssh.socket"] = probe.UnitInfo{Init: "systemd", Enabled: sockFileState, Active: sockActive, Listen: []string{"[::]:22"}}
+		h.units["NetworkManager.service"] = probe.UnitInfo{Init: "systemd", Active: nmActive}
+	}}
 }
 
 // debianSSHD is the top of bookworm's sshd_config.
@@ -115,7 +186,7 @@ func pubKey(t *testing.T) string {
 }
 
 // run lints h against facts with the allowed checks.
-func run(t *testing.T, h *plan.Host, allow map[string]bool, facts ...string) (refusals, warnings []Finding) {
+func run(t *testing.T, h *plan.Host, allow map[string]bool, facts ...fact) (refusals, warnings []Finding) {
 	t.Helper()
 	return Run(h, stateOf(t, h, facts...), allow)
 }

@@ -3,7 +3,7 @@
 // (refusals, each overridable by name with -allow-risky) and for distro
 // drift that makes part of a plan do nothing (warnings, never blocking).
 //
-// What the checks need comes from one output probe (Probes), answered in
+// What the checks need comes from probe requests (Probes), answered in
 // the same round trip as the tasks' probes; Run is pure over the State.
 package lint
 
@@ -66,11 +66,6 @@ func (f Finding) String() string {
 
 // Err is a refusal as the error of its task.
 func (f Finding) Err() error { return &tasks.Refusal{Check: f.Check, Reason: f.Message} }
-
-// Probes are the questions the checks ask of the host (one output probe).
-func Probes(h *plan.Host) []tasks.Probe {
-	return []tasks.Probe{{Kind: tasks.ProbeOut, Arg: factsScript(h)}}
-}
 
 // Run checks h's plan against st, which must hold the answers to Probes(h)
 // and to every task's probes. Refusals whose check is in allow come back as
@@ -150,7 +145,7 @@ type plannedFile struct {
 }
 
 func newEnv(h *plan.Host, st *tasks.State) *env {
-	e := &env{host: h, facts: parseFacts(st.Output(factsScript(h)).Stdout), planned: map[string]plannedFile{}}
+	e := &env{host: h, facts: factsOf(h, st), planned: map[string]plannedFile{}}
 	for _, s := range h.Steps {
 		f, ok := s.Task.(interface {
 			ManagedPath() string

@@ -10,40 +10,40 @@ func TestLoginUserSudo(t *testing.T) {
 	sudoers := hostFile("/etc/sudoers", "root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n")
 	for _, c := range []struct {
 		name, task string
-		facts      []string
+		facts      []fact
 		want       string // in the refusal; "" none
 	}{
-		{"sudo none, no group", admin("  sudo = \"none\"\n"), []string{userLine("alice", "alice")}, `user.admin leaves alice, the user hako logs in as (the host's user), without passwordless sudo (sudo = "none")`},
-		{"new user without sudo", admin("  sudo = \"none\"\n  groups = [\"adm\"]\n"), []string{"N alice"}, "no /etc/sudoers.d/hako-alice and no other NOPASSWD sudoers rule"},
+		{"sudo none, no group", admin("  sudo = \"none\"\n"), []fact{userLine("alice", "alice")}, `user.admin leaves alice, the user hako logs in as (the host's user), without passwordless sudo (sudo = "none")`},
+		{"new user without sudo", admin("  sudo = \"none\"\n  groups = [\"adm\"]\n"), []fact{absent("alice")}, "no /etc/sudoers.d/hako-alice and no other NOPASSWD sudoers rule"},
 		// Group sudo alone asks for a password; hako runs sudo -n.
-		{"sudo none, in group sudo on the host", admin("  sudo = \"none\"\n"), []string{userLine("alice", "alice,sudo")}, "without passwordless sudo"},
-		{"sudo none, group sudo from the task", admin("  sudo = \"none\"\n  groups = [\"sudo\"]\n"), []string{"N alice"}, "without passwordless sudo"},
+		{"sudo none, in group sudo on the host", admin("  sudo = \"none\"\n"), []fact{userLine("alice", "alice,sudo")}, "without passwordless sudo"},
+		{"sudo none, group sudo from the task", admin("  sudo = \"none\"\n  groups = [\"sudo\"]\n"), []fact{absent("alice")}, "without passwordless sudo"},
 		{"sudo none, group sudo with NOPASSWD", admin("  sudo = \"none\"\n"),
-			[]string{userLine("alice", "alice,sudo"), hostFile("/etc/sudoers.d/010_sudo-nopasswd", "%sudo ALL=(ALL) NOPASSWD: ALL\n")}, ""},
-		{"exclusive groups drop sudo", admin("  exclusive_groups = true\n  groups = [\"adm\"]\n"), []string{userLine("alice", "alice,sudo,adm")},
+			[]fact{userLine("alice", "alice,sudo"), hostFile("/etc/sudoers.d/010_sudo-nopasswd", "%sudo ALL=(ALL) NOPASSWD: ALL\n")}, ""},
+		{"exclusive groups drop sudo", admin("  exclusive_groups = true\n  groups = [\"adm\"]\n"), []fact{userLine("alice", "alice,sudo,adm")},
 			`exclusive_groups = true without "sudo" in groups`},
 		{"exclusive groups, hako's rule on the host", admin("  exclusive_groups = true\n"),
-			[]string{userLine("alice", "alice,sudo"), hostFile("/etc/sudoers.d/hako-alice", "alice ALL=(ALL) NOPASSWD: ALL\n")}, ""},
-		{"exclusive groups, nopasswd", admin("  exclusive_groups = true\n  sudo = \"nopasswd\"\n"), []string{userLine("alice", "alice,sudo")}, ""},
+			[]fact{userLine("alice", "alice,sudo"), hostFile("/etc/sudoers.d/hako-alice", "alice ALL=(ALL) NOPASSWD: ALL\n")}, ""},
+		{"exclusive groups, nopasswd", admin("  exclusive_groups = true\n  sudo = \"nopasswd\"\n"), []fact{userLine("alice", "alice,sudo")}, ""},
 		{"both", admin("  exclusive_groups = true\n  sudo = \"none\"\n"),
-			[]string{userLine("alice", "alice,sudo"), hostFile("/etc/sudoers.d/hako-alice", "alice ALL=(ALL) NOPASSWD: ALL\n")},
+			[]fact{userLine("alice", "alice,sudo"), hostFile("/etc/sudoers.d/hako-alice", "alice ALL=(ALL) NOPASSWD: ALL\n")},
 			`(sudo = "none", exclusive_groups = true without "sudo" in groups)`},
 		{"another rule names her", admin("  sudo = \"none\"\n"),
-			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/010_alice-nopasswd", "alice ALL=(ALL) NOPASSWD: ALL\n")}, ""},
+			[]fact{userLine("alice", "alice"), hostFile("/etc/sudoers.d/010_alice-nopasswd", "alice ALL=(ALL) NOPASSWD: ALL\n")}, ""},
 		{"a rule sudo skips (dot)", admin("  sudo = \"none\"\n"),
-			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/010_alice.bak", "alice ALL=(ALL) NOPASSWD: ALL\n")}, "without passwordless sudo"},
+			[]fact{userLine("alice", "alice"), hostFile("/etc/sudoers.d/010_alice.bak", "alice ALL=(ALL) NOPASSWD: ALL\n")}, "without passwordless sudo"},
 		{"a rule for another group of hers", admin("  sudo = \"none\"\n  groups = [\"wheel\"]\n"),
-			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/wheel", "# wheel\n%wheel ALL=(ALL) NOPASSWD: ALL\n")}, ""},
+			[]fact{userLine("alice", "alice"), hostFile("/etc/sudoers.d/wheel", "# wheel\n%wheel ALL=(ALL) NOPASSWD: ALL\n")}, ""},
 		{"a rule for her group that asks for a password", admin("  sudo = \"none\"\n  groups = [\"wheel\"]\n"),
-			[]string{userLine("alice", "alice"), hostFile("/etc/sudoers.d/wheel", "%wheel ALL=(ALL) ALL\n")}, "without passwordless sudo"},
-		{"removing her", "task \"user\" \"admin\" {\n  name = \"alice\"\n  state = \"absent\"\n}\n", []string{userLine("alice", "alice,sudo")},
+			[]fact{userLine("alice", "alice"), hostFile("/etc/sudoers.d/wheel", "%wheel ALL=(ALL) ALL\n")}, "without passwordless sudo"},
+		{"removing her", "task \"user\" \"admin\" {\n  name = \"alice\"\n  state = \"absent\"\n}\n", []fact{userLine("alice", "alice,sudo")},
 			`user.admin would remove the user "alice", the user hako logs in as (the host's user)`},
-		{"another user", "task \"user\" \"bob\" {\n  name = \"bob\"\n  sudo = \"none\"\n}\n", []string{userLine("alice", "alice")}, ""},
-		{"the bootstrap user", "task \"user\" \"pi\" {\n  name = \"pi\"\n  exclusive_groups = true\n}\n", []string{userLine("alice", "alice,sudo"), userLine("pi", "pi,adm,sudo")},
+		{"another user", "task \"user\" \"bob\" {\n  name = \"bob\"\n  sudo = \"none\"\n}\n", []fact{userLine("alice", "alice")}, ""},
+		{"the bootstrap user", "task \"user\" \"pi\" {\n  name = \"pi\"\n  exclusive_groups = true\n}\n", []fact{userLine("alice", "alice,sudo"), userLine("pi", "pi,adm,sudo")},
 			`user.pi leaves pi, the user hako is logged in as now (the bootstrap user), without passwordless sudo`},
 	} {
 		h := hostOf(t, aliceHost+c.task)
-		ref, _ := run(t, h, nil, append([]string{"L pi", sudoers}, c.facts...)...)
+		ref, _ := run(t, h, nil, append([]fact{login("pi"), sudoers}, c.facts...)...)
 		switch {
 		case c.want == "" && len(ref) > 0:
 			t.Errorf("%s: refused: %v", c.name, ref)
@@ -63,13 +63,13 @@ func TestLoginUserSudo(t *testing.T) {
 // makes it a warning.
 func TestLoginUserRemovalOnce(t *testing.T) {
 	h := hostOf(t, piHost+"task \"user\" \"pi\" {\n  name = \"pi\"\n  state = \"absent\"\n}\n")
-	ref, warn := run(t, h, nil, "L pi", userLine("pi", "pi,sudo"))
+	ref, warn := run(t, h, nil, login("pi"), userLine("pi", "pi,sudo"))
 	wantFindings(t, "refusals", ref, "login-user-sudo user.pi")
 	wantFindings(t, "warnings", warn, "")
 	if !strings.Contains(ref[0].Message, `whom hako is logged in as on this host`) {
 		t.Errorf("not the task's own refusal: %s", ref[0].Message)
 	}
-	ref, warn = run(t, h, map[string]bool{CheckLoginUserSudo: true}, "L pi", userLine("pi", "pi,sudo"))
+	ref, warn = run(t, h, map[string]bool{CheckLoginUserSudo: true}, login("pi"), userLine("pi", "pi,sudo"))
 	wantFindings(t, "refusals", ref, "")
 	wantFindings(t, "warnings", warn, "login-user-sudo user.pi")
 	mustMention(t, warn[0], "overridden by -allow-risky login-user-sudo")
@@ -81,6 +81,6 @@ func TestLoginUserRootIsNotChecked(t *testing.T) {
 	if h.Conn.User != "root" {
 		t.Fatalf("user %q", h.Conn.User)
 	}
-	ref, _ := run(t, h, nil, "L root", userLine("root", "root"))
+	ref, _ := run(t, h, nil, login("root"), userLine("root", "root"))
 	wantFindings(t, "refusals", ref, "")
 }

@@ -6,18 +6,18 @@ func TestDhcpcdWithNetworkManager(t *testing.T) {
 	dhcpcd := sshdTask("dhcpcd", "/etc/dhcpcd.conf", "interface eth0\nstatic ip_address=192.168.0.64/24\n")
 	for _, c := range []struct {
 		name, tasks string
-		facts       []string
+		facts       []fact
 		want        string
 	}{
 		{"NetworkManager running", dhcpcd, units("disabled", "inactive", "active"), "NetworkManager is running on this host"},
-		{"nmcli: eth0 connected", dhcpcd, []string{"M lo:unmanaged", "M eth0:connected", "M wlan0:disconnected"}, "it manages eth0 on this host"},
-		{"both", dhcpcd, append(units("disabled", "inactive", "active"), "M eth0:connected"), "NetworkManager is running and it manages eth0"},
-		{"nmcli: eth0 unmanaged", dhcpcd, []string{"M eth0:unmanaged", "M wlan0:disconnected"}, ""},
+		{"nmcli: eth0 connected", dhcpcd, []fact{device("lo", "unmanaged"), device("eth0", "connected"), device("wlan0", "disconnected")}, "it manages eth0 on this host"},
+		{"both", dhcpcd, append(units("disabled", "inactive", "active"), device("eth0", "connected")), "NetworkManager is running and it manages eth0"},
+		{"nmcli: eth0 unmanaged", dhcpcd, []fact{device("eth0", "unmanaged"), device("wlan0", "disconnected")}, ""},
 		{"dhcpcd (bullseye)", dhcpcd, units("disabled", "inactive", "inactive"), ""},
 		{"no dhcpcd.conf task", sshdTask("motd", "/etc/motd", "hi\n"), units("disabled", "inactive", "active"), ""},
 	} {
 		h := hostOf(t, piHost+c.tasks)
-		_, warn := run(t, h, nil, append([]string{"L pi", userLine("pi", "pi,sudo")}, c.facts...)...)
+		_, warn := run(t, h, nil, append([]fact{login("pi"), userLine("pi", "pi,sudo")}, c.facts...)...)
 		if c.want == "" {
 			wantFindings(t, c.name, warn, "")
 			continue

@@ -11,7 +11,7 @@ func TestSocketActivatedPort(t *testing.T) {
 	sshd := hostFile("/etc/ssh/sshd_config", debianSSHD)
 	for _, c := range []struct {
 		name, tasks    string
-		units          []string
+		units          []fact
 		refused, warns string
 	}{
 		{"enabled, Port", port, units("enabled", "active", "inactive"), "socket-activated-port file.port", ""},
@@ -25,13 +25,13 @@ func TestSocketActivatedPort(t *testing.T) {
 		{"Port not read by sshd", sshdTask("port", "/etc/ssh/port.txt", "Port 2222\n"), units("enabled", "active", "inactive"), "", "ssh-socket"},
 	} {
 		h := hostOf(t, piHost+c.tasks)
-		ref, warn := run(t, h, nil, append([]string{"L pi", userLine("pi", "pi,sudo"), sshd}, c.units...)...)
+		ref, warn := run(t, h, nil, append([]fact{login("pi"), userLine("pi", "pi,sudo"), sshd}, c.units...)...)
 		wantFindings(t, c.name+": refusals", ref, c.refused)
 		wantFindings(t, c.name+": warnings", warn, c.warns)
 	}
 
 	h := hostOf(t, piHost+port)
-	facts := append([]string{"L pi", userLine("pi", "pi,sudo"), sshd}, units("enabled", "active", "inactive")...)
+	facts := append([]fact{login("pi"), userLine("pi", "pi,sudo"), sshd}, units("enabled", "active", "inactive")...)
 	ref, _ := run(t, h, nil, facts...)
 	mustMention(t, ref[0], `file.port sets "Port 2222" in /etc/ssh/sshd_config.d/20-port.conf, but sshd is socket-activated on this host (ssh.socket is enabled and active, listening on [::]:22)`,
 		"ListenStream=PORT")
@@ -44,7 +44,7 @@ func TestSocketActivatedPort(t *testing.T) {
 	mustMention(t, warn[0], "overridden by -allow-risky socket-activated-port: file.port sets")
 
 	h = hostOf(t, piHost)
-	_, warn = run(t, h, nil, append([]string{"L pi", userLine("pi", "pi,sudo"), sshd}, units("enabled", "active", "inactive")...)...)
+	_, warn = run(t, h, nil, append([]fact{login("pi"), userLine("pi", "pi,sudo"), sshd}, units("enabled", "active", "inactive")...)...)
 	mustMention(t, warn[0], "sshd is socket-activated on this host (ssh.socket is enabled and active, listening on [::]:22): its port is ssh.socket's ListenStream", "(check ssh-socket)")
 }
 
@@ -55,8 +55,8 @@ func TestSSHDPortSocket(t *testing.T) {
 	active := units("enabled", "active", "inactive")
 	for _, c := range []struct {
 		name, host, tasks string
-		facts             []string // beyond Debian's sshd_config and the units
-		units             []string
+		facts             []fact // beyond Debian's sshd_config and the units
+		units             []fact
 		refused           string
 	}{
 		{"reset, then another port", piHost, sshdTask("sock", dropIn, "[Socket]\nListenStream=\nListenStream=50022\n"), nil, active, "sshd-port file.sock"},
@@ -69,27 +69,27 @@ func TestSSHDPortSocket(t *testing.T) {
 		{"outside [Socket]", piHost, sshdTask("sock", dropIn, "[Install]\nListenStream=\n[Socket]\nBacklog=64\n"), nil, active, ""},
 		{"not a drop-in", piHost, sshdTask("sock", dropIn+".bak", "[Socket]\nListenStream=\nListenStream=50022\n"), nil, active, ""},
 		{"a later drop-in on the host keeps 22", piHost, sshdTask("sock", "/etc/systemd/system/ssh.socket.d/20-move.conf", "[Socket]\nListenStream=\nListenStream=50022\n"),
-			[]string{hostFile("/etc/systemd/system/ssh.socket.d/30-keep.conf", "[Socket]\nListenStream=22\n")}, active, ""},
+			[]fact{hostFile("/etc/systemd/system/ssh.socket.d/30-keep.conf", "[Socket]\nListenStream=22\n")}, active, ""},
 		{"an earlier drop-in's 22 is reset", piHost, sshdTask("sock", "/etc/systemd/system/ssh.socket.d/20-move.conf", "[Socket]\nListenStream=\nListenStream=50022\n"),
-			[]string{hostFile("/etc/systemd/system/ssh.socket.d/10-keep.conf", "[Socket]\nListenStream=22\n")}, active, "sshd-port file.sock"},
+			[]fact{hostFile("/etc/systemd/system/ssh.socket.d/10-keep.conf", "[Socket]\nListenStream=22\n")}, active, "sshd-port file.sock"},
 		{"the host's drop-in keeps its port", movedHost, sshdTask("sock", "/etc/systemd/system/ssh.socket.d/20-backlog.conf", "[Socket]\nBacklog=64\n"),
-			[]string{hostFile("/etc/systemd/system/ssh.socket.d/10-port.conf", "[Socket]\nListenStream=\nListenStream=2222\n")}, active, ""},
+			[]fact{hostFile("/etc/systemd/system/ssh.socket.d/10-port.conf", "[Socket]\nListenStream=\nListenStream=2222\n")}, active, ""},
 		{"the plan rewrites the host's drop-in", movedHost, sshdTask("sock", "/etc/systemd/system/ssh.socket.d/10-port.conf", "[Socket]\nBacklog=64\n"),
-			[]string{hostFile("/etc/systemd/system/ssh.socket.d/10-port.conf", "[Socket]\nListenStream=\nListenStream=2222\n")}, active, "sshd-port file.sock"},
+			[]fact{hostFile("/etc/systemd/system/ssh.socket.d/10-port.conf", "[Socket]\nListenStream=\nListenStream=2222\n")}, active, "sshd-port file.sock"},
 		// Without the socket, the drop-in does nothing, and sshd's files are untouched.
 		{"ssh.service", piHost, sshdTask("sock", dropIn, "[Socket]\nListenStream=\nListenStream=50022\n"), nil, units("disabled", "inactive", "inactive"), ""},
 		// With it, sshd's Port is socket-activated-port's business.
 		{"sshd's Port", piHost, sshdTask("port", "/etc/ssh/sshd_config.d/20-port.conf", "Port 50022\n"), nil, active, "socket-activated-port file.port"},
 	} {
 		h := hostOf(t, c.host+c.tasks)
-		facts := append(append([]string{"L pi", userLine("pi", "pi,sudo"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}, c.facts...), c.units...)
+		facts := append(append([]fact{login("pi"), userLine("pi", "pi,sudo"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}, c.facts...), c.units...)
 		ref, _ := run(t, h, nil, facts...)
 		wantFindings(t, c.name, ref, c.refused)
 	}
 }
 
 func TestSSHDPortSocketMessages(t *testing.T) {
-	facts := append([]string{"L pi", userLine("pi", "pi,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}, units("enabled", "active", "inactive")...)
+	facts := append([]fact{login("pi"), userLine("pi", "pi,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}, units("enabled", "active", "inactive")...)
 	h := hostOf(t, piHost+sshdTask("sock", "/etc/systemd/system/ssh.socket.d/port.conf", "[Socket]\nListenStream=\nListenStream=50022\n"))
 	ref, warn := run(t, h, nil, facts...)
 	wantFindings(t, "refusals", ref, "sshd-port file.sock")

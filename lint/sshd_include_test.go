@@ -9,7 +9,7 @@ import (
 
 // lintSoon runs the linter, failing the test if it is still at work after
 // a minute: a loop of Includes must be seen, not expanded.
-func lintSoon(t *testing.T, src string, facts ...string) (refusals, warnings []Finding) {
+func lintSoon(t *testing.T, src string, facts ...fact) (refusals, warnings []Finding) {
 	t.Helper()
 	h := hostOf(t, src)
 	st := stateOf(t, h, facts...)
@@ -34,7 +34,7 @@ func lintSoon(t *testing.T, src string, facts ...string) (refusals, warnings []F
 func TestSSHDIncludeLoop(t *testing.T) {
 	const inc = "Include /etc/ssh/*\nInclude /etc/ssh/sshd_config.d/*\nPort 22\n"
 	var planned string
-	var hostFacts []string
+	var hostFacts []fact
 	for _, n := range []string{"a", "b", "c"} {
 		p := "/etc/ssh/sshd_config.d/" + n + ".conf"
 		planned += sshdTask(n, p, inc)
@@ -42,7 +42,7 @@ func TestSSHDIncludeLoop(t *testing.T) {
 	}
 	sshd := hostFile("/etc/ssh/sshd_config", debianSSHD)
 
-	ref, _ := lintSoon(t, piHost+planned, "L pi", userLine("pi", "pi,sudo"), sshd)
+	ref, _ := lintSoon(t, piHost+planned, login("pi"), userLine("pi", "pi,sudo"), sshd)
 	wantFindings(t, "the plan's loop", only(ref, CheckSSHDInclude), "sshd-include file.a")
 	if len(ref) == 0 {
 		t.FailNow()
@@ -53,7 +53,7 @@ func TestSSHDIncludeLoop(t *testing.T) {
 
 	// The host's own loop: not the plan's doing, but worth saying.
 	ref, warn := lintSoon(t, piHost+sshdTask("motd", "/etc/motd", "hi\n"),
-		append([]string{"L pi", userLine("pi", "pi,sudo"), sshd}, hostFacts...)...)
+		append([]fact{login("pi"), userLine("pi", "pi,sudo"), sshd}, hostFacts...)...)
 	wantFindings(t, "the host's loop: refusals", only(ref, CheckSSHDInclude), "")
 	wantFindings(t, "the host's loop: warnings", only(warn, CheckSSHDInclude), "sshd-include")
 	if len(only(warn, CheckSSHDInclude)) == 0 {
@@ -63,7 +63,7 @@ func TestSSHDIncludeLoop(t *testing.T) {
 
 	// A file that includes itself.
 	ref, _ = lintSoon(t, piHost+sshdTask("self", "/etc/ssh/sshd_config.d/self.conf", "Include sshd_config.d/self.conf\n"),
-		"L pi", userLine("pi", "pi,sudo"), sshd)
+		login("pi"), userLine("pi", "pi,sudo"), sshd)
 	wantFindings(t, "a file including itself", only(ref, CheckSSHDInclude), "sshd-include file.self")
 	if len(ref) == 0 {
 		t.FailNow()
@@ -72,7 +72,7 @@ func TestSSHDIncludeLoop(t *testing.T) {
 
 	// The same file twice side by side is no loop (sshd reads it twice).
 	ref, warn = lintSoon(t, piHost+sshdTask("twice", "/etc/ssh/sshd_config",
-		"Include /etc/ssh/x.conf\nInclude /etc/ssh/x.conf\n"), "L pi", userLine("pi", "pi,sudo"), hostFile("/etc/ssh/x.conf", "Port 22\n"))
+		"Include /etc/ssh/x.conf\nInclude /etc/ssh/x.conf\n"), login("pi"), userLine("pi", "pi,sudo"), hostFile("/etc/ssh/x.conf", "Port 22\n"))
 	wantFindings(t, "one file included twice", append(only(ref, CheckSSHDInclude), only(warn, CheckSSHDInclude)...), "")
 }
 
@@ -82,7 +82,7 @@ func TestSSHDIncludeDepth(t *testing.T) {
 		levels int
 		want   string
 	}{{16, ""}, {17, "sshd-include file.sshd"}} {
-		facts := []string{"L pi", userLine("pi", "pi,sudo")}
+		facts := []fact{login("pi"), userLine("pi", "pi,sudo")}
 		for i := 1; i <= c.levels; i++ {
 			facts = append(facts, hostFile(fmt.Sprintf("/etc/ssh/n/%02d", i), fmt.Sprintf("Include /etc/ssh/n/%02d\n", i+1)))
 		}
@@ -98,7 +98,7 @@ func TestSSHDIncludeDepth(t *testing.T) {
 // includes the 3 of the next, 3^10 files to read. Reading stops at
 // sshdMaxReads with a warning.
 func TestSSHDIncludeFan(t *testing.T) {
-	facts := []string{"L pi", userLine("pi", "pi,sudo")}
+	facts := []fact{login("pi"), userLine("pi", "pi,sudo")}
 	for l := 1; l <= 10; l++ {
 		for _, n := range []string{"a", "b", "c"} {
 			facts = append(facts, hostFile(fmt.Sprintf("/etc/ssh/fan/%02d%s", l, n), fmt.Sprintf("Include /etc/ssh/fan/%02d*\n", l+1)))

@@ -17,7 +17,7 @@ const movedHost = `host "pi" {
 
 func TestSSHDPort(t *testing.T) {
 	sshd := hostFile("/etc/ssh/sshd_config", debianSSHD)
-	facts := []string{"L alice", userLine("alice", "alice,sudo"), sshd}
+	facts := []fact{login("alice"), userLine("alice", "alice,sudo"), sshd}
 	for _, c := range []struct{ name, conf, refused string }{
 		{"the host's port", "Port 2222\n", ""},
 		{"another port", "Port 50022\n", "sshd-port file.sshd"},
@@ -46,7 +46,7 @@ func TestSSHDPortEffective(t *testing.T) {
 	const dropIn = "/etc/ssh/sshd_config.d/10-hako.conf"
 	for _, c := range []struct {
 		name, host, tasks string
-		facts             []string // beyond Debian's sshd_config
+		facts             []fact // beyond Debian's sshd_config
 		refused           string
 	}{
 		// Match all: the lines after it are global again.
@@ -60,11 +60,11 @@ func TestSSHDPortEffective(t *testing.T) {
 		{"Match all with other criteria is not all", piHost, sshdTask("sshd", dropIn,
 			"Match User git\nMatch all User bob\nPort 50022\n"), nil, ""},
 		{"Include after Match all", piHost, sshdTask("sshd", "/etc/ssh/extra.d/port.conf", "Port 50022\n"),
-			[]string{hostFile("/etc/ssh/sshd_config", debianSSHD+"Match User git\n  X11Forwarding no\nMatch all\nInclude /etc/ssh/extra.d/*.conf\n")},
+			[]fact{hostFile("/etc/ssh/sshd_config", debianSSHD+"Match User git\n  X11Forwarding no\nMatch all\nInclude /etc/ssh/extra.d/*.conf\n")},
 			"sshd-port file.sshd"},
 		{"a drop-in's Match block ends with it", piHost,
 			sshdTask("sshd", "/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPort 50022\n"),
-			[]string{hostFile("/etc/ssh/sshd_config.d/10-git.conf", "Match User git\n  X11Forwarding no\n")}, "sshd-port file.sshd"},
+			[]fact{hostFile("/etc/ssh/sshd_config.d/10-git.conf", "Match User git\n  X11Forwarding no\n")}, "sshd-port file.sshd"},
 
 		// ListenAddress with a port overrides Port for its address.
 		{"ListenAddress with a port", piHost, sshdTask("sshd", dropIn, "ListenAddress 0.0.0.0:50022\n"), nil, "sshd-port file.sshd"},
@@ -77,22 +77,22 @@ func TestSSHDPortEffective(t *testing.T) {
 		{"one ListenAddress on the host's port", piHost, sshdTask("sshd", dropIn,
 			"ListenAddress 0.0.0.0:50022\nListenAddress [::]:22\n"), nil, ""},
 		{"ListenAddress takes the host's Port", movedHost, sshdTask("sshd", dropIn, "ListenAddress 192.168.0.64\n"),
-			[]string{hostFile("/etc/ssh/sshd_config.d/05-port.conf", "Port 2222\n")}, ""},
+			[]fact{hostFile("/etc/ssh/sshd_config.d/05-port.conf", "Port 2222\n")}, ""},
 		{"ListenAddress on the host's port", movedHost, sshdTask("sshd", dropIn, "ListenAddress 192.168.0.64:2222\n"),
-			[]string{hostFile("/etc/ssh/sshd_config.d/05-port.conf", "Port 2222\n")}, ""},
+			[]fact{hostFile("/etc/ssh/sshd_config.d/05-port.conf", "Port 2222\n")}, ""},
 		{"Port with leading zeros", movedHost, sshdTask("sshd", dropIn, "Port 02222\n"), nil, ""},
 		{"Port ssh", piHost, sshdTask("sshd", dropIn, "Port ssh\n"), nil, ""},
 
 		// Without a Port left, sshd falls back to 22.
 		{"the plan drops the host's Port line", movedHost, sshdTask("sshd", dropIn, "PermitRootLogin no\n"),
-			[]string{hostFile(dropIn, "Port 2222\n")}, "sshd-port file.sshd"},
+			[]fact{hostFile(dropIn, "Port 2222\n")}, "sshd-port file.sshd"},
 		{"another file keeps the host's Port", movedHost, sshdTask("sshd", dropIn, "PermitRootLogin no\n"),
-			[]string{hostFile("/etc/ssh/sshd_config.d/05-port.conf", "Port 2222\n")}, ""},
+			[]fact{hostFile("/etc/ssh/sshd_config.d/05-port.conf", "Port 2222\n")}, ""},
 		{"the plan writes sshd_config without its Port", movedHost, sshdTask("sshd", "/etc/ssh/sshd_config", debianSSHD),
-			[]string{hostFile("/etc/ssh/sshd_config", "Port 2222\n"+debianSSHD)}, "sshd-port file.sshd"},
+			[]fact{hostFile("/etc/ssh/sshd_config", "Port 2222\n"+debianSSHD)}, "sshd-port file.sshd"},
 		{"no sshd file in the plan", movedHost, sshdTask("motd", "/etc/motd", "hello\n"), nil, ""},
 		{"a file sshd does not read", movedHost, sshdTask("sshd", dropIn+".bak", "PermitRootLogin no\n"),
-			[]string{hostFile(dropIn, "Port 2222\n")}, ""},
+			[]fact{hostFile(dropIn, "Port 2222\n")}, ""},
 		// The host's configuration does not say how hako reaches it (a
 		// port forward to 22, sshd -p): a plan keeping its ports is let
 		// through, one changing them is not.
@@ -100,7 +100,7 @@ func TestSSHDPortEffective(t *testing.T) {
 		{"port forward, ports changed", movedHost, sshdTask("sshd", dropIn, "Port 50022\n"), nil, "sshd-port file.sshd"},
 	} {
 		h := hostOf(t, c.host+c.tasks)
-		facts := append([]string{"L pi", userLine("pi", "pi,sudo"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}, c.facts...)
+		facts := append([]fact{login("pi"), userLine("pi", "pi,sudo"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}, c.facts...)
 		ref, _ := run(t, h, nil, facts...)
 		wantFindings(t, c.name, ref, c.refused)
 	}
@@ -109,7 +109,7 @@ func TestSSHDPortEffective(t *testing.T) {
 // The refusals say where the ports come from.
 func TestSSHDPortMessages(t *testing.T) {
 	const dropIn = "/etc/ssh/sshd_config.d/10-hako.conf"
-	facts := []string{"L alice", userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}
+	facts := []fact{login("alice"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}
 	h := hostOf(t, movedHost+sshdTask("sshd", dropIn, "PermitRootLogin no\n"))
 	ref, _ := run(t, h, nil, append(facts, hostFile(dropIn, "Port 2222\n"))...)
 	wantFindings(t, "dropped Port", ref, "sshd-port file.sshd")
@@ -123,7 +123,7 @@ func TestSSHDPortMessages(t *testing.T) {
 
 // A port that comes from sensitive content is not quoted in the refusal.
 func TestSSHDPortSensitive(t *testing.T) {
-	facts := []string{"L alice", userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}
+	facts := []fact{login("alice"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}
 	for _, line := range []string{"Port ${var.port}", "ListenAddress 0.0.0.0:${var.port}"} {
 		h := hostOf(t, aliceHost+`
 variable "port" {

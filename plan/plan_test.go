@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/tasks"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -35,27 +36,14 @@ func addrs(h *Host) []string {
 	return out
 }
 
-// missing answers every probe as "not there": a fresh host.
+// freshCheck answers every probe as a fresh host would: nothing there.
 func freshCheck(t *testing.T, task tasks.Task) *tasks.Change {
 	t.Helper()
-	var lines []string
-	_, order := tasks.Script(task.Probes())
-	for i, p := range order {
-		switch p.Kind {
-		case tasks.ProbeStat:
-			lines = append(lines, "S "+itoa(i)+" -")
-		case tasks.ProbeRead:
-			lines = append(lines, "C "+itoa(i)+" -")
-		case tasks.ProbeExit:
-			lines = append(lines, "X "+itoa(i)+" 1")
-		case tasks.ProbeLeftovers:
-			lines = append(lines, "T "+itoa(i)+" -")
-		}
-	}
-	st, err := tasks.ParseAnswers([]byte(strings.Join(lines, "\n")+"\n"), order)
+	a, err := (&probe.Fake{Else: probe.Fresh}).Answer(task.Probes())
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := tasks.NewState(a)
 	c, err := task.Check(st)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -45,15 +46,12 @@ func (c *Command) Address() Address { return c.addr }
 
 func (c *Command) Probes() []Probe {
 	var ps []Probe
-	stat := ProbeStat
-	if c.sensitive {
-		stat |= ProbeSensitive // errors must not name the creates path
-	}
 	if c.creates != "" {
-		ps = append(ps, Probe{stat, c.creates})
+		// When sensitive, errors must not name the creates path.
+		ps = append(ps, probe.Stat{Path: c.creates, Sensitive: c.sensitive})
 	}
 	if c.unless != "" {
-		ps = append(ps, Probe{ProbeExit, c.unless})
+		ps = append(ps, probe.Exit{Cmd: c.unless})
 	}
 	return ps
 }

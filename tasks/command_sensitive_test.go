@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/probe"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -26,29 +27,12 @@ func TestCommandSensitiveCreatesNotShown(t *testing.T) {
 	}
 }
 
-// Errors about a sensitive path probe (a sensitive command's creates
-// guard) do not name the path; errors about other paths do.
-func TestProbeErrorsNameNoPath(t *testing.T) {
-	order := []Probe{{ProbeStat | ProbeSensitive, "/root/hunter2.done"}, {ProbeRead | ProbeSensitive, "/root/hunter2.env"}}
-	for _, out := range []string{"S 0 garbage\n", "S 0 -\n", "S 0 -\nC 1 !!notbase64\n"} {
-		_, err := ParseAnswers([]byte(out), order)
-		if err == nil || strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("answer %q: err = %v", out, err)
-		}
-	}
-	order = []Probe{{ProbeStat, "/etc/motd"}, {ProbeRead, "/etc/motd"}}
-	for out, want := range map[string]string{
-		"S 0 garbage\n":            `the path probe (stat) of "/etc/motd"`,
-		"S 0 -\n":                  `no answer for the file probe (read) of "/etc/motd"`,
-		"S 0 -\nC 1 !!notbase64\n": `the file probe (read) of "/etc/motd"`,
-	} {
-		if _, err := ParseAnswers([]byte(out), order); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("answer %q: err = %v, want %q", out, err, want)
-		}
-	}
+// A sensitive creates guard is probed as a sensitive path, which errors
+// do not name (package probe).
+func TestCommandSensitiveCreatesProbe(t *testing.T) {
 	task := decode(t, "command", map[string]cty.Value{"command": str("true"),
 		"creates": str("/root/hunter2.done").Mark(sensitiveMark{})})
-	if p := task.Probes(); len(p) != 1 || p[0].Kind != ProbeStat|ProbeSensitive {
+	if p := task.Probes(); len(p) != 1 || p[0] != (probe.Stat{Path: "/root/hunter2.done", Sensitive: true}) {
 		t.Errorf("the probe of a sensitive creates guard: %+v", p)
 	}
 }

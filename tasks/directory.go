@@ -7,6 +7,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -33,7 +34,7 @@ func init() {
 
 func (d *Directory) Address() Address { return d.addr }
 
-func (d *Directory) Probes() []Probe { return []Probe{{ProbeStat, d.path}} }
+func (d *Directory) Probes() []Probe { return []Probe{probe.Stat{Path: d.path}} }
 
 func (d *Directory) Check(s *State) (*Change, error) {
 	fi := s.Stat(d.path)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -86,7 +87,7 @@ func (f *File) ManagedPath() string { return f.path }
 func (f *File) PlannedContent() (content []byte, sensitive bool) { return f.content, f.sensitive }
 
 func (f *File) Probes() []Probe {
-	return []Probe{{ProbeStat, f.path}, {ProbeRead, f.path}, {ProbeLeftovers, path.Dir(f.path)}}
+	return []Probe{probe.Stat{Path: f.path}, probe.File{Path: f.path}, probe.Leftovers{Dir: path.Dir(f.path)}}
 }
 
 // FilePlan is a file task's planned change beyond its content (which is

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/probe"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -153,42 +154,6 @@ func TestFileLeftoverRecheckedAtApply(t *testing.T) {
 	}
 }
 
-func TestParseLeftovers(t *testing.T) {
-	order := []Probe{{ProbeLeftovers, "/etc"}, {ProbeLeftovers, "/srv"}, {ProbeLeftovers, "/nope"}}
-	names := []string{".a b.hako-0123456789ab", ".a b.hako-0123", ".a b.hako-0123456789AB", ".c.hako-0123456789ab",
-		".x.hako-0123456789ab.hako-ba9876543210", ".a b.hako-0123456789abc"}
-	out := "T 0 1"
-	for _, n := range names {
-		out += " " + b64(n)
-	}
-	out += "\nT 1 0\nT 2 -\n"
-	st, err := ParseAnswers([]byte(out), order)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lo := st.Leftovers("/etc")
-	if !lo.RootOnly || len(lo.Names) != len(names) {
-		t.Errorf("leftovers %+v", lo)
-	}
-	for p, want := range map[string]string{"/etc/a b": "/etc/.a b.hako-0123456789ab", "/etc/c": "/etc/.c.hako-0123456789ab",
-		"/etc/x.hako-0123456789ab": "/etc/.x.hako-0123456789ab.hako-ba9876543210", "/etc/x": "", "/etc/a": ""} {
-		if got := strings.Join(lo.Of(p), " "); got != want {
-			t.Errorf("leftovers of %s: %q, want %q", p, got, want)
-		}
-	}
-	if lo := st.Leftovers("/srv"); lo.RootOnly || len(lo.Names) != 0 {
-		t.Errorf("leftovers %+v", lo)
-	}
-	if lo := st.Leftovers("/nope"); lo.RootOnly || len(lo.Names) != 0 {
-		t.Errorf("leftovers %+v", lo)
-	}
-	for _, garbled := range []string{"T 0 yes\n", "T 0 1 !!\n", "T 0 1 " + b64("../x") + "\n"} {
-		if _, err := ParseAnswers([]byte(garbled), order[:1]); err == nil {
-			t.Errorf("accepted %q", garbled)
-		}
-	}
-}
-
 // The names the probe looks for are the names hosts gives its temp files:
 // a write whose validate command records its temp file's name, then fails
 // (as an interrupted write would, but cleaned up), names one that Of finds.
@@ -241,7 +206,7 @@ func TestLeftoverRouteThroughUserFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(srv, "conf")
-	st, err := Gather(t.Context(), local(), []Probe{{ProbeLeftovers, dir}, {ProbeLeftovers, etc}})
+	st, err := Gather(t.Context(), local(), []Probe{probe.Leftovers{Dir: dir}, probe.Leftovers{Dir: etc}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,16 @@
 package tasks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -72,137 +70,22 @@ func quoteAll(names []string) string {
 	return strings.Join(q, " ")
 }
 
-// probe asks dpkg-query about every name; for state present it also runs
-// aptProbe, which costs nothing more when all names are installed.
-func (p *Package) probe() string {
-	// Unknown names only make dpkg-query complain on stderr; the known
-	// ones are still listed.
-	dpkg := "dpkg-query -W -f='${Package}\\t${db:Status-Status}\\n' -- " + p.quoted
-	if !p.present {
-		return dpkg
-	}
-	return strings.NewReplacer("{dpkg}", dpkg, "{names}", p.quoted, "{tab}", "\t").Replace(aptProbe)
-}
+// Probes asks dpkg-query about every name; for state present also how
+// fresh apt's lists are and which names are virtual, which costs nothing
+// more when all names are installed.
+func (p *Package) Probes() []Probe { return []Probe{p.request()} }
 
-// aptProbe prints dpkg-query's answer and, only if some names are not
-// installed, "@apt NOW STAMP LISTS HAVE" (mtimes, - when missing; HAVE is
-// 1 when Packages lists exist) and apt-cache showpkg of those names, whose
-// indented lines (reverse depends, file details) nobody needs.
-const aptProbe = `out=$({dpkg} 2>/dev/null); printf '%s\n' "$out"
-nl='
-'
-set --
-for n in {names}; do case "$nl$out$nl" in *"$nl${n%%:*}{tab}installed$nl"*) ;; *) set -- "$@" "$n" ;; esac; done
-[ $# -gt 0 ] || exit 0
-m() { stat -c %Y -- "$1" 2>/dev/null || echo -; }
-have=0; for f in /var/lib/apt/lists/*_Packages*; do [ -e "$f" ] && have=1; break; done
-echo "@apt $(date +%s) $(m /var/lib/apt/periodic/update-success-stamp) $(m /var/lib/apt/lists) $have"
-apt-cache showpkg -- "$@" | grep -v '^ ' || true
-`
-
-func (p *Package) Probes() []Probe { return []Probe{{ProbeOut, p.probe()}} }
-
-// pkgFacts is what the probe learned.
-type pkgFacts struct {
-	installed map[string]bool
-	lists     *listsAge           // nil when every name was installed
-	virtual   map[string][]string // purely virtual names and their providers
-}
-
-func parseFacts(out []byte) pkgFacts {
-	dpkg, apt, found := bytes.Cut(append([]byte("\n"), out...), []byte("\n@apt "))
-	f := pkgFacts{installed: installed(dpkg)}
-	if found {
-		line, rest, _ := bytes.Cut(apt, []byte("\n"))
-		l := parseListsAge(string(line))
-		f.lists, f.virtual = &l, virtualNames(rest)
-	}
-	return f
-}
-
-// installed parses dpkg-query's answer into the set of installed packages.
-func installed(out []byte) map[string]bool {
-	got := map[string]bool{}
-	// No line-length limit (as bufio.Scanner's): one long line must not
-	// end the reading and leave the packages after it "not installed".
-	for l := range bytes.Lines(out) {
-		name, status, _ := strings.Cut(strings.TrimRight(string(l), "\r\n"), "\t")
-		if status == "installed" {
-			got[name] = true
-		}
-	}
-	return got
-}
-
-// listsAge holds the mtimes (-1: missing) that date the last apt-get update.
-type listsAge struct {
-	now, stamp, dir int64
-	have            bool // some Packages list exists
-}
-
-// parseListsAge reads "NOW STAMP DIR HAVE"; anything odd reads as stale.
-func parseListsAge(s string) listsAge {
-	f := strings.Fields(s)
-	if len(f) != 4 {
-		return listsAge{}
-	}
-	var v [3]int64
-	for i := range v {
-		if f[i] == "-" && i > 0 {
-			v[i] = -1
-			continue
-		}
-		n, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return listsAge{}
-		}
-		v[i] = n
-	}
-	return listsAge{now: v[0], stamp: v[1], dir: v[2], have: f[3] == "1"}
-}
+func (p *Package) request() probe.Packages { return probe.Packages{Names: p.names, Apt: p.present} }
 
 // fresh judges the lists as Ansible's apt module does: by
 // update-success-stamp, else by the lists directory, never by the lists
 // themselves, whose mtimes apt sets to the mirror's publication time.
-func (l listsAge) fresh(valid int) bool {
-	t := l.stamp
+func fresh(l probe.ListsAge, valid int) bool {
+	t := l.Stamp
 	if t < 0 {
-		t = l.dir
+		t = l.Dir
 	}
-	return l.have && t >= 0 && l.now-t <= int64(valid)
-}
-
-// virtualNames reads apt-cache showpkg: a name without versions that
-// other packages provide is purely virtual.
-func virtualNames(out []byte) map[string][]string {
-	got := map[string][]string{}
-	var name, section string
-	var versions bool
-	var provs []string
-	flush := func() {
-		if name != "" && !versions && len(provs) > 0 {
-			sort.Strings(provs)
-			got[name] = slices.Compact(provs)
-		}
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if n, ok := strings.CutPrefix(line, "Package: "); ok {
-			flush()
-			name, section, versions, provs = strings.TrimSpace(n), "", false, nil
-			continue
-		}
-		switch h := strings.TrimSpace(line); {
-		case h == "Versions:" || h == "Reverse Depends:" || h == "Dependencies:" || h == "Provides:" || h == "Reverse Provides:":
-			section = h
-		case h == "" || line[0] == ' ':
-		case section == "Versions:":
-			versions = true
-		case section == "Reverse Provides:":
-			provs = append(provs, strings.Fields(h)[0])
-		}
-	}
-	flush()
-	return got
+	return l.Have && t >= 0 && l.Now-t <= int64(valid)
 }
 
 // pending lists the names that need work, in plan order.
@@ -249,8 +132,8 @@ type PackagePlan struct {
 }
 
 func (p *Package) Check(s *State) (*Change, error) {
-	f := parseFacts(s.Output(p.probe()).Stdout)
-	todo := p.pending(f.installed)
+	f := probe.Answer[probe.PackagesInfo](s.Answers, p.request())
+	todo := p.pending(f.Installed)
 	c := &Change{Address: p.addr, Summary: strings.Join(p.names, ", ")}
 	if len(todo) == 0 {
 		return c, nil
@@ -260,10 +143,10 @@ func (p *Package) Check(s *State) (*Change, error) {
 	if !p.present {
 		before, after, verb = "present", "absent", "remove "
 		c.Action = Delete
-	} else if err := virtualError(todo, f.virtual); err != nil {
+	} else if err := virtualError(todo, f.Virtual); err != nil {
 		return nil, err
 	}
-	c.Planned = &PackagePlan{Names: todo, Update: p.present && (f.lists == nil || !f.lists.fresh(p.cacheValid))}
+	c.Planned = &PackagePlan{Names: todo, Update: p.present && (f.Lists == nil || !fresh(*f.Lists, p.cacheValid))}
 	for _, n := range todo {
 		c.Attrs = append(c.Attrs, AttrChange{n, before, after})
 	}

@@ -1,32 +1,47 @@
 package tasks
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hako-dev/hako/attrs"
+	"github.com/hako-dev/hako/probe"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// answered builds a State in which every output probe printed out.
-func answered(t *testing.T, task Task, out string) *State {
+// answered builds a State in which every probe of task has the answer a.
+func answered(t *testing.T, task Task, a any) *State {
 	t.Helper()
-	_, order := Script(task.Probes())
-	var lines []string
-	for i, p := range order {
-		if p.Kind != ProbeOut {
-			t.Fatalf("unexpected probe %v", p)
-		}
-		lines = append(lines, "O "+string(rune('0'+i))+" 0 "+b64(out))
+	f := probe.NewFake()
+	for _, p := range task.Probes() {
+		f.Set(p, a)
 	}
-	st, err := ParseAnswers([]byte(strings.Join(lines, "\n")+"\n"), order)
+	ans, err := f.Answer(task.Probes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return NewState(ans)
+}
+
+// pkgs is the answer of the package probe: dpkg-query's output and, when
+// some names are not installed, the lists' times ("NOW STAMP DIR HAVE")
+// and apt-cache showpkg's output, decoded as the probe decodes them.
+func pkgs(t *testing.T, dpkg string, apt ...string) probe.PackagesInfo {
+	t.Helper()
+	recs := []probe.Record{{Field: "dpkg", Value: []byte(dpkg)}}
+	if len(apt) == 2 {
+		recs = append(recs, probe.Record{Field: "lists", Value: []byte(apt[0])}, probe.Record{Field: "showpkg", Value: []byte(apt[1])})
+	}
+	a, err := probe.Packages{}.Decode(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.(probe.PackagesInfo)
+}
+
+// unit is the answer of the unit probe.
+func unit(init, enabled, active string) probe.UnitInfo {
+	return probe.UnitInfo{Init: init, Enabled: enabled, Active: active}
 }
 
 func names(ns ...string) cty.Value {
@@ -39,7 +54,7 @@ func names(ns ...string) cty.Value {
 
 func TestPackageCheck(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("ufw", "ppp", "pppoe")})
-	st := answered(t, task, "ufw\tinstalled\nppp\tconfig-files\n")
+	st := answered(t, task, pkgs(t, "ufw\tinstalled\nppp\tconfig-files\n"))
 	c, err := task.Check(st)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +63,7 @@ func TestPackageCheck(t *testing.T) {
 		c.Attrs[0] != (AttrChange{"ppp", "absent", "present"}) {
 		t.Errorf("change %+v", c)
 	}
-	st = answered(t, task, "ufw\tinstalled\nppp\tinstalled\npppoe\tinstalled\n")
+	st = answered(t, task, pkgs(t, "ufw\tinstalled\nppp\tinstalled\npppoe\tinstalled\n"))
 	if c, _ := task.Check(st); c.Changed() {
 		t.Errorf("all installed, yet %+v", c)
 	}
@@ -56,7 +71,7 @@ func TestPackageCheck(t *testing.T) {
 
 func TestPackageAbsent(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("telnet", "rsh-client"), "state": str("absent")})
-	c, _ := task.Check(answered(t, task, "telnet\tinstalled\n"))
+	c, _ := task.Check(answered(t, task, pkgs(t, "telnet\tinstalled\n")))
 	if c.Action != Delete || c.Summary != "remove telnet" {
 		t.Errorf("change %+v", c)
 	}
@@ -92,7 +107,7 @@ bsd-mailx 8.1.2-0.20220412cvs-1 (= )
 
 func TestPackageVirtualName(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("zlib1g-dev", "libz-dev", "mailx", "nosuch")})
-	out := "zlib1g-dev\tinstalled\n@apt 1000 900 900 1\n" + showpkgVirtual + showpkgReal
+	out := pkgs(t, "zlib1g-dev\tinstalled\n", "1000 900 900 1", showpkgVirtual+showpkgReal)
 	_, err := task.Check(answered(t, task, out))
 	if err == nil || err.Error() != "libz-dev is a virtual package (provided by zlib1g-dev): name the real package" {
 		t.Errorf("got %v", err)
@@ -105,12 +120,8 @@ func TestPackageVirtualName(t *testing.T) {
 	}
 }
 
-func TestVirtualNames(t *testing.T) {
-	awk := "Package: awk\nVersions: \n\nReverse Provides: \nmawk 1.3.4 (= )\ngawk 1:5.2.1-2 (= )\nmawk 1.3.3 (= )\n"
-	got := virtualNames([]byte(showpkgVirtual + showpkgReal + awk))
-	if len(got) != 2 || strings.Join(got["libz-dev"], ",") != "zlib1g-dev" || strings.Join(got["awk"], ",") != "gawk,mawk" {
-		t.Errorf("got %v", got)
-	}
+func TestVirtualError(t *testing.T) {
+	got := map[string][]string{"libz-dev": {"zlib1g-dev"}, "awk": {"gawk", "mawk"}}
 	err := virtualError([]string{"awk:amd64", "libz-dev"}, got)
 	if err == nil || err.Error() != "awk:amd64 is a virtual package (provided by gawk, mawk); "+
 		"libz-dev is a virtual package (provided by zlib1g-dev): name the real package" {
@@ -134,7 +145,8 @@ func TestListsFresh(t *testing.T) {
 		{"10000 - - 1", false},
 		{"garbage", false},
 	} {
-		if got := parseListsAge(tc.line).fresh(3600); got != tc.want {
+		l := pkgs(t, "", tc.line, "").Lists
+		if got := fresh(*l, 3600); got != tc.want {
 			t.Errorf("%q: fresh = %v", tc.line, got)
 		}
 	}
@@ -142,62 +154,23 @@ func TestListsFresh(t *testing.T) {
 
 func TestPackageUpdateDecision(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("ufw", "ppp"), "cache_valid_seconds": cty.NumberIntVal(600)})
-	for out, want := range map[string]bool{
-		"ufw\tinstalled\n@apt 10000 9500 1 1\n": false,
-		"ufw\tinstalled\n@apt 10000 9300 1 1\n": true,
-		"ufw\tinstalled\n":                      true, // no answer about the lists
+	for _, tc := range []struct {
+		out  probe.PackagesInfo
+		want bool
+	}{
+		{pkgs(t, "ufw\tinstalled\n", "10000 9500 1 1", ""), false},
+		{pkgs(t, "ufw\tinstalled\n", "10000 9300 1 1", ""), true},
+		{pkgs(t, "ufw\tinstalled\n"), true}, // no answer about the lists
 	} {
+		out, want := tc.out, tc.want
 		c, err := task.Check(answered(t, task, out))
 		if err != nil {
 			t.Fatal(err)
 		}
 		w := c.Planned.(*PackagePlan)
 		if cmd := task.(*Package).command(w); w.Update != want || strings.Contains(cmd, "[ yes = yes ]") != want {
-			t.Errorf("%q: %+v", out, w)
+			t.Errorf("%+v: %+v", out, w)
 		}
-	}
-}
-
-// The probe runs apt-cache only for names dpkg does not know as
-// installed: fake dpkg-query and apt-cache prove it in a local shell.
-func TestPackageProbeAsksAptOnlyWhenNeeded(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	bin := t.TempDir()
-	log := filepath.Join(bin, "apt-cache.log")
-	for name, body := range map[string]string{
-		"dpkg-query": "printf 'ufw\\tinstalled\\nppp\\tconfig-files\\n'",
-		"apt-cache":  "echo \"$@\" >>" + log,
-	} {
-		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	run := func(ns ...string) string {
-		t.Helper()
-		p := decode(t, "package", map[string]cty.Value{"names": names(ns...)}).(*Package)
-		cmd := exec.Command(sh, "-c", p.probe())
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v: %s", err, out)
-		}
-		return string(out)
-	}
-	if out := run("ufw", "ufw:amd64"); strings.Contains(out, "@apt") {
-		t.Errorf("all installed, yet:\n%s", out)
-	}
-	if _, err := os.Stat(log); err == nil {
-		t.Error("apt-cache ran although every name is installed")
-	}
-	out := run("ufw", "ppp", "libz-dev")
-	if !strings.Contains(out, "\n@apt ") {
-		t.Errorf("no apt facts:\n%s", out)
-	}
-	if got, _ := os.ReadFile(log); string(got) != "showpkg -- ppp libz-dev\n" {
-		t.Errorf("apt-cache %q", got)
 	}
 }
 
@@ -210,17 +183,17 @@ func TestUnknownPackages(t *testing.T) {
 
 func TestServiceCheck(t *testing.T) {
 	task := decode(t, "service", map[string]cty.Value{"name": str("ssh"), "enabled": cty.True, "state": str("started")})
-	c, err := task.Check(answered(t, task, "systemd\ndisabled\ninactive\n"))
+	c, err := task.Check(answered(t, task, unit("systemd", "disabled", "inactive")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Action != Update || len(c.Attrs) != 2 || c.Attrs[1] != (AttrChange{"state", "inactive", "started"}) {
 		t.Errorf("change %+v", c)
 	}
-	if c, _ := task.Check(answered(t, task, "systemd\nenabled\nactive\n")); c.Changed() {
+	if c, _ := task.Check(answered(t, task, unit("systemd", "enabled", "active"))); c.Changed() {
 		t.Errorf("up to date, yet %+v", c)
 	}
-	_, err = task.Check(answered(t, task, "init\n\n\n"))
+	_, err = task.Check(answered(t, task, unit("init", "", "")))
 	if err == nil || !strings.Contains(err.Error(), "does not run systemd") {
 		t.Errorf("without systemd: %v", err)
 	}
@@ -229,10 +202,10 @@ func TestServiceCheck(t *testing.T) {
 func TestServiceActionNeedsSystemd(t *testing.T) {
 	a := &attrs.Attrs{Kind: "handler", Name: "restart_ssh", Items: map[string]attrs.Attr{"service": {Value: str("ssh")}}}
 	task := ServiceActionKind.Decode(a)
-	if _, err := task.Check(answered(t, task, "init\n\n\n")); err == nil {
+	if _, err := task.Check(answered(t, task, unit("init", "", ""))); err == nil {
 		t.Error("a restart on a host without systemd must fail clearly")
 	}
-	c, err := task.Check(answered(t, task, "systemd\nenabled\nactive\n"))
+	c, err := task.Check(answered(t, task, unit("systemd", "enabled", "active")))
 	if err != nil || c.Action != Run || c.Summary != "systemctl restart ssh" {
 		t.Errorf("%+v %v", c, err)
 	}
@@ -240,19 +213,11 @@ func TestServiceActionNeedsSystemd(t *testing.T) {
 
 func TestServiceStaticUnit(t *testing.T) {
 	on := decode(t, "service", map[string]cty.Value{"name": str("systemd-journald"), "enabled": cty.True})
-	if c, err := on.Check(answered(t, on, "systemd\nstatic\nactive\n")); err != nil || c.Changed() {
+	if c, err := on.Check(answered(t, on, unit("systemd", "static", "active"))); err != nil || c.Changed() {
 		t.Errorf("a static unit counts as enabled: %+v %v", c, err)
 	}
 	off := decode(t, "service", map[string]cty.Value{"name": str("systemd-journald"), "enabled": cty.False})
-	if _, err := off.Check(answered(t, off, "systemd\nstatic\nactive\n")); err == nil || !strings.Contains(err.Error(), "cannot disable") {
+	if _, err := off.Check(answered(t, off, unit("systemd", "static", "active"))); err == nil || !strings.Contains(err.Error(), "cannot disable") {
 		t.Errorf("disabling a static unit: %v", err)
-	}
-}
-
-// A long line in dpkg-query's answer does not end the reading.
-func TestInstalledReadsPastALongLine(t *testing.T) {
-	got := installed([]byte(strings.Repeat("x", 100000) + "\tinstalled\nnginx\tinstalled\n"))
-	if !got["nginx"] {
-		t.Errorf("installed: %v entries, nginx missing", len(got))
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hako-dev/hako/probe"
 )
 
 // A file in a folder another user owns is read as that user: the user
@@ -38,7 +40,7 @@ func TestProbeReadsAsFolderOwner(t *testing.T) {
 	if err := os.Chown(own, 4321, 4321); err != nil {
 		t.Fatal(err)
 	}
-	st, err := Gather(t.Context(), local(), []Probe{{ProbeRead, trap}, {ProbeRead, own}, {ProbeRead, secret}})
+	st, err := Gather(t.Context(), local(), []Probe{probe.File{Path: trap}, probe.File{Path: own}, probe.File{Path: secret}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -51,24 +52,14 @@ func decodeService(a *attrs.Attrs) Task {
 
 func (s *Service) Address() Address { return s.addr }
 
-// unitProbe prints PID 1's name, then is-enabled and is-active of the unit,
-// one per line, in one command.
-func unitProbe(name string) string {
-	q := hosts.Quote(name)
-	return `printf '%s\n' "$(cat /proc/1/comm)" "$(systemctl is-enabled -- ` + q + ` 2>/dev/null)" "$(systemctl is-active -- ` + q + ` 2>/dev/null)"`
-}
-
-func (s *Service) Probes() []Probe { return []Probe{{ProbeOut, unitProbe(s.name)}} }
+func (s *Service) Probes() []Probe { return []Probe{probe.Unit{Name: s.name}} }
 
 // unitState is what systemd says of a unit.
 type unitState struct{ init, enabled, active string }
 
 func readUnit(st *State, name string) (unitState, error) {
-	lines := strings.Split(string(st.Output(unitProbe(name)).Stdout), "\n")
-	for len(lines) < 3 {
-		lines = append(lines, "")
-	}
-	u := unitState{init: lines[0], enabled: lines[1], active: lines[2]}
+	a := probe.Answer[probe.UnitInfo](st.Answers, probe.Unit{Name: name})
+	u := unitState{init: a.Init, enabled: a.Enabled, active: a.Active}
 	if u.enabled == "not-found" {
 		u.enabled = "" // systemd 254 and later say so; earlier ones print nothing
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -40,7 +41,7 @@ var ServiceActionKind = Kind{
 
 func (s *ServiceAction) Address() Address { return s.addr }
 
-func (s *ServiceAction) Probes() []Probe { return []Probe{{ProbeOut, unitProbe(s.service)}} }
+func (s *ServiceAction) Probes() []Probe { return []Probe{probe.Unit{Name: s.service}} }
 
 func (s *ServiceAction) Check(st *State) (*Change, error) {
 	if _, err := readUnit(st, s.service); err != nil {

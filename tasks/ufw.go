@@ -13,6 +13,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/ufw"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -209,10 +210,10 @@ func (u *UFW) Address() Address { return u.addr }
 
 func (u *UFW) Probes() []Probe {
 	return []Probe{
-		{ProbeOut, ufwStatusProbe},
-		{ProbeStat, ufw.DefaultsPath}, {ProbeRead, ufw.DefaultsPath},
-		{ProbeRead, ufw.RulesPath}, {ProbeRead, ufw.Rules6Path},
-		{ProbeStat, ufwKernelIPv6},
+		probe.Output{Cmd: ufwStatusProbe},
+		probe.Stat{Path: ufw.DefaultsPath}, probe.File{Path: ufw.DefaultsPath},
+		probe.File{Path: ufw.RulesPath}, probe.File{Path: ufw.Rules6Path},
+		probe.Stat{Path: ufwKernelIPv6},
 	}
 }
 

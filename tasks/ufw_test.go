@@ -3,7 +3,6 @@ package tasks
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/ufw"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -75,36 +75,36 @@ func (hf ufwHostFiles) with(path string, tuples ...string) ufwHostFiles {
 // state answers task's probes from hf, as the probe script would.
 func (hf ufwHostFiles) state(t *testing.T, task Task, ep hosts.Endpoint) *State {
 	t.Helper()
-	_, order := Script(task.Probes())
-	var b strings.Builder
-	for i, p := range order {
-		data, ok := hf.files[p.Arg]
-		switch p.Kind {
-		case ProbeOut:
-			fmt.Fprintf(&b, "O %d %d %s\n", i, hf.statusExit, base64.StdEncoding.EncodeToString([]byte(hf.status)))
-		case ProbeStat:
+	f := probe.NewFake()
+	for _, p := range task.Probes() {
+		switch p := p.(type) {
+		case probe.Output:
+			f.Set(p, Output{ExitCode: hf.statusExit, Stdout: []byte(hf.status)})
+		case probe.Stat:
+			data, ok := hf.files[p.Path]
 			switch {
-			case p.Arg == ufwKernelIPv6 && !hf.noIPv6:
-				fmt.Fprintf(&b, "S %d directory\t555\troot\troot\t0\t0\t0\n", i)
+			case p.Path == ufwKernelIPv6 && !hf.noIPv6:
+				f.Set(p, FileInfo{Exists: true, Type: "directory", Mode: 0o555, User: "root", Group: "root"})
 			case ok:
-				fmt.Fprintf(&b, "S %d regular file\t644\troot\troot\t0\t0\t%d\n", i, len(data))
+				f.Set(p, FileInfo{Exists: true, Type: "regular file", Mode: 0o644, User: "root", Group: "root", Size: int64(len(data))})
 			default:
-				fmt.Fprintf(&b, "S %d -\n", i)
+				f.Set(p, FileInfo{})
 			}
-		case ProbeRead:
-			if ok {
-				fmt.Fprintf(&b, "C %d %s\n", i, base64.StdEncoding.EncodeToString([]byte(data)))
+		case probe.File:
+			if data, ok := hf.files[p.Path]; ok {
+				f.Set(p, Content{Readable: true, Data: []byte(data)})
 			} else {
-				fmt.Fprintf(&b, "C %d -\n", i)
+				f.Set(p, Content{})
 			}
 		default:
 			t.Fatalf("unexpected probe %+v", p)
 		}
 	}
-	st, err := ParseAnswers([]byte(b.String()), order)
+	a, err := f.Answer(task.Probes())
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := NewState(a)
 	st.Endpoint = ep
 	return st
 }
@@ -703,7 +703,7 @@ func TestUFWKernelWithoutIPv6(t *testing.T) {
 	u := mustUFW(t, "rule {\n port = 22\n proto = \"tcp\"\n}\nrule { port = 8080 }")
 	probed := false
 	for _, p := range u.Probes() {
-		probed = probed || p == Probe{ProbeStat, ufwKernelIPv6}
+		probed = probed || p == Probe(probe.Stat{Path: ufwKernelIPv6})
 	}
 	if !probed {
 		t.Errorf("no probe of %s: %v", ufwKernelIPv6, u.Probes())

@@ -20,7 +20,8 @@ import (
 // groups, its login shell, the keys in its ~/.ssh/authorized_keys and a
 // passwordless sudo rule in /etc/sudoers.d/hako-NAME.
 //
-// Everything Check needs comes from one output probe; Apply converges with
+// Everything Check needs comes from its probes (the account, the login and
+// the sudo rule, see user_probe.go); Apply converges with
 // one command (useradd/usermod, ~/.ssh, a sudo rule removal) and atomic
 // writes of authorized_keys and the sudo rule.
 type User struct {
@@ -178,10 +179,7 @@ type UserPlan struct {
 }
 
 func (u *User) Check(s *State) (*Change, error) {
-	f, err := parseUserFacts(s.Output(u.probe()))
-	if err != nil {
-		return nil, err
-	}
+	f := u.facts(s)
 	if f.uid != 0 {
 		return nil, fmt.Errorf("managing users needs root, but the probe ran as uid %d: set become = true on the host", f.uid)
 	}

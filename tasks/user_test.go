@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/crypto/ssh"
@@ -55,33 +55,66 @@ func userTask(t *testing.T, attrs map[string]cty.Value) *User {
 	return u
 }
 
-// userAnswer builds the probe's answer: root probing as pi, then lines.
-func userAnswer(lines ...string) string {
-	return strings.Join(append([]string{"U 0 pi"}, lines...), "\n") + "\n"
+// userProbe is what the user task's probes answer: who probes (root,
+// logged in as pi), the account, and hako's sudoers file and rule.
+type userProbe struct {
+	uid  int
+	acct probe.AccountInfo
+	sudo FileInfo
+	rule []byte
+}
+
+// state answers u's probes from p.
+func (p userProbe) state(t *testing.T, u *User) *State {
+	t.Helper()
+	content := Content{}
+	if p.rule != nil {
+		content = Content{Readable: true, Data: p.rule}
+	}
+	a, err := probe.NewFake().Set(probe.Login{}, probe.LoginInfo{UID: p.uid, Name: "pi"}).
+		Set(probe.Account{Name: u.name}, p.acct).
+		Set(probe.Stat{Path: u.sudoersPath()}, p.sudo).Set(probe.File{Path: u.sudoersPath()}, content).
+		Answer(u.Probes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewState(a)
+}
+
+// noUser: the user does not exist, nor its sudo rule.
+func noUser() userProbe { return userProbe{} }
+
+// account is a user with no ~/.ssh and no sudo rule; groups are all
+// its groups, the primary one first.
+func account(name, home, shell string, groups ...string) userProbe {
+	return userProbe{acct: probe.AccountInfo{Name: name, Exists: true, Home: home, Shell: shell, Groups: groups, Primary: groups[0]}}
+}
+
+// meta is a stat answer.
+func meta(mode int, owner, group, typ string) FileInfo {
+	return FileInfo{Exists: true, Mode: mode, User: owner, Group: group, Type: typ}
 }
 
 // aliceExists is alice with primary group alice, in groups, with the
 // given authorized_keys content (nil: no file) and sudo rule (nil: none).
-func aliceExists(groups string, keys, rule []byte) string {
-	lines := []string{"P alice:x:1001:1001::/home/alice:/bin/bash", "G alice " + groups, "g alice", "D 700:alice:alice:directory"}
-	if keys == nil {
-		lines = append(lines, "K -")
-	} else {
-		lines = append(lines, "K 600:alice:alice:regular file", "k "+base64.StdEncoding.EncodeToString(keys))
+func aliceExists(groups string, keys, rule []byte) userProbe {
+	p := account("alice", "/home/alice", "/bin/bash", append([]string{"alice"}, strings.Fields(groups)...)...)
+	p.acct.SSHDir = meta(0o700, "alice", "alice", "directory")
+	if keys != nil {
+		p.acct.KeyFile = meta(0o600, "alice", "alice", "regular file")
+		p.acct.Keys, p.acct.KeysRead = keys, true
 	}
-	if rule == nil {
-		lines = append(lines, "S -")
-	} else {
-		lines = append(lines, "S 440:root:root:regular file", "s "+base64.StdEncoding.EncodeToString(rule))
+	if rule != nil {
+		p.sudo, p.rule = meta(0o440, "root", "root", "regular file"), rule
 	}
-	return userAnswer(lines...)
+	return p
 }
 
 var aliceRule = []byte("alice ALL=(ALL) NOPASSWD: ALL\n")
 
-func userCheck(t *testing.T, u *User, answer string) *Change {
+func userCheck(t *testing.T, u *User, answer userProbe) *Change {
 	t.Helper()
-	c, err := u.Check(answered(t, u, answer))
+	c, err := u.Check(answer.state(t, u))
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
@@ -165,7 +198,7 @@ func TestUserCheckNewUser(t *testing.T) {
 	line, pub := userKey(t, "alice@laptop")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "adm"),
 		"authorized_keys": names(line), "sudo": str("nopasswd")})
-	c := userCheck(t, u, userAnswer("S -"))
+	c := userCheck(t, u, noUser())
 	if c.Action != Create || c.Summary != "create user alice" {
 		t.Errorf("change %+v", c)
 	}
@@ -248,7 +281,7 @@ func TestUserCheckExclusiveGroups(t *testing.T) {
 
 func TestUserCheckShell(t *testing.T) {
 	u := userTask(t, map[string]cty.Value{"name": str("alice")})
-	if c := userCheck(t, u, userAnswer("P alice:x:1001:1001::/home/alice:/bin/sh", "G alice", "g alice", "D -", "K -", "S -")); c.Changed() {
+	if c := userCheck(t, u, account("alice", "/home/alice", "/bin/sh", "alice")); c.Changed() {
 		t.Errorf("shell is not managed for an existing user, yet %+v", c)
 	}
 	u = userTask(t, map[string]cty.Value{"name": str("alice"), "shell": str("/usr/bin/zsh")})
@@ -268,7 +301,7 @@ func TestUserCheckMissingKey(t *testing.T) {
 	}
 
 	// No file, no ~/.ssh.
-	c = userCheck(t, u, userAnswer("P alice:x:1001:1001::/home/alice:/bin/bash", "G alice", "g alice", "D -", "K -", "S -"))
+	c = userCheck(t, u, account("alice", "/home/alice", "/bin/bash", "alice"))
 	if len(c.Attrs) != 2 {
 		t.Errorf("attrs %+v", c.Attrs)
 	}
@@ -310,15 +343,17 @@ func TestUserCheckExtraKeyExclusive(t *testing.T) {
 func TestUserCheckKeyFilePermissions(t *testing.T) {
 	line, _ := userKey(t, "")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(line)})
-	ans := userAnswer("P alice:x:1001:1001::/home/alice:/bin/bash", "G alice", "g alice",
-		"D 777:alice:alice:directory", "K 644:root:root:regular file", "k "+b64(line+"\n"), "S -")
+	ans := account("alice", "/home/alice", "/bin/bash", "alice")
+	ans.acct.SSHDir, ans.acct.KeyFile = meta(0o777, "alice", "alice", "directory"), meta(0o644, "root", "root", "regular file")
+	ans.acct.Keys, ans.acct.KeysRead = []byte(line+"\n"), true
 	c := userCheck(t, u, ans)
 	wantAttrs(t, c, AttrChange{"~/.ssh", "0777 alice", "0700 alice"}, AttrChange{"~/.ssh/authorized_keys", "0644 root", "0600 alice"})
 	if w := c.Planned.(*UserPlan); !w.SSHDir || !w.WriteKeys || string(w.Keys) != line+"\n" {
 		t.Errorf("work %+v", w)
 	}
-	ans = strings.Replace(ans, "K 644:root:root:regular file", "K 777:root:root:symbolic link", 1)
-	if _, err := u.Check(answered(t, u, ans)); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	ans.acct.KeyFile = meta(0o777, "root", "root", "symbolic link")
+	ans.acct.Keys, ans.acct.KeysRead = nil, false
+	if _, err := u.Check(ans.state(t, u)); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("a symlinked authorized_keys: %v", err)
 	}
 }
@@ -332,7 +367,8 @@ func TestUserCheckSudo(t *testing.T) {
 	}
 	c = userCheck(t, u, aliceExists("", nil, []byte("alice ALL=(ALL) ALL\n")))
 	wantAttrs(t, c, AttrChange{"sudo", "other rules in /etc/sudoers.d/hako-alice", "nopasswd"})
-	ans := strings.Replace(aliceExists("", nil, aliceRule), "S 440:root:root", "S 644:pi:pi", 1)
+	ans := aliceExists("", nil, aliceRule)
+	ans.sudo = meta(0o644, "pi", "pi", "regular file")
 	wantAttrs(t, userCheck(t, u, ans), AttrChange{"sudo", "nopasswd (0644 pi)", "nopasswd"})
 
 	none := userTask(t, map[string]cty.Value{"name": str("alice"), "sudo": str("none")})
@@ -348,7 +384,7 @@ func TestUserCheckSudo(t *testing.T) {
 
 func TestUserCheckNeedsRoot(t *testing.T) {
 	u := userTask(t, map[string]cty.Value{"name": str("alice")})
-	_, err := u.Check(answered(t, u, "U 1000 pi\nS -\n"))
+	_, err := u.Check(userProbe{uid: 1000}.state(t, u))
 	if err == nil || !strings.Contains(err.Error(), "set become = true") {
 		t.Errorf("err %v", err)
 	}
@@ -361,13 +397,13 @@ func TestUserAbsent(t *testing.T) {
 		t.Errorf("change %+v", c)
 	}
 	wantAttrs(t, c, AttrChange{"user", "present", "absent"}, AttrChange{"sudo", "nopasswd", "none"})
-	if c := userCheck(t, u, userAnswer("S -")); c.Changed() {
+	if c := userCheck(t, u, noUser()); c.Changed() {
 		t.Errorf("already absent, yet %+v", c)
 	}
 
 	for _, name := range []string{"pi", "root"} {
 		u := userTask(t, map[string]cty.Value{"name": str(name), "state": str("absent")})
-		_, err := u.Check(answered(t, u, userAnswer("P pi:x:1000:1000::/home/pi:/bin/bash", "G pi sudo", "g pi", "D -", "K -", "S -")))
+		_, err := u.Check(account("pi", "/home/pi", "/bin/bash", "pi", "sudo").state(t, u))
 		var r *Refusal
 		if !errors.As(err, &r) || !strings.Contains(err.Error(), `would remove the user "`+name+`"`) &&
 			!strings.Contains(err.Error(), "would remove the user root") {
@@ -379,9 +415,9 @@ func TestUserAbsent(t *testing.T) {
 // Removing the login user is refused under the check login-user-sudo,
 // which -allow-risky overrides; removing root is never allowed.
 func TestUserAbsentLoginUserOverride(t *testing.T) {
-	answer := userAnswer("P pi:x:1000:1000::/home/pi:/bin/bash", "G pi sudo", "g pi", "D -", "K -", "S -")
+	answer := account("pi", "/home/pi", "/bin/bash", "pi", "sudo")
 	u := userTask(t, map[string]cty.Value{"name": str("pi"), "state": str("absent")})
-	st := answered(t, u, answer)
+	st := answer.state(t, u)
 	_, err := u.Check(st)
 	var r *Refusal
 	if !errors.As(err, &r) || r.Check != CheckLoginUserSudo || !strings.Contains(err.Error(), "-allow-risky login-user-sudo") {
@@ -392,7 +428,7 @@ func TestUserAbsentLoginUserOverride(t *testing.T) {
 		t.Errorf("overridden: %v %+v", err, c)
 	}
 	root := userTask(t, map[string]cty.Value{"name": str("root"), "state": str("absent")})
-	st = answered(t, root, answer)
+	st = answer.state(t, root)
 	st.AllowRisky = map[string]bool{CheckLoginUserSudo: true, "": true}
 	if _, err := root.Check(st); !errors.As(err, &r) || r.Check != "" || strings.Contains(err.Error(), "allow-risky") {
 		t.Errorf("root: %v", err)
@@ -434,7 +470,7 @@ func TestUserApplyNewUser(t *testing.T) {
 	line, _ := userKey(t, "alice@laptop")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo", "adm"),
 		"authorized_keys": names(line), "sudo": str("nopasswd")})
-	c := userCheck(t, u, userAnswer("S -"))
+	c := userCheck(t, u, noUser())
 	h := &userHost{stdout: "home /srv/alice\ngroup staff\n"}
 	if err := u.Apply(context.Background(), h, c); err != nil {
 		t.Fatal(err)
@@ -469,7 +505,7 @@ func TestUserApplyExistingUser(t *testing.T) {
 	line, _ := userKey(t, "")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "groups": names("sudo"), "shell": str("/bin/zsh"),
 		"authorized_keys": names(line), "sudo": str("none")})
-	ans := strings.Replace(aliceExists("adm", []byte(""), aliceRule), "K 600:alice:alice:regular file", "K 600:alice:alice:regular empty file", 1)
+	ans := aliceExists("adm", []byte(""), aliceRule)
 	c := userCheck(t, u, ans)
 	h := &userHost{}
 	if err := u.Apply(context.Background(), h, c); err != nil {
@@ -513,10 +549,7 @@ func TestUserProbeOnThisMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := parseUserFacts(st.Output(u.probe()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := u.facts(st)
 		if f.uid < 0 || f.login == "" || f.sudo.exists {
 			t.Errorf("%s: facts %+v", name, f)
 		}
@@ -534,20 +567,11 @@ func TestUserProbeOnThisMachine(t *testing.T) {
 func TestUserKeysUnreadableByUser(t *testing.T) {
 	line, _ := userKey(t, "")
 	u := userTask(t, map[string]cty.Value{"name": str("alice"), "authorized_keys": names(line)})
-	ans := userAnswer("P alice:x:1001:1001::/home/alice:/bin/bash", "G alice", "g alice", "D 700:alice:alice:directory",
-		"K 600:root:root:regular file", "k-", "S -")
-	_, err := u.Check(answered(t, u, ans))
+	ans := account("alice", "/home/alice", "/bin/bash", "alice")
+	ans.acct.SSHDir, ans.acct.KeyFile = meta(0o700, "alice", "alice", "directory"), meta(0o600, "root", "root", "regular file")
+	ans.acct.KeysUnreadable = true
+	_, err := u.Check(ans.state(t, u))
 	if err == nil || !strings.Contains(err.Error(), "/home/alice/.ssh/authorized_keys is not readable by alice") {
 		t.Errorf("err %v", err)
-	}
-}
-
-// The probe reads authorized_keys as the user, never as root.
-func TestUserProbeReadsKeysAsUser(t *testing.T) {
-	u := userTask(t, map[string]cty.Value{"name": str("alice")})
-	p := u.probe()
-	if !strings.Contains(p, `setpriv --reuid="$_u" --regid="$_g" --init-groups -- base64 -w0 -- "$2"`) ||
-		strings.Contains(p, `rd k "$h/.ssh/authorized_keys"`) {
-		t.Errorf("probe:\n%s", p)
 	}
 }

@@ -1,0 +1,223 @@
+// Package probe is how hako learns about a host before it changes anything:
+// one protocol between the shell on the host and Go, owned here.
+//
+// A caller asks for facts by Go type (Stat, File, Exit, Output, Leftovers,
+// Endpoint, Login, Account, Unit, Packages, NetDevices, Configs, or a type
+// of another package that implements Request, such as guard.Pending). Script
+// turns all requests of a host into one shell script, run in one round trip:
+// identical requests (from several tasks and the linter) are asked once.
+// Each request is answered by one shell function (in the embedded .sh
+// files) that prints records, one a line:
+//
+//	INDEX FIELD BASE64-VALUE
+//
+// INDEX is the request's place in the script, so fields never collide
+// across request types; one Go decoder (Decode) reads them all and hands
+// each request its own records, which the request type turns into its
+// answer struct. A marker line ends the output, so a script cut short is
+// an error, not a host without facts.
+package probe
+
+import (
+	"bytes"
+	"context"
+	_ "embed" // the shell functions
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/rootpath"
+)
+
+// MaxRead is the largest file whose content a File probe brings back;
+// larger files are answered by their hash.
+const MaxRead = 1 << 20
+
+//go:embed probe.sh
+var funcs string
+
+// Record is one line of an answer: a field and its (decoded) value.
+type Record struct {
+	Field string
+	Value []byte
+}
+
+// Func is a shell function that answers requests: its name and, for
+// functions defined outside this package, its source (sh, defining Name).
+// It is called as NAME INDEX ARGS... and prints records with rec (or
+// recb, for a value in base64 already).
+type Func struct {
+	Name   string
+	Source string
+}
+
+// Request is a fact asked of the host.
+type Request interface {
+	// Call is the function that answers the request and its arguments.
+	// Requests with the same function and arguments are asked once.
+	Call() (Func, []string)
+	// Decode turns the request's records (at least one) into its answer.
+	Decode(recs []Record) (any, error)
+	// Describe names the request in errors, without anything secret.
+	Describe() string
+}
+
+func key(r Request) string {
+	fn, args := r.Call()
+	return fn.Name + "\x00" + strings.Join(args, "\x00")
+}
+
+// sensitive requests hide their argument in errors; when a request is
+// asked twice, once sensitive, the sensitive one is kept.
+func sensitive(r Request) bool {
+	s, ok := r.(interface{ isSensitive() bool })
+	return ok && s.isSensitive()
+}
+
+// endMarker ends the script's output.
+const endMarker = "hako-probe-end"
+
+// Script builds the probe script for reqs; identical requests are asked
+// once. It returns the script and the request of each index.
+//
+// LC_ALL=C: the answers are parsed (stat %F, systemctl, dpkg-query), and a
+// host in another language (LANG=ja_JP.UTF-8, LANGUAGE=ja) would translate
+// them; sshd passes the login locale on and sudo keeps it.
+func Script(reqs []Request) (string, []Request) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "export LC_ALL=C\nhako_max_read=%d\n", MaxRead)
+	b.WriteString(rootpath.Funcs)
+	b.WriteString(funcs)
+	seen := map[string]int{}
+	sources := map[string]bool{}
+	var order []Request
+	var calls strings.Builder
+	for _, r := range reqs {
+		k := key(r)
+		if i, ok := seen[k]; ok {
+			if sensitive(r) {
+				order[i] = r
+			}
+			continue
+		}
+		seen[k] = len(order)
+		fn, args := r.Call()
+		if fn.Source != "" && !sources[fn.Name] {
+			sources[fn.Name] = true
+			b.WriteString(fn.Source)
+			if !strings.HasSuffix(fn.Source, "\n") {
+				b.WriteString("\n")
+			}
+		}
+		fmt.Fprintf(&calls, "%s %d", fn.Name, len(order))
+		for _, a := range args {
+			calls.WriteString(" " + hosts.Quote(a))
+		}
+		calls.WriteString("\n")
+		order = append(order, r)
+	}
+	b.WriteString(calls.String())
+	b.WriteString("echo " + endMarker + "\n")
+	return b.String(), order
+}
+
+// Gather answers reqs with one remote command.
+func Gather(ctx context.Context, h hosts.Host, reqs []Request) (*Answers, error) {
+	script, order := Script(reqs)
+	res, err := h.Run(ctx, script)
+	if err != nil {
+		return nil, fmt.Errorf("gathering state: %w", err)
+	}
+	if res.StdoutTruncated {
+		return nil, fmt.Errorf("gathering state: the host's answers are larger than %d MiB, the most hako reads from one command; manage fewer large files on this host",
+			hosts.MaxStdout>>20)
+	}
+	if res.ExitCode != 0 || !bytes.Contains(res.Stdout, []byte("\n"+endMarker+"\n")) && !bytes.HasPrefix(res.Stdout, []byte(endMarker+"\n")) {
+		return nil, fmt.Errorf("gathering state: the probe script exited %d: %s",
+			res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	return Decode(res.Stdout, order)
+}
+
+// Decode reads the probe script's output; order is what Script returned.
+func Decode(out []byte, order []Request) (*Answers, error) {
+	recs := make([][]Record, len(order))
+	// Line by line over the answer, which is in memory already (bounded by
+	// what Run keeps): no line-length limit, as bufio.Scanner has.
+	for l := range bytes.Lines(out) {
+		line := strings.TrimSuffix(string(l), "\n")
+		if line == endMarker || line == "" {
+			continue
+		}
+		idxText, rest, ok1 := strings.Cut(line, " ")
+		field, b64, ok2 := strings.Cut(rest, " ")
+		idx, err := strconv.Atoi(idxText)
+		if !ok1 || !ok2 || err != nil || idx < 0 || idx >= len(order) || field == "" {
+			return nil, fmt.Errorf("gathering state: unexpected line from the host: %.80q", line)
+		}
+		v, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, fmt.Errorf("gathering state for %s: unexpected answer %s: %w", order[idx].Describe(), field, err)
+		}
+		recs[idx] = append(recs[idx], Record{Field: field, Value: v})
+	}
+	a := &Answers{m: map[string]any{}}
+	for i, r := range order {
+		if len(recs[i]) == 0 {
+			return nil, fmt.Errorf("gathering state: no answer for %s", r.Describe())
+		}
+		v, err := r.Decode(recs[i])
+		if err != nil {
+			return nil, fmt.Errorf("gathering state for %s: %w", r.Describe(), err)
+		}
+		a.m[key(r)] = v
+	}
+	return a, nil
+}
+
+// Answers holds the answers to a host's requests.
+type Answers struct {
+	m map[string]any
+}
+
+// NewAnswers returns an empty set of answers (no request answered).
+func NewAnswers() *Answers { return &Answers{m: map[string]any{}} }
+
+// Answer returns the answer to r. It panics if nobody asked: that is a bug
+// in the caller, which must list r among its requests.
+func Answer[T any](a *Answers, r Request) T {
+	v, ok := a.m[key(r)]
+	if !ok {
+		panic("probe: no answer for " + r.Describe())
+	}
+	t, ok := v.(T)
+	if !ok {
+		panic(fmt.Sprintf("probe: the answer for %s is a %T", r.Describe(), v))
+	}
+	return t
+}
+
+// Has reports whether r was answered.
+func (a *Answers) Has(r Request) bool {
+	_, ok := a.m[key(r)]
+	return ok
+}
+
+// Stat returns the answer of Stat{Path: path}.
+func (a *Answers) Stat(path string) FileInfo { return Answer[FileInfo](a, Stat{Path: path}) }
+
+// Content returns the answer of File{Path: path}.
+func (a *Answers) Content(path string) Content { return Answer[Content](a, File{Path: path}) }
+
+// Exit returns the exit status of Exit{Cmd: cmd}.
+func (a *Answers) Exit(cmd string) int { return Answer[int](a, Exit{Cmd: cmd}) }
+
+// Output returns the answer of Output{Cmd: cmd}.
+func (a *Answers) Output(cmd string) CmdOutput { return Answer[CmdOutput](a, Output{Cmd: cmd}) }
+
+// Leftovers returns the answer of Leftovers{Dir: dir}.
+func (a *Answers) Leftovers(dir string) LeftoverFiles {
+	return Answer[LeftoverFiles](a, Leftovers{Dir: dir})
+}
