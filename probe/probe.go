@@ -9,7 +9,11 @@
 // Each request is answered by one shell function (in the embedded .sh
 // files) that prints records, one a line:
 //
-//	INDEX FIELD BASE64-VALUE
+//	INDEX FIELD VALUE
+//
+// VALUE is ":" and the text when the text is one line (most are: a stat, an
+// exit status, a name), else the text in base64 (file contents, command
+// output), so that any bytes fit on one line.
 //
 // INDEX is the request's place in the script, so fields never collide
 // across request types; one Go decoder (Decode) reads them all and hands
@@ -46,8 +50,10 @@ type Record struct {
 
 // Func is a shell function that answers requests: its name and, for
 // functions defined outside this package, its source (sh, defining Name).
-// It is called as NAME INDEX ARGS... and prints records with rec (or
-// recb, for a value in base64 already).
+// It is called as NAME INDEX ARGS... and prints records with hako_rec (or
+// hako_recb, for a value in base64 already). The script's functions and
+// variables start with hako_ or _: the commands of Exit and Output run in
+// the same shell and must find their own commands, not these.
 type Func struct {
 	Name   string
 	Source string
@@ -157,7 +163,7 @@ func Decode(out []byte, order []Request) (*Answers, error) {
 		if !ok1 || !ok2 || err != nil || idx < 0 || idx >= len(order) || field == "" {
 			return nil, fmt.Errorf("gathering state: unexpected line from the host: %.80q", line)
 		}
-		v, err := base64.StdEncoding.DecodeString(b64)
+		v, err := decodeValue(b64)
 		if err != nil {
 			return nil, fmt.Errorf("gathering state for %s: unexpected answer %s: %w", order[idx].Describe(), field, err)
 		}
@@ -175,6 +181,14 @@ func Decode(out []byte, order []Request) (*Answers, error) {
 		a.m[key(r)] = v
 	}
 	return a, nil
+}
+
+// decodeValue reads a record's value: ":" and the text, or base64.
+func decodeValue(s string) ([]byte, error) {
+	if text, ok := strings.CutPrefix(s, ":"); ok {
+		return []byte(text), nil
+	}
+	return base64.StdEncoding.DecodeString(s)
 }
 
 // Answers holds the answers to a host's requests.

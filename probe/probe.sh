@@ -4,31 +4,40 @@
 # The functions that answer hako's probes (see probe.go). The script Go
 # builds sets hako_max_read, includes rootpath's route and rootonly, these
 # functions, then one call per request: FUNCTION INDEX ARGS...
-# Every answer is records, one a line: "INDEX FIELD BASE64-VALUE". Every
-# function prints at least one record, so a request with none was not
-# answered.
+# Every answer is records, one a line: "INDEX FIELD VALUE", where VALUE is
+# ":" and the text itself when it is one line, else the text in base64.
+# Every function prints at least one record, so a request with none was
+# not answered.
 
-# rec INDEX FIELD VALUE prints one record.
-rec() { printf '%s %s ' "$1" "$2"; printf '%s' "$3" | base64 -w0; echo; }
-# recb INDEX FIELD B64 prints a record whose value is base64 already.
-recb() { printf '%s %s %s\n' "$1" "$2" "$3"; }
+hako_nl='
+'
+# hako_rec INDEX FIELD VALUE prints one record. Most values are one line
+# (a stat, an exit status): printf alone, no base64 process for each.
+hako_rec() {
+  case $3 in
+  *"$hako_nl"*) printf '%s %s ' "$1" "$2"; printf '%s' "$3" | base64 -w0; echo ;;
+  *) printf '%s %s :%s\n' "$1" "$2" "$3" ;;
+  esac
+}
+# hako_recb INDEX FIELD B64 prints a record whose value is base64 already.
+hako_recb() { printf '%s %s %s\n' "$1" "$2" "$3"; }
 
-# statrec INDEX FIELD PATH: the lstat of PATH, tab-separated, or a
+# hako_statrec INDEX FIELD PATH: the lstat of PATH, tab-separated, or a
 # "missing" field.
-statrec() {
-  if _s=$(stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$3" 2>/dev/null); then rec "$1" "$2" "$_s"; else rec "$1" "$2-missing" ""; fi
+hako_statrec() {
+  if _s=$(stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$3" 2>/dev/null); then hako_rec "$1" "$2" "$_s"; else hako_rec "$1" "$2-missing" ""; fi
 }
 
 # hako_stat INDEX PATH
-hako_stat() { statrec "$1" stat "$2"; }
+hako_stat() { hako_statrec "$1" stat "$2"; }
 
-# ra PATH sets _a to the command prefix that reads PATH: nothing when the
+# hako_ra PATH sets _a to the command prefix that reads PATH: nothing when the
 # folders on its way are root's alone (route), else setpriv to the one
 # user who owns folders or links there, or to nobody under a folder
 # anyone may write. Whoever can change a folder on the way could swap the
 # file, or the folder, for a link to /etc/shadow after the [ ! -L ] test,
 # and root would show its lines in the plan's diff.
-ra() {
+hako_ra() {
   _a=; [ "$(id -u)" = 0 ] || return 0; route "${1%/*}"
   case $_ru in
   '') ;;
@@ -43,24 +52,24 @@ ra() {
 # shellcheck disable=SC2086
 hako_file() {
   if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
-    ra "$2"
+    hako_ra "$2"
     if [ "$(stat -c %s -- "$2")" -le "$hako_max_read" ]; then
-      if _o=$($_a base64 -w0 -- "$2" 2>/dev/null); then recb "$1" data "$_o"; else rec "$1" unreadable ""; fi
-    elif _o=$($_a sha256sum -- "$2" 2>/dev/null); then rec "$1" sha256 "${_o%% *}"
-    else rec "$1" unreadable ""; fi
-  else rec "$1" unreadable ""; fi
+      if _o=$($_a base64 -w0 -- "$2" 2>/dev/null); then hako_recb "$1" data "$_o"; else hako_rec "$1" unreadable ""; fi
+    elif _o=$($_a sha256sum -- "$2" 2>/dev/null); then hako_rec "$1" sha256 "${_o%% *}"
+    else hako_rec "$1" unreadable ""; fi
+  else hako_rec "$1" unreadable ""; fi
 }
 
 # hako_exit INDEX COMMAND: the exit status of a read-only command, run in
 # a subshell with no input, so that a broken command only fails its own
 # probe.
-hako_exit() { ( eval "$2" ) </dev/null >/dev/null 2>&1; rec "$1" exit "$?"; }
+hako_exit() { ( eval "$2" ) </dev/null >/dev/null 2>&1; hako_rec "$1" exit "$?"; }
 
 # hako_output INDEX COMMAND: its exit status and standard output (errors
 # are discarded).
 hako_output() {
   _o=$( (eval "$2") </dev/null 2>/dev/null; echo "=$?")
-  rec "$1" exit "${_o##*=}"; rec "$1" stdout "${_o%=*}"
+  hako_rec "$1" exit "${_o##*=}"; hako_rec "$1" stdout "${_o%=*}"
 }
 
 # hako_leftovers INDEX DIR: "nodir" when DIR is not a folder, else
@@ -68,21 +77,21 @@ hako_output() {
 # name record for each regular file, not symlink, named like hako's temp
 # files (.BASE.hako- and 12 hex digits).
 hako_leftovers() {
-  if ! _r=$(cd -P -- "$2" 2>/dev/null && pwd -P); then rec "$1" nodir ""; return 0; fi
-  if rootonly "$2"; then rec "$1" rootonly 1; else rec "$1" rootonly 0; fi
+  if ! _r=$(cd -P -- "$2" 2>/dev/null && pwd -P); then hako_rec "$1" nodir ""; return 0; fi
+  if rootonly "$2"; then hako_rec "$1" rootonly 1; else hako_rec "$1" rootonly 0; fi
   for _f in "$_r"/.*.hako-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]; do
-    if [ -f "$_f" ] && [ ! -L "$_f" ]; then rec "$1" name "${_f##*/}"; fi
+    if [ -f "$_f" ] && [ ! -L "$_f" ]; then hako_rec "$1" name "${_f##*/}"; fi
   done
 }
 
 # hako_endpoint INDEX: how the host sees this connection (sshd sets
 # SSH_CONNECTION; hosts passes it through sudo as HAKO_SSH_CONNECTION),
 # which is more than the client knows behind NAT.
-hako_endpoint() { rec "$1" conn "${HAKO_SSH_CONNECTION:-$SSH_CONNECTION}"; }
+hako_endpoint() { hako_rec "$1" conn "${HAKO_SSH_CONNECTION:-$SSH_CONNECTION}"; }
 
 # hako_login INDEX: the prober's uid and the user hako logged in as (sudo
 # sets SUDO_USER).
-hako_login() { rec "$1" uid "$(id -u)"; rec "$1" name "${SUDO_USER:-$(id -un)}"; }
+hako_login() { hako_rec "$1" uid "$(id -u)"; hako_rec "$1" name "${SUDO_USER:-$(id -un)}"; }
 
 # hako_account INDEX NAME: the account NAME (empty: the login user): its
 # passwd entry, groups, primary group, and the stat of ~/.ssh and
@@ -94,31 +103,31 @@ hako_login() { rec "$1" uid "$(id -u)"; rec "$1" name "${SUDO_USER:-$(id -un)}";
 # that is not root reads it as itself.
 hako_account() {
   _an=$2; [ -n "$_an" ] || _an=${SUDO_USER:-$(id -un)}
-  rec "$1" name "$_an"
-  if ! _pw=$(getent passwd -- "$_an"); then rec "$1" absent ""; return 0; fi
-  rec "$1" passwd "$_pw"
-  rec "$1" groups "$(id -nG -- "$_an")"
-  rec "$1" primary "$(id -gn -- "$_an")"
+  hako_rec "$1" name "$_an"
+  if ! _pw=$(getent passwd -- "$_an"); then hako_rec "$1" absent ""; return 0; fi
+  hako_rec "$1" passwd "$_pw"
+  hako_rec "$1" groups "$(id -nG -- "$_an")"
+  hako_rec "$1" primary "$(id -gn -- "$_an")"
   _au=$(id -u -- "$_an"); _ag=$(id -g -- "$_an")
   _ak="$(printf '%s\n' "$_pw" | cut -d: -f6)/.ssh"
-  statrec "$1" sshdir "$_ak"; _ak=$_ak/authorized_keys; statrec "$1" keyfile "$_ak"
+  hako_statrec "$1" sshdir "$_ak"; _ak=$_ak/authorized_keys; hako_statrec "$1" keyfile "$_ak"
   if [ -f "$_ak" ] && [ ! -L "$_ak" ]; then
     _a=; [ "$(id -u)" != 0 ] || _a="setpriv --reuid=$_au --regid=$_ag --init-groups --"
     # shellcheck disable=SC2086 # $_a is a command prefix, split on purpose
-    if _o=$($_a base64 -w0 -- "$_ak" 2>/dev/null); then recb "$1" keys "$_o"; else rec "$1" keys-unreadable ""; fi
+    if _o=$($_a base64 -w0 -- "$_ak" 2>/dev/null); then hako_recb "$1" keys "$_o"; else hako_rec "$1" keys-unreadable ""; fi
   fi
 }
 
 # hako_unit INDEX UNIT: PID 1's name, is-enabled and is-active of the
 # unit, and a socket unit's listen addresses.
 hako_unit() {
-  rec "$1" init "$(cat /proc/1/comm 2>/dev/null)"
-  rec "$1" enabled "$(systemctl is-enabled -- "$2" 2>/dev/null)"
-  rec "$1" active "$(systemctl is-active -- "$2" 2>/dev/null)"
+  hako_rec "$1" init "$(cat /proc/1/comm 2>/dev/null)"
+  hako_rec "$1" enabled "$(systemctl is-enabled -- "$2" 2>/dev/null)"
+  hako_rec "$1" active "$(systemctl is-active -- "$2" 2>/dev/null)"
   case $2 in
   *.socket)
     systemctl show -p Listen -- "$2" 2>/dev/null | while IFS= read -r _l; do
-      rec "$1" listen "${_l#Listen=}"
+      hako_rec "$1" listen "${_l#Listen=}"
     done ;;
   esac
 }
@@ -133,7 +142,7 @@ hako_packages() {
   _i=$1; _apt=$2; shift 2
   # shellcheck disable=SC2016 # ${Package} is dpkg-query's, not the shell's
   _out=$(dpkg-query -W -f='${Package}\t${db:Status-Status}\n' -- "$@" 2>/dev/null)
-  rec "$_i" dpkg "$_out"
+  hako_rec "$_i" dpkg "$_out"
   [ "$_apt" = 1 ] || return 0
   _nl='
 '
@@ -145,28 +154,28 @@ hako_packages() {
   [ $# -gt 0 ] || return 0
   _have=0
   for _f in /var/lib/apt/lists/*_Packages*; do [ -e "$_f" ] && _have=1; break; done
-  rec "$_i" lists "$(date +%s) $(mtime /var/lib/apt/periodic/update-success-stamp) $(mtime /var/lib/apt/lists) $_have"
-  rec "$_i" showpkg "$(apt-cache showpkg -- "$@" 2>/dev/null | grep -v '^ ')"
+  hako_rec "$_i" lists "$(date +%s) $(hako_mtime /var/lib/apt/periodic/update-success-stamp) $(hako_mtime /var/lib/apt/lists) $_have"
+  hako_rec "$_i" showpkg "$(apt-cache showpkg -- "$@" 2>/dev/null | grep -v '^ ')"
 }
-mtime() { stat -c %Y -- "$1" 2>/dev/null || echo -; }
+hako_mtime() { stat -c %Y -- "$1" 2>/dev/null || echo -; }
 
 # hako_netdevices INDEX: whether nmcli is there, and NetworkManager's
 # devices with their states ("DEVICE:STATE", colons in names escaped).
 hako_netdevices() {
-  if ! command -v nmcli >/dev/null 2>&1; then rec "$1" nmcli 0; return 0; fi
-  rec "$1" nmcli 1
-  nmcli -t -f DEVICE,STATE device 2>/dev/null | while IFS= read -r _l; do rec "$1" device "$_l"; done
+  if ! command -v nmcli >/dev/null 2>&1; then hako_rec "$1" nmcli 0; return 0; fi
+  hako_rec "$1" nmcli 1
+  nmcli -t -f DEVICE,STATE device 2>/dev/null | while IFS= read -r _l; do hako_rec "$1" device "$_l"; done
 }
 
 # hako_configs INDEX PATTERNS: the content of every regular file that the
 # space-separated shell patterns match (path, then data or unreadable).
 # For system configuration in root's folders (sshd, sudo), read as root.
 hako_configs() {
-  rec "$1" configs ""
+  hako_rec "$1" configs ""
   # shellcheck disable=SC2086 # the patterns are split and expanded on purpose
   for _f in $2; do
     [ -f "$_f" ] || continue
-    rec "$1" path "$_f"
-    if [ -r "$_f" ]; then recb "$1" data "$(base64 -w0 <"$_f")"; else rec "$1" unreadable ""; fi
+    hako_rec "$1" path "$_f"
+    if [ -r "$_f" ]; then hako_recb "$1" data "$(base64 -w0 <"$_f")"; else hako_rec "$1" unreadable ""; fi
   done
 }

@@ -46,10 +46,10 @@ func TestDecodeEveryRequestType(t *testing.T) {
 		Output{Cmd: "ls"}, Leftovers{Dir: "/etc"}, Endpoint{}, Login{}, Account{Name: "alice"}, Unit{Name: "ssh.socket"},
 		Packages{Names: []string{"ufw", "ppp"}, Apt: true}, NetDevices{}, Configs{Patterns: "/etc/ssh/*"}, File{Path: "/big"},
 		Account{Name: "bob"}}
-	out := rec(0, "stat", "regular file\t644\troot\troot\t0\t0\t6") + rec(1, "data", "hello\n") + rec(2, "exit", "0") +
+	out := rec(0, "stat", "regular file\t644\troot\troot\t0\t0\t6") + rec(1, "data", "hello\n") + "2 exit :0\n" +
 		rec(3, "stat-missing", "") + rec(4, "exit", "3") + rec(4, "stdout", "a\nb") +
 		rec(5, "rootonly", "1") + rec(5, "name", ".motd.hako-0123456789ab") +
-		rec(6, "conn", "192.168.0.10 51234 192.168.0.64 50022") + rec(7, "uid", "0") + rec(7, "name", "pi") +
+		rec(6, "conn", "192.168.0.10 51234 192.168.0.64 50022") + "7 uid :0\n" + "7 name :pi\n" +
 		rec(8, "name", "alice") + rec(8, "passwd", "alice:x:1001:1001::/home/alice:/bin/bash") + rec(8, "groups", "alice sudo") +
 		rec(8, "primary", "alice") + rec(8, "sshdir", "directory\t700\talice\talice\t1001\t1001\t4096") +
 		rec(8, "keyfile", "regular empty file\t600\talice\talice\t1001\t1001\t0") + rec(8, "keys", "") +
@@ -147,7 +147,7 @@ func TestErrorsNameNoSecret(t *testing.T) {
 		Output{Cmd: "curl -H 'token: hunter2' x"}, Exit{Cmd: "test hunter2"}}
 	for _, out := range []string{rec(0, "stat", "garbage"), rec(0, "stat-missing", ""), rec(0, "stat-missing", "") + "1 data !!\n",
 		rec(0, "stat-missing", "") + rec(1, "unreadable", "") + rec(2, "exit", "x") + rec(2, "stdout", ""),
-		rec(0, "stat-missing", "") + rec(1, "unreadable", "") + rec(2, "exit", "0") + rec(2, "stdout", "") + rec(3, "exit", "no")} {
+		rec(0, "stat-missing", "") + rec(1, "unreadable", "") + "2 exit :0\n" + rec(2, "stdout", "") + rec(3, "exit", "no")} {
 		_, err := Decode([]byte(out), order)
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("answer %q: err = %v", out, err)
