@@ -94,3 +94,36 @@ handler "slow" {
 	mustContain(t, r, "a rollback armed by an earlier run (guard ", "check pending-rollback")
 	mustContain(t, hako(t, "apply", "-allow-risky", "pending-rollback", dir), "overridden by -allow-risky pending-rollback", "pi  ok=1 changed=0")
 }
+
+// A user task's sudo rule is sudo configuration, which -confirm guards:
+// here the rule that is the login user's only way to root goes (the
+// operator overrode the login-user-sudo refusal), so hako cannot confirm
+// over a new connection with become, nor roll back through the session it
+// holds (its commands go through the same sudo): the host's timer restores
+// the rule by itself, and pi is root again.
+func TestConfirmGuardsAUsersSudoRule(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	h.Exec(t, "mv /etc/sudoers.d/010_pi-nopasswd /etc/sudoers.d/hako-pi")
+	dir := planFor(t, h, `
+task "user" "pi" {
+  name = "pi"
+  sudo = "none"
+}
+`)
+	r := hako(t, "apply", "-confirm", "20s", "-allow-risky", "login-user-sudo", dir)
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	mustContain(t, r, "guarded change", "the host rolls back by itself when the timer ends")
+	deadline := time.Now().Add(3 * time.Minute)
+	for h.Exec(t, "ls /var/lib/hako/guard/*/rolledback 2>/dev/null | wc -l") != "1\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the host did not roll back:\n%s\n%s", r, h.Exec(t, "cat /var/lib/hako/guard/*/log 2>&1; ls -l /etc/sudoers.d"))
+		}
+		time.Sleep(time.Second)
+	}
+	if out, code := h.SSH(t, "sudo -n id -un"); code != 0 || out != "root\n" {
+		t.Errorf("pi after the rollback: exit %d, %q\n%s", code, out, h.Exec(t, "cat /var/lib/hako/guard/*/log 2>&1"))
+	}
+}

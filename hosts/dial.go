@@ -164,6 +164,17 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 // HostKey is the key the host proved it holds during the handshake.
 func (h *SSHHost) HostKey() ssh.PublicKey { return h.key }
 
+// KnownHostsNote says what Dial did to known_hosts, "" for nothing.
+func (h *SSHHost) KnownHostsNote() string {
+	switch {
+	case h.Replaced != nil:
+		return h.Replaced.String()
+	case h.Recorded != nil:
+		return h.Recorded.String()
+	}
+	return ""
+}
+
 // endpoint records the connection's ends. Without NAT between us and the
 // host (a home LAN, IPv6) our local address is the source the host sees.
 func endpoint(conn net.Conn, port int) Endpoint {

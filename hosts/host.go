@@ -48,6 +48,17 @@ type EndpointHost interface {
 	Endpoint() Endpoint
 }
 
+// VerifiedHost is implemented by hosts whose identity was checked against
+// known_hosts when they were dialled (SSHHost): what a run needs to log in
+// again to the same machine and to tell the user what the dial recorded.
+type VerifiedHost interface {
+	// HostKey is the key the host proved it holds.
+	HostKey() ssh.PublicKey
+	// KnownHostsNote says what the dial did to known_hosts (a key recorded
+	// on first contact, a reflashed host's key replaced); "" for nothing.
+	KnownHostsNote() string
+}
+
 // FileWrite describes one atomic file replacement.
 //
 // hako is root on the host, so every folder from / to the file's must

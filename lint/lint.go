@@ -147,10 +147,7 @@ type plannedFile struct {
 func newEnv(h *plan.Host, st *tasks.State) *env {
 	e := &env{host: h, facts: factsOf(h, st), planned: map[string]plannedFile{}}
 	for _, s := range h.Steps {
-		f, ok := s.Task.(interface {
-			ManagedPath() string
-			PlannedContent() ([]byte, bool)
-		})
+		f, ok := s.Task.(tasks.PlannedFile)
 		if !ok {
 			continue
 		}
@@ -210,11 +207,11 @@ func (e *env) paths(keep func(string) bool) []string {
 	return out
 }
 
-// userTasks are the user tasks for name, in plan order.
-func (e *env) userTasks(name string) []*tasks.User {
-	var out []*tasks.User
+// userTasks are the tasks that manage the account name, in plan order.
+func (e *env) userTasks(name string) []tasks.Account {
+	var out []tasks.Account
 	for _, s := range e.host.Steps {
-		if u, ok := s.Task.(*tasks.User); ok && u.Name() == name {
+		if u, ok := s.Task.(tasks.Account); ok && u.Name() == name {
 			out = append(out, u)
 		}
 	}

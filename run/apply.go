@@ -104,6 +104,18 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	return recap
 }
 
+// needsGuard reports whether, with -confirm, this run changes something
+// the guard must protect (armsGuard), judged from the first checks.
+func (a *hostApply) needsGuard(state *tasks.State) bool {
+	changes := map[*plan.Step]*tasks.Change{}
+	for _, s := range a.host.Steps {
+		if c, err := check(a.host.Name, s, state); err == nil {
+			changes[s] = c
+		}
+	}
+	return armsGuard(a.host.Steps, changes, a.conn.env(a.host, state))
+}
+
 // refuse reports the survey's warnings; if anything is refused, nothing
 // runs on the host and the refused tasks fail.
 func (a *hostApply) refuse(sv *survey) bool {

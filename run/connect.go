@@ -30,6 +30,17 @@ func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.Stat
 	return st, err
 }
 
+// env is what the tasks' checks and capabilities need to know of this
+// run: the connection as the host sees it (from st), the port move in
+// progress and the users hako logs in as.
+func (s *session) env(h *plan.Host, st *tasks.State) tasks.Env {
+	e := tasks.Env{Endpoint: st.Endpoint, MoveTo: s.moveTo, LoginUsers: []string{h.Conn.User}}
+	if s.cfg.User != h.Conn.User {
+		e.LoginUsers = append(e.LoginUsers, s.cfg.User)
+	}
+	return e
+}
+
 // connect reaches a host with the plan's settings, or, when no TCP
 // connection to its port could be made and the host has a bootstrap block,
 // with those: a freshly flashed card still listens on 22 as its default
@@ -90,12 +101,7 @@ func (o Options) dialNoting(ctx context.Context, cfg hosts.Config, note func(str
 
 // noteHostKey says what a dial did to known_hosts, if anything.
 func noteHostKey(c hosts.Host, note func(string)) {
-	sh, ok := c.(*hosts.SSHHost)
-	switch {
-	case !ok:
-	case sh.Replaced != nil:
-		note(sh.Replaced.String())
-	case sh.Recorded != nil:
-		note(sh.Recorded.String())
+	if vh, ok := c.(hosts.VerifiedHost); ok && vh.KnownHostsNote() != "" {
+		note(vh.KnownHostsNote())
 	}
 }

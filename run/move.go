@@ -3,14 +3,11 @@ package run
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/tasks"
-	"golang.org/x/crypto/ssh"
 )
 
 // A port move: hako came in through the bootstrap settings (port 22 as the
@@ -49,69 +46,6 @@ const DefaultMoveTimeout = 10 * time.Minute
 // rollbackTimeout bounds a rollback through the held session.
 const rollbackTimeout = 2 * time.Minute
 
-// sshPaths are the files and folders that can cut the SSH path if wrong:
-// sshd and its socket unit, TCP wrappers and PAM, the firewall, the
-// network configuration, and sudo (hako's way to root).
-var sshPaths = []string{"/etc/ssh/", "/etc/systemd/system/ssh.socket.d/", "/etc/systemd/system/ssh.service.d/",
-	"/etc/pam.d/", "/etc/ufw/", "/etc/nftables", "/etc/iptables/", "/etc/network/", "/etc/netplan/",
-	"/etc/systemd/network/", "/etc/NetworkManager/", "/etc/sudoers.d/", "/etc/wpa_supplicant/"}
-
-// networkServices re-read the files under each path: a rollback by the
-// timer restarts them (if running) so that the old network is live again.
-var networkServices = []struct{ path, service string }{
-	{"/etc/dhcpcd.conf", "dhcpcd"}, {"/etc/network/", "networking"}, {"/etc/systemd/network/", "systemd-networkd"},
-	{"/etc/NetworkManager/", "NetworkManager"}, {"/etc/wpa_supplicant/", "wpa_supplicant"},
-}
-
-var sshFiles = []string{"/etc/dhcpcd.conf", "/etc/default/ufw", "/etc/sudoers", "/etc/hosts.allow", "/etc/hosts.deny",
-	"/etc/nftables.conf", "/etc/systemd/system/ssh.service", "/etc/systemd/system/ssh.socket", "/etc/default/ssh"}
-
-// cutsSSH reports whether a managed path can cut the SSH path if wrong.
-func cutsSSH(p string) bool {
-	for _, dir := range sshPaths {
-		if strings.HasPrefix(p, dir) {
-			return true
-		}
-	}
-	for _, f := range sshFiles {
-		if p == f {
-			return true
-		}
-	}
-	return false
-}
-
-// netRequest collects what the host's tasks can break.
-func (a *hostApply) netRequest(timeout time.Duration) NetRequest {
-	r := NetRequest{Restart: []string{"ssh"}, Timeout: timeout, AllowPending: a.conn.allow[lint.CheckPendingRollback]}
-	socket := false
-	for _, s := range a.host.Steps {
-		if mp, ok := s.Task.(interface{ ManagedPath() string }); ok && cutsSSH(mp.ManagedPath()) {
-			r.Paths = append(r.Paths, mp.ManagedPath())
-			r.Reapply = appendNetworkService(r.Reapply, mp.ManagedPath())
-			// A socket-activated sshd listens where ssh.socket says.
-			socket = socket || strings.HasPrefix(mp.ManagedPath(), "/etc/systemd/system/ssh.socket.d/")
-		}
-		if s.Kind.Name == "ufw" {
-			r.UFW = true
-		}
-	}
-	if socket {
-		r.Restart = append(r.Restart, "ssh.socket")
-	}
-	return r
-}
-
-// appendNetworkService adds the network service that reads path, once.
-func appendNetworkService(services []string, path string) []string {
-	for _, ns := range networkServices {
-		if (path == ns.path || strings.HasSuffix(ns.path, "/") && strings.HasPrefix(path, ns.path)) && !slices.Contains(services, ns.service) {
-			return append(services, ns.service)
-		}
-	}
-	return services
-}
-
 // guardedRun carries out a port move, or with -confirm any change to what
 // can cut SSH, under a safety net: armed before the first change, disarmed
 // only over a new connection made after the last one.
@@ -129,7 +63,9 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.Stat
 	if timeout <= 0 {
 		timeout = DefaultMoveTimeout
 	}
-	net, err := o.ArmSafetyNet(ctx, a.conn.Host, a.netRequest(timeout))
+	req := guardRequest(a.host.Steps, a.conn.env(a.host, state))
+	req.Timeout, req.AllowPending = timeout, a.conn.allow[lint.CheckPendingRollback]
+	net, err := o.ArmSafetyNet(ctx, a.conn.Host, req)
 	if err != nil {
 		a.failHost(fmt.Errorf("arming the rollback before %s: %w; nothing was changed", what, err))
 		return
@@ -179,26 +115,10 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.Stat
 	a.convergeAgain(ctx)
 }
 
-// needsGuard reports whether, with -confirm, this run changes something
-// that can cut SSH (a file under /etc/ssh, network or sudo configuration,
-// or the firewall), judged from the first checks.
-func (a *hostApply) needsGuard(state *tasks.State) bool {
-	for _, s := range a.host.Steps {
-		c, err := check(a.host.Name, s, state)
-		if err != nil || c == nil || !c.Changed() {
-			continue
-		}
-		if mp, ok := s.Task.(interface{ ManagedPath() string }); ok && cutsSSH(mp.ManagedPath()) || s.Kind.Name == "ufw" {
-			return true
-		}
-	}
-	return false
-}
-
 // confirmNewPath logs in with the plan's own settings; the host must
 // present the key it proved on the bootstrap session.
 func (a *hostApply) confirmNewPath(ctx context.Context, o Options) (hosts.Host, error) {
-	kh, ok := a.conn.Host.(interface{ HostKey() ssh.PublicKey })
+	kh, ok := a.conn.Host.(hosts.VerifiedHost)
 	if !ok || kh.HostKey() == nil {
 		return nil, fmt.Errorf("cannot confirm the new SSH path: the bootstrap session has no verified host key")
 	}

@@ -14,6 +14,11 @@ import (
 // `creates` (a path that exists afterwards) or `unless` (a read-only command
 // that exits 0 when nothing is to be done). Guards are evaluated during
 // plan, so `unless` must not change the host.
+//
+// A command implements neither PathWriter nor Cutter: what a shell
+// command does cannot be judged from its text, so a guarded run
+// (-confirm) does not arm for it and the guard snapshots nothing for it.
+// Configuration that can cut SSH belongs in file tasks, which are guarded.
 type Command struct {
 	addr      Address
 	command   string

@@ -34,6 +34,13 @@ func init() {
 
 func (d *Directory) Address() Address { return d.addr }
 
+// WrittenPaths: the folder (its mode and owner).
+func (d *Directory) WrittenPaths() []string { return []string{d.path} }
+
+// Cuts: what a folder at this path can cut, by where it is (sshd refuses
+// keys and configuration under a folder others can write).
+func (d *Directory) Cuts(Env) Cuts { return PathCuts(d.path) }
+
 func (d *Directory) Probes() []Probe { return []Probe{probe.Stat{Path: d.path}} }
 
 func (d *Directory) Check(s *State) (*Change, error) {

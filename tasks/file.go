@@ -86,6 +86,12 @@ func (f *File) ManagedPath() string { return f.path }
 // from a sensitive value (then it must not be shown).
 func (f *File) PlannedContent() (content []byte, sensitive bool) { return f.content, f.sensitive }
 
+// WrittenPaths: the file.
+func (f *File) WrittenPaths() []string { return []string{f.path} }
+
+// Cuts: what a file at this path can cut, by where it is.
+func (f *File) Cuts(Env) Cuts { return PathCuts(f.path) }
+
 func (f *File) Probes() []Probe {
 	return []Probe{probe.Stat{Path: f.path}, probe.File{Path: f.path}, probe.Leftovers{Dir: path.Dir(f.path)}}
 }

@@ -16,6 +16,9 @@ import (
 
 // Package installs or removes Debian packages with apt. All names are
 // queried with one dpkg-query and installed with one apt-get call.
+//
+// A package is not a Cutter: the guard restores files, not packages, so
+// removing openssh-server is not something a rollback could undo.
 type Package struct {
 	addr       Address
 	names      []string

@@ -13,6 +13,9 @@ import (
 )
 
 // Service keeps a systemd unit enabled or disabled, started or stopped.
+//
+// A service is not a Cutter: the guard restores files and restarts sshd,
+// not a unit's enablement, so a guarded run does not arm for it.
 type Service struct {
 	addr    Address
 	name    string

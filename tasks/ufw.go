@@ -208,6 +208,17 @@ func orList(choices []string) string {
 
 func (u *UFW) Address() Address { return u.addr }
 
+// Cuts: the firewall decides whether hako's SSH connection gets in.
+func (u *UFW) Cuts(Env) Cuts { return CutsFirewall }
+
+// FirewallFiles are the files ufw keeps its configuration in: its
+// defaults, ufw.conf and the rules files it loads (user rules and the
+// before/after rules the package ships).
+func (u *UFW) FirewallFiles() []string {
+	return []string{ufw.DefaultsPath, "/etc/ufw/ufw.conf", ufw.RulesPath, ufw.Rules6Path,
+		"/etc/ufw/before.rules", "/etc/ufw/before6.rules", "/etc/ufw/after.rules", "/etc/ufw/after6.rules"}
+}
+
 func (u *UFW) Probes() []Probe {
 	return []Probe{
 		probe.Output{Cmd: ufwStatusProbe},

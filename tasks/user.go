@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hako-dev/hako/attrs"
@@ -150,6 +151,30 @@ func (u *User) GrantsSudo() (managed bool, grants bool) {
 }
 
 func (u *User) sudoersPath() string { return "/etc/sudoers.d/hako-" + u.name }
+
+// WrittenPaths: the sudo rule, when the task manages it (a removed user's
+// rule goes with it). authorized_keys is not listed: it lives in the
+// user's home, a folder root does not own, where a rollback acting as
+// root by path is refused.
+func (u *User) WrittenPaths() []string {
+	if u.sudo != "" || !u.present {
+		return []string{u.sudoersPath()}
+	}
+	return nil
+}
+
+// Cuts: sudo when the task manages the user's sudo rule; SSH when it
+// manages the keys (or the existence) of a user hako logs in as.
+func (u *User) Cuts(env Env) Cuts {
+	var c Cuts
+	if u.sudo != "" || !u.present {
+		c |= CutsSudo
+	}
+	if (len(u.keys) > 0 || u.exclusiveKeys || !u.present) && slices.Contains(env.LoginUsers, u.name) {
+		c |= CutsSSH
+	}
+	return c
+}
 
 func (u *User) sudoRule() []byte {
 	return []byte(u.name + " ALL=(ALL) NOPASSWD: ALL\n")
