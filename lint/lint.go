@@ -8,7 +8,6 @@
 package lint
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/hako-dev/hako/plan"
@@ -68,22 +67,14 @@ func (f Finding) String() string {
 func (f Finding) Err() error { return &tasks.Refusal{Check: f.Check, Reason: f.Message} }
 
 // Run checks h's plan against st, which must hold the answers to Probes(h)
-// and to every task's probes. Refusals whose check is in allow come back as
-// warnings that say so. The tasks' own refusals (a firewall that would cut
-// the connection, removing the login user) are included, checked as if
-// nothing were allowed.
-func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnings []Finding) {
+// and to every task's probes. own are the tasks' own refusals (a firewall
+// that would cut the connection, removing the login user), found by their
+// checks (TaskFindings); a refusal of these checks that says the same is
+// given once. Whether a refusal stands or -allow-risky overrides it is the
+// run's decision, not the checks'.
+func Run(h *plan.Host, st *tasks.State, own []Finding) (refusals, warnings []Finding) {
 	e := newEnv(h, st)
-	var found []Finding
-	strict := *st
-	strict.AllowRisky = nil
-	for _, s := range h.Steps {
-		err := checkQuietly(s.Task, &strict)
-		var r *tasks.Refusal
-		if errors.As(err, &r) {
-			found = append(found, Finding{Check: r.Check, Task: s.Task.Address(), Message: r.Reason})
-		}
-	}
+	found := append([]Finding(nil), own...)
 	found = append(found, passwordAuth(e)...)
 	found = append(found, loginUserSudo(e)...)
 	socket := socketPort(e)
@@ -100,12 +91,7 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 			continue // the task's own refusal and the check's say the same
 		}
 		seen[key] = true
-		if f.Check != "" && allow[f.Check] {
-			f.Overridden = true
-			warnings = append(warnings, f)
-		} else {
-			refusals = append(refusals, f)
-		}
+		refusals = append(refusals, f)
 	}
 	if len(socket) == 0 {
 		warnings = append(warnings, sshSocket(e)...)
@@ -117,17 +103,13 @@ func Run(h *plan.Host, st *tasks.State, allow map[string]bool) (refusals, warnin
 	return refusals, warnings
 }
 
-// checkQuietly is t.Check's error, a panic read as no refusal: the run
-// checks every task again itself, and reports a panic there as that
-// task's failure.
-func checkQuietly(t tasks.Task, st *tasks.State) (err error) {
-	defer func() {
-		if recover() != nil {
-			err = nil
-		}
-	}()
-	_, err = t.Check(st)
-	return err
+// TaskFindings are the refusals of the task at addr as findings.
+func TaskFindings(addr tasks.Address, rs []*tasks.Refusal) []Finding {
+	var out []Finding
+	for _, r := range rs {
+		out = append(out, Finding{Check: r.Check, Task: addr, Message: r.Reason})
+	}
+	return out
 }
 
 // env is what the checks look at: the plan of one host and its facts.

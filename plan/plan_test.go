@@ -44,7 +44,7 @@ func freshCheck(t *testing.T, task tasks.Task) *tasks.Change {
 		t.Fatal(err)
 	}
 	st := tasks.NewState(a)
-	c, err := task.Check(st)
+	c, err := task.Check(st, tasks.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,5 +199,5 @@ type fakeTask struct{ addr tasks.Address }
 
 func (f fakeTask) Address() tasks.Address                               { return f.addr }
 func (fakeTask) Probes() []tasks.Probe                                  { return nil }
-func (fakeTask) Check(*tasks.State) (*tasks.Change, error)              { return &tasks.Change{}, nil }
+func (fakeTask) Check(*tasks.State, tasks.Env) (*tasks.Change, error)   { return &tasks.Change{}, nil }
 func (fakeTask) Apply(context.Context, hosts.Host, *tasks.Change) error { return nil }

@@ -95,25 +95,13 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	if a.refuse(sv) {
 		return recap
 	}
-	if sv.conn.moveTo != 0 || o.Confirm > 0 && a.needsGuard(sv.state) {
-		a.guardedRun(ctx, o, sv.state)
+	if sv.conn.moveTo != 0 || o.Confirm > 0 && armsGuard(h.Steps, sv.changes(), sv.env) {
+		a.guardedRun(ctx, o, sv)
 		return recap
 	}
-	a.runTasks(ctx, sv.state)
+	a.runTasks(ctx, sv.state, sv.checked)
 	a.runHandlers(ctx)
 	return recap
-}
-
-// needsGuard reports whether, with -confirm, this run changes something
-// the guard must protect (armsGuard), judged from the first checks.
-func (a *hostApply) needsGuard(state *tasks.State) bool {
-	changes := map[*plan.Step]*tasks.Change{}
-	for _, s := range a.host.Steps {
-		if c, err := check(a.host.Name, s, state); err == nil {
-			changes[s] = c
-		}
-	}
-	return armsGuard(a.host.Steps, changes, a.conn.env(a.host, state))
 }
 
 // refuse reports the survey's warnings; if anything is refused, nothing
@@ -168,20 +156,22 @@ type hostApply struct {
 	counted map[*plan.Step]Status
 }
 
-// runTasks applies the tasks in order. After a change it probes again, in
-// the same round trip, the changed task (to prove it converged) and every
-// later task (whose state the change may have touched).
-func (a *hostApply) runTasks(ctx context.Context, state *tasks.State) {
+// runTasks applies the tasks in order. first are the tasks' checks
+// against state, when the survey made them (nil: check here). After a
+// change it probes again, in the same round trip, the changed task (to
+// prove it converged) and every later task (whose state the change may
+// have touched), and checks those against the new state.
+func (a *hostApply) runTasks(ctx context.Context, state *tasks.State, first map[*plan.Step]checked) {
 	for i, s := range a.host.Steps {
 		if a.failed {
 			a.report(Result{Step: s, Status: Skipped})
 			continue
 		}
 		start := time.Now()
-		r, next := a.applyStep(ctx, s, state, a.host.Steps[i:])
+		r, next := a.applyStep(ctx, s, state, first, a.host.Steps[i:])
 		r.Duration = time.Since(start)
 		if next != nil {
-			state = next
+			state, first = next, nil
 		}
 		if r.Applied {
 			if s.AlwaysRuns() {
@@ -196,13 +186,20 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State) {
 	}
 }
 
-func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.State, rest []*plan.Step) (Result, *tasks.State) {
+func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.State, first map[*plan.Step]checked,
+	rest []*plan.Step) (Result, *tasks.State) {
 	r := Result{Step: s}
 	if a.ran[s] {
 		r.Status = OK // it ran in this apply already
 		return r, nil
 	}
-	c, err := check(a.host.Name, s, state)
+	// The survey's check stands when nothing changed since: it refused
+	// nothing that stands, or the run would not have got here.
+	fc, surveyed := first[s]
+	c, err := fc.change, fc.err
+	if !surveyed {
+		c, err = a.recheck(s, state)
+	}
 	r.Change = c
 	if err != nil {
 		r.Status, r.Err = Failed, err
@@ -228,7 +225,7 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 	if s.AlwaysRuns() {
 		return r, next
 	}
-	after, err := check(a.host.Name, s, next)
+	after, err := a.recheck(s, next)
 	switch {
 	case err != nil:
 		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
@@ -308,7 +305,7 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 	for _, s := range due {
 		start := time.Now()
 		r := Result{Step: s, Handler: true, Status: Changed}
-		c, err := check(a.host.Name, s, state)
+		c, err := a.recheck(s, state)
 		r.Change = c
 		switch {
 		case err != nil:

@@ -20,21 +20,19 @@ type session struct {
 	allow  map[string]bool // the checks -allow-risky overrides
 }
 
-// gather probes the host; the State knows about a port move in progress
-// and the checks the run overrides.
+// gather probes the host.
 func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.State, error) {
-	st, err := tasks.Gather(ctx, s.Host, probes)
-	if err == nil {
-		st.MigrateTo, st.AllowRisky = s.moveTo, s.allow
-	}
-	return st, err
+	return tasks.Gather(ctx, s.Host, probes)
 }
 
 // env is what the tasks' checks and capabilities need to know of this
 // run: the connection as the host sees it (from st), the port move in
 // progress and the users hako logs in as.
 func (s *session) env(h *plan.Host, st *tasks.State) tasks.Env {
-	e := tasks.Env{Endpoint: st.Endpoint, MoveTo: s.moveTo, LoginUsers: []string{h.Conn.User}}
+	e := tasks.Env{MoveTo: s.moveTo, LoginUsers: []string{h.Conn.User}}
+	if st != nil {
+		e.Endpoint = st.Endpoint
+	}
 	if s.cfg.User != h.Conn.User {
 		e.LoginUsers = append(e.LoginUsers, s.cfg.User)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/lint"
-	"github.com/hako-dev/hako/tasks"
 )
 
 // A port move: hako came in through the bootstrap settings (port 22 as the
@@ -49,7 +48,7 @@ const rollbackTimeout = 2 * time.Minute
 // guardedRun carries out a port move, or with -confirm any change to what
 // can cut SSH, under a safety net: armed before the first change, disarmed
 // only over a new connection made after the last one.
-func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.State) {
+func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	from, moving := a.conn.cfg, a.conn.moveTo != 0
 	what := "this change"
 	if moving {
@@ -63,7 +62,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.Stat
 	if timeout <= 0 {
 		timeout = DefaultMoveTimeout
 	}
-	req := guardRequest(a.host.Steps, a.conn.env(a.host, state))
+	req := guardRequest(a.host.Steps, sv.env)
 	req.Timeout, req.AllowPending = timeout, a.conn.allow[lint.CheckPendingRollback]
 	net, err := o.ArmSafetyNet(ctx, a.conn.Host, req)
 	if err != nil {
@@ -76,7 +75,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, state *tasks.Stat
 	} else {
 		a.rep.Note(a.host.Name, fmt.Sprintf("guarded change: the host rolls back its SSH, firewall and network configuration by itself within %v unless hako confirms over a new connection", timeout))
 	}
-	a.runTasks(ctx, state)
+	a.runTasks(ctx, sv.state, sv.checked)
 	a.runHandlers(ctx)
 
 	next, err := a.confirmNewPath(ctx, o)
@@ -144,7 +143,7 @@ func (a *hostApply) convergeAgain(ctx context.Context) {
 		return
 	}
 	a.quiet = true
-	a.runTasks(ctx, state)
+	a.runTasks(ctx, state, nil)
 	a.runHandlers(ctx)
 }
 

@@ -20,9 +20,9 @@ import (
 // host, and the other hosts carry on.
 
 // check is s.Task.Check with a panic turned into the task's error.
-func check(host string, s *plan.Step, st *tasks.State) (c *tasks.Change, err error) {
+func check(host string, s *plan.Step, st *tasks.State, env tasks.Env) (c *tasks.Change, err error) {
 	defer recovered(&err, host, "task "+s.Task.Address().String())
-	return s.Task.Check(st)
+	return s.Task.Check(st, env)
 }
 
 // apply is s.Task.Apply with a panic turned into the task's error.

@@ -20,8 +20,8 @@ type panicky struct {
 	inApply bool
 }
 
-func (p panicky) Check(st *tasks.State) (*tasks.Change, error) {
-	c, err := p.Task.Check(st)
+func (p panicky) Check(st *tasks.State, env tasks.Env) (*tasks.Change, error) {
+	c, err := p.Task.Check(st, env)
 	if !p.inApply {
 		var fields []string
 		_ = fields[len(c.Summary)+1] // index out of range

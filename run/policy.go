@@ -1,9 +1,11 @@
 package run
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
+	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -11,8 +13,8 @@ import (
 // The policy: what the run does about the ways a plan can cut hako off,
 // decided here alone from what the tasks say of themselves (tasks.Cutter,
 // tasks.PathWriter, tasks.Firewall) and from their checked changes:
-// whether -confirm arms the guard and what the guard snapshots and
-// restarts.
+// which refusals stand, whether -confirm arms the guard and what the guard
+// snapshots and restarts.
 
 // guarded is what the guard must save for a task: the paths it writes and
 // the firewall's files, when the task can cut something. ok is false for a
@@ -92,4 +94,43 @@ func appendNetworkService(services []string, path string) []string {
 		}
 	}
 	return services
+}
+
+// splitRefusals decides which refusals stand: those whose check the run
+// does not override (-allow-risky), and those no run may override. The
+// others come back as warnings that say they were overridden.
+func splitRefusals(found []lint.Finding, allow map[string]bool) (stand, overridden []lint.Finding) {
+	for _, f := range found {
+		if f.Check != "" && allow[f.Check] {
+			f.Overridden = true
+			overridden = append(overridden, f)
+		} else {
+			stand = append(stand, f)
+		}
+	}
+	return stand, overridden
+}
+
+// recheck is a task's Check after a change, as apply runs it: against the
+// new state, with the refusals that stand as its error (the survey
+// refused nothing, but a port move's second pass checks against another
+// connection).
+func (a *hostApply) recheck(s *plan.Step, st *tasks.State) (*tasks.Change, error) {
+	c, err := check(a.host.Name, s, st, a.conn.env(a.host, st))
+	if err != nil {
+		return nil, err
+	}
+	var stand []error
+	for _, r := range c.Refusals {
+		if r.Check == "" || !a.conn.allow[r.Check] {
+			stand = append(stand, r)
+		}
+	}
+	switch len(stand) {
+	case 0:
+		return c, nil
+	case 1:
+		return nil, stand[0]
+	}
+	return nil, errors.Join(stand...)
 }

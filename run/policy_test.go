@@ -1,10 +1,15 @@
 package run
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -107,5 +112,118 @@ func TestGuardRequest(t *testing.T) {
 	}
 	if got := strings.Join(r.Reapply, " "); got != "networking NetworkManager" {
 		t.Errorf("reapply %q", got)
+	}
+}
+
+// -allow-risky overrides a refusal by its check's name; a refusal without
+// a check stands whatever the run allows.
+func TestSplitRefusals(t *testing.T) {
+	found := []lint.Finding{{Check: tasks.CheckUFWLockout, Message: "a"}, {Check: lint.CheckSSHDPort, Message: "b"}, {Message: "c"}}
+	for _, c := range []struct {
+		allow             map[string]bool
+		stand, overridden string
+	}{
+		{nil, "a b c", ""},
+		{map[string]bool{tasks.CheckUFWLockout: true}, "b c", "a"},
+		{map[string]bool{tasks.CheckUFWLockout: true, lint.CheckSSHDPort: true, "": true}, "c", "a b"},
+	} {
+		stand, over := splitRefusals(found, c.allow)
+		if messages(stand) != c.stand || messages(over) != c.overridden {
+			t.Errorf("allow %v: stand %q, overridden %q", c.allow, messages(stand), messages(over))
+		}
+		for _, f := range over {
+			if !f.Overridden {
+				t.Errorf("%s: not marked overridden", f.Message)
+			}
+		}
+	}
+}
+
+func messages(fs []lint.Finding) string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Message)
+	}
+	return strings.Join(out, " ")
+}
+
+// countingTask counts its checks; its change is a write when todo.
+type countingTask struct {
+	name   string
+	checks *int
+	todo   *bool
+}
+
+func (c countingTask) Address() tasks.Address { return tasks.Address{Kind: "test", Name: c.name} }
+func (countingTask) Probes() []tasks.Probe {
+	return nil
+}
+func (c countingTask) Check(*tasks.State, tasks.Env) (*tasks.Change, error) {
+	*c.checks++
+	if *c.todo {
+		return &tasks.Change{Action: tasks.Update}, nil
+	}
+	return &tasks.Change{}, nil
+}
+func (c countingTask) Apply(context.Context, hosts.Host, *tasks.Change) error {
+	*c.todo = false
+	return nil
+}
+
+// It guards what it writes, so that -confirm weighs it.
+func (countingTask) Cuts(tasks.Env) tasks.Cuts { return tasks.CutsSSH }
+func (countingTask) WrittenPaths() []string    { return []string{"/etc/ssh/sshd_config"} }
+
+// plan and apply check each task once, for the lockout checks, the preview,
+// -confirm's decision and the run alike; apply checks again only after a
+// change: the changed task (did it converge?) and the later ones (against
+// the new state).
+func TestCheckRunsOncePerTask(t *testing.T) {
+	p, _ := localPlan(t, "")
+	counts := make([]int, 3)
+	todo := make([]bool, 3)
+	for i := range counts {
+		p.Hosts[0].Steps = append(p.Hosts[0].Steps, &plan.Step{Task: countingTask{fmt.Sprint("t", i), &counts[i], &todo[i]}})
+	}
+	reset := func(changes ...bool) {
+		for i := range counts {
+			counts[i], todo[i] = 0, i < len(changes) && changes[i]
+		}
+	}
+	want := func(what string, w ...int) {
+		t.Helper()
+		if !slices.Equal(counts, w) {
+			t.Errorf("%s: checks %v, want %v", what, counts, w)
+		}
+	}
+	reset(true)
+	Plan(context.Background(), p, localOpts)
+	want("plan", 1, 1, 1)
+
+	reset()
+	Apply(context.Background(), p, localOpts, &recorder{})
+	want("apply, nothing to do", 1, 1, 1)
+
+	reset(false, true)
+	Apply(context.Background(), p, localOpts, &recorder{})
+	want("apply, t1 changes", 1, 2, 2)
+
+	net := &fakeNet{}
+	o := moveOptions(t, true, net)
+	o.Dial = func(context.Context, hosts.Config) (hosts.Host, error) {
+		return keyedHost{hosts.NewLocal("local"), hostKey(t)}, nil
+	}
+	o.Confirm = time.Minute
+	reset()
+	Apply(context.Background(), p, o, &recorder{})
+	want("apply -confirm, nothing to do", 1, 1, 1)
+	if net.req.Timeout != 0 {
+		t.Errorf("armed with nothing to change: %+v", net.req)
+	}
+	reset(true)
+	Apply(context.Background(), p, o, &recorder{})
+	want("apply -confirm, t0 changes", 2, 2, 2)
+	if net.req.Timeout != time.Minute || net.disarm != 1 {
+		t.Errorf("net %+v", net)
 	}
 }

@@ -37,7 +37,7 @@ func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 		defer sv.conn.Close()
 		hp.Warnings = sv.warnings
 		for _, s := range h.Steps {
-			c, err := check(h.Name, s, sv.state)
+			c, err := sv.checked[s].change, sv.checked[s].err
 			if rs := sv.refused[s.Task.Address()]; len(rs) > 0 {
 				c, err = nil, refusalError(rs)
 			}

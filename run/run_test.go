@@ -227,7 +227,7 @@ type refuser struct{}
 
 func (refuser) Address() tasks.Address { return tasks.Address{Kind: "test", Name: "refuser"} }
 func (refuser) Probes() []tasks.Probe  { return nil }
-func (refuser) Check(*tasks.State) (*tasks.Change, error) {
+func (refuser) Check(*tasks.State, tasks.Env) (*tasks.Change, error) {
 	return nil, &tasks.Refusal{Reason: "it would lock you out"}
 }
 func (refuser) Apply(context.Context, hosts.Host, *tasks.Change) error { return nil }
@@ -253,20 +253,18 @@ task "file" "first" {
 	}
 }
 
-// riskyTask refuses under a named check unless the run allows it, as the
-// ufw task does with ufw-lockout.
+// riskyTask's change carries a refusal under a named check, as the ufw
+// task's does with ufw-lockout.
 type riskyTask struct{ ran *bool }
 
 func (riskyTask) Address() tasks.Address { return tasks.Address{Kind: "test", Name: "risky"} }
 func (riskyTask) Probes() []tasks.Probe  { return nil }
-func (r riskyTask) Check(s *tasks.State) (*tasks.Change, error) {
-	switch {
-	case *r.ran:
+func (r riskyTask) Check(*tasks.State, tasks.Env) (*tasks.Change, error) {
+	if *r.ran {
 		return &tasks.Change{}, nil
-	case !s.AllowRisky[tasks.CheckUFWLockout]:
-		return nil, &tasks.Refusal{Check: tasks.CheckUFWLockout, Reason: "test.risky would lock you out"}
 	}
-	return &tasks.Change{Action: tasks.Update, Summary: "risky"}, nil
+	return &tasks.Change{Action: tasks.Update, Summary: "risky",
+		Refusals: []*tasks.Refusal{{Check: tasks.CheckUFWLockout, Reason: "test.risky would lock you out"}}}, nil
 }
 func (r riskyTask) Apply(context.Context, hosts.Host, *tasks.Change) error { *r.ran = true; return nil }
 
@@ -307,7 +305,7 @@ type predicting struct{ applied *bool }
 
 func (predicting) Address() tasks.Address { return tasks.Address{Kind: "test", Name: "predicting"} }
 func (predicting) Probes() []tasks.Probe  { return nil }
-func (p predicting) Check(*tasks.State) (*tasks.Change, error) {
+func (p predicting) Check(*tasks.State, tasks.Env) (*tasks.Change, error) {
 	if *p.applied {
 		return &tasks.Change{Summary: "as planned"}, nil
 	}

@@ -10,14 +10,23 @@ import (
 )
 
 // survey is what plan and apply both do before any change: connect, answer
-// every task's probes and the linter's facts in one round trip, and run
-// the lockout linter. Both commands read the same State and the same
-// refusals, so the preview cannot disagree with the run.
+// every task's probes and the linter's facts in one round trip, check
+// every task once, and run the lockout linter. Both commands read the same
+// checks and the same refusals, so the preview cannot disagree with the run.
 type survey struct {
-	conn     *session
-	state    *tasks.State
+	conn  *session
+	state *tasks.State
+	env   tasks.Env
+	// checked is every task's Check against state, run once.
+	checked  map[*plan.Step]checked
 	refused  map[tasks.Address][]lint.Finding // by task; the zero address: the host as a whole
 	warnings []lint.Finding
+}
+
+// checked is the outcome of one task's Check.
+type checked struct {
+	change *tasks.Change
+	err    error
 }
 
 // take connects to h and surveys it. An error means the host could not be
@@ -32,16 +41,36 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 		conn.Close()
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	refusals, warnings, err := lintHost(h, state)
+	s := &survey{conn: conn, state: state, env: conn.env(h, state), checked: map[*plan.Step]checked{},
+		refused: map[tasks.Address][]lint.Finding{}}
+	var own []lint.Finding
+	for _, st := range h.Steps {
+		c, err := check(h.Name, st, state, s.env)
+		s.checked[st] = checked{c, err}
+		own = append(own, lint.TaskFindings(st.Task.Address(), tasks.RefusalsOf(c, err))...)
+	}
+	found, warnings, err := lintHost(h, state, own)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	s := &survey{conn: conn, state: state, refused: map[tasks.Address][]lint.Finding{}, warnings: warnings}
+	refusals, overridden := splitRefusals(found, conn.allow)
+	s.warnings = append(overridden, warnings...)
 	for _, f := range refusals {
 		s.refused[f.Task] = append(s.refused[f.Task], f)
 	}
 	return s, nil
+}
+
+// changes are the first checks' changes, by step.
+func (s *survey) changes() map[*plan.Step]*tasks.Change {
+	out := map[*plan.Step]*tasks.Change{}
+	for st, c := range s.checked {
+		if c.err == nil {
+			out[st] = c.change
+		}
+	}
+	return out
 }
 
 // hostRefusals are the refusals about no task of the host.
@@ -60,8 +89,8 @@ func (s *survey) hostRefusals(h *plan.Host) []lint.Finding {
 }
 
 // lintHost is lint.Run with a panic turned into the host's error.
-func lintHost(h *plan.Host, state *tasks.State) (refusals, warnings []lint.Finding, err error) {
+func lintHost(h *plan.Host, state *tasks.State, own []lint.Finding) (refusals, warnings []lint.Finding, err error) {
 	defer recovered(&err, h.Name, "the lockout checks")
-	refusals, warnings = lint.Run(h, state, state.AllowRisky)
+	refusals, warnings = lint.Run(h, state, own)
 	return refusals, warnings, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -40,6 +41,10 @@ func (a Action) Symbol() string {
 type Change struct {
 	Address Address `json:"address"`
 	Action  Action  `json:"action"`
+	// Refusals are the reasons the run should not make this change (it
+	// would cut hako's connection); the run's policy decides which stand,
+	// and the rest of the Change is what is done when none does.
+	Refusals []*Refusal `json:"refusals,omitempty"`
 	// Summary is a one-line description, e.g. "create /opt/app".
 	Summary string `json:"summary"`
 	// Attrs are attribute changes (mode, owner, ...), in a stable order.
@@ -187,8 +192,8 @@ func shortHash(b []byte) string {
 type Refusal struct {
 	// Check names the rule (e.g. "ufw-lockout"); `-allow-risky CHECK`
 	// lets the task go ahead. Empty: the refusal cannot be overridden.
-	Check  string
-	Reason string
+	Check  string `json:"check,omitempty"`
+	Reason string `json:"reason"`
 }
 
 // The checks of the tasks' own refusals.
@@ -204,10 +209,16 @@ func (r *Refusal) Error() string {
 	return fmt.Sprintf("refused: %s (check %s; -allow-risky %s overrides it)", r.Reason, r.Check, r.Check)
 }
 
-// refuse returns r, or nil when r is nil or the run allows its check.
-func (s *State) refuse(r *Refusal) error {
-	if r == nil || (r.Check != "" && s.AllowRisky[r.Check]) {
-		return nil
+// RefusalsOf are a checked task's refusals: those its Change carries, or
+// its error when that is a refusal (one no run may override, such as
+// removing root).
+func RefusalsOf(c *Change, err error) []*Refusal {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return []*Refusal{r}
 	}
-	return r
+	if err == nil && c != nil {
+		return c.Refusals
+	}
+	return nil
 }

@@ -61,7 +61,7 @@ func (c *Command) Probes() []Probe {
 	return ps
 }
 
-func (c *Command) Check(s *State) (*Change, error) {
+func (c *Command) Check(s *State, env Env) (*Change, error) {
 	ch := &Change{Address: c.addr}
 	switch {
 	case c.creates != "" && s.Stat(c.creates).Exists:

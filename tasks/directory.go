@@ -43,7 +43,7 @@ func (d *Directory) Cuts(Env) Cuts { return PathCuts(d.path) }
 
 func (d *Directory) Probes() []Probe { return []Probe{probe.Stat{Path: d.path}} }
 
-func (d *Directory) Check(s *State) (*Change, error) {
+func (d *Directory) Check(s *State, env Env) (*Change, error) {
 	fi := s.Stat(d.path)
 	if fi.Exists && fi.Type != "directory" {
 		return nil, fmt.Errorf("%s exists and is a %s, not a directory", d.path, fi.Type)

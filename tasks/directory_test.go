@@ -39,7 +39,7 @@ func TestDirectoryOnFileIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := task.Check(st); err == nil {
+	if _, err := task.Check(st, Env{}); err == nil {
 		t.Error("a file where a directory should be must be an error")
 	}
 }

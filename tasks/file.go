@@ -110,7 +110,7 @@ type FilePlan struct {
 	Leftovers []string `json:"leftovers,omitempty"`
 }
 
-func (f *File) Check(s *State) (*Change, error) {
+func (f *File) Check(s *State, env Env) (*Change, error) {
 	fi := s.Stat(f.path)
 	if fi.Exists && fi.Type != "regular file" {
 		return nil, fmt.Errorf("%s exists and is a %s, not a regular file", f.path, fi.Type)

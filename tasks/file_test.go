@@ -167,7 +167,7 @@ func TestFileOnDirectoryIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := task.Check(st); err == nil || !strings.Contains(err.Error(), "directory") {
+	if _, err := task.Check(st, Env{}); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("err = %v", err)
 	}
 }

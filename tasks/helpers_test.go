@@ -40,7 +40,7 @@ func check(t *testing.T, h hosts.Host, task Task) *Change {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := task.Check(st)
+	c, err := task.Check(st, Env{})
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}

@@ -119,7 +119,7 @@ func TestFileLeftoverInSharedFolderIsOnlyWarned(t *testing.T) {
 	if lo := st.Leftovers(dir); lo.RootOnly || len(lo.Of(p)) != 1 || lo.Of(p)[0] != stale {
 		t.Fatalf("leftovers %+v", lo)
 	}
-	c, err := task.Check(st)
+	c, err := task.Check(st, Env{})
 	if err != nil || c.Changed() {
 		t.Fatalf("planned %+v, %v", c, err)
 	}

@@ -134,7 +134,7 @@ type PackagePlan struct {
 	Update bool     `json:"update"`
 }
 
-func (p *Package) Check(s *State) (*Change, error) {
+func (p *Package) Check(s *State, env Env) (*Change, error) {
 	f := probe.Answer[probe.PackagesInfo](s.Answers, p.request())
 	todo := p.pending(f.Installed)
 	c := &Change{Address: p.addr, Summary: strings.Join(p.names, ", ")}

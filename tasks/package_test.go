@@ -55,7 +55,7 @@ func names(ns ...string) cty.Value {
 func TestPackageCheck(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("ufw", "ppp", "pppoe")})
 	st := answered(t, task, pkgs(t, "ufw\tinstalled\nppp\tconfig-files\n"))
-	c, err := task.Check(st)
+	c, err := task.Check(st, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +64,14 @@ func TestPackageCheck(t *testing.T) {
 		t.Errorf("change %+v", c)
 	}
 	st = answered(t, task, pkgs(t, "ufw\tinstalled\nppp\tinstalled\npppoe\tinstalled\n"))
-	if c, _ := task.Check(st); c.Changed() {
+	if c, _ := task.Check(st, Env{}); c.Changed() {
 		t.Errorf("all installed, yet %+v", c)
 	}
 }
 
 func TestPackageAbsent(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("telnet", "rsh-client"), "state": str("absent")})
-	c, _ := task.Check(answered(t, task, pkgs(t, "telnet\tinstalled\n")))
+	c, _ := task.Check(answered(t, task, pkgs(t, "telnet\tinstalled\n")), Env{})
 	if c.Action != Delete || c.Summary != "remove telnet" {
 		t.Errorf("change %+v", c)
 	}
@@ -108,13 +108,13 @@ bsd-mailx 8.1.2-0.20220412cvs-1 (= )
 func TestPackageVirtualName(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("zlib1g-dev", "libz-dev", "mailx", "nosuch")})
 	out := pkgs(t, "zlib1g-dev\tinstalled\n", "1000 900 900 1", showpkgVirtual+showpkgReal)
-	_, err := task.Check(answered(t, task, out))
+	_, err := task.Check(answered(t, task, out), Env{})
 	if err == nil || err.Error() != "libz-dev is a virtual package (provided by zlib1g-dev): name the real package" {
 		t.Errorf("got %v", err)
 	}
 	// A real package and an unknown one go to apt as before.
 	task = decode(t, "package", map[string]cty.Value{"names": names("zlib1g-dev", "mailx", "nosuch")})
-	c, err := task.Check(answered(t, task, out))
+	c, err := task.Check(answered(t, task, out), Env{})
 	if err != nil || c.Summary != "install mailx, nosuch" {
 		t.Errorf("%+v %v", c, err)
 	}
@@ -163,7 +163,7 @@ func TestPackageUpdateDecision(t *testing.T) {
 		{pkgs(t, "ufw\tinstalled\n"), true}, // no answer about the lists
 	} {
 		out, want := tc.out, tc.want
-		c, err := task.Check(answered(t, task, out))
+		c, err := task.Check(answered(t, task, out), Env{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,17 +183,17 @@ func TestUnknownPackages(t *testing.T) {
 
 func TestServiceCheck(t *testing.T) {
 	task := decode(t, "service", map[string]cty.Value{"name": str("ssh"), "enabled": cty.True, "state": str("started")})
-	c, err := task.Check(answered(t, task, unit("systemd", "disabled", "inactive")))
+	c, err := task.Check(answered(t, task, unit("systemd", "disabled", "inactive")), Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Action != Update || len(c.Attrs) != 2 || c.Attrs[1] != (AttrChange{"state", "inactive", "started"}) {
 		t.Errorf("change %+v", c)
 	}
-	if c, _ := task.Check(answered(t, task, unit("systemd", "enabled", "active"))); c.Changed() {
+	if c, _ := task.Check(answered(t, task, unit("systemd", "enabled", "active")), Env{}); c.Changed() {
 		t.Errorf("up to date, yet %+v", c)
 	}
-	_, err = task.Check(answered(t, task, unit("init", "", "")))
+	_, err = task.Check(answered(t, task, unit("init", "", "")), Env{})
 	if err == nil || !strings.Contains(err.Error(), "does not run systemd") {
 		t.Errorf("without systemd: %v", err)
 	}
@@ -202,10 +202,10 @@ func TestServiceCheck(t *testing.T) {
 func TestServiceActionNeedsSystemd(t *testing.T) {
 	a := &attrs.Attrs{Kind: "handler", Name: "restart_ssh", Items: map[string]attrs.Attr{"service": {Value: str("ssh")}}}
 	task := ServiceActionKind.Decode(a)
-	if _, err := task.Check(answered(t, task, unit("init", "", ""))); err == nil {
+	if _, err := task.Check(answered(t, task, unit("init", "", "")), Env{}); err == nil {
 		t.Error("a restart on a host without systemd must fail clearly")
 	}
-	c, err := task.Check(answered(t, task, unit("systemd", "enabled", "active")))
+	c, err := task.Check(answered(t, task, unit("systemd", "enabled", "active")), Env{})
 	if err != nil || c.Action != Run || c.Summary != "systemctl restart ssh" {
 		t.Errorf("%+v %v", c, err)
 	}
@@ -213,11 +213,11 @@ func TestServiceActionNeedsSystemd(t *testing.T) {
 
 func TestServiceStaticUnit(t *testing.T) {
 	on := decode(t, "service", map[string]cty.Value{"name": str("systemd-journald"), "enabled": cty.True})
-	if c, err := on.Check(answered(t, on, unit("systemd", "static", "active"))); err != nil || c.Changed() {
+	if c, err := on.Check(answered(t, on, unit("systemd", "static", "active")), Env{}); err != nil || c.Changed() {
 		t.Errorf("a static unit counts as enabled: %+v %v", c, err)
 	}
 	off := decode(t, "service", map[string]cty.Value{"name": str("systemd-journald"), "enabled": cty.False})
-	if _, err := off.Check(answered(t, off, unit("systemd", "static", "active"))); err == nil || !strings.Contains(err.Error(), "cannot disable") {
+	if _, err := off.Check(answered(t, off, unit("systemd", "static", "active")), Env{}); err == nil || !strings.Contains(err.Error(), "cannot disable") {
 		t.Errorf("disabling a static unit: %v", err)
 	}
 }

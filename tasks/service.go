@@ -73,7 +73,7 @@ func readUnit(st *State, name string) (unitState, error) {
 	return u, nil
 }
 
-func (s *Service) Check(st *State) (*Change, error) {
+func (s *Service) Check(st *State, env Env) (*Change, error) {
 	u, err := readUnit(st, s.name)
 	if err != nil {
 		return nil, err

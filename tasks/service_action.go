@@ -43,7 +43,7 @@ func (s *ServiceAction) Address() Address { return s.addr }
 
 func (s *ServiceAction) Probes() []Probe { return []Probe{probe.Unit{Name: s.service}} }
 
-func (s *ServiceAction) Check(st *State) (*Change, error) {
+func (s *ServiceAction) Check(st *State, env Env) (*Change, error) {
 	if _, err := readUnit(st, s.service); err != nil {
 		return nil, err
 	}

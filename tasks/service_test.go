@@ -14,7 +14,7 @@ import (
 func TestServiceUnknownUnit(t *testing.T) {
 	for _, enabled := range []string{"", "not-found"} {
 		task := decode(t, "service", map[string]cty.Value{"name": str("hako-demo"), "enabled": cty.True, "state": str("started")})
-		c, err := task.Check(answered(t, task, unit("systemd", enabled, "inactive")))
+		c, err := task.Check(answered(t, task, unit("systemd", enabled, "inactive")), Env{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,15 +28,9 @@ const MaxRead = probe.MaxRead
 // Output, Leftovers and probe.Answer for the others).
 type State struct {
 	*probe.Answers
-	// Endpoint is the connection the run uses (zero for a local host), so
-	// that firewall tasks can refuse to cut it.
+	// Endpoint is the connection the run uses, as the host sees it (zero
+	// for a local host). The run passes it on to the tasks in Env.
 	Endpoint hosts.Endpoint
-	// MigrateTo is the SSH port the plan moves the host to while hako is
-	// connected through the host's bootstrap settings (0 otherwise).
-	MigrateTo int
-	// AllowRisky holds the checks the operator overrides (-allow-risky):
-	// a task whose refusal names one goes ahead instead.
-	AllowRisky map[string]bool
 }
 
 // NewState is a State over answers; its Endpoint is the answer to

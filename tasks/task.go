@@ -28,8 +28,12 @@ type Task interface {
 	Address() Address
 	// Probes lists what Check needs to know about the host.
 	Probes() []Probe
-	// Check compares the gathered state with the plan. It never touches the host.
-	Check(s *State) (*Change, error)
+	// Check compares the gathered state with the plan. It never touches the
+	// host. env is what it needs to know of the run. What the change would
+	// risk (cutting hako's connection) goes into the Change's Refusals, and
+	// the Change is what would be done if the run overrides them: the run's
+	// policy decides which stand.
+	Check(s *State, env Env) (*Change, error)
 	// Apply carries out a change that Check returned.
 	Apply(ctx context.Context, h hosts.Host, c *Change) error
 }

@@ -24,8 +24,8 @@ import (
 // The firewall itself (reading ufw's files, working out the commands and
 // the rules they leave, the lockout check) is package ufw, pure functions
 // of data. This file is the task around it: the plan's schema and its
-// decoding into a ufw.Goal, the probes, the refusals (State.Endpoint and
-// State.MigrateTo say which SSH connection must stay open), and running
+// decoding into a ufw.Goal, the probes, the refusals (Env.Endpoint and
+// Env.MoveTo say which SSH connection must stay open), and running
 // the commands on the host.
 type UFW struct {
 	addr Address
@@ -301,7 +301,7 @@ func (d UFWDefaultsFile) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
-func (u *UFW) Check(s *State) (*Change, error) {
+func (u *UFW) Check(s *State, env Env) (*Change, error) {
 	if u.goal.IPv6 && !s.Stat(ufwKernelIPv6).Exists {
 		return nil, fmt.Errorf("the host's kernel has no IPv6 (%s is missing, as with the boot option ipv6.disable=1), so ufw keeps IPv4 rules only and refuses IPv6 ones; set ipv6 = false in this task for such a host", ufwKernelIPv6)
 	}
@@ -313,8 +313,9 @@ func (u *UFW) Check(s *State) (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.MigrateTo != 0 && s.MigrateTo != s.Endpoint.ServerPort && cv.Enabled {
-		if cv, err = u.migrationCheck(s, h, cv); err != nil {
+	var refusals []*Refusal
+	if env.MoveTo != 0 && env.MoveTo != env.Endpoint.ServerPort && cv.Enabled {
+		if cv, refusals, err = u.migrationCheck(env, h, cv); err != nil {
 			return nil, err
 		}
 	}
@@ -327,7 +328,7 @@ func (u *UFW) Check(s *State) (*Change, error) {
 			d.Final[f] = append(d.Final[f], e.Rule)
 		}
 	}
-	c := &Change{Address: u.addr, Planned: d}
+	c := &Change{Address: u.addr, Refusals: refusals, Planned: d}
 	for _, a := range cv.Changes {
 		c.Attrs = append(c.Attrs, AttrChange{Name: a.Name, Before: a.Before, After: a.After})
 	}
@@ -345,9 +346,9 @@ func (u *UFW) Check(s *State) (*Change, error) {
 			c.Summary = "ufw is not installed yet (an earlier task must install it); then configure it: " + u.goal.Summary()
 		}
 	}
-	if c.Changed() && s.MigrateTo == 0 {
-		if err := s.refuse(u.lockout(s.Endpoint, cv)); err != nil {
-			return nil, err
+	if c.Changed() && env.MoveTo == 0 {
+		if r := u.lockout(env.Endpoint, cv); r != nil {
+			c.Refusals = append(c.Refusals, r)
 		}
 	}
 	return c, nil
@@ -372,36 +373,35 @@ func (u *UFW) lockout(ep hosts.Endpoint, cv *ufw.Convergence) *Refusal {
 
 // migrationCheck is Check's lockout step while hako moves SSH to another
 // port (it is connected through a host's bootstrap settings, and
-// State.MigrateTo is the plan's port): the new port must be allowed (else
-// Refusal), and the port in use is kept open through a temporary rule
+// env.MoveTo is the plan's port): the new port must be allowed (else a
+// refusal), and the port in use is kept open through a temporary rule
 // (ufw.Goal.WithTemporaryRule) until hako has logged in on the new port.
-// It returns the convergence to carry out. An overridden refusal
-// (-allow-risky ufw-lockout) lets the move go on.
-func (u *UFW) migrationCheck(s *State, h *ufwHost, cv *ufw.Convergence) (*ufw.Convergence, error) {
-	target := s.Endpoint
-	target.ServerPort = s.MigrateTo
+// It returns the convergence to carry out if the run overrides the
+// refusals (-allow-risky ufw-lockout), and the refusals.
+func (u *UFW) migrationCheck(env Env, h *ufwHost, cv *ufw.Convergence) (*ufw.Convergence, []*Refusal, error) {
+	var refusals []*Refusal
+	target := env.Endpoint
+	target.ServerPort = env.MoveTo
 	if r := u.lockout(target, cv); r != nil {
-		r.Reason += fmt.Sprintf(" (the plan moves SSH from port %d to port %d)", s.Endpoint.ServerPort, s.MigrateTo)
-		if err := s.refuse(r); err != nil {
-			return nil, err
-		}
+		r.Reason += fmt.Sprintf(" (the plan moves SSH from port %d to port %d)", env.Endpoint.ServerPort, env.MoveTo)
+		refusals = append(refusals, r)
 	}
-	if u.lockout(s.Endpoint, cv) == nil {
-		return cv, nil
+	if u.lockout(env.Endpoint, cv) == nil {
+		return cv, refusals, nil
 	}
-	keep, err := u.goal.WithTemporaryRule(s.Endpoint.ClientAddr, s.Endpoint.ServerPort)
+	keep, err := u.goal.WithTemporaryRule(env.Endpoint.ClientAddr, env.Endpoint.ServerPort)
 	if err != nil {
 		r := &Refusal{Check: CheckUFWLockout, Reason: fmt.Sprintf("%s: cannot keep the SSH connection in use open during the move: %v", u.addr, err)}
-		return cv, s.refuse(r)
+		return cv, append(refusals, r), nil
 	}
 	kcv, err := ufw.Converge(h.Host, keep)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := s.refuse(u.lockout(s.Endpoint, kcv)); err != nil {
-		return nil, err
+	if r := u.lockout(env.Endpoint, kcv); r != nil {
+		refusals = append(refusals, r)
 	}
-	return kcv, nil
+	return kcv, refusals, nil
 }
 
 func (u *UFW) Apply(ctx context.Context, h hosts.Host, c *Change) error {

@@ -32,11 +32,11 @@ func TestUFWCheckFinal(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, planned := range []*Change{c, &saved} {
-		if err := u.CheckFinal(planned, asPredicted.state(t, u, noEndpoint)); err != nil {
+		if err := u.CheckFinal(planned, asPredicted.state(t, u)); err != nil {
 			t.Errorf("as predicted: %v", err)
 		}
-		st := elsewhere.state(t, u, noEndpoint)
-		if again, err := u.Check(st); err != nil || again.Changed() {
+		st := elsewhere.state(t, u)
+		if again, err := u.Check(st, Env{}); err != nil || again.Changed() {
 			t.Fatalf("the re-check should find nothing to do: %+v, %v", again, err)
 		}
 		err := u.CheckFinal(planned, st)

@@ -13,9 +13,9 @@ import (
 // allows only 2222, so the port in use stays open through a temporary rule.
 func TestUFWMigrationKeepsThePortInUse(t *testing.T) {
 	u := mustUFW(t, "exclusive = true\nrule {\n port = 2222\n proto = \"tcp\"\n}\n")
-	st := loadScenario(t, "inactive-fresh").state(t, u, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})
-	st.MigrateTo = 2222
-	c, err := u.Check(st)
+	st := loadScenario(t, "inactive-fresh").state(t, u)
+	env := Env{Endpoint: hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}, MoveTo: 2222}
+	c, err := strict(u.Check(st, env))
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
@@ -25,17 +25,16 @@ func TestUFWMigrationKeepsThePortInUse(t *testing.T) {
 		t.Errorf("change:\n%s", lines)
 	}
 	// Without the move the same plan is a lockout.
-	st.MigrateTo = 0
-	if _, err := u.Check(st); err == nil {
+	env.MoveTo = 0
+	if _, err := strict(u.Check(st, env)); err == nil {
 		t.Error("without a move, blocking port 22 must be refused")
 	}
 }
 
 func TestUFWMigrationRefusesAnUnallowedNewPort(t *testing.T) {
 	u := mustUFW(t, "rule {\n port = 80\n}\n")
-	st := loadScenario(t, "inactive-fresh").state(t, u, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})
-	st.MigrateTo = 2222
-	_, err := u.Check(st)
+	st := loadScenario(t, "inactive-fresh").state(t, u)
+	_, err := strict(u.Check(st, Env{Endpoint: hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}, MoveTo: 2222}))
 	var r *Refusal
 	if !errorsAs(err, &r) || !strings.Contains(r.Reason, "port 2222") || !strings.Contains(r.Reason, "moves SSH from port 22 to port 2222") {
 		t.Errorf("err = %v", err)
@@ -53,27 +52,24 @@ func TestUFWTemporaryRuleIsDeletedAfterTheMove(t *testing.T) {
 	}
 }
 
-// -allow-risky ufw-lockout: the refusal names its check, and with the
-// check allowed the task goes ahead, with and without a move.
+// ufw-lockout: the change carries a refusal that names its check, and is
+// what the task does when the run overrides it (-allow-risky ufw-lockout),
+// with and without a move.
 func TestUFWLockoutOverridden(t *testing.T) {
 	u := mustUFW(t, "rule {\n port = 80\n}\n")
-	st := loadScenario(t, "inactive-fresh").state(t, u, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})
+	st := loadScenario(t, "inactive-fresh").state(t, u)
 	for _, move := range []int{0, 2222} {
-		st.MigrateTo, st.AllowRisky = move, nil
-		_, err := u.Check(st)
-		var r *Refusal
-		if !errorsAs(err, &r) || r.Check != CheckUFWLockout ||
-			!strings.HasSuffix(err.Error(), "(check ufw-lockout; -allow-risky ufw-lockout overrides it)") {
-			t.Errorf("move %d: err = %v", move, err)
+		c, err := u.Check(st, Env{Endpoint: hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}, MoveTo: move})
+		if err != nil || len(c.Refusals) == 0 {
+			t.Fatalf("move %d: %v %+v", move, err, c)
 		}
-		st.AllowRisky = map[string]bool{"login-user-sudo": true}
-		if _, err := u.Check(st); err == nil {
-			t.Errorf("move %d: another check's override let it through", move)
+		for _, r := range c.Refusals {
+			if r.Check != CheckUFWLockout || !strings.HasSuffix(r.Error(), "(check ufw-lockout; -allow-risky ufw-lockout overrides it)") {
+				t.Errorf("move %d: refusal %v", move, r)
+			}
 		}
-		st.AllowRisky = map[string]bool{CheckUFWLockout: true}
-		c, err := u.Check(st)
-		if err != nil || !c.Changed() || !strings.Contains(strings.Join(attrLines(c), "\n"), "allow 80 from any") {
-			t.Errorf("move %d, overridden: %v %+v", move, err, c)
+		if !c.Changed() || !strings.Contains(strings.Join(attrLines(c), "\n"), "allow 80 from any") {
+			t.Errorf("move %d, overridden: %+v", move, c)
 		}
 	}
 }

@@ -73,7 +73,7 @@ func (hf ufwHostFiles) with(path string, tuples ...string) ufwHostFiles {
 }
 
 // state answers task's probes from hf, as the probe script would.
-func (hf ufwHostFiles) state(t *testing.T, task Task, ep hosts.Endpoint) *State {
+func (hf ufwHostFiles) state(t *testing.T, task Task) *State {
 	t.Helper()
 	f := probe.NewFake()
 	for _, p := range task.Probes() {
@@ -105,8 +105,16 @@ func (hf ufwHostFiles) state(t *testing.T, task Task, ep hosts.Endpoint) *State 
 		t.Fatal(err)
 	}
 	st := NewState(a)
-	st.Endpoint = ep
 	return st
+}
+
+// strict is a Check's outcome as a run that overrides nothing sees it:
+// the first refusal is the error.
+func strict(c *Change, err error) (*Change, error) {
+	if err == nil && len(c.Refusals) > 0 {
+		return nil, c.Refusals[0]
+	}
+	return c, err
 }
 
 // decodeUFWPlan decodes the first task block of src the way the plan
@@ -192,7 +200,7 @@ var noEndpoint = hosts.Endpoint{}
 
 func checkUFW(t *testing.T, u *UFW, hf ufwHostFiles, ep hosts.Endpoint) *Change {
 	t.Helper()
-	c, err := u.Check(hf.state(t, u, ep))
+	c, err := strict(u.Check(hf.state(t, u), Env{Endpoint: ep}))
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
@@ -400,7 +408,7 @@ func TestUFWCheckNotInstalled(t *testing.T) {
 	}
 	// Without SSH access to the SSH port, not installed is no excuse.
 	u = mustUFW(t, `rule { port = 80 }`)
-	if _, err := u.Check(hf.state(t, u, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})); !isRefusal(err) {
+	if _, err := strict(u.Check(hf.state(t, u), Env{Endpoint: hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}})); !isRefusal(err) {
 		t.Errorf("not installed, no SSH rule: %v", err)
 	}
 }
@@ -409,12 +417,12 @@ func TestUFWCheckErrors(t *testing.T) {
 	u := mustUFW(t, seedRules)
 	hf := loadScenario(t, "active-seed")
 	hf.statusExit, hf.status = 1, ""
-	if _, err := u.Check(hf.state(t, u, noEndpoint)); err == nil || !strings.Contains(err.Error(), "become = true") {
+	if _, err := strict(u.Check(hf.state(t, u), Env{Endpoint: noEndpoint})); err == nil || !strings.Contains(err.Error(), "become = true") {
 		t.Errorf("ufw status failing (not root): %v", err)
 	}
 	hf = loadScenario(t, "active-seed")
 	delete(hf.files, ufw.Rules6Path)
-	if _, err := u.Check(hf.state(t, u, noEndpoint)); err == nil || !strings.Contains(err.Error(), ufw.Rules6Path) {
+	if _, err := strict(u.Check(hf.state(t, u), Env{Endpoint: noEndpoint})); err == nil || !strings.Contains(err.Error(), ufw.Rules6Path) {
 		t.Errorf("unreadable user6.rules: %v", err)
 	}
 }
@@ -536,7 +544,7 @@ rule { port = 80 }`, fresh.with(ufw.RulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			u := mustUFW(t, tc.body)
-			c, err := u.Check(tc.host.state(t, u, tc.ep))
+			c, err := strict(u.Check(tc.host.state(t, u), Env{Endpoint: tc.ep}))
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("refused: %v", err)
@@ -555,7 +563,7 @@ rule { port = 80 }`, fresh.with(ufw.RulesPath, "allow tcp 22 0.0.0.0/0 any 0.0.0
 func TestUFWNoChangeNoRefusal(t *testing.T) {
 	hf := loadScenario(t, "active-seed").with(ufw.RulesPath, "deny any 22 0.0.0.0/0 any 0.0.0.0/0 in_ppp0")
 	u := mustUFW(t, seedAsOnHost)
-	if c, err := u.Check(hf.state(t, u, hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22})); err != nil || c.Changed() {
+	if c, err := strict(u.Check(hf.state(t, u), Env{Endpoint: hosts.Endpoint{ClientAddr: "10.213.0.1", ServerPort: 22}})); err != nil || c.Changed() {
 		t.Errorf("%v %v", c, err)
 	}
 }
@@ -713,7 +721,7 @@ func TestUFWKernelWithoutIPv6(t *testing.T) {
 	hf.files[ufw.DefaultsPath] = string(ufw.SetIPv6([]byte(hf.files[ufw.DefaultsPath]), true))
 	hf.noIPv6 = true
 	for _, scenario := range []ufwHostFiles{hf, func() ufwHostFiles { h := loadScenario(t, "not-installed"); h.noIPv6 = true; return h }()} {
-		_, err := u.Check(scenario.state(t, u, ep))
+		_, err := strict(u.Check(scenario.state(t, u), Env{Endpoint: ep}))
 		if err == nil || isRefusal(err) || !strings.Contains(err.Error(), "the host's kernel has no IPv6 (/proc/sys/net/ipv6 is missing") ||
 			!strings.Contains(err.Error(), "set ipv6 = false") {
 			t.Errorf("ipv6 = true on a kernel without IPv6: %v", err)

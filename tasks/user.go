@@ -203,7 +203,7 @@ type UserPlan struct {
 	Primary string `json:"primary_group,omitempty"`
 }
 
-func (u *User) Check(s *State) (*Change, error) {
+func (u *User) Check(s *State, env Env) (*Change, error) {
 	f := u.facts(s)
 	if f.uid != 0 {
 		return nil, fmt.Errorf("managing users needs root, but the probe ran as uid %d: set become = true on the host", f.uid)
@@ -334,17 +334,15 @@ func (u *User) sudoBefore(f *userFacts) string {
 // user hako is logged in as is not removed (unless -allow-risky
 // login-user-sudo), root never.
 func (u *User) checkAbsent(s *State, f *userFacts) (*Change, error) {
+	var refusals []*Refusal
 	switch {
 	case u.name == f.login:
-		r := &Refusal{Check: CheckLoginUserSudo, Reason: fmt.Sprintf("%s would remove the user %q, whom hako is logged in as on this host: the SSH connection and become depend on it; log in as another user to remove it", u.addr, u.name)}
-		if err := s.refuse(r); err != nil {
-			return nil, err
-		}
+		refusals = append(refusals, &Refusal{Check: CheckLoginUserSudo, Reason: fmt.Sprintf("%s would remove the user %q, whom hako is logged in as on this host: the SSH connection and become depend on it; log in as another user to remove it", u.addr, u.name)})
 	case u.name == "root":
 		return nil, &Refusal{Reason: fmt.Sprintf("%s would remove the user root", u.addr)}
 	}
 	w := &UserPlan{}
-	c := &Change{Address: u.addr, Summary: "user " + u.name + " (absent)", Planned: w}
+	c := &Change{Address: u.addr, Summary: "user " + u.name + " (absent)", Refusals: refusals, Planned: w}
 	if f.exists {
 		w.Remove = true
 		c.Attrs = append(c.Attrs, AttrChange{"user", "present", "absent"})

@@ -114,7 +114,7 @@ var aliceRule = []byte("alice ALL=(ALL) NOPASSWD: ALL\n")
 
 func userCheck(t *testing.T, u *User, answer userProbe) *Change {
 	t.Helper()
-	c, err := u.Check(answer.state(t, u))
+	c, err := u.Check(answer.state(t, u), Env{})
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
@@ -353,7 +353,7 @@ func TestUserCheckKeyFilePermissions(t *testing.T) {
 	}
 	ans.acct.KeyFile = meta(0o777, "root", "root", "symbolic link")
 	ans.acct.Keys, ans.acct.KeysRead = nil, false
-	if _, err := u.Check(ans.state(t, u)); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := u.Check(ans.state(t, u), Env{}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("a symlinked authorized_keys: %v", err)
 	}
 }
@@ -384,7 +384,7 @@ func TestUserCheckSudo(t *testing.T) {
 
 func TestUserCheckNeedsRoot(t *testing.T) {
 	u := userTask(t, map[string]cty.Value{"name": str("alice")})
-	_, err := u.Check(userProbe{uid: 1000}.state(t, u))
+	_, err := u.Check(userProbe{uid: 1000}.state(t, u), Env{})
 	if err == nil || !strings.Contains(err.Error(), "set become = true") {
 		t.Errorf("err %v", err)
 	}
@@ -403,34 +403,30 @@ func TestUserAbsent(t *testing.T) {
 
 	for _, name := range []string{"pi", "root"} {
 		u := userTask(t, map[string]cty.Value{"name": str(name), "state": str("absent")})
-		_, err := u.Check(account("pi", "/home/pi", "/bin/bash", "pi", "sudo").state(t, u))
-		var r *Refusal
-		if !errors.As(err, &r) || !strings.Contains(err.Error(), `would remove the user "`+name+`"`) &&
-			!strings.Contains(err.Error(), "would remove the user root") {
-			t.Errorf("%s: err %v", name, err)
+		c, err := u.Check(account("pi", "/home/pi", "/bin/bash", "pi", "sudo").state(t, u), Env{})
+		rs := RefusalsOf(c, err)
+		if len(rs) != 1 || !strings.Contains(rs[0].Error(), `would remove the user "`+name+`"`) &&
+			!strings.Contains(rs[0].Error(), "would remove the user root") {
+			t.Errorf("%s: refusals %v", name, rs)
 		}
 	}
 }
 
 // Removing the login user is refused under the check login-user-sudo,
-// which -allow-risky overrides; removing root is never allowed.
+// which -allow-risky overrides: the change carries the refusal and is the
+// removal to carry out if overridden. Removing root is never allowed: it
+// is the task's error, with no check to name.
 func TestUserAbsentLoginUserOverride(t *testing.T) {
 	answer := account("pi", "/home/pi", "/bin/bash", "pi", "sudo")
 	u := userTask(t, map[string]cty.Value{"name": str("pi"), "state": str("absent")})
-	st := answer.state(t, u)
-	_, err := u.Check(st)
-	var r *Refusal
-	if !errors.As(err, &r) || r.Check != CheckLoginUserSudo || !strings.Contains(err.Error(), "-allow-risky login-user-sudo") {
-		t.Errorf("err %v", err)
-	}
-	st.AllowRisky = map[string]bool{CheckLoginUserSudo: true}
-	if c, err := u.Check(st); err != nil || c.Action != Delete {
-		t.Errorf("overridden: %v %+v", err, c)
+	c, err := u.Check(answer.state(t, u), Env{})
+	if err != nil || c.Action != Delete || len(c.Refusals) != 1 || c.Refusals[0].Check != CheckLoginUserSudo ||
+		!strings.Contains(c.Refusals[0].Error(), "-allow-risky login-user-sudo") {
+		t.Errorf("login user: %v %+v", err, c)
 	}
 	root := userTask(t, map[string]cty.Value{"name": str("root"), "state": str("absent")})
-	st = answer.state(t, root)
-	st.AllowRisky = map[string]bool{CheckLoginUserSudo: true, "": true}
-	if _, err := root.Check(st); !errors.As(err, &r) || r.Check != "" || strings.Contains(err.Error(), "allow-risky") {
+	var r *Refusal
+	if _, err := root.Check(answer.state(t, root), Env{}); !errors.As(err, &r) || r.Check != "" || strings.Contains(err.Error(), "allow-risky") {
 		t.Errorf("root: %v", err)
 	}
 }
@@ -570,7 +566,7 @@ func TestUserKeysUnreadableByUser(t *testing.T) {
 	ans := account("alice", "/home/alice", "/bin/bash", "alice")
 	ans.acct.SSHDir, ans.acct.KeyFile = meta(0o700, "alice", "alice", "directory"), meta(0o600, "root", "root", "regular file")
 	ans.acct.KeysUnreadable = true
-	_, err := u.Check(ans.state(t, u))
+	_, err := u.Check(ans.state(t, u), Env{})
 	if err == nil || !strings.Contains(err.Error(), "/home/alice/.ssh/authorized_keys is not readable by alice") {
 		t.Errorf("err %v", err)
 	}
