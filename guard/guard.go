@@ -51,13 +51,14 @@ type Snapshot struct {
 	// directory as its whole tree). A path that does not exist is recorded
 	// as absent, and rollback removes whatever is there by then.
 	Paths []string
-	// UFW saves the firewall: /etc/default/ufw, /etc/ufw/ufw.conf, the
-	// rules files /etc/ufw/{user,before,after}{,6}.rules and any other
-	// /etc/ufw/*.rules or *.rules6, and whether ufw is active (as `ufw
-	// status` decides it: its chains are loaded). Rollback restores the
-	// files, then enables and reloads ufw, or disables it. When ufw is not
-	// installed at Arm, rollback only disables it if it is there by then.
-	UFW bool
+	// UFW, when set, saves the firewall: these files (the ufw task's
+	// FirewallFiles: /etc/default/ufw, /etc/ufw/ufw.conf, the rules
+	// files), recorded absent when missing, any other /etc/ufw/*.rules or
+	// *.rules6, and whether ufw is active (as `ufw status` decides it: its
+	// chains are loaded). Rollback restores the files, then enables and
+	// reloads ufw, or disables it. When ufw is not installed at Arm, no file
+	// is saved and rollback only disables ufw if it is there by then.
+	UFW []string
 	// Restart are services restarted after restoring, in order, e.g.
 	// "ssh": `systemctl restart` with systemd, else `service NAME restart`.
 	Restart []string
@@ -202,12 +203,18 @@ func (s Snapshot) check() ([]string, error) {
 			paths = append(paths, p)
 		}
 	}
+	for _, f := range s.UFW {
+		// arm.sh splits the list at spaces.
+		if !path.IsAbs(f) || path.Clean(f) != f || strings.ContainsAny(f, " \t\n\x00") {
+			return nil, fmt.Errorf("ufw file %q is not an absolute, clean path without spaces", f)
+		}
+	}
 	for _, svc := range append(append([]string(nil), s.Restart...), s.Reapply...) {
 		if !serviceName.MatchString(svc) {
 			return nil, fmt.Errorf("invalid service name %q", svc)
 		}
 	}
-	if len(paths) == 0 && !s.UFW {
+	if len(paths) == 0 && len(s.UFW) == 0 {
 		return nil, errors.New("nothing to save: no paths and no ufw")
 	}
 	return paths, nil

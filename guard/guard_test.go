@@ -162,7 +162,7 @@ func TestRollsBackByItselfWhenCutOff(t *testing.T) {
 		t0 := time.Now()
 		a, err := guard.Arm(ctx, c, guard.Snapshot{
 			Paths:   []string{"/etc/ssh/sshd_config", guarded},
-			UFW:     true,
+			UFW:     guard.UFWFiles,
 			Restart: []string{"ssh"},
 		}, window)
 		if err != nil {
@@ -241,7 +241,7 @@ func TestDisarmOverNewConnection(t *testing.T) {
 		setUp(t, h)
 		c := dial(t, h)
 		ctx := context.Background()
-		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}, UFW: true, Restart: []string{"ssh"}}, window)
+		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}, UFW: guard.UFWFiles, Restart: []string{"ssh"}}, window)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +287,7 @@ func TestRollbackNow(t *testing.T) {
 		before := setUp(t, h)
 		c := dial(t, h)
 		ctx := context.Background()
-		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded, "/etc/ssh/sshd_config"}, UFW: true, Restart: []string{"ssh"}}, window)
+		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded, "/etc/ssh/sshd_config"}, UFW: guard.UFWFiles, Restart: []string{"ssh"}}, window)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +376,7 @@ func TestArmFailureLeavesNothing(t *testing.T) {
 		// marker written: the last step of arming.
 		stub := map[string]string{testhost.InitLite: "setsid", testhost.InitSystemd: "systemd-run"}[h.Init]
 		h.Exec(t, fmt.Sprintf("printf '#!/bin/sh\\nexit 1\\n' >/usr/local/sbin/%s && chmod 755 /usr/local/sbin/%[1]s", stub))
-		_, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}, UFW: true}, 2*time.Second)
+		_, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}, UFW: guard.UFWFiles}, 2*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "nothing is armed") {
 			t.Errorf("Arm with a failing %s: %v", stub, err)
 		}

@@ -20,17 +20,6 @@ import (
 // the shell's text, so a path or a name cannot change what the script does,
 // and shellcheck checks the files as they run.
 
-// ufwFiles are saved (or recorded absent) whenever Snapshot.UFW is set and
-// ufw is installed; other /etc/ufw/*.rules and *.rules6 files are saved too
-// if they exist. None holds a space: the arming script splits the list at
-// spaces.
-var ufwFiles = []string{
-	"/etc/default/ufw", "/etc/ufw/ufw.conf",
-	"/etc/ufw/user.rules", "/etc/ufw/user6.rules",
-	"/etc/ufw/before.rules", "/etc/ufw/before6.rules",
-	"/etc/ufw/after.rules", "/etc/ufw/after6.rules",
-}
-
 // wayFuncs define, on top of rootpath.Funcs (route, rootonly):
 //
 // safe P: true when root may work on P by path: the way to P's folder is
@@ -91,8 +80,8 @@ func armPreamble(id string, paths []string, s Snapshot, timeout time.Duration) s
 	assign(&b, "BASE", BaseDir)
 	assign(&b, "PRUNE_DAYS", strconv.Itoa(PruneAfterDays))
 	assign(&b, "ALLOW_PENDING", flag(s.AllowPending))
-	assign(&b, "UFW", flag(s.UFW))
-	assign(&b, "UFW_FILES", strings.Join(ufwFiles, " "))
+	assign(&b, "UFW", flag(len(s.UFW) > 0))
+	assign(&b, "UFW_FILES", strings.Join(s.UFW, " "))
 	assign(&b, "TIMEOUT_MS", strconv.FormatInt(ms, 10))
 	// sleep(1) takes seconds, with a fraction.
 	assign(&b, "TIMEOUT_S", fmt.Sprintf("%d.%03d", ms/1000, ms%1000))

@@ -55,6 +55,8 @@ func TestSnapshotCheck(t *testing.T) {
 		{Snapshot{Paths: []string{"/var/lib/hako"}}, "overlaps"},
 		{Snapshot{Paths: []string{"/var/lib/hako/guard"}}, "overlaps"},
 		{Snapshot{Paths: []string{"/etc/motd"}, Restart: []string{"ssh; reboot"}}, "invalid service name"},
+		{Snapshot{UFW: []string{"/etc/ufw/a b.rules"}}, "without spaces"},
+		{Snapshot{UFW: []string{"etc/ufw/user.rules"}}, "not an absolute"},
 		{Snapshot{Paths: []string{"/etc/motd"}, Restart: []string{"-ssh"}}, "invalid service name"},
 		{Snapshot{Restart: []string{"ssh"}}, "nothing to save"},
 	} {
@@ -66,7 +68,7 @@ func TestSnapshotCheck(t *testing.T) {
 	if err != nil || strings.Join(paths, "|") != "/etc/motd|/etc/it's here" {
 		t.Errorf("paths %q, %v", paths, err)
 	}
-	if _, err := (Snapshot{UFW: true}).check(); err != nil {
+	if _, err := (Snapshot{UFW: UFWFiles}).check(); err != nil {
 		t.Errorf("ufw alone: %v", err)
 	}
 }
@@ -111,7 +113,7 @@ func TestIDs(t *testing.T) {
 
 func TestArmReplies(t *testing.T) {
 	ctx := context.Background()
-	s := Snapshot{Paths: []string{"/etc/ssh/sshd_config"}, UFW: true, Restart: []string{"ssh"}}
+	s := Snapshot{Paths: []string{"/etc/ssh/sshd_config"}, UFW: UFWFiles, Restart: []string{"ssh"}}
 
 	f := &fakeHost{replies: []fakeReply{{res: hosts.Result{Stdout: []byte("armed process 4242\n")}}}}
 	t0 := time.Now()
@@ -214,7 +216,7 @@ func TestScriptsParse(t *testing.T) {
 	}
 	id := "20261126T060809-0123456789abcdef"
 	scripts := map[string]string{
-		"arm":      armScript(id, []string{"/etc/it's", "/etc/$(reboot)", "/etc/a b"}, Snapshot{UFW: true, Restart: []string{"ssh", "getty@tty1"}, Reapply: []string{"dhcpcd"}}, 3500*time.Millisecond),
+		"arm":      armScript(id, []string{"/etc/it's", "/etc/$(reboot)", "/etc/a b"}, Snapshot{UFW: UFWFiles, Restart: []string{"ssh", "getty@tty1"}, Reapply: []string{"dhcpcd"}}, 3500*time.Millisecond),
 		"arm-bare": armScript(id, []string{"/etc/motd"}, Snapshot{}, time.Second),
 		"rollback": rollbackScript(id, []string{"ssh"}, []string{"dhcpcd", "networking"}),
 		"disarm":   runScript(id, "disarm"),
@@ -248,18 +250,18 @@ func TestPreambles(t *testing.T) {
 	id := "20261126T060809-0123456789abcdef"
 	d := BaseDir + "/" + id
 	paths := []string{"/etc/it's", "/etc/$(touch /tmp/hako-guard-test-ran)", "/etc/a b", `/etc/back\slash`, "/etc/'\"$HOME\"'"}
-	s := Snapshot{UFW: true, Restart: []string{"ssh", "getty@tty1"}, Reapply: []string{"dhcpcd"}}
+	s := Snapshot{UFW: UFWFiles, Restart: []string{"ssh", "getty@tty1"}, Reapply: []string{"dhcpcd"}}
 	const showArm = `printf '<%s>\n' "$@" "$ID" "$D" "$BASE" "$PRUNE_DAYS" "$ALLOW_PENDING" "$UFW" "$UFW_FILES" "$TIMEOUT_MS" "$TIMEOUT_S"; printf '%s' "$ROLLBACK"`
 	got := eval(armPreamble(id, paths, s, 3500*time.Millisecond), showArm)
 	want := "</etc/it's>\n</etc/$(touch /tmp/hako-guard-test-ran)>\n</etc/a b>\n</etc/back\\slash>\n</etc/'\"$HOME\"'>\n" +
-		"<" + id + ">\n<" + d + ">\n<" + BaseDir + ">\n<30>\n<>\n<1>\n<" + strings.Join(ufwFiles, " ") + ">\n<3500>\n<3.500>\n" +
+		"<" + id + ">\n<" + d + ">\n<" + BaseDir + ">\n<30>\n<>\n<1>\n<" + strings.Join(UFWFiles, " ") + ">\n<3500>\n<3.500>\n" +
 		rollbackScript(id, s.Restart, s.Reapply)
 	if got != want {
 		t.Errorf("arm preamble gives:\n%s\nwant:\n%s", got, want)
 	}
 	// No ufw, a pending rollback allowed, a timeout of whole seconds.
 	got = eval(armPreamble(id, []string{"/etc/motd"}, Snapshot{AllowPending: true}, 61*time.Second), showArm)
-	if want := "</etc/motd>\n<" + id + ">\n<" + d + ">\n<" + BaseDir + ">\n<30>\n<1>\n<>\n<" + strings.Join(ufwFiles, " ") + ">\n<61000>\n<61.000>\n"; !strings.HasPrefix(got, want) {
+	if want := "</etc/motd>\n<" + id + ">\n<" + d + ">\n<" + BaseDir + ">\n<30>\n<1>\n<>\n<>\n<61000>\n<61.000>\n"; !strings.HasPrefix(got, want) {
 		t.Errorf("bare arm preamble gives:\n%s\nwant it to start with:\n%s", got, want)
 	}
 	// The rollback script keeps its own values, to run by hand too.

@@ -29,7 +29,7 @@ type SafetyNet interface {
 // NetRequest says what a safety net must be able to restore.
 type NetRequest struct {
 	Paths   []string // files the plan manages that can cut SSH
-	UFW     bool     // the plan manages the firewall
+	UFW     []string // the firewall's files, when the plan manages ufw
 	Restart []string // services to restart after restoring
 	Reapply []string // network services to restart, if running, when the host rolls back by itself
 	Timeout time.Duration

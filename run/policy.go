@@ -68,9 +68,7 @@ func guardRequest(steps []*plan.Step, env tasks.Env) NetRequest {
 			// A socket-activated sshd listens where ssh.socket says.
 			socket = socket || strings.HasPrefix(p, "/etc/systemd/system/ssh.socket.d/")
 		}
-		if len(firewall) > 0 {
-			r.UFW = true
-		}
+		r.UFW = append(r.UFW, firewall...)
 	}
 	if socket {
 		r.Restart = append(r.Restart, "ssh.socket")

@@ -104,8 +104,8 @@ func TestGuardRequest(t *testing.T) {
 	if !slices.Equal(r.Paths, want) {
 		t.Errorf("paths %q, want %q", r.Paths, want)
 	}
-	if !r.UFW {
-		t.Error("the firewall is not saved")
+	if !slices.Contains(r.UFW, "/etc/ufw/user.rules") || !slices.Contains(r.UFW, "/etc/default/ufw") {
+		t.Errorf("the firewall is not saved: %q", r.UFW)
 	}
 	if got := strings.Join(r.Restart, " "); got != "ssh ssh.socket" {
 		t.Errorf("restart %q", got)
