@@ -7,7 +7,7 @@ import (
 )
 
 // Fake answers requests from Go values, for unit tests of the packages that
-// ask (tasks, lint), so that none of them writes the wire format by hand.
+// ask (tasks, preflight), so that none of them writes the wire format by hand.
 type Fake struct {
 	answers map[string]any
 	// Else answers a request that was not Set (Fresh, or a test's own);

@@ -5,7 +5,7 @@
 // Endpoint, Login, Account, Unit, Packages, NetDevices, Configs, or a type
 // of another package that implements Request, such as guard.Pending). Script
 // turns all requests of a host into one shell script, run in one round trip:
-// identical requests (from several tasks and the linter) are asked once.
+// identical requests (from several tasks and preflight) are asked once.
 // Each request is answered by one shell function (in the embedded .sh
 // files) that prints records, one a line:
 //

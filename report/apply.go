@@ -63,7 +63,7 @@ func (p *Progress) Note(host, msg string) {
 	fmt.Fprintf(p.w, "%-*s  %s\n", p.width, host, p.st.paint(bold, "note: "+msg))
 }
 
-// Warning prints a warning about a host (the lockout linter's).
+// Warning prints a warning about a host (preflight's lockout checks').
 func (p *Progress) Warning(host, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

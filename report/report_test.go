@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/hako-dev/hako/hosts"
-	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/preflight"
 	"github.com/hako-dev/hako/run"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -73,7 +73,7 @@ func TestPlanOutput(t *testing.T) {
 	golden(t, "plan", b.String())
 }
 
-// The lockout linter in plan output: warnings under the host line, and a
+// Preflight's lockout checks in plan output: warnings under the host line, and a
 // task with two refusals as one error whose lines are indented.
 func TestPlanWarningsAndRefusals(t *testing.T) {
 	var b strings.Builder
@@ -86,11 +86,11 @@ func TestPlanWarningsAndRefusals(t *testing.T) {
 func lintPlan() *run.HostPlan {
 	pi := &plan.Host{Name: "pi", Conn: hosts.Config{Address: "10.213.0.10", Port: 22, User: "pi"}}
 	sshd := tasks.Address{Kind: "file", Name: "sshd"}
-	hp := &run.HostPlan{Host: pi, Notes: []string{"port 2222 refused the connection"}, Warnings: []lint.Finding{
+	hp := &run.HostPlan{Host: pi, Notes: []string{"port 2222 refused the connection"}, Warnings: []preflight.Finding{
 		{Check: "dhcpcd-networkmanager", Task: tasks.Address{Kind: "file", Name: "dhcpcd"}, Message: "file.dhcpcd writes /etc/dhcpcd.conf, but NetworkManager is running on this host"},
 		{Check: "ufw-lockout", Task: tasks.Address{Kind: "ufw", Name: "firewall"}, Message: "ufw.firewall would lock hako out of the host", Overridden: true},
 	}}
-	refused := []lint.Finding{
+	refused := []preflight.Finding{
 		{Check: "password-auth-without-key", Task: sshd, Message: `file.sshd sets "PasswordAuthentication no"`},
 		{Check: "socket-activated-port", Task: sshd, Message: `file.sshd sets "Port 2222"`},
 	}
@@ -155,7 +155,7 @@ func TestPlanJSONWarningsAndRefusals(t *testing.T) {
 	if sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
 		t.Errorf("summary %+v", sum)
 	}
-	golden(t, "plan-lint.json", b.String())
+	golden(t, "plan-preflight.json", b.String())
 }
 
 func TestPlanOutputColor(t *testing.T) {

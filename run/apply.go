@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/preflight"
 	"github.com/hako-dev/hako/tasks"
 )
 
@@ -68,7 +68,7 @@ func (r *Recap) add(s Status, n int) {
 type Reporter interface {
 	Result(r Result)
 	Note(host, msg string)
-	Warning(host, msg string) // the lockout linter's, never blocking
+	Warning(host, msg string) // preflight's lockout checks', never blocking
 }
 
 // Apply converges every host and returns one recap per host, in plan order.
@@ -128,7 +128,7 @@ func (a *hostApply) refuse(sv *survey) bool {
 }
 
 // refusalError is one task's refusals as its error.
-func refusalError(fs []lint.Finding) error {
+func refusalError(fs []preflight.Finding) error {
 	if len(fs) == 1 {
 		return fs[0].Err()
 	}

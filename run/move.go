@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
-	"github.com/hako-dev/hako/lint"
+	"github.com/hako-dev/hako/preflight"
 )
 
 // A port move: hako came in through the bootstrap settings (port 22 as the
@@ -63,7 +63,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		timeout = DefaultMoveTimeout
 	}
 	req := guardRequest(a.host.Steps, sv.env)
-	req.Timeout, req.AllowPending = timeout, a.conn.allow[lint.CheckPendingRollback]
+	req.Timeout, req.AllowPending = timeout, a.conn.allow[preflight.CheckPendingRollback]
 	net, err := o.ArmSafetyNet(ctx, a.conn.Host, req)
 	if err != nil {
 		a.failHost(fmt.Errorf("arming the rollback before %s: %w; nothing was changed", what, err))

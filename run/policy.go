@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/preflight"
 	"github.com/hako-dev/hako/tasks"
 )
 
@@ -97,7 +97,7 @@ func appendNetworkService(services []string, path string) []string {
 // splitRefusals decides which refusals stand: those whose check the run
 // does not override (-allow-risky), and those no run may override. The
 // others come back as warnings that say they were overridden.
-func splitRefusals(found []lint.Finding, allow map[string]bool) (stand, overridden []lint.Finding) {
+func splitRefusals(found []preflight.Finding, allow map[string]bool) (stand, overridden []preflight.Finding) {
 	for _, f := range found {
 		if f.Check != "" && allow[f.Check] {
 			f.Overridden = true

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
-	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/preflight"
 	"github.com/hako-dev/hako/tasks"
 )
 
@@ -118,14 +118,14 @@ func TestGuardRequest(t *testing.T) {
 // -allow-risky overrides a refusal by its check's name; a refusal without
 // a check stands whatever the run allows.
 func TestSplitRefusals(t *testing.T) {
-	found := []lint.Finding{{Check: tasks.CheckUFWLockout, Message: "a"}, {Check: lint.CheckSSHDPort, Message: "b"}, {Message: "c"}}
+	found := []preflight.Finding{{Check: tasks.CheckUFWLockout, Message: "a"}, {Check: preflight.CheckSSHDPort, Message: "b"}, {Message: "c"}}
 	for _, c := range []struct {
 		allow             map[string]bool
 		stand, overridden string
 	}{
 		{nil, "a b c", ""},
 		{map[string]bool{tasks.CheckUFWLockout: true}, "b c", "a"},
-		{map[string]bool{tasks.CheckUFWLockout: true, lint.CheckSSHDPort: true, "": true}, "c", "a b"},
+		{map[string]bool{tasks.CheckUFWLockout: true, preflight.CheckSSHDPort: true, "": true}, "c", "a b"},
 	} {
 		stand, over := splitRefusals(found, c.allow)
 		if messages(stand) != c.stand || messages(over) != c.overridden {
@@ -139,7 +139,7 @@ func TestSplitRefusals(t *testing.T) {
 	}
 }
 
-func messages(fs []lint.Finding) string {
+func messages(fs []preflight.Finding) string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.Message)

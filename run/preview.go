@@ -4,18 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/preflight"
 	"github.com/hako-dev/hako/tasks"
 )
 
 // HostPlan is what `hako plan` found for one host.
 type HostPlan struct {
 	Host     *plan.Host
-	Notes    []string       // how the host was reached, when that is worth saying
-	Warnings []lint.Finding // the lockout linter's warnings (and overridden refusals)
-	Changes  []*StepChange  // a refused task has its refusals as Err
-	Err      error          // the host could not be reached or probed
+	Notes    []string            // how the host was reached, when that is worth saying
+	Warnings []preflight.Finding // preflight's lockout checks' warnings (and overridden refusals)
+	Changes  []*StepChange       // a refused task has its refusals as Err
+	Err      error               // the host could not be reached or probed
 }
 
 // StepChange is one task's planned change, or why it could not be checked.

@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/preflight"
 	"github.com/hako-dev/hako/tasks"
 )
 
 // survey is what plan and apply both do before any change: connect, answer
-// every task's probes and the linter's facts in one round trip, check
-// every task once, and run the lockout linter. Both commands read the same
+// every task's probes and preflight's facts in one round trip, check
+// every task once, and run preflight's lockout checks. Both commands read the same
 // checks and the same refusals, so the preview cannot disagree with the run.
 type survey struct {
 	conn  *session
@@ -19,8 +19,8 @@ type survey struct {
 	env   tasks.Env
 	// checked is every task's Check against state, run once.
 	checked  map[*plan.Step]checked
-	refused  map[tasks.Address][]lint.Finding // by task; the zero address: the host as a whole
-	warnings []lint.Finding
+	refused  map[tasks.Address][]preflight.Finding // by task; the zero address: the host as a whole
+	warnings []preflight.Finding
 }
 
 // checked is the outcome of one task's Check.
@@ -36,20 +36,20 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 	if err != nil {
 		return nil, err
 	}
-	state, err := conn.gather(ctx, append(probesOf(h.Steps), lint.Probes(h)...))
+	state, err := conn.gather(ctx, append(probesOf(h.Steps), preflight.Probes(h)...))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
 	s := &survey{conn: conn, state: state, env: conn.env(h, state), checked: map[*plan.Step]checked{},
-		refused: map[tasks.Address][]lint.Finding{}}
-	var own []lint.Finding
+		refused: map[tasks.Address][]preflight.Finding{}}
+	var own []preflight.Finding
 	for _, st := range h.Steps {
 		c, err := check(h.Name, st, state, s.env)
 		s.checked[st] = checked{c, err}
-		own = append(own, lint.TaskFindings(st.Task.Address(), tasks.RefusalsOf(c, err))...)
+		own = append(own, preflight.TaskFindings(st.Task.Address(), tasks.RefusalsOf(c, err))...)
 	}
-	found, warnings, err := lintHost(h, state, own)
+	found, warnings, err := preflightHost(h, state, own)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -74,12 +74,12 @@ func (s *survey) changes() map[*plan.Step]*tasks.Change {
 }
 
 // hostRefusals are the refusals about no task of the host.
-func (s *survey) hostRefusals(h *plan.Host) []lint.Finding {
+func (s *survey) hostRefusals(h *plan.Host) []preflight.Finding {
 	tasksOf := map[tasks.Address]bool{}
 	for _, st := range h.Steps {
 		tasksOf[st.Task.Address()] = true
 	}
-	var out []lint.Finding
+	var out []preflight.Finding
 	for addr, fs := range s.refused {
 		if !tasksOf[addr] {
 			out = append(out, fs...)
@@ -88,9 +88,9 @@ func (s *survey) hostRefusals(h *plan.Host) []lint.Finding {
 	return out
 }
 
-// lintHost is lint.Run with a panic turned into the host's error.
-func lintHost(h *plan.Host, state *tasks.State, own []lint.Finding) (refusals, warnings []lint.Finding, err error) {
+// preflightHost is preflight.Run with a panic turned into the host's error.
+func preflightHost(h *plan.Host, state *tasks.State, own []preflight.Finding) (refusals, warnings []preflight.Finding, err error) {
 	defer recovered(&err, h.Name, "the lockout checks")
-	refusals, warnings = lint.Run(h, state, own)
+	refusals, warnings = preflight.Run(h, state, own)
 	return refusals, warnings, nil
 }

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hako-dev/hako/lint"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/preflight"
 	"golang.org/x/term"
 )
 
@@ -80,8 +80,8 @@ type checkSet map[string]bool
 func (c checkSet) String() string { return "" }
 
 func (c checkSet) Set(s string) error {
-	if !lint.IsRefusalCheck(s) {
-		return fmt.Errorf("unknown check %q: the checks are %s", s, strings.Join(lint.RefusalChecks, ", "))
+	if !preflight.IsRefusalCheck(s) {
+		return fmt.Errorf("unknown check %q: the checks are %s", s, strings.Join(preflight.RefusalChecks, ", "))
 	}
 	c[s] = true
 	return nil
@@ -135,7 +135,7 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 			"accept the changed host key of this host (a reflashed card): its old keys are removed from known_hosts (repeatable)")
 		o.allowRisky = map[string]bool{}
 		fs.Var(checkSet(o.allowRisky), "allow-risky",
-			"go ahead although this lockout check refuses the plan; it is reported as a warning (repeatable): "+strings.Join(lint.RefusalChecks, ", "))
+			"go ahead although this lockout check refuses the plan; it is reported as a warning (repeatable): "+strings.Join(preflight.RefusalChecks, ", "))
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: hako %s [options] DIR\n\nOptions:\n", name)

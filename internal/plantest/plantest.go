@@ -1,5 +1,5 @@
 // Package plantest builds plans from HCL source for tests of the packages
-// that consume them (run, lint).
+// that consume them (run, preflight).
 package plantest
 
 import (

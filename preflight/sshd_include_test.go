@@ -1,4 +1,4 @@
-package lint
+package preflight
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// lintSoon runs the linter, failing the test if it is still at work after
+// lintSoon runs the checks, failing the test if it is still at work after
 // a minute: a loop of Includes must be seen, not expanded.
 func lintSoon(t *testing.T, src string, facts ...fact) (refusals, warnings []Finding) {
 	t.Helper()
@@ -23,7 +23,7 @@ func lintSoon(t *testing.T, src string, facts ...fact) (refusals, warnings []Fin
 	case r := <-done:
 		return r.ref, r.warn
 	case <-time.After(time.Minute):
-		t.Fatal("the linter was still reading sshd's configuration after a minute")
+		t.Fatal("the checks were still reading sshd's configuration after a minute")
 		return nil, nil
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/hako-dev/hako/internal/testhost"
 )
 
-// The lockout linter on real hosts: each refusal stops plan and apply
+// Preflight's lockout checks on real hosts: each refusal stops plan and apply
 // (exit 1, naming the task and the check) before anything changes on the
 // host; -allow-risky NAME lets a plan through with a warning; the distro
 // drift warnings show in plan and apply without blocking.

@@ -1,4 +1,4 @@
-package lint
+package preflight
 
 import (
 	"crypto/ed25519"
@@ -39,7 +39,7 @@ const (
 // hostOf builds a plan from HCL source and returns its one host.
 func hostOf(t *testing.T, src string) *plan.Host { return plantest.Build(t, src).Hosts[0] }
 
-// hostFacts is what the tests' host answers to lint's probes.
+// hostFacts is what the tests' host answers to preflight's probes.
 type hostFacts struct {
 	login    string
 	units    map[string]probe.UnitInfo

@@ -1,4 +1,4 @@
-package lint
+package preflight
 
 import (
 	"path"
@@ -60,7 +60,7 @@ const sshdMaxDepth = 16
 // sshdMaxReads bounds the files one reading expands. The configuration
 // comes from the host: Includes that fan out (each file including every
 // other) multiply at every level, and without a bound a few files would
-// keep the linter busy for hours. A real configuration reads a handful.
+// keep the checks busy for hours. A real configuration reads a handful.
 const sshdMaxReads = 256
 
 // includeProblem is why sshdRead stopped reading: a file includes itself

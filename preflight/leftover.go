@@ -1,4 +1,4 @@
-package lint
+package preflight
 
 import (
 	"github.com/hako-dev/hako/plan"

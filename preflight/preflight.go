@@ -1,11 +1,11 @@
-// Package lint checks a host's plan against the host before anything
+// Package preflight checks a host's plan against the host before anything
 // changes: for the ways a plan can lock you out of a freshly flashed card
 // (refusals, each overridable by name with -allow-risky) and for distro
 // drift that makes part of a plan do nothing (warnings, never blocking).
 //
 // What the checks need comes from probe requests (Probes), answered in
 // the same round trip as the tasks' probes; Run is pure over the State.
-package lint
+package preflight
 
 import (
 	"fmt"
