@@ -155,7 +155,7 @@ func TestPlanJSONWarningsAndRefusals(t *testing.T) {
 	if sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
 		t.Errorf("summary %+v", sum)
 	}
-	golden(t, "plan-preflight.json", b.String())
+	golden(t, "plan-lint.json", b.String())
 }
 
 func TestPlanOutputColor(t *testing.T) {
