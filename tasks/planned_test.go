@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +11,10 @@ import (
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/ufw"
 )
+
+// kindSamples are sample changes that a kind's own test file adds in an
+// init, so that a new kind brings its sample with it.
+var kindSamples = map[string]*Change{}
 
 // sampleChanges has a change of every kind, with the kind's planned value
 // filled in as its Check would.
@@ -61,6 +66,7 @@ func roundTrip(t *testing.T, c *Change) (*Change, string) {
 // the kind's own type; only what must not be written out is missing.
 func TestChangeRoundTripEveryKind(t *testing.T) {
 	samples := sampleChanges()
+	maps.Copy(samples, kindSamples)
 	for _, kind := range KindNames() {
 		c, ok := samples[kind]
 		if !ok {
