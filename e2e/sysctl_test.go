@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/hako-dev/hako/internal/testhost"
+	"github.com/hako-dev/hako/tasks"
 )
 
 // sysctlState is what the sysctl tasks manage on the host: the live values
@@ -55,6 +57,27 @@ task "sysctl" "ports" {
 		"~ sysctl.ports  net.ipv4.ip_local_port_range = 20000 40000\n      value: 32768 60999 → 20000 40000\n",
 		"+net.ipv4.ip_local_port_range = 20000\t40000\n",
 		"Plan: 3 to change, 0 unchanged.")
+	// The same changes as data, read back into their Go types.
+	js := hako(t, "plan", "-json", dir)
+	var doc struct {
+		Hosts []struct {
+			Changes []*tasks.Change `json:"changes"`
+		} `json:"hosts"`
+	}
+	if err := json.Unmarshal([]byte(js.stdout), &doc); err != nil || len(doc.Hosts) != 1 || len(doc.Hosts[0].Changes) != 3 {
+		t.Fatalf("plan -json: %v\n%s", err, js)
+	}
+	wantPlans := map[string]tasks.SysctlPlan{
+		"sysctl.forwarding": {Live: "0", SetLive: true, Write: true, Mode: 0o644, Owner: "root", Group: "root"},
+		"sysctl.rp_filter":  {Live: "0", SetLive: true, Write: true, Mode: 0o644, Owner: "0", Group: "0"},
+		"sysctl.ports":      {Live: "32768\t60999", SetLive: true, Write: true, Mode: 0o644, Owner: "0", Group: "0"},
+	}
+	for _, c := range doc.Hosts[0].Changes {
+		p, ok := c.Planned.(*tasks.SysctlPlan)
+		if !ok || *p != wantPlans[c.Address.String()] {
+			t.Errorf("plan -json: %s planned %#v, want %#v", c.Address, c.Planned, wantPlans[c.Address.String()])
+		}
+	}
 	if after := sysctlState(t, h); after != before {
 		t.Fatalf("plan changed the host:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
