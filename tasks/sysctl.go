@@ -193,8 +193,9 @@ func (s *Sysctl) Check(st *State, _ Env) (*Change, error) {
 	return c, nil
 }
 
-// shownValue shows a tab as sysctl's output does not: as a space would
-// hide it.
+// shownValue is a value as a plan line shows it: the tab between the
+// numbers of a parameter that holds several as a space, which does not
+// jump to the terminal's next tab stop.
 func shownValue(v string) string { return strings.ReplaceAll(v, "\t", " ") }
 
 // fileContent is the file's new content (nil when its line is right
