@@ -146,3 +146,39 @@ task "sysctl" "bad" {
 		t.Errorf("a refused value left a file or changed the value:\n%s", got)
 	}
 }
+
+// A network parameter set live can cut hako's connection: with -confirm the
+// change is guarded (the file saved first) and confirmed over a new
+// connection. The same parameter for the next boot only is not guarded.
+func TestSysctlConfirm(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	h.Exec(t, "echo 0 >/proc/sys/net/ipv4/ip_forward")
+	dir := planFor(t, h, `
+task "sysctl" "forwarding" {
+  name  = "net.ipv4.ip_forward"
+  value = 1
+}
+`)
+	r := hako(t, "apply", "-confirm", "60s", dir)
+	if r.code != 0 {
+		t.Fatalf("apply:\n%s", r)
+	}
+	mustContain(t, r, "guarded change", "confirmed over a new connection", "changed  sysctl.forwarding")
+	if got := h.Exec(t, "cat /proc/sys/net/ipv4/ip_forward; ls /var/lib/hako/guard | wc -l"); got != "1\n0\n" {
+		t.Errorf("ip_forward and guard snapshots left: %q", got)
+	}
+
+	dir = planFor(t, h, `
+task "sysctl" "boot_only" {
+  name  = "net.ipv4.conf.all.rp_filter"
+  value = 2
+  apply = false
+}
+`)
+	r = hako(t, "apply", "-confirm", "60s", dir)
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, "guarded change") {
+		t.Fatalf("apply = false: want an unguarded apply:\n%s", r)
+	}
+	mustContain(t, r, "changed  sysctl.boot_only")
+}

@@ -130,6 +130,20 @@ func (s *Sysctl) Probes() []Probe {
 		probe.Stat{Path: s.file}, probe.File{Path: s.file}}
 }
 
+// WrittenPaths: the sysctl file.
+func (s *Sysctl) WrittenPaths() []string { return []string{s.file} }
+
+// Cuts: a network parameter set live (forwarding, reverse-path filtering,
+// the ports a connection may use) can cut the network, and so the SSH
+// connection, the moment it is set. A task with apply = false changes
+// nothing until the next boot, which no guard of this run would watch.
+func (s *Sysctl) Cuts(Env) Cuts {
+	if s.apply && strings.HasPrefix(s.name, "net.") {
+		return CutsNetwork
+	}
+	return 0
+}
+
 // SysctlPlan is a sysctl task's planned change. The file's new content
 // is in Change.Content.
 type SysctlPlan struct {

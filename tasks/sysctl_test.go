@@ -401,3 +401,30 @@ func TestSysctlLine(t *testing.T) {
 		}
 	}
 }
+
+// A network parameter set live is a change that can cut the connection,
+// which -confirm guards by saving the file; one set at the next boot only,
+// or outside net.*, cuts nothing now.
+func TestSysctlCapabilities(t *testing.T) {
+	for body, want := range map[string]Cuts{
+		"name = \"net.ipv4.ip_forward\"\nvalue = 1":                CutsNetwork,
+		"name = \"net.ipv4.ip_forward\"\nvalue = 1\napply = false": 0,
+		"name = \"vm.swappiness\"\nvalue = 10":                     0,
+	} {
+		var task Task = mustSysctl(t, body)
+		c, ok := task.(Cutter)
+		if !ok {
+			t.Fatal("sysctl is not a Cutter")
+		}
+		if got := c.Cuts(Env{}); got != want {
+			t.Errorf("%s: cuts %v, want %v", body, got, want)
+		}
+		w, ok := task.(PathWriter)
+		if !ok {
+			t.Fatal("sysctl is not a PathWriter")
+		}
+		if got := w.WrittenPaths(); !reflect.DeepEqual(got, []string{"/etc/sysctl.d/99-hako-fwd.conf"}) {
+			t.Errorf("%s: writes %q", body, got)
+		}
+	}
+}
