@@ -14,6 +14,13 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
+func init() {
+	kindSamples["sysctl"] = &Change{Address: Address{"sysctl", "forwarding"}, Action: Update, Summary: "net.ipv4.ip_forward = 1",
+		Attrs:   []AttrChange{{"value", "0", "1"}},
+		Content: NewContentChange("/etc/sysctl.d/60-net.conf", []byte("vm.swappiness = 10\n"), []byte("vm.swappiness = 10\nnet.ipv4.ip_forward = 1\n"), false),
+		Planned: &SysctlPlan{Live: "0", SetLive: true, Write: true, Mode: 0o644, Owner: "0", Group: "0"}}
+}
+
 // decodeSysctlPlan decodes the sysctl task block src the way the plan
 // package does (the kind's schema, then its decoder), with literal values.
 func decodeSysctlPlan(t *testing.T, src string) (*Sysctl, hcl.Diagnostics) {
