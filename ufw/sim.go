@@ -104,7 +104,7 @@ func (s *sim) insert(r *PlanRule, f Family) {
 				apps = append(apps, name)
 			}
 		}
-		s.fail("%s, %q, belongs right before the host's %s rule %q, but `ufw insert` cannot put it there: ufw numbers each application rule (%s) as one rule although it keeps a line per protocol for it, and refuses the position that spot needs; delete the application rule on the host first (for example `ufw delete allow %s`)",
+		s.fail("%s, %q, belongs right before the host's %s rule %q, a spot `ufw insert` cannot reach past application rules (%s): delete them on the host first (`ufw delete allow %s`)",
 			r.where(), r.Describe(s.ipv6), f, describeRule(l[j].Rule, []Family{f}, s.ipv6), strings.Join(apps, ", "), apps0(apps))
 		return
 	}
