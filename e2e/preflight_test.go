@@ -124,7 +124,7 @@ task "file" "sshd" {
 }
 `)
 	plan, apply := refusedEverywhere(t, h, dir, "file.sshd", "password-auth-without-key",
-		`file.sshd sets "PasswordAuthentication no" in /etc/ssh/sshd_config.d/10-hako.conf, and alice, the user hako logs in as (the host's user), would have no authorized key: the user does not exist on the host, and no user task gives it authorized_keys; nobody could log in as alice, with a password or a key`,
+		`file.sshd sets "PasswordAuthentication no", but hako's login user alice has no key (no such user on the host): nobody could log in. Give it a key in a user task`,
 		"connecting with the bootstrap settings instead (pi@")
 	for _, r := range []result{plan, apply} {
 		mustContain(t, r, "warning: alice, the user hako logs in as (the host's user), does not exist on the host and no user task creates it")
@@ -170,8 +170,7 @@ task "file" "port" {
 }
 `)
 	refusedEverywhere(t, h, dir, "file.port", "socket-activated-port",
-		`file.port sets "Port 2222" in /etc/ssh/sshd_config.d/20-port.conf, but sshd is socket-activated on this host (ssh.socket is enabled and active, listening on [::]:22)`,
-		"ListenStream=PORT")
+		`file.port sets "Port 2222", but sshd is socket-activated on this host and ignores it: SSH would not move. Use an ssh.socket drop-in: ListenStream= then ListenStream=PORT`)
 
 	apply := hako(t, "apply", "-allow-risky", "socket-activated-port", dir)
 	if apply.code != 0 {

@@ -27,14 +27,14 @@ func passwordAuth(e *env) []Finding {
 		return nil
 	case d.file.task != (tasks.Address{}):
 		return []Finding{{Check: CheckPasswordAuth, Task: d.file.task, Message: fmt.Sprintf(
-			`%s sets "PasswordAuthentication no" in %s, and %s, the user hako logs in as (the host's user), would have no authorized key: %s; nobody could log in as %s, with a password or a key. Give %s a key first, in a user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
-			d.file.task, d.file.path, name, why, name, name)}}
+			`%s sets "PasswordAuthentication no", but hako's login user %s has no key (%s): nobody could log in. Give it a key in a user task`,
+			d.file.task, name, why)}}
 	case by != (tasks.Address{}):
 		// The host refuses passwords already, by its own configuration;
-		// the plan's user task takes the last way in.
+		// the plan's user task takes the last way in. why names the task.
 		return []Finding{{Check: CheckPasswordAuth, Task: by, Message: fmt.Sprintf(
-			`%s leaves %s, the user hako logs in as (the host's user), without an authorized key: %s; and sshd refuses passwords ("PasswordAuthentication no" in %s, on the host): nobody could log in as %s. Keep a key for %s in the user task: authorized_keys = [file("~/.ssh/id_ed25519.pub")]`,
-			by, name, why, d.file.path, name, name)}}
+			`%s, and the host's sshd refuses passwords (%s): hako could not log in as %s. Leave %s a key in the user task`,
+			why, d.file.path, name, name)}}
 	}
 	return nil // the host's own state, not the plan's doing
 }
@@ -55,19 +55,18 @@ func (e *env) noKey(user string) (why string, by tasks.Address) {
 		}
 	}
 	if exclusive != nil {
-		return exclusive.String() + " removes its keys (exclusive_keys = true) and adds none", *exclusive
+		return exclusive.String() + "'s exclusive_keys drops its keys", *exclusive
 	}
 	uf := e.facts.users[user]
-	file := "~" + user + "/.ssh/authorized_keys"
 	switch {
 	case uf == nil || !uf.exists:
-		why = "the user does not exist on the host, and no user task gives it authorized_keys"
+		why = "no such user on the host"
 	case uf.keysUnreadable:
-		why = "hako cannot read " + file + " (become = true lets it), and no user task gives it authorized_keys"
+		why = "its authorized_keys is unreadable without become"
 	case !uf.keysKnown:
-		why = "it has no " + file + " on the host, and no user task gives it authorized_keys"
+		why = "no authorized_keys file on the host"
 	case !hasKey(uf.keys):
-		why = file + " on the host holds no key, and no user task gives it authorized_keys"
+		why = "its authorized_keys holds no key"
 	}
 	return why, tasks.Address{}
 }

@@ -16,8 +16,8 @@ func TestPasswordAuthWithoutKey(t *testing.T) {
 	h := hostOf(t, aliceHost+sshdTask("sshd", hardening, "Port 2222\nPermitRootLogin no\nPasswordAuthentication no\n"))
 	ref, warn := run(t, h, nil, login("pi"), hostFile("/etc/ssh/sshd_config", debianSSHD), absent("alice"), userLine("pi", "pi,sudo"))
 	wantFindings(t, "refusals", ref, "password-auth-without-key file.sshd")
-	mustMention(t, ref[0], `file.sshd sets "PasswordAuthentication no" in `+hardening, "alice, the user hako logs in as",
-		"does not exist on the host", "authorized_keys = [file(")
+	mustMention(t, ref[0], `file.sshd sets "PasswordAuthentication no", but hako's login user alice has no key (no such user on the host): nobody could log in`,
+		"Give it a key in a user task")
 	if e := ref[0].Err().Error(); e != "refused: "+ref[0].Message+" (check password-auth-without-key; -allow-risky password-auth-without-key overrides it)" {
 		t.Errorf("error %q", e)
 	}
@@ -45,15 +45,15 @@ func TestPasswordAuthKeys(t *testing.T) {
 }
 `, []fact{absent("alice")}, ""},
 		{"a key on the host", "", []fact{userLine("alice", "alice"), keysLine("alice", "# mine\n"+key+"\n")}, ""},
-		{"an empty authorized_keys", "", []fact{userLine("alice", "alice"), keysLine("alice", "")}, "~alice/.ssh/authorized_keys on the host holds no key"},
+		{"an empty authorized_keys", "", []fact{userLine("alice", "alice"), keysLine("alice", "")}, "(its authorized_keys holds no key)"},
 		{"only junk in it", "", []fact{userLine("alice", "alice"), keysLine("alice", "# old\nssh-rsa notbase64\n")}, "holds no key"},
-		{"no authorized_keys", "", []fact{userLine("alice", "alice")}, "it has no ~alice/.ssh/authorized_keys on the host"},
-		{"unreadable", "", []fact{userLine("alice", "alice"), keysUnreadable("alice")}, "hako cannot read ~alice/.ssh/authorized_keys"},
+		{"no authorized_keys", "", []fact{userLine("alice", "alice")}, "(no authorized_keys file on the host)"},
+		{"unreadable", "", []fact{userLine("alice", "alice"), keysUnreadable("alice")}, "(its authorized_keys is unreadable without become)"},
 		{"exclusive_keys removes the host's", `task "user" "admin" {
   name           = "alice"
   exclusive_keys = true
 }
-`, []fact{userLine("alice", "alice"), keysLine("alice", key+"\n")}, "user.admin removes its keys (exclusive_keys = true) and adds none"},
+`, []fact{userLine("alice", "alice"), keysLine("alice", key+"\n")}, "(user.admin's exclusive_keys drops its keys)"},
 	} {
 		h := hostOf(t, aliceHost+c.tasks+sshd)
 		ref, _ := run(t, h, nil, append(base, c.facts...)...)
@@ -133,7 +133,7 @@ func TestPasswordAuthOnTheHostAndAUserTask(t *testing.T) {
   name           = "alice"
   exclusive_keys = true
 }
-`, "user.alice leaves alice, the user hako logs in as (the host's user), without an authorized key: user.alice removes its keys"},
+`, "user.alice's exclusive_keys drops its keys, and the host's sshd refuses passwords"},
 		{"exclusive_keys with a key", `task "user" "alice" {
   name            = "alice"
   exclusive_keys  = true
@@ -150,7 +150,7 @@ func TestPasswordAuthOnTheHostAndAUserTask(t *testing.T) {
 		case c.want != "" && len(ref) != 1:
 			t.Errorf("%s: refusals %v", c.name, ref)
 		case c.want != "":
-			mustMention(t, ref[0], c.want, `"PasswordAuthentication no" in /etc/ssh/sshd_config.d/50-cloud-init.conf, on the host`)
+			mustMention(t, ref[0], c.want, "(/etc/ssh/sshd_config.d/50-cloud-init.conf): hako could not log in as alice. Leave alice a key in the user task")
 		}
 	}
 }

@@ -14,8 +14,7 @@ import (
 // ssh-socket (a warning): sshd is socket-activated, Port or not.
 
 func socketPort(e *env) []Finding {
-	sock, ok := e.socketActivated()
-	if !ok {
+	if _, ok := e.socketActivated(); !ok {
 		return nil
 	}
 	var out []Finding
@@ -31,8 +30,8 @@ func socketPort(e *env) []Finding {
 			what = d.keyword()
 		}
 		out = append(out, Finding{Check: CheckSocketPort, Task: t, Message: fmt.Sprintf(
-			"%s sets %q in %s, but sshd is socket-activated on this host (%s): sshd listens where ssh.socket says and ignores Port and ListenAddress, so SSH would not move. Set the port in a drop-in for ssh.socket (/etc/systemd/system/ssh.socket.d/port.conf: [Socket] ListenStream= then ListenStream=PORT), or run sshd as ssh.service without the socket",
-			t, what, d.file.path, sock)})
+			"%s sets %q, but sshd is socket-activated on this host and ignores it: SSH would not move. Use an ssh.socket drop-in: ListenStream= then ListenStream=PORT",
+			t, what)})
 	}
 	return out
 }

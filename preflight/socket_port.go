@@ -40,14 +40,10 @@ func socketListenPort(e *env) []Finding {
 	if !e.portLost(ports, now) {
 		return nil
 	}
-	source := "Debian's ssh.socket"
-	if len(from) > 0 {
-		source = "from " + pathList(from)
-	}
 	want := e.port()
 	return []Finding{{Check: CheckSSHDPort, Task: by.task, Message: fmt.Sprintf(
-		"%s leaves ssh.socket listening only on %s (%s), but the host's port is %s, and sshd is socket-activated on this host: once ssh.socket restarts, hako could not connect again. Keep ListenStream=%s; to move SSH, set the host's port to the new one and add a bootstrap block with the old (bootstrap { port = %s }), so that hako moves it safely",
-		by.task, showPorts(ports, anySensitive(from)), source, want, want, want)}}
+		"%s leaves ssh.socket on %s%s, not the host's port %s: hako would be locked out. Keep ListenStream=%s"+moveAdvice,
+		by.task, showPorts(ports, anySensitive(from)), source(by, from, " (Debian's ssh.socket)"), want, want, want)}}
 }
 
 // socketPorts returns the TCP ports ssh.socket listens on with e's files,

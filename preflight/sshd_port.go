@@ -32,14 +32,10 @@ func sshdPort(e *env) []Finding {
 	if !e.portLost(ports, now) {
 		return nil
 	}
-	source := "sshd's default: no Port is left in its configuration"
-	if len(from) > 0 {
-		source = "from " + pathList(directiveFiles(from))
-	}
 	want := e.port()
 	return []Finding{{Check: CheckSSHDPort, Task: by.task, Message: fmt.Sprintf(
-		"%s leaves sshd listening only on %s (%s), but the host's port is %s: after sshd restarts, hako could not connect again. Keep sshd on port %s; to move SSH, set the host's port to the new one and add a bootstrap block with the old (bootstrap { port = %s }), so that hako moves it safely",
-		by.task, showPorts(ports, anySensitive(directiveFiles(from))), source, want, want, want)}}
+		"%s leaves sshd on %s%s, not the host's port %s: hako would be locked out. Keep %s"+moveAdvice,
+		by.task, showPorts(ports, anySensitive(directiveFiles(from))), source(by, directiveFiles(from), " (no Port line: sshd's default)"), want, want, want)}}
 }
 
 // sshdListenPorts returns the ports sshd listens on with ds, as
@@ -207,4 +203,22 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// moveAdvice ends the sshd-port refusals, after what to keep: how hako
+// moves SSH instead, by a port move (the host's new port, the old one in
+// its bootstrap block). Its verb is the host's port.
+const moveAdvice = "; to move SSH, change the host's port and add bootstrap { port = %s }"
+
+// source says where the ports come from, unless from the file of the
+// task named (by) alone: the files whose lines decide, or none when no
+// line does and the default applies.
+func source(by endFile, from []endFile, none string) string {
+	switch {
+	case len(from) == 0:
+		return none
+	case pathList(from) == by.path:
+		return ""
+	}
+	return " (from " + pathList(from) + ")"
 }

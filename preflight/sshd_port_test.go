@@ -31,8 +31,8 @@ func TestSSHDPort(t *testing.T) {
 	}
 	h := hostOf(t, aliceHost+sshdTask("sshd", "/etc/ssh/sshd_config.d/10-hako.conf", "Port 50022\n"))
 	ref, _ := run(t, h, nil, facts...)
-	mustMention(t, ref[0], "file.sshd leaves sshd listening only on port 50022 (from /etc/ssh/sshd_config.d/10-hako.conf)",
-		"the host's port is 2222", "Keep sshd on port 2222", "bootstrap { port = 2222 }")
+	mustMention(t, ref[0], "file.sshd leaves sshd on port 50022, not the host's port 2222: hako would be locked out",
+		"Keep 2222; to move SSH, change the host's port and add bootstrap { port = 2222 }")
 	ref, warn := run(t, h, map[string]bool{CheckSSHDPort: true}, facts...)
 	if len(ref) != 0 || len(warn) == 0 {
 		t.Errorf("-allow-risky sshd-port: refusals %v warnings %v", ref, warn)
@@ -106,19 +106,27 @@ func TestSSHDPortEffective(t *testing.T) {
 	}
 }
 
-// The refusals say where the ports come from.
+// The refusals say where the ports come from, unless from the task's own
+// file.
 func TestSSHDPortMessages(t *testing.T) {
 	const dropIn = "/etc/ssh/sshd_config.d/10-hako.conf"
 	facts := []fact{login("alice"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD)}
 	h := hostOf(t, movedHost+sshdTask("sshd", dropIn, "PermitRootLogin no\n"))
 	ref, _ := run(t, h, nil, append(facts, hostFile(dropIn, "Port 2222\n"))...)
 	wantFindings(t, "dropped Port", ref, "sshd-port file.sshd")
-	mustMention(t, ref[0], "file.sshd leaves sshd listening only on port 22 (sshd's default: no Port is left in its configuration), but the host's port is 2222")
+	mustMention(t, ref[0], "file.sshd leaves sshd on port 22 (no Port line: sshd's default), not the host's port 2222")
 
 	h = hostOf(t, piHost+sshdTask("sshd", dropIn, "Port 22\nListenAddress 0.0.0.0:50022\nListenAddress [::]:50023\n"))
 	ref, _ = run(t, h, nil, facts...)
 	wantFindings(t, "ListenAddress", ref, "sshd-port file.sshd")
-	mustMention(t, ref[0], "file.sshd leaves sshd listening only on ports 50022, 50023 (from "+dropIn+"), but the host's port is 22")
+	mustMention(t, ref[0], "file.sshd leaves sshd on ports 50022, 50023, not the host's port 22")
+
+	// The plan's sshd_config drops the host's Port 2222: the drop-in on
+	// the host decides.
+	h = hostOf(t, movedHost+sshdTask("sshd", "/etc/ssh/sshd_config", debianSSHD))
+	ref, _ = run(t, h, nil, login("alice"), userLine("alice", "alice,sudo"), hostFile("/etc/ssh/sshd_config", debianSSHD+"Port 2222\n"), hostFile(dropIn, "Port 50022\n"))
+	wantFindings(t, "the host's drop-in", ref, "sshd-port file.sshd")
+	mustMention(t, ref[0], "file.sshd leaves sshd on port 50022 (from "+dropIn+"), not the host's port 2222")
 }
 
 // A port that comes from sensitive content is not quoted in the refusal.
@@ -139,7 +147,7 @@ task "file" "sshd" {
 `)
 		ref, _ := run(t, h, nil, facts...)
 		wantFindings(t, line, ref, "sshd-port file.sshd")
-		mustMention(t, ref[0], "file.sshd leaves sshd listening only on port (sensitive)", "the host's port is 2222")
+		mustMention(t, ref[0], "file.sshd leaves sshd on port (sensitive), not the host's port 2222")
 		if strings.Contains(ref[0].Message, "50022") {
 			t.Errorf("the sensitive port is shown: %s", ref[0].Message)
 		}
