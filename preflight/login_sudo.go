@@ -3,6 +3,7 @@ package preflight
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -30,7 +31,7 @@ func loginUserSudo(e *env) []Finding {
 			if managed && !grants {
 				how = append(how, `sudo = "none"`)
 			}
-			if u.ExclusiveGroups() && !contains(u.Groups(), "sudo") {
+			if u.ExclusiveGroups() && !slices.Contains(u.Groups(), "sudo") {
 				how = append(how, `exclusive_groups = true without "sudo" in groups`)
 			}
 			if len(how) == 0 {
@@ -87,7 +88,7 @@ func (e *env) otherSudoRule(user string, groups []string, skip string) string {
 				continue
 			}
 			for _, who := range strings.Split(fields[0], ",") {
-				if who == user || strings.HasPrefix(who, "%") && contains(groups, who[1:]) {
+				if who == user || strings.HasPrefix(who, "%") && slices.Contains(groups, who[1:]) {
 					return p
 				}
 			}

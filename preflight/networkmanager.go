@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,7 +50,7 @@ func dhcpcdInterfaces(conf []byte) []string {
 func managedDevices(devices map[string]string, ifaces []string) []string {
 	var out []string
 	for d, state := range devices {
-		if d == "lo" || state == "unmanaged" || state == "" || (len(ifaces) > 0 && !contains(ifaces, d)) {
+		if d == "lo" || state == "unmanaged" || state == "" || (len(ifaces) > 0 && !slices.Contains(ifaces, d)) {
 			continue
 		}
 		out = append(out, d)

@@ -9,6 +9,7 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
@@ -37,14 +38,7 @@ const (
 var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude}
 
 // IsRefusalCheck reports whether name is one of RefusalChecks.
-func IsRefusalCheck(name string) bool {
-	for _, c := range RefusalChecks {
-		if c == name {
-			return true
-		}
-	}
-	return false
-}
+func IsRefusalCheck(name string) bool { return slices.Contains(RefusalChecks, name) }
 
 // Finding is one refusal or warning.
 type Finding struct {
@@ -198,13 +192,4 @@ func (e *env) userTasks(name string) []tasks.Account {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

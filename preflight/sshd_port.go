@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -114,11 +115,11 @@ func (e *env) port() string { return strconv.Itoa(e.host.Conn.Port) }
 // port forward, sshd -p); a plan that keeps those ports then changes
 // nothing hako relies on.
 func (e *env) portLost(end, now []string) bool {
-	if contains(end, e.port()) {
+	if slices.Contains(end, e.port()) {
 		return false
 	}
-	explained := contains(now, e.port()) ||
-		e.host.Bootstrap != nil && contains(now, strconv.Itoa(e.host.Bootstrap.Port))
+	explained := slices.Contains(now, e.port()) ||
+		e.host.Bootstrap != nil && slices.Contains(now, strconv.Itoa(e.host.Bootstrap.Port))
 	return explained || !sameSet(end, now)
 }
 
@@ -184,7 +185,7 @@ func showPorts(ports []string, hidden bool) string {
 func uniq(list []string) []string {
 	var out []string
 	for _, s := range list {
-		if !contains(out, s) {
+		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -193,12 +194,12 @@ func uniq(list []string) []string {
 
 func sameSet(a, b []string) bool {
 	for _, s := range a {
-		if !contains(b, s) {
+		if !slices.Contains(b, s) {
 			return false
 		}
 	}
 	for _, s := range b {
-		if !contains(a, s) {
+		if !slices.Contains(a, s) {
 			return false
 		}
 	}
