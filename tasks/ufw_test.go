@@ -231,8 +231,11 @@ func sameLines(t *testing.T, what string, got, want []string) {
 	}
 }
 
-// The seed's firewall on a fresh card: enable, with every rule added
-// in one go, then the default, then enable.
+// The home server's firewall (SSH, 80 and 443 open, VNC on 5900 from the
+// LAN only) on a fresh card, where ufw is installed but inactive with no
+// rules: every rule is added in one go, then ufw is enabled. The card's
+// defaults (deny incoming, allow outgoing) are the plan's already, so
+// nothing is written before the rules.
 func TestUFWCheckFreshCard(t *testing.T) {
 	u := mustUFW(t, `exclusive = true`+seedRules)
 	c := checkUFW(t, u, loadScenario(t, "inactive-fresh"), noEndpoint)

@@ -33,7 +33,7 @@ ufw allow 443'
 # A fresh card: ufw installed, inactive, no rules.
 x 'ufw --version | head -1' >"$dir/version.txt"
 capture inactive-fresh
-# The seed's rules, added while inactive.
+# The home server's firewall (SSH, 80 and 443 open, VNC from the LAN only), added while inactive.
 x "$seed" >/dev/null
 capture inactive-seed
 # Enabled: the same rules, now running, for IPv4 and IPv6.
