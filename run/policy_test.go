@@ -71,8 +71,9 @@ func capabilitySteps(t *testing.T) (*plan.Host, map[string]*plan.Step) {
 
 // -confirm arms the guard when a changed task can cut hako off and the
 // guard can restore what it writes: sshd's and the network's files, a
-// user's sudo rule (the bug this policy fixes: it was never armed for),
-// the firewall. Nothing else arms it, nor an unchanged task.
+// user's sudo rule (alice's file in /etc/sudoers.d: sudo's configuration
+// is hako's way to root, whoever the rule is for), the firewall. Nothing
+// else arms it, nor an unchanged task.
 func TestArmsGuard(t *testing.T) {
 	h, by := capabilitySteps(t)
 	env := tasks.Env{LoginUsers: []string{"nobody"}}
