@@ -97,6 +97,13 @@ func TestSSHDPortSocketMessages(t *testing.T) {
 	mustMention(t, ref[0], "file.sock leaves ssh.socket on port 50022, not the host's port 22: hako would be locked out",
 		"Keep ListenStream=22; to move SSH", "(check sshd-port)")
 
+	// The plan rewrites the host's drop-in without its ListenStream lines:
+	// Debian's unit decides, and the message says so.
+	h = hostOf(t, movedHost+sshdTask("sock", "/etc/systemd/system/ssh.socket.d/10-port.conf", "[Socket]\nBacklog=64\n"))
+	ref, _ = run(t, h, nil, append(facts, userLine("alice", "alice,sudo"), hostFile("/etc/systemd/system/ssh.socket.d/10-port.conf", "[Socket]\nListenStream=\nListenStream=2222\n"))...)
+	wantFindings(t, "Debian's unit", ref, "sshd-port file.sock")
+	mustMention(t, ref[0], "file.sock leaves ssh.socket on port 22 (Debian's ssh.socket), not the host's port 2222")
+
 	h = hostOf(t, piHost+`
 variable "port" {
   type      = string
