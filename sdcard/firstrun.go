@@ -2,9 +2,12 @@ package sdcard
 
 import (
 	"bytes"
+	_ "embed" // for firstrun.sh
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/hako-dev/hako/hosts"
 )
 
 // marker is on the second line of every script and YAML file hako sdcard
@@ -66,7 +69,11 @@ func firstRunFiles(c *card, user string, key PublicKey, rnd io.Reader) error {
 		return fmt.Errorf("%s/firstrun.sh was not written by hako (Raspberry Pi Imager's OS customisation writes one), so it is left as it is: "+
 			"reflash the card without customisation, or delete firstrun.sh and the systemd.run arguments in cmdline.txt", c.dir)
 	}
-	c.write("firstrun.sh", firstRunScript(user, key), 0o755,
+	script, err := firstRunScript(user, key)
+	if err != nil {
+		return err
+	}
+	c.write("firstrun.sh", script, 0o755,
 		"on first boot installs the key, passwordless sudo and key-only SSH, then deletes itself")
 
 	// cmdline.txt: one line, our three arguments once.
@@ -158,73 +165,37 @@ func withFirstRun(data []byte) ([]byte, error) {
 // Its output goes to hako-firstrun.log on the boot partition, readable
 // from any computer. No line may match imager_fixup's `rm.*firstrun\.sh$`
 // (which would cut the script there and append its own clean-up): the rm
-// line ends in a quote.
-func firstRunScript(user string, key PublicKey) []byte {
-	return []byte(`#!/bin/sh
-` + marker + ` for the plan's first user. Raspberry Pi OS runs it
-# once, on first boot, through systemd.run= in cmdline.txt; it then removes
-# itself and those arguments. Its output: hako-firstrun.log beside it.
-set +e
+// line of firstrun.sh ends in a quote, and so does every line of the
+// header, since no value may hold a line break.
+//
+// The script is a header built here, which sets the values as shell
+// variables (each quoted with hosts.Quote), then the fixed body in
+// firstrun.sh: no value is pasted into the shell's text, so a name or a
+// key comment cannot change what the script does, and shellcheck checks
+// the body as it runs.
+func firstRunScript(user string, key PublicKey) ([]byte, error) {
+	h, err := firstRunHeader(user, key.AuthorizedKey)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(h + firstRunBody), nil
+}
 
-FW=/boot
-[ -f /boot/firmware/cmdline.txt ] && FW=/boot/firmware
-exec >>"$FW/hako-firstrun.log" 2>&1
-echo "hako sdcard first boot: $(date)"
+//go:embed firstrun.sh
+var firstRunBody string
 
-NEW_USER='` + user + `'
-KEY=$(cat <<'HAKO_KEY'
-` + key.AuthorizedKey + `
-HAKO_KEY
-)
-
-# The account that is (or becomes, through userconf.txt) the first user.
-ENTRY=$(getent passwd "$NEW_USER" || getent passwd 1000)
-KEY_OK=no
-if [ -n "$ENTRY" ]; then
-  ACCOUNT=$(echo "$ENTRY" | cut -d: -f1)
-  HOME_DIR=$(echo "$ENTRY" | cut -d: -f6)
-  install -d -m 700 -o "$ACCOUNT" -g "$(id -gn "$ACCOUNT")" "$HOME_DIR/.ssh"
-  AUTH="$HOME_DIR/.ssh/authorized_keys"
-  grep -qxF -- "$KEY" "$AUTH" 2>/dev/null || printf '%s\n' "$KEY" >>"$AUTH"
-  chown "$ACCOUNT:$(id -gn "$ACCOUNT")" "$AUTH"
-  chmod 600 "$AUTH"
-  if grep -qxF -- "$KEY" "$AUTH"; then
-    KEY_OK=yes
-    echo "key installed for $ACCOUNT ($HOME_DIR)"
-  else
-    echo "the key could not be written to $AUTH"
-  fi
-else
-  echo "no user $NEW_USER and no uid 1000: key not installed"
-fi
-
-# Passwordless sudo for hako (checked by visudo before it is put in place).
-SUDOERS="/etc/sudoers.d/010_hako-$NEW_USER-nopasswd"
-printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$NEW_USER" >"$SUDOERS.tmp"
-chmod 0440 "$SUDOERS.tmp"
-if visudo -cqf "$SUDOERS.tmp"; then
-  mv "$SUDOERS.tmp" "$SUDOERS"
-  echo "passwordless sudo for $NEW_USER"
-else
-  rm -f "$SUDOERS.tmp"
-  echo "visudo refused the sudoers entry: not installed"
-fi
-
-# Key-only SSH, but only with the key in place: the user's password is
-# random and unknown, so without the key nobody could log in at all.
-if [ "$KEY_OK" != yes ]; then
-  echo "password authentication left on: the key is not installed"
-elif grep -q '^[#[:space:]]*PasswordAuthentication[[:space:]]' /etc/ssh/sshd_config; then
-  sed -i 's/^[#[:space:]]*PasswordAuthentication[[:space:]].*/PasswordAuthentication no/' /etc/ssh/sshd_config
-else
-  echo 'PasswordAuthentication no' >>/etc/ssh/sshd_config
-fi
-systemctl enable ssh
-
-# Once only: drop the arguments that started this script, then the script.
-sed -i 's| systemd\.run=[^ ]*||; s| systemd\.run_success_action=[^ ]*||; s| systemd\.unit=kernel-command-line\.target||' "$FW/cmdline.txt"
-rm -f "$FW/firstrun.sh"
-echo "done"
-exit 0
-`)
+// firstRunHeader is the start of firstrun.sh: the shebang, the marker on
+// the second line (isOurs), then NEW_USER and KEY, which firstrun.sh uses.
+// Prepare has checked the name and LoadPublicKey has kept only plain
+// characters of the key's comment; quoting keeps any other value exact.
+func firstRunHeader(user, key string) (string, error) {
+	for _, v := range []string{user, key} {
+		if strings.ContainsAny(v, "\n\r") {
+			return "", fmt.Errorf("the user name or key holds a line break, which firstrun.sh cannot carry")
+		}
+	}
+	return "#!/bin/sh\n" +
+		marker + " for the plan's first user.\n" +
+		"NEW_USER=" + hosts.Quote(user) + "\n" +
+		"KEY=" + hosts.Quote(key) + "\n", nil
 }

@@ -318,7 +318,10 @@ func TestWithFirstRun(t *testing.T) {
 // cuts a firstrun.sh at its first line matching `rm.*firstrun\.sh$`.
 func TestFirstRunScript(t *testing.T) {
 	key := testKey(t)
-	script := firstRunScript("alice", key)
+	script, err := firstRunScript("alice", key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cut := regexp.MustCompile(`rm.*firstrun\.sh$`)
 	for i, l := range strings.Split(string(script), "\n") {
 		if cut.MatchString(l) {

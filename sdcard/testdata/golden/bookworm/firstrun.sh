@@ -1,19 +1,20 @@
 #!/bin/sh
-# Written by hako sdcard for the plan's first user. Raspberry Pi OS runs it
-# once, on first boot, through systemd.run= in cmdline.txt; it then removes
-# itself and those arguments. Its output: hako-firstrun.log beside it.
+# Written by hako sdcard for the plan's first user.
+NEW_USER='alice'
+KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs alice@laptop'
+# shellcheck shell=sh
+# NEW_USER (the first user's name) and KEY (its authorized_keys line) are
+# set by the lines above this one, which hako sdcard writes for each card.
+#
+# Raspberry Pi OS runs this script once, on first boot, through systemd.run=
+# in cmdline.txt; it then removes itself and those arguments. Its output:
+# hako-firstrun.log beside it.
 set +e
 
 FW=/boot
 [ -f /boot/firmware/cmdline.txt ] && FW=/boot/firmware
 exec >>"$FW/hako-firstrun.log" 2>&1
 echo "hako sdcard first boot: $(date)"
-
-NEW_USER='alice'
-KEY=$(cat <<'HAKO_KEY'
-ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs alice@laptop
-HAKO_KEY
-)
 
 # The account that is (or becomes, through userconf.txt) the first user.
 ENTRY=$(getent passwd "$NEW_USER" || getent passwd 1000)
@@ -60,6 +61,9 @@ fi
 systemctl enable ssh
 
 # Once only: drop the arguments that started this script, then the script.
+# No line may match `rm.*firstrun\.sh$`: the image's initramfs (imager_fixup)
+# would cut the script at that line and append its own clean-up. The rm
+# line ends in a quote.
 sed -i 's| systemd\.run=[^ ]*||; s| systemd\.run_success_action=[^ ]*||; s| systemd\.unit=kernel-command-line\.target||' "$FW/cmdline.txt"
 rm -f "$FW/firstrun.sh"
 echo "done"
