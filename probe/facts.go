@@ -389,8 +389,15 @@ type PackagesInfo struct {
 // ListsAge holds the mtimes (-1: missing) that date the last apt-get update.
 type ListsAge struct {
 	Now, Stamp, Dir int64
-	Have            bool // some Packages list exists
+	Have            bool  // some Packages list exists
+	Failed          int64 // hako's mark of an update that failed (AptUpdateFailed)
 }
+
+// AptUpdateFailed is the file hako touches when an apt-get update it ran
+// failed, and removes when one succeeds: a failed update still renames
+// the lists it could fetch into place, which moves the lists directory's
+// mtime, and must not make the lists count as fresh.
+const AptUpdateFailed = "/var/lib/hako/apt-update-failed"
 
 func (r Packages) Call() (Func, []string) {
 	apt := "0"
@@ -433,22 +440,23 @@ func installed(out string) map[string]bool {
 // parseListsAge reads "NOW STAMP DIR HAVE"; anything odd reads as stale.
 func parseListsAge(s string) ListsAge {
 	f := strings.Fields(s)
-	if len(f) != 4 {
+	if len(f) != 5 {
 		return ListsAge{}
 	}
-	var v [3]int64
-	for i := range v {
-		if f[i] == "-" && i > 0 {
+	// NOW STAMP DIR HAVE FAILED; every mtime but NOW may be "-" (missing).
+	var v [4]int64
+	for i, field := range []string{f[0], f[1], f[2], f[4]} {
+		if field == "-" && i > 0 {
 			v[i] = -1
 			continue
 		}
-		n, err := strconv.ParseInt(f[i], 10, 64)
+		n, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
 			return ListsAge{}
 		}
 		v[i] = n
 	}
-	return ListsAge{Now: v[0], Stamp: v[1], Dir: v[2], Have: f[3] == "1"}
+	return ListsAge{Now: v[0], Stamp: v[1], Dir: v[2], Have: f[3] == "1", Failed: v[3]}
 }
 
 // virtualNames reads apt-cache showpkg: a name without versions that

@@ -135,8 +135,9 @@ hako_unit() {
 # hako_packages INDEX APT NAME...: dpkg-query's status of every name (an
 # unknown name only makes it complain on stderr). With APT 1, and only if
 # some names are not installed: the times that date the last apt-get
-# update, "NOW STAMP LISTS HAVE" (mtimes, - when missing; HAVE is 1 when
-# Packages lists exist), and apt-cache showpkg of those names, without
+# update, "NOW STAMP LISTS HAVE FAILED" (mtimes, - when missing; HAVE is 1
+# when Packages lists exist; FAILED is hako's mark of a failed update,
+# probe.AptUpdateFailed), and apt-cache showpkg of those names, without
 # the indented lines (reverse depends, file details) nobody needs.
 hako_packages() {
   _i=$1; _apt=$2; shift 2
@@ -154,7 +155,7 @@ hako_packages() {
   [ $# -gt 0 ] || return 0
   _have=0
   for _f in /var/lib/apt/lists/*_Packages*; do [ -e "$_f" ] && _have=1; break; done
-  hako_rec "$_i" lists "$(date +%s) $(hako_mtime /var/lib/apt/periodic/update-success-stamp) $(hako_mtime /var/lib/apt/lists) $_have"
+  hako_rec "$_i" lists "$(date +%s) $(hako_mtime /var/lib/apt/periodic/update-success-stamp) $(hako_mtime /var/lib/apt/lists) $_have $(hako_mtime /var/lib/hako/apt-update-failed)"
   hako_rec "$_i" showpkg "$(apt-cache showpkg -- "$@" 2>/dev/null | grep -v '^ ')"
 }
 hako_mtime() { stat -c %Y -- "$1" 2>/dev/null || echo -; }

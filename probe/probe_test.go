@@ -54,7 +54,7 @@ func TestDecodeEveryRequestType(t *testing.T) {
 		rec(8, "primary", "alice") + rec(8, "sshdir", "directory\t700\talice\talice\t1001\t1001\t4096") +
 		rec(8, "keyfile", "regular empty file\t600\talice\talice\t1001\t1001\t0") + rec(8, "keys", "") +
 		rec(9, "init", "systemd") + rec(9, "enabled", "enabled") + rec(9, "active", "active") + rec(9, "listen", "[::]:22 (Stream)") +
-		rec(10, "dpkg", "ufw\tinstalled\nppp\tconfig-files") + rec(10, "lists", "1000 900 - 1") +
+		rec(10, "dpkg", "ufw\tinstalled\nppp\tconfig-files") + rec(10, "lists", "1000 900 - 1 -") +
 		rec(10, "showpkg", "Package: ppp\nVersions: \n1.0 (x)\n") +
 		rec(11, "nmcli", "1") + rec(11, "device", `eth\:0:connected`) +
 		rec(12, "configs", "") + rec(12, "path", "/etc/ssh/sshd_config") + rec(12, "data", "Port 22\n") +
@@ -100,7 +100,7 @@ func TestDecodeEveryRequestType(t *testing.T) {
 		t.Errorf("unit %+v", u)
 	}
 	p := Answer[PackagesInfo](a, Packages{Names: []string{"ufw", "ppp"}, Apt: true})
-	if !p.Installed["ufw"] || p.Installed["ppp"] || p.Lists == nil || *p.Lists != (ListsAge{1000, 900, -1, true}) || len(p.Virtual) != 0 {
+	if !p.Installed["ufw"] || p.Installed["ppp"] || p.Lists == nil || *p.Lists != (ListsAge{1000, 900, -1, true, -1}) || len(p.Virtual) != 0 {
 		t.Errorf("packages %+v", p)
 	}
 	if d := Answer[map[string]string](a, NetDevices{}); !reflect.DeepEqual(d, map[string]string{"eth:0": "connected"}) {
@@ -374,8 +374,9 @@ func TestVirtualNames(t *testing.T) {
 }
 
 func TestParseListsAge(t *testing.T) {
-	for line, want := range map[string]ListsAge{"10000 9000 1000 1": {10000, 9000, 1000, true}, "10000 - - 0": {10000, -1, -1, false},
-		"garbage": {}, "- 1 1 1": {}} {
+	for line, want := range map[string]ListsAge{"10000 9000 1000 1 -": {10000, 9000, 1000, true, -1}, "10000 - - 0 -": {10000, -1, -1, false, -1},
+		"10000 9000 1000 1 9500": {10000, 9000, 1000, true, 9500}, "10000 9000 1000 1": {},
+		"garbage": {}, "- 1 1 1 1": {}} {
 		if got := parseListsAge(line); got != want {
 			t.Errorf("%q: %+v", line, got)
 		}

@@ -1,11 +1,14 @@
 package tasks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hako-dev/hako/attrs"
@@ -24,6 +27,7 @@ type Package struct {
 	names      []string
 	present    bool
 	cacheValid int    // seconds the package lists count as fresh
+	lockWait   int    // seconds to wait in all for apt's and dpkg's locks
 	quoted     string // names, quoted for sh
 }
 
@@ -31,7 +35,7 @@ func init() {
 	register(Kind{
 		Name: "package",
 		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-			{Name: "names", Required: true}, {Name: "state"}, {Name: "cache_valid_seconds"},
+			{Name: "names", Required: true}, {Name: "state"}, {Name: "cache_valid_seconds"}, {Name: "lock_timeout_seconds"},
 		}},
 		Decode:     decodePackage,
 		NewPlanned: func() any { return new(PackagePlan) },
@@ -41,7 +45,7 @@ func init() {
 var debName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
 
 func decodePackage(a *attrs.Attrs) Task {
-	p := &Package{addr: Address{a.Kind, a.Name}, names: a.Strings("names"), present: true, cacheValid: 3600}
+	p := &Package{addr: Address{a.Kind, a.Name}, names: a.Strings("names"), present: true, cacheValid: 3600, lockWait: 120}
 	for _, n := range p.names {
 		if !debName.MatchString(n) {
 			a.AttrErrorf("names", "Invalid package name", "%q is not a Debian package name.", n)
@@ -59,6 +63,9 @@ func decodePackage(a *attrs.Attrs) Task {
 		if n := a.Int("cache_valid_seconds"); n >= 0 {
 			p.cacheValid = n
 		}
+	}
+	if a.Has("lock_timeout_seconds") {
+		p.lockWait = a.Int("lock_timeout_seconds") // a.Int refuses negative numbers
 	}
 	return p
 }
@@ -83,12 +90,13 @@ func (p *Package) request() probe.Packages { return probe.Packages{Names: p.name
 // fresh judges the lists as Ansible's apt module does: by
 // update-success-stamp, else by the lists directory, never by the lists
 // themselves, whose mtimes apt sets to the mirror's publication time.
+// An update of hako's that failed since then makes them stale.
 func fresh(l probe.ListsAge, valid int) bool {
 	t := l.Stamp
 	if t < 0 {
 		t = l.Dir
 	}
-	return l.Have && t >= 0 && l.Now-t <= int64(valid)
+	return l.Have && t >= 0 && l.Failed < t && l.Now-t <= int64(valid)
 }
 
 // pending lists the names that need work, in plan order.
@@ -157,39 +165,78 @@ func (p *Package) Check(s *State, env Env) (*Change, error) {
 	return c, nil
 }
 
+// aptPrelude is shared by both scripts. Another apt or dpkg (on a
+// Raspberry Pi: apt's daily update and unattended-upgrades) may hold the
+// locks; every apt-get waits for them until one deadline, {lock} seconds
+// after the start, so the task waits that long in all and then fails.
+// apt-get install and remove wait by themselves (DPkg::Lock::Timeout);
+// apt-get update does not wait for the lists' lock, so update retries.
+// apt's output goes to stderr: Apply reads it from there.
+const aptPrelude = `export DEBIAN_FRONTEND=noninteractive LC_ALL=C # apt's messages are parsed
+end=$(($(date +%s) + {lock}))
+left() { l=$((end - $(date +%s))); [ "$l" -gt 0 ] || l=0; echo "$l"; }
+aptget() { apt-get -q -y -o DPkg::Lock::Timeout="$(left)" "$@"; }
+`
+
 // installScript runs apt-get update first if Check found the lists stale
 // ({update} is yes), installs, and if apt does not know a name with lists it
 // did not just fetch, refreshes once and tries again. After each update
 // it touches update-success-stamp, as apt's daily job does, since apt
 // leaves no other trace of when it last updated.
-const installScript = `export DEBIAN_FRONTEND=noninteractive LC_ALL=C # apt's errors are parsed
-apt="apt-get -q -y -o DPkg::Lock::Timeout=120"
-update() {
-  $apt update >&2 || exit 100
+//
+// An update that could not fetch every source fails the task (exit 100):
+// apt-get update only warns about a source it cannot reach and exits 0,
+// which would leave hako installing from lists it claims are fresh and
+// saying a name it cannot see there does not exist. Error-Mode=any makes
+// apt ≥ 2.1.16 exit 100 then (older apt ignores the option, so its
+// warnings are matched too). The stamp is touched only after a clean
+// update; one that failed after fetching leaves probe.AptUpdateFailed,
+// so the next run updates again.
+const installScript = aptPrelude + `update() {
+  while :; do
+    if out=$(aptget -o APT::Update::Error-Mode=any update 2>&1); then
+      printf '%s\n' "$out" | grep -q '^W: \(Failed to fetch\|Some index files failed\)' || break
+    elif printf '%s\n' "$out" | grep -q '^E: Could not get lock'; then
+      # nothing fetched: the lists are as they were, no mark
+      [ "$(left)" -gt 0 ] || { printf '%s\n' "$out" >&2; exit 100; }
+      sleep 1
+      continue
+    fi
+    printf '%s\n' "$out" >&2
+    mkdir -p {failed_dir} && touch {failed}
+    exit 100
+  done
   mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp
+  rm -f {failed}
   updated=yes
 }
 updated=no
 [ {update} = yes ] && update
-out=$($apt install --no-install-recommends -- {names} 2>&1) && exit 0
+out=$(aptget install --no-install-recommends -- {names} 2>&1) && exit 0
 if [ $updated = no ] && printf '%s' "$out" | grep -q 'Unable to locate package'; then
   update
-  out=$($apt install --no-install-recommends -- {names} 2>&1) && exit 0
+  out=$(aptget install --no-install-recommends -- {names} 2>&1) && exit 0
 fi
 printf '%s\n' "$out" >&2
 exit 1
 `
 
+// removeScript removes the names (exit 1 and apt's output on failure).
+const removeScript = aptPrelude + `out=$(aptget remove -- {names} 2>&1) && exit 0
+printf '%s\n' "$out" >&2
+exit 1
+`
+
 func (p *Package) command(w *PackagePlan) string {
-	q := quoteAll(w.Names)
-	if !p.present {
-		return "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=120 remove -- " + q
+	script, update := removeScript, "no"
+	if p.present {
+		script = installScript
 	}
-	update := "no"
 	if w.Update {
 		update = "yes"
 	}
-	return strings.NewReplacer("{update}", update, "{names}", q).Replace(installScript)
+	return strings.NewReplacer("{update}", update, "{names}", quoteAll(w.Names), "{lock}", strconv.Itoa(p.lockWait),
+		"{failed_dir}", path.Dir(probe.AptUpdateFailed), "{failed}", probe.AptUpdateFailed).Replace(script)
 }
 
 func (p *Package) Apply(ctx context.Context, h hosts.Host, c *Change) error {
@@ -197,17 +244,96 @@ func (p *Package) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case res.ExitCode == 0:
+	if res.ExitCode == 0 {
 		return nil
-	case res.ExitCode == 100:
-		return fmt.Errorf("apt-get update failed: %s", tail(res.Stderr, res.Stdout))
+	}
+	if err := p.lockError(res.Stderr); err != nil {
+		return err
+	}
+	if res.ExitCode == 100 {
+		return fmt.Errorf("apt-get update failed, so nothing was installed:\n%s", aptErrors(res.Stderr, res.Stdout))
 	}
 	if unknown := unknownPackages(res.Stderr); len(unknown) > 0 {
 		return fmt.Errorf("apt does not know the package(s) %s (the package lists are fresh; check the name and the apt sources)",
 			strings.Join(unknown, ", "))
 	}
-	return fmt.Errorf("apt-get failed (exit status %d): %s", res.ExitCode, tail(res.Stderr, res.Stdout))
+	verb := "install"
+	if !p.present {
+		verb = "remove"
+	}
+	return fmt.Errorf("apt-get %s failed (exit status %d):\n%s", verb, res.ExitCode, aptErrors(res.Stderr, res.Stdout))
+}
+
+// lockHeld matches apt's words for a lock another process holds, with the
+// holder when apt could find it: "E: Could not get lock PATH. It is held
+// by process PID (NAME)", or only "E: Could not get lock PATH - open (11:
+// Resource temporarily unavailable)". apt-get install's "Waiting for cache
+// lock: Could not get lock ..." lines name the holder while it waits.
+var lockHeld = regexp.MustCompile(`Could not get lock (/\S+?)(?:\. It is held by process (\d+)(?: \(([^)\n]*)\))?| - )`)
+
+// lockError says which lock apt gave up on and who held it, if apt failed
+// for that: "E: Could not get lock" (update, remove) or "E: Unable to
+// acquire the dpkg frontend lock" (install, after its own wait).
+func (p *Package) lockError(out []byte) error {
+	if !bytes.Contains(out, []byte("\nE: Could not get lock ")) && !bytes.HasPrefix(out, []byte("E: Could not get lock ")) &&
+		!bytes.Contains(out, []byte("E: Unable to acquire the dpkg frontend lock")) {
+		return nil
+	}
+	what := "another process holds apt's lock"
+	if ms := lockHeld.FindAllSubmatch(out, -1); len(ms) > 0 {
+		m := ms[len(ms)-1]
+		what = printable(string(m[1])) + " is held by another process"
+		if len(m[2]) > 0 {
+			what = printable(string(m[1])) + " is held by process " + string(m[2])
+			if len(m[3]) > 0 {
+				what += " (" + printable(string(m[3])) + ")"
+			}
+		}
+	}
+	return fmt.Errorf("apt is busy: %s; hako waited %d s for it (lock_timeout_seconds)", what, p.lockWait)
+}
+
+// aptErrors picks apt's own error lines out of its output ("E: ..." and
+// the "W: Failed to fetch" of an older apt), without the generic "Some
+// index files failed to download", at most 8 lines of at most 300 bytes
+// each; apt's output ends otherwise with the last lines of it.
+func aptErrors(stderr, stdout []byte) string {
+	var lines []string
+	seen := map[string]bool{}
+	for l := range strings.SplitSeq(string(stderr), "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "E: ") && !strings.HasPrefix(l, "W: Failed to fetch ") ||
+			strings.Contains(l, "Some index files failed to download") || seen[l] {
+			continue
+		}
+		seen[l] = true
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		return printable(tail(stderr, stdout))
+	}
+	if len(lines) > 8 {
+		lines = append(lines[:8], fmt.Sprintf("(%d more)", len(lines)-8))
+	}
+	for i, l := range lines {
+		if len(l) > 300 {
+			l = strings.ToValidUTF8(l[:300], "") + "…"
+		}
+		lines[i] = printable(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// printable replaces control characters (other than newlines) in what a
+// host printed, so that its output cannot move the terminal's cursor or
+// rewrite earlier lines of hako's report.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || (r >= ' ' && r != 0x7f && !(r >= 0x80 && r < 0xa0)) {
+			return r
+		}
+		return '?'
+	}, strings.ToValidUTF8(s, "?"))
 }
 
 var unableToLocate = regexp.MustCompile(`(?m)^E: Unable to locate package (\S+)`)

@@ -1,6 +1,8 @@
 package tasks
 
 import (
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -107,7 +109,7 @@ bsd-mailx 8.1.2-0.20220412cvs-1 (= )
 
 func TestPackageVirtualName(t *testing.T) {
 	task := decode(t, "package", map[string]cty.Value{"names": names("zlib1g-dev", "libz-dev", "mailx", "nosuch")})
-	out := pkgs(t, "zlib1g-dev\tinstalled\n", "1000 900 900 1", showpkgVirtual+showpkgReal)
+	out := pkgs(t, "zlib1g-dev\tinstalled\n", "1000 900 900 1 -", showpkgVirtual+showpkgReal)
 	_, err := task.Check(answered(t, task, out), Env{})
 	if err == nil || err.Error() != "libz-dev is a virtual package (provided by zlib1g-dev): name the real package" {
 		t.Errorf("got %v", err)
@@ -137,12 +139,18 @@ func TestListsFresh(t *testing.T) {
 		line string
 		want bool
 	}{
-		{"10000 9000 1000 1", true},  // stamp an hour old counts, the older directory not
-		{"10000 1000 9999 1", false}, // stale stamp, though the directory changed
-		{"10000 - 6400 1", true},     // no stamp: the directory
-		{"10000 - 6399 1", false},
-		{"10000 9999 9999 0", false}, // no Packages lists
-		{"10000 - - 1", false},
+		{"10000 9000 1000 1 -", true},  // stamp an hour old counts, the older directory not
+		{"10000 1000 9999 1 -", false}, // stale stamp, though the directory changed
+		{"10000 - 6400 1 -", true},     // no stamp: the directory
+		{"10000 - 6399 1 -", false},
+		{"10000 9999 9999 0 -", false}, // no Packages lists
+		{"10000 - - 1 -", false},
+		// A failed update of hako's since: the directory it moved does
+		// not count, a stamp of a later success does.
+		{"10000 - 9990 1 9991", false},
+		{"10000 - 9991 1 9991", false},
+		{"10000 9000 9990 1 9500", false},
+		{"10000 9600 9990 1 9500", true},
 		{"garbage", false},
 	} {
 		l := pkgs(t, "", tc.line, "").Lists
@@ -158,8 +166,8 @@ func TestPackageUpdateDecision(t *testing.T) {
 		out  probe.PackagesInfo
 		want bool
 	}{
-		{pkgs(t, "ufw\tinstalled\n", "10000 9500 1 1", ""), false},
-		{pkgs(t, "ufw\tinstalled\n", "10000 9300 1 1", ""), true},
+		{pkgs(t, "ufw\tinstalled\n", "10000 9500 1 1 -", ""), false},
+		{pkgs(t, "ufw\tinstalled\n", "10000 9300 1 1 -", ""), true},
 		{pkgs(t, "ufw\tinstalled\n"), true}, // no answer about the lists
 	} {
 		out, want := tc.out, tc.want
@@ -219,5 +227,101 @@ func TestServiceStaticUnit(t *testing.T) {
 	off := decode(t, "service", map[string]cty.Value{"name": str("systemd-journald"), "enabled": cty.False})
 	if _, err := off.Check(answered(t, off, unit("systemd", "static", "active")), Env{}); err == nil || !strings.Contains(err.Error(), "cannot disable") {
 		t.Errorf("disabling a static unit: %v", err)
+	}
+}
+
+// apt-get update with a source it cannot reach (apt 2.6, Error-Mode=any).
+const updateFetchFailed = `Get:1 file:/srv/hako-apt ./ InRelease
+Ign:2 http://127.0.0.1:9/debian ./ InRelease
+Err:2 http://127.0.0.1:9/debian ./ InRelease
+  Could not connect to 127.0.0.1:9 (127.0.0.1). - connect (111: Connection refused)
+Reading package lists...
+W: Target Packages (Packages) is configured multiple times in /etc/apt/sources.list:1 and /etc/apt/sources.list.d/dup.list:1
+E: Failed to fetch http://127.0.0.1:9/debian/./InRelease  Could not connect to 127.0.0.1:9 (127.0.0.1). - connect (111: Connection refused)
+E: Some index files failed to download. They have been ignored, or old ones used instead.
+`
+
+func TestAptErrors(t *testing.T) {
+	want := "E: Failed to fetch http://127.0.0.1:9/debian/./InRelease  Could not connect to 127.0.0.1:9 (127.0.0.1). - connect (111: Connection refused)"
+	if got := aptErrors([]byte(updateFetchFailed), nil); got != want {
+		t.Errorf("got %q", got)
+	}
+	// An older apt only warns; a hostile mirror's text cannot drive the terminal.
+	old := "W: Failed to fetch http://x/InRelease  \x1b[2J404\r\nW: Some index files failed to download.\n"
+	if got := aptErrors([]byte(old), nil); got != "W: Failed to fetch http://x/InRelease  ?[2J404" {
+		t.Errorf("got %q", got)
+	}
+	// No E: lines: the end of the output.
+	if got := aptErrors([]byte("dpkg: error processing\nsub-process returned 1\n"), nil); got != "dpkg: error processing\nsub-process returned 1" {
+		t.Errorf("got %q", got)
+	}
+	var many strings.Builder
+	for i := range 12 {
+		many.WriteString("E: error " + strings.Repeat("x", 400) + string(rune('a'+i)) + "\n")
+	}
+	lines := strings.Split(aptErrors([]byte(many.String()), nil), "\n")
+	if len(lines) != 9 || lines[8] != "(4 more)" || len(lines[0]) != 300+len("…") {
+		t.Errorf("%d lines, last %q, first %d bytes", len(lines), lines[len(lines)-1], len(lines[0]))
+	}
+}
+
+func TestAptLockError(t *testing.T) {
+	p := &Package{lockWait: 120}
+	for out, want := range map[string]string{
+		// apt-get update, which does not wait
+		"Reading package lists...\nE: Could not get lock /var/lib/apt/lists/lock. It is held by process 145 (unattended-upgr)\nE: Unable to lock directory /var/lib/apt/lists/\n": "apt is busy: /var/lib/apt/lists/lock is held by process 145 (unattended-upgr); hako waited 120 s for it (lock_timeout_seconds)",
+		// apt-get install after DPkg::Lock::Timeout
+		"Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 145 (unattended-upgr)...\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n": "apt is busy: /var/lib/dpkg/lock-frontend is held by process 145 (unattended-upgr); hako waited 120 s for it (lock_timeout_seconds)",
+		// a holder apt could not name
+		"E: Could not get lock /var/lib/dpkg/lock - open (11: Resource temporarily unavailable)\n":                  "apt is busy: /var/lib/dpkg/lock is held by another process; hako waited 120 s for it (lock_timeout_seconds)",
+		"E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?\n": "apt is busy: another process holds apt's lock; hako waited 120 s for it (lock_timeout_seconds)",
+	} {
+		if err := p.lockError([]byte(out)); err == nil || err.Error() != want {
+			t.Errorf("%q:\n got %v\nwant %s", out, err, want)
+		}
+	}
+	if err := p.lockError([]byte(updateFetchFailed)); err != nil {
+		t.Errorf("a fetch failure as a lock: %v", err)
+	}
+	// The wait that ended well leaves its lines in the output of a failure for another reason.
+	if err := p.lockError([]byte("Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 1 (x)...\nE: Unable to locate package nosuch\n")); err != nil {
+		t.Errorf("a wait that ended as a lock error: %v", err)
+	}
+}
+
+// The scripts are sh; their placeholders are all filled.
+func TestPackageScripts(t *testing.T) {
+	for _, tc := range []struct {
+		attrs map[string]cty.Value
+		want  []string
+	}{
+		{map[string]cty.Value{"names": names("ppp")}, []string{"end=$(($(date +%s) + 120))", "[ yes = yes ] && update", "install --no-install-recommends -- 'ppp'",
+			"touch /var/lib/hako/apt-update-failed", "rm -f /var/lib/hako/apt-update-failed", "APT::Update::Error-Mode=any"}},
+		{map[string]cty.Value{"names": names("ppp"), "state": str("absent"), "lock_timeout_seconds": cty.NumberIntVal(5)}, []string{"end=$(($(date +%s) + 5))", "aptget remove -- 'ppp'"}},
+	} {
+		task := decode(t, "package", tc.attrs)
+		cmd := task.(*Package).command(&PackagePlan{Names: []string{"ppp"}, Update: true})
+		for _, w := range tc.want {
+			if !strings.Contains(cmd, w) {
+				t.Errorf("script lacks %q:\n%s", w, cmd)
+			}
+		}
+		if regexp.MustCompile(`\{[a-z_]+\}`).MatchString(cmd) {
+			t.Errorf("placeholder left:\n%s", cmd)
+		}
+		out, err := exec.Command("sh", "-n", "-c", cmd).CombinedOutput()
+		if err != nil {
+			t.Errorf("sh -n: %v: %s\n%s", err, out, cmd)
+		}
+	}
+}
+
+func TestPackageLockTimeoutNegative(t *testing.T) {
+	a := &attrs.Attrs{Kind: "package", Name: "p", Items: map[string]attrs.Attr{
+		"names": {Value: names("ppp")}, "lock_timeout_seconds": {Value: cty.NumberIntVal(-1)}}}
+	k, _ := LookupKind("package")
+	k.Decode(a)
+	if !a.Diags.HasErrors() || !strings.Contains(a.Diags.Error(), "lock_timeout_seconds must be a whole number from 0, got -1") {
+		t.Errorf("diags %v", a.Diags)
 	}
 }
