@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -91,8 +92,27 @@ handler "slow" {
 	if r.code != 1 {
 		t.Fatalf("want exit 1:\n%s", r)
 	}
-	mustContain(t, r, "a rollback armed by an earlier run (guard ", "check pending-rollback")
+	mustContain(t, r, "an earlier run's rollback fires in ", "check pending-rollback")
 	mustContain(t, hako(t, "apply", "-allow-risky", "pending-rollback", dir), "overridden by -allow-risky pending-rollback", "pi  ok=1 changed=0")
+
+	// The refusal's way out for changes nobody checked: `rollback now`,
+	// as it reads there, restores the host as it was before the killed run
+	// and ends that guard; the plan is then refused no more.
+	now := regexp.MustCompile(`restore: (sudo sh /var/lib/hako/guard/[0-9T]+-[0-9a-f]+/rollback now);`).FindStringSubmatch(r.stdout + r.stderr)
+	if now == nil {
+		t.Fatalf("no rollback now in:\n%s", r)
+	}
+	if out, code := h.SSH(t, now[1]); code != 0 {
+		t.Fatalf("%s: exit %d: %s", now[1], code, out)
+	}
+	if got := h.Exec(t, "ls /etc/ssh/sshd_config.d/20-grace.conf 2>&1 || true"); !strings.Contains(got, "No such file") {
+		t.Errorf("rollback now left the killed run's file: %s", got)
+	}
+	p := hako(t, "plan", dir)
+	mustContain(t, p, "+ file.sshd_grace")
+	if p.code != 0 || strings.Contains(p.stdout+p.stderr, "pending-rollback") {
+		t.Errorf("still refused after rollback now:\n%s", p)
+	}
 }
 
 // A user task's sudo rule is sudo configuration, which -confirm guards:

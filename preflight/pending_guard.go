@@ -22,9 +22,14 @@ func pendingRollback(e *env) []Finding {
 		if g.Now.After(g.Deadline.Add(staleAfter)) {
 			continue
 		}
+		// Three ways out, each for its case: `rollback now` restores what
+		// that run changed at once (its changes are bad, or nobody knows
+		// whether they are, as after a dead connection), `rollback disarm`
+		// keeps them (they are good), or waiting does what now does later.
+		r := guard.BaseDir + "/" + g.ID + "/rollback"
 		out = append(out, Finding{Check: CheckPendingRollback, Message: fmt.Sprintf(
-			"a rollback armed by an earlier run (guard %s) still waits on the host and fires in %v: it would undo this run. Let it fire, then run again; or, if that run's changes are good, cancel it on the host: sudo sh %s/%s/rollback disarm",
-			g.ID, g.Deadline.Sub(g.Now).Round(time.Second), guard.BaseDir, g.ID)})
+			"an earlier run's rollback fires in %v, undoing this run. If that run's changes are bad or unknown, restore: sudo sh %s now; if good, keep: sudo sh %s disarm; or wait and rerun",
+			g.Deadline.Sub(g.Now).Round(time.Second), r, r)})
 	}
 	return out
 }
