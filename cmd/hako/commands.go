@@ -170,8 +170,12 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o options
 	fs := newFlagSet("apply", &o, stderr, true)
+	// What arms is run/policy.go's armsGuard: every change that can cut
+	// SSH and that the guard can restore, not port moves alone.
 	fs.DurationVar(&o.confirm, "confirm", 0,
-		"how long a port move may wait for confirmation before the host rolls back by itself (default 10m)")
+		"commit-confirmed: a change that can cut SSH (/etc/ssh, network or sudo configuration, a user's sudo rule, the firewall) "+
+			"arms a rollback on the host, disarmed only over a new connection; unconfirmed within this time, the host rolls back "+
+			"by itself. Port moves are always guarded (default 10m)")
 	if err := parse(fs, args, &o); err != nil {
 		return usageError(err, stderr)
 	}

@@ -236,3 +236,20 @@ func TestPlanJSONFlag(t *testing.T) {
 		t.Errorf("exit %d: %+v\n%s", code, doc, stdout)
 	}
 }
+
+// -confirm guards every change that can cut SSH (run/policy.go), as the
+// README says, not port moves alone.
+func TestConfirmHelp(t *testing.T) {
+	_, stdout, stderr := hako(t, "apply", "-h")
+	help := stdout + stderr
+	i := strings.Index(help, "-confirm")
+	if i < 0 {
+		t.Fatalf("no -confirm in:\n%s", help)
+	}
+	line := strings.Join(strings.Fields(help[i:min(len(help), i+600)]), " ")
+	for _, want := range []string{"a change that can cut SSH", "/etc/ssh", "network or sudo configuration", "a user's sudo rule", "the firewall", "Port moves are always guarded (default 10m)"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("-confirm's help lacks %q:\n%s", want, help[i:])
+		}
+	}
+}
