@@ -3,12 +3,11 @@ package tasks
 import (
 	"bytes"
 	"context"
+	_ "embed" // the apply script
 	"errors"
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hako-dev/hako/attrs"
@@ -165,78 +164,25 @@ func (p *Package) Check(s *State, env Env) (*Change, error) {
 	return c, nil
 }
 
-// aptPrelude is shared by both scripts. Another apt or dpkg (on a
-// Raspberry Pi: apt's daily update and unattended-upgrades) may hold the
-// locks; every apt-get waits for them until one deadline, {lock} seconds
-// after the start, so the task waits that long in all and then fails.
-// apt-get install and remove wait by themselves (DPkg::Lock::Timeout);
-// apt-get update does not wait for the lists' lock, so update retries.
-// apt's output goes to stderr: Apply reads it from there.
-const aptPrelude = `export DEBIAN_FRONTEND=noninteractive LC_ALL=C # apt's messages are parsed
-end=$(($(date +%s) + {lock}))
-left() { l=$((end - $(date +%s))); [ "$l" -gt 0 ] || l=0; echo "$l"; }
-aptget() { apt-get -q -y -o DPkg::Lock::Timeout="$(left)" "$@"; }
-`
-
-// installScript runs apt-get update first if Check found the lists stale
-// ({update} is yes), installs, and if apt does not know a name with lists it
-// did not just fetch, refreshes once and tries again. After each update
-// it touches update-success-stamp, as apt's daily job does, since apt
-// leaves no other trace of when it last updated.
+// applyScript is the apply side of the task (package.sh): install or
+// remove, with apt's locks waited for and a failed update made visible.
 //
-// An update that could not fetch every source fails the task (exit 100):
-// apt-get update only warns about a source it cannot reach and exits 0,
-// which would leave hako installing from lists it claims are fresh and
-// saying a name it cannot see there does not exist. Error-Mode=any makes
-// apt ≥ 2.1.16 exit 100 then (older apt ignores the option, so its
-// warnings are matched too). The stamp is touched only after a clean
-// update; one that failed after fetching leaves probe.AptUpdateFailed,
-// so the next run updates again.
-const installScript = aptPrelude + `update() {
-  while :; do
-    if out=$(aptget -o APT::Update::Error-Mode=any update 2>&1); then
-      printf '%s\n' "$out" | grep -q '^W: \(Failed to fetch\|Some index files failed\)' || break
-    elif printf '%s\n' "$out" | grep -q '^E: Could not get lock'; then
-      # nothing fetched: the lists are as they were, no mark
-      [ "$(left)" -gt 0 ] || { printf '%s\n' "$out" >&2; exit 100; }
-      sleep 1
-      continue
-    fi
-    printf '%s\n' "$out" >&2
-    mkdir -p {failed_dir} && touch {failed}
-    exit 100
-  done
-  mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp
-  rm -f {failed}
-  updated=yes
-}
-updated=no
-[ {update} = yes ] && update
-out=$(aptget install --no-install-recommends -- {names} 2>&1) && exit 0
-if [ $updated = no ] && printf '%s' "$out" | grep -q 'Unable to locate package'; then
-  update
-  out=$(aptget install --no-install-recommends -- {names} 2>&1) && exit 0
-fi
-printf '%s\n' "$out" >&2
-exit 1
-`
+//go:embed package.sh
+var applyScript string
 
-// removeScript removes the names (exit 1 and apt's output on failure).
-const removeScript = aptPrelude + `out=$(aptget remove -- {names} 2>&1) && exit 0
-printf '%s\n' "$out" >&2
-exit 1
-`
-
+// command is the apply script behind a preamble that sets its values as
+// quoted shell variables and the package names as its arguments, so that
+// no value is pasted into the script's text.
 func (p *Package) command(w *PackagePlan) string {
-	script, update := removeScript, "no"
+	action, update := "remove", "no"
 	if p.present {
-		script = installScript
+		action = "install"
 	}
 	if w.Update {
 		update = "yes"
 	}
-	return strings.NewReplacer("{update}", update, "{names}", quoteAll(w.Names), "{lock}", strconv.Itoa(p.lockWait),
-		"{failed_dir}", path.Dir(probe.AptUpdateFailed), "{failed}", probe.AptUpdateFailed).Replace(script)
+	return fmt.Sprintf("ACTION=%s UPDATE=%s LOCK=%d FAILED=%s\nset -- %s\n",
+		action, update, p.lockWait, hosts.Quote(probe.AptUpdateFailed), quoteAll(w.Names)) + applyScript
 }
 
 func (p *Package) Apply(ctx context.Context, h hosts.Host, c *Change) error {
