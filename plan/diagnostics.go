@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -46,7 +47,43 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		}
 		diags = shown
 	}
-	return hcl.NewDiagnosticTextWriter(w, all, width, color).WriteDiagnostics(diags)
+	var buf bytes.Buffer
+	tw := hcl.NewDiagnosticTextWriter(&buf, all, width, color)
+	for _, d := range diags {
+		buf.Reset()
+		if err := tw.WriteDiagnostic(d); err != nil {
+			return err
+		}
+		if _, err := w.Write(withColumn(buf.Bytes(), d.Subject)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withColumn adds the column to the "on FILE line N" header the HCL writer
+// gives a diagnostic (text), which names only the line: without color the
+// snippet does not mark where on the line the error is, and an editor
+// jumps to FILE:LINE:COLUMN.
+func withColumn(text []byte, subject *hcl.Range) []byte {
+	if subject == nil {
+		return text
+	}
+	// The header follows the summary line and its blank line; the summary
+	// may be any text, so the search starts after it.
+	start := bytes.Index(text, []byte("\n\n"))
+	if start < 0 {
+		return text
+	}
+	head := fmt.Appendf(nil, "  on %s line %d", subject.Filename, subject.Start.Line)
+	i := bytes.Index(text[start:], head)
+	if i < 0 {
+		return text
+	}
+	at := start + i + len(head)
+	out := append([]byte{}, text[:at]...)
+	out = fmt.Appendf(out, ", column %d", subject.Start.Column)
+	return append(out, text[at:]...)
 }
 
 // hiddenValue stands in a snippet for a value that may be a secret. It is

@@ -95,7 +95,8 @@ func render(diags hcl.Diagnostics) string {
 	return b.String()
 }
 
-// The rendered diagnostic shows file:line and a source snippet.
+// The rendered diagnostic shows file, line and column, and a source
+// snippet.
 func TestDiagnosticRendering(t *testing.T) {
 	file := "testdata/errors/unknown_attr.hcl"
 	cfg, diags := LoadFiles("testdata/errors", []string{file})
@@ -106,7 +107,7 @@ func TestDiagnosticRendering(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"Error: Unsupported argument", "on testdata/errors/unknown_attr.hcl line 9", "bogus   = 1"} {
+	for _, want := range []string{"Error: Unsupported argument", "on testdata/errors/unknown_attr.hcl line 9, column 3, in task \"file\" \"motd\":", "bogus   = 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered diagnostics lack %q:\n%s", want, out)
 		}
