@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -19,9 +20,17 @@ import (
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
 	all := map[string]*hcl.File{}
 	ms := masks{}
+	named := map[string]bool{} // only these files are shown: mask only them
+	for _, d := range diags {
+		for _, r := range []*hcl.Range{d.Subject, d.Context} {
+			if r != nil {
+				named[r.Filename] = true
+			}
+		}
+	}
 	for name, f := range files {
 		all[name] = f
-		if f == nil {
+		if f == nil || !named[name] {
 			continue
 		}
 		if m := newMask(f, secretRanges(f.Bytes, name)); m != nil {
@@ -54,11 +63,49 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		if err := tw.WriteDiagnostic(d); err != nil {
 			return err
 		}
-		if _, err := w.Write(withColumn(buf.Bytes(), d.Subject)); err != nil {
+		text := capLines(withColumn(buf.Bytes(), d.Subject), color)
+		if _, err := w.Write(text); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// maxLineBytes bounds each line of a rendered diagnostic. The snippet
+// shows whole source lines, and a plan with a megabyte on one line (a
+// pasted blob, a generated file) would otherwise be copied to the
+// terminal; the header names the line and column of the error.
+const maxLineBytes = 512
+
+// capLines cuts every line of text longer than maxLineBytes, at a
+// character boundary, and says how much was left out. With color the cut
+// may fall inside a highlighted span, so the attributes are reset.
+func capLines(text []byte, color bool) []byte {
+	lines := bytes.SplitAfter(text, []byte("\n"))
+	long := false
+	for _, l := range lines {
+		long = long || len(l) > maxLineBytes
+	}
+	if !long {
+		return text
+	}
+	var out bytes.Buffer
+	for _, l := range lines {
+		if len(l) <= maxLineBytes {
+			out.Write(l)
+			continue
+		}
+		cut := maxLineBytes
+		for cut > 0 && !utf8.RuneStart(l[cut]) {
+			cut--
+		}
+		out.Write(l[:cut])
+		if color {
+			out.WriteString("\x1b[0m")
+		}
+		fmt.Fprintf(&out, " ... (%d more bytes on this line)\n", len(bytes.TrimSuffix(l, []byte("\n")))-cut)
+	}
+	return out.Bytes()
 }
 
 // withColumn adds the column to the "on FILE line N" header the HCL writer

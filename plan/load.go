@@ -78,6 +78,10 @@ func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
 	var files []*hcl.File
 	values := map[hcl.Range]bool{} // top-level name = value lines, reported once here
 	for _, n := range names {
+		if d := tooLarge(n); d != nil {
+			diags = diags.Append(d)
+			continue
+		}
 		f, d := cfg.parser.ParseHCLFile(n)
 		if f == nil {
 			diags = diags.Extend(d)
@@ -150,6 +154,27 @@ func LoadFiles(dir string, names []string) (*Config, hcl.Diagnostics) {
 	}
 	diags = diags.Extend(cfg.checkUnique())
 	return cfg, diags
+}
+
+// maxFileBytes bounds a plan or variables file. Plans are written by
+// hand (the examples' are a few KiB); a file of megabytes is a mistake (a log, an image, a file's
+// content pasted in), and parsing it would take minutes before the
+// first error. File content that large belongs in a file of its own
+// (source, file(), templatefile()).
+const maxFileBytes = 1 << 20
+
+// tooLarge reports a file larger than maxFileBytes, before it is read. The
+// message names the file's place but shows no line: it is not parsed,
+// and its first line may hold a secret.
+func tooLarge(name string) *hcl.Diagnostic {
+	st, err := os.Stat(name)
+	if err != nil || st.Size() <= maxFileBytes {
+		return nil // a read error is reported by the parser
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "File too large",
+		Detail: fmt.Sprintf("%s:1,1: the file is %.1f MiB; a plan or variables file may be at most %d MiB. "+
+			"Put large file content in a file of its own, with source, file() or templatefile().",
+			name, float64(st.Size())/(1<<20), maxFileBytes>>20)}
 }
 
 // varFileHint says that file, which holds only name = value lines (or, when

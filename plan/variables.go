@@ -286,6 +286,9 @@ func (c *Config) parseVarFile(path string) (hcl.Attributes, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read variables file",
 			Detail: fmt.Sprintf("%v.", err)}}
 	}
+	if d := tooLarge(path); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	f, diags := c.parser.ParseHCLFile(path)
 	if f == nil || diags.HasErrors() {
 		return nil, placesOnly(diags)
