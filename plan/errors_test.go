@@ -2,16 +2,22 @@ package plan
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hako-dev/hako/internal/figures"
 	"github.com/hashicorp/hcl/v2"
 )
 
 // marker is an expected diagnostic: `# ERROR: text` at the end of the line
-// the diagnostic's subject starts on.
+// the diagnostic's subject starts on (or, for a variables file, the line
+// its text names).
 type marker struct {
 	line int
 	text string
@@ -27,27 +33,119 @@ func readMarkers(t *testing.T, path string) []marker {
 	var ms []marker
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		if _, text, ok := strings.Cut(sc.Text(), "# ERROR: "); ok {
+		// A line may carry several markers: `# ERROR: a # ERROR: b`.
+		for _, text := range strings.Split(sc.Text(), "# ERROR: ")[1:] {
 			ms = append(ms, marker{n, strings.TrimSpace(text)})
 		}
 	}
 	return ms
 }
 
+// secretMarks are the values that error cases give sensitive variables
+// (or put where only a secret would be): no rendered diagnostic may show
+// one, whatever the error.
+var secretMarks = []string{"HUNTER2", "s3cr3t-MARK"}
+
+// badTally counts what the error cases of one test run showed.
+type badTally struct {
+	cases, plans, varFiles, generated int
+	panics, unplaced, secrets         int
+}
+
+// outcome is what loading one bad case gave: its diagnostics as the user
+// sees them, and a panic if there was one.
+type outcome struct {
+	cfg      *Config
+	diags    hcl.Diagnostics
+	rendered string
+	panicked any
+}
+
+// loadCase loads and builds a plan (with the given variables files) the
+// way hako does, turning a panic into a result.
+func loadCase(dir string, files []string, in Inputs) (o outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			o.panicked = fmt.Sprintf("%v\n%s", r, debug.Stack())
+		}
+	}()
+	cfg, diags := LoadFiles(dir, files)
+	o.cfg = cfg
+	if !diags.HasErrors() {
+		_, d := Build(cfg, in)
+		diags = diags.Extend(d)
+	}
+	o.diags = diags
+	var b strings.Builder
+	err := WriteDiagnostics(&b, cfg.Files(), diags, 0, false)
+	o.rendered = b.String()
+	if err != nil {
+		o.rendered += "\nWriteDiagnostics: " + err.Error()
+	}
+	return o
+}
+
+// placeIn matches the file:line,column that a diagnostic about a variables
+// file gives in its text instead of a snippet.
+var placeIn = regexp.MustCompile(`([^\s(]+):(\d+),(\d+)`)
+
+// checkOutcome fails t for a panic, an error diagnostic with no position,
+// and a secret mark in the rendered diagnostics, and counts each.
+func checkOutcome(t *testing.T, o outcome, tally *badTally) {
+	t.Helper()
+	if o.panicked != nil {
+		tally.panics++
+		t.Fatalf("panic: %v", o.panicked)
+	}
+	if !o.diags.HasErrors() {
+		t.Fatalf("no error; got:\n%s", render(o.diags))
+	}
+	for _, d := range o.diags.Errs() {
+		d := d.(*hcl.Diagnostic)
+		if d.Subject == nil && !placeIn.MatchString(d.Detail) {
+			tally.unplaced++
+			t.Errorf("an error without a position: %s: %s", d.Summary, d.Detail)
+			continue
+		}
+		if d.Subject != nil {
+			head := fmt.Sprintf("on %s line %d, column %d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+			if !strings.Contains(o.rendered, head) {
+				tally.unplaced++
+				t.Errorf("the rendered error does not name %q:\n%s", head, o.rendered)
+			}
+		}
+	}
+	for _, m := range secretMarks {
+		if strings.Contains(o.rendered, m) {
+			tally.secrets++
+			t.Errorf("the diagnostics show the secret %q:\n%s", m, o.rendered)
+		}
+	}
+}
+
 // TestErrors loads each testdata/errors file and requires exactly the
-// diagnostics its markers name, at their lines, and nothing else.
+// diagnostics its markers name, at their lines, and nothing else; then
+// each variables file of testdata/errors/varfiles with the plan beside
+// them; then inputs that cannot be written as a marked file (invalid
+// UTF-8, NUL bytes, a huge file, deep nesting). None may panic, every
+// error names its place, and none shows a secret.
 func TestErrors(t *testing.T) {
+	var tally badTally
 	files, _ := filepath.Glob("testdata/errors/*.hcl")
 	if len(files) < 20 {
 		t.Fatalf("found only %d error cases", len(files))
 	}
 	for _, file := range files {
+		tally.cases++
+		tally.plans++
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			want := readMarkers(t, file)
 			if len(want) == 0 {
 				t.Fatal("no # ERROR: marker")
 			}
-			diags := loadAndBuild(file)
+			o := loadCase(filepath.Dir(file), []string{file}, Inputs{})
+			checkOutcome(t, o, &tally)
+			diags := o.diags
 			errs := diags.Errs()
 			for _, m := range want {
 				if !hasDiag(diags, file, m) {
@@ -59,15 +157,77 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+	varFiles, _ := filepath.Glob("testdata/errors/varfiles/*.hcl")
+	for _, file := range varFiles {
+		tally.cases++
+		tally.varFiles++
+		t.Run("varfiles/"+filepath.Base(file), func(t *testing.T) {
+			want := readMarkers(t, file)
+			if len(want) == 0 {
+				t.Fatal("no # ERROR: marker")
+			}
+			o := loadCase(varFilesPlan, []string{varFilesPlan + "/plan.hcl"}, Inputs{Args: []VarArg{{File: file}}})
+			checkOutcome(t, o, &tally)
+			errs := o.diags.Errs()
+			for _, m := range want {
+				if !hasPlacedDiag(o.diags, file, m) {
+					t.Errorf("line %d: no error at %s:%d, containing %q; got:\n%s", m.line, file, m.line, m.text, render(o.diags))
+				}
+			}
+			if len(errs) > len(want) {
+				t.Errorf("%d errors for %d markers:\n%s", len(errs), len(want), render(o.diags))
+			}
+		})
+	}
+	for _, c := range generatedCases() {
+		tally.cases++
+		tally.generated++
+		t.Run("generated/"+c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "plan.hcl")
+			if err := os.WriteFile(file, c.src(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			o := loadCase(dir, []string{file}, Inputs{})
+			took := time.Since(start)
+			checkOutcome(t, o, &tally)
+			if !strings.Contains(o.rendered, c.want) {
+				t.Errorf("no %q in:\n%.2000s", c.want, o.rendered)
+			}
+			// A bounded message: a snippet of a huge or deeply nested line
+			// must not copy the file to the terminal.
+			if len(o.rendered) > 64<<10 {
+				t.Errorf("%d bytes of diagnostics; the first 2000:\n%.2000s", len(o.rendered), o.rendered)
+			}
+			if took > 30*time.Second {
+				t.Errorf("took %v", took)
+			}
+			t.Logf("%v, %d diagnostics, %d bytes rendered", took.Round(time.Millisecond), len(o.diags), len(o.rendered))
+		})
+	}
+	figures.Record(t, "bad plans: %d cases (%d plan files, %d variables files, %d generated inputs), %d panics, %d errors without a position, %d secrets shown",
+		tally.cases, tally.plans, tally.varFiles, tally.generated, tally.panics, tally.unplaced, tally.secrets)
+	if tally.cases < 60 {
+		t.Errorf("only %d bad-plan cases", tally.cases)
+	}
 }
 
-func loadAndBuild(file string) hcl.Diagnostics {
-	cfg, diags := LoadFiles(filepath.Dir(file), []string{file})
-	if diags.HasErrors() {
-		return diags
+// varFilesPlan is the plan the variables-file cases are given with.
+const varFilesPlan = "testdata/errors/varfiles/plan"
+
+// hasPlacedDiag reports an error about file whose text names the marked
+// line (file:line,column) and contains the marker's text. Errors about a
+// variables file carry no snippet: its lines may hold secrets.
+func hasPlacedDiag(diags hcl.Diagnostics, file string, m marker) bool {
+	for _, d := range diags.Errs() {
+		d := d.(*hcl.Diagnostic)
+		text := d.Summary + ": " + d.Detail
+		if strings.Contains(text, fmt.Sprintf("%s:%d,", file, m.line)) && strings.Contains(text, m.text) {
+			return true
+		}
 	}
-	_, d := Build(cfg, Inputs{})
-	return diags.Extend(d)
+	return false
 }
 
 func hasDiag(diags hcl.Diagnostics, file string, m marker) bool {

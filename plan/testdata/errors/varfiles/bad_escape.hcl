@@ -1,0 +1,1 @@
+pw = "s3cr3t-MARK\q" # ERROR: Invalid escape sequence

@@ -1,0 +1,1 @@
+flag = "maybe" # ERROR: gives var.flag a value of the wrong type

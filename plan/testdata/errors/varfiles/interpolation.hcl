@@ -1,0 +1,1 @@
+pw = "s3cr3t-MARK-${n}" # ERROR: Variables not allowed

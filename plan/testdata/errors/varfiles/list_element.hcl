@@ -1,0 +1,1 @@
+ports = ["http", 22] # ERROR: gives var.ports a value of the wrong type

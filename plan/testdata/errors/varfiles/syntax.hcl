@@ -1,0 +1,2 @@
+pw = "s3cr3t-MARK"
+n = # ERROR: Invalid expression

@@ -1,0 +1,1 @@
+n = var.s # ERROR: Variables not allowed

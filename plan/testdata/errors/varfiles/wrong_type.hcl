@@ -1,0 +1,1 @@
+n = "abc" # ERROR: gives var.n a value of the wrong type
