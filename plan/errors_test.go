@@ -136,9 +136,9 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("found only %d error cases", len(files))
 	}
 	for _, file := range files {
-		tally.cases++
-		tally.plans++
 		t.Run(filepath.Base(file), func(t *testing.T) {
+			tally.cases++
+			tally.plans++
 			want := readMarkers(t, file)
 			if len(want) == 0 {
 				t.Fatal("no # ERROR: marker")
@@ -148,7 +148,9 @@ func TestErrors(t *testing.T) {
 			diags := o.diags
 			errs := diags.Errs()
 			for _, m := range want {
-				if !hasDiag(diags, file, m) {
+				// A broken line outside host, task, handler and locals blocks
+				// is named in the text, not shown: it may hold a secret.
+				if !hasDiag(diags, file, m) && !hasPlacedDiag(diags, file, m) {
 					t.Errorf("line %d: no error containing %q; got:\n%s", m.line, m.text, render(diags))
 				}
 			}
@@ -159,9 +161,9 @@ func TestErrors(t *testing.T) {
 	}
 	varFiles, _ := filepath.Glob("testdata/errors/varfiles/*.hcl")
 	for _, file := range varFiles {
-		tally.cases++
-		tally.varFiles++
 		t.Run("varfiles/"+filepath.Base(file), func(t *testing.T) {
+			tally.cases++
+			tally.varFiles++
 			want := readMarkers(t, file)
 			if len(want) == 0 {
 				t.Fatal("no # ERROR: marker")
@@ -180,9 +182,9 @@ func TestErrors(t *testing.T) {
 		})
 	}
 	for _, c := range generatedCases() {
-		tally.cases++
-		tally.generated++
 		t.Run("generated/"+c.name, func(t *testing.T) {
+			tally.cases++
+			tally.generated++
 			dir := t.TempDir()
 			file := filepath.Join(dir, "plan.hcl")
 			if err := os.WriteFile(file, c.src(), 0o644); err != nil {

@@ -1,0 +1,9 @@
+host "pi" {
+  address = "127.0.0.1"
+  user    = "pi"
+}
+
+task "directory" "app" {
+  path = "/opt/a"
+  path = "/opt/b" # ERROR: Attribute redefined
+}

@@ -1,0 +1,8 @@
+host "pi" {
+  address = "127.0.0.1"
+  user    = "pi"
+}
+
+task "directory" "app" {
+  path "/opt/app" # ERROR: Invalid block definition
+}
