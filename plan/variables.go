@@ -54,19 +54,46 @@ func decodeVariable(b *hcl.Block) (*Variable, hcl.Diagnostics) {
 		diags = diags.Extend(decodeLiteral(a, cty.Bool, func(val cty.Value) { v.Sensitive = val.True() }))
 	}
 	if a, ok := content.Attributes["default"]; ok {
+		// The default of a sensitive variable is its secret: HCL's errors
+		// quote pieces of an expression (`This object does not have an
+		// attribute named "..."`) and conversion errors name map keys, so
+		// for such a default only the place and the kind of error are told.
+		secret := hidesDefault(content.Attributes["sensitive"])
 		raw, d := a.Expr.Value(nil) // literals only, as in Terraform
+		if secret {
+			for _, dg := range d {
+				dg.Detail = "The default of a sensitive variable must be a literal value; details are hidden."
+				dg.Expression, dg.EvalContext = nil, nil
+			}
+		}
 		diags = diags.Extend(d)
 		if !d.HasErrors() {
 			val, err := v.convert(raw)
-			if err != nil {
+			switch {
+			case err != nil && secret:
+				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid default value for variable",
+					Detail:  "This default value is not compatible with the variable's type constraint (details are hidden: the variable is sensitive).",
+					Subject: a.Expr.Range().Ptr()})
+			case err != nil:
 				diags = diags.Append(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid default value for variable",
 					Detail: fmt.Sprintf("This default value is not compatible with the variable's type constraint: %v.", err), Subject: a.Expr.Range().Ptr()})
-			} else {
+			default:
 				v.Default = val
 			}
 		}
 	}
 	return v, diags
+}
+
+// hidesDefault reports whether a variable's sensitive attribute makes its
+// default a secret: any sensitive attribute but `sensitive = false`, as
+// the snippets hide it (secretRanges), so that a broken one hides too.
+func hidesDefault(sensitive *hcl.Attribute) bool {
+	if sensitive == nil {
+		return false
+	}
+	v, d := sensitive.Expr.Value(nil)
+	return d.HasErrors() || !v.RawEquals(cty.False)
 }
 
 // decodeLiteral evaluates a constant attribute of the given type.
