@@ -8,6 +8,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -47,6 +48,16 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 			}
 		}
 	}
+	for name, f := range all {
+		if f == nil || !named[name] {
+			continue
+		}
+		if b := visible(f.Bytes); b != nil {
+			c := *f
+			c.Bytes = b
+			all[name] = &c
+		}
+	}
 	if len(ms) > 0 {
 		shown := make(hcl.Diagnostics, len(diags))
 		for i, d := range diags {
@@ -69,6 +80,38 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 		}
 	}
 	return nil
+}
+
+// visible returns a copy of src, the text of a file a snippet shows, with
+// every byte that a terminal would act on or not show as it is replaced by
+// '?': control characters but tab, newline and carriage return (an escape
+// sequence in a plan would clear the screen or retitle the window), bytes
+// that are not UTF-8, and the invisible characters that make text read
+// otherwise than it is (right-to-left override, zero width space, line
+// separator: see attrs.HasControl). Each is replaced byte for byte, so
+// the diagnostics' byte offsets still select the same text. nil when
+// there is nothing to replace.
+func visible(src []byte) []byte {
+	var out []byte
+	for i := 0; i < len(src); {
+		if c := src[i]; c >= 0x20 && c < 0x7f {
+			i++ // printable ASCII, most of any plan
+			continue
+		}
+		r, n := utf8.DecodeRune(src[i:])
+		bad := r == utf8.RuneError && n == 1 ||
+			r != '\t' && r != '\n' && r != '\r' && attrs.HasControl(string(r))
+		if bad {
+			if out == nil {
+				out = append([]byte{}, src...)
+			}
+			for j := i; j < i+n; j++ {
+				out[j] = '?'
+			}
+		}
+		i += n
+	}
+	return out
 }
 
 // maxLineBytes bounds each line of a rendered diagnostic. The snippet

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/internal/figures"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -48,8 +50,8 @@ var secretMarks = []string{"HUNTER2", "s3cr3t-MARK"}
 
 // badTally counts what the error cases of one test run showed.
 type badTally struct {
-	cases, plans, varFiles, generated int
-	panics, unplaced, secrets         int
+	cases, plans, varFiles, generated  int
+	panics, unplaced, secrets, unshown int
 }
 
 // outcome is what loading one bad case gave: its diagnostics as the user
@@ -114,6 +116,12 @@ func checkOutcome(t *testing.T, o outcome, tally *badTally) {
 				t.Errorf("the rendered error does not name %q:\n%s", head, o.rendered)
 			}
 		}
+	}
+	if i := strings.IndexFunc(o.rendered, func(r rune) bool {
+		return r == utf8.RuneError || r != '\n' && r != '\t' && r != '\r' && attrs.HasControl(string(r))
+	}); i >= 0 {
+		tally.unshown++
+		t.Errorf("the diagnostics hold a character a terminal would act on or not show, at byte %d: %q", i, o.rendered)
 	}
 	for _, m := range secretMarks {
 		if strings.Contains(o.rendered, m) {
@@ -208,8 +216,8 @@ func TestErrors(t *testing.T) {
 			t.Logf("%v, %d diagnostics, %d bytes rendered", took.Round(time.Millisecond), len(o.diags), len(o.rendered))
 		})
 	}
-	figures.Record(t, "bad plans: %d cases (%d plan files, %d variables files, %d generated inputs), %d panics, %d errors without a position, %d secrets shown",
-		tally.cases, tally.plans, tally.varFiles, tally.generated, tally.panics, tally.unplaced, tally.secrets)
+	figures.Record(t, "bad plans: %d cases (%d plan files, %d variables files, %d generated inputs), %d panics, %d errors without a position, %d secrets shown, %d with characters a terminal acts on",
+		tally.cases, tally.plans, tally.varFiles, tally.generated, tally.panics, tally.unplaced, tally.secrets, tally.unshown)
 	if n := len(files) + len(varFiles) + len(generatedCases()); n < 60 {
 		t.Errorf("only %d bad-plan cases", n)
 	}

@@ -30,6 +30,13 @@ func generatedCases() []generatedCase {
 		{"NUL byte between blocks", func() []byte {
 			return []byte(goodHost + "\x00\ntask \"directory\" \"d\" { path = \"/d\" }\n")
 		}, "plan.hcl:5,1"},
+		{"escape sequence in a string", func() []byte {
+			// A snippet would clear the screen: shown as '?'.
+			return []byte(goodHost + "task \"file\" \"x\" {\n  path    = \"/etc/\x1b[2J\x1b]0;owned\x07\"\n  content = \"x\"\n}\n")
+		}, "path    = \"/etc/?[2J?]0;owned?\""},
+		{"C1 control and right-to-left override", func() []byte {
+			return []byte(goodHost + "task \"directory\" \"x\" {\n  path = \"/srv/\u009b2J\u202efdp.\"\n}\n")
+		}, "path = \"/srv/??2J???fdp.\""},
 		{"huge file of one line", func() []byte {
 			// 20 MiB on the line of the error: the snippet must not
 			// copy it to the terminal.

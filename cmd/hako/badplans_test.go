@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/internal/figures"
 )
 
@@ -85,7 +87,7 @@ func safeHako(args ...string) (code int, stdout, stderr string, panicked any) {
 	return code, out.String(), errb.String(), panicked
 }
 
-type cliTally struct{ cases, panics, wrongExit, unplaced, secrets int }
+type cliTally struct{ cases, panics, wrongExit, unplaced, secrets, unshown int }
 
 // checkRun fails t unless the run exited 1 without a panic, its stderr
 // names place (file, line and column) and it shows no secret.
@@ -107,6 +109,12 @@ func checkRun(t *testing.T, tally *cliTally, code int, stdout, stderr string, pa
 	if !found {
 		tally.unplaced++
 		t.Errorf("stderr names none of %q:\n%.3000s", places, stderr)
+	}
+	if i := strings.IndexFunc(stderr, func(r rune) bool {
+		return r == utf8.RuneError || r != '\n' && r != '\t' && r != '\r' && attrs.HasControl(string(r))
+	}); i >= 0 {
+		tally.unshown++
+		t.Errorf("stderr holds a character a terminal would act on or not show, at byte %d: %q", i, stderr)
 	}
 	for _, m := range secretMarks {
 		if strings.Contains(stdout+stderr, m) {
@@ -164,6 +172,7 @@ func TestValidateBadPlans(t *testing.T) {
 		name, src, place string
 	}{
 		{"invalid UTF-8", host + "task \"directory\" \"d\" {\n  path = \"/srv/\xff\"\n}\n", "plan.hcl line 6, column "},
+		{"escape sequence", host + "task \"directory\" \"d\" {\n  path = \"/srv/\x1b[2J\"\n}\n", "plan.hcl line 6, column "},
 		{"NUL byte", host + "task \"directory\" \"d\" {\n  path = \"/srv/\x00\"\n}\n", "plan.hcl line 6, column "},
 		{"huge file", host + "locals {\n  x = \"" + strings.Repeat("s3cr3t-MARK ", 20<<20/12) + "\"\n}\n", "plan.hcl:1,1"},
 		{"deep nesting", host + "locals {\n  x = " + strings.Repeat("[", 10000) + "\n}\n", "plan.hcl line 7, column "},
@@ -184,6 +193,6 @@ func TestValidateBadPlans(t *testing.T) {
 			}
 		})
 	}
-	figures.Record(t, "hako validate on bad plans: %d runs, %d panics, %d exits other than 1, %d without file:line:column, %d secrets shown",
-		tally.cases, tally.panics, tally.wrongExit, tally.unplaced, tally.secrets)
+	figures.Record(t, "hako validate on bad plans: %d runs, %d panics, %d exits other than 1, %d without file:line:column, %d secrets shown, %d with characters a terminal acts on",
+		tally.cases, tally.panics, tally.wrongExit, tally.unplaced, tally.secrets, tally.unshown)
 }
