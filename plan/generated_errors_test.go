@@ -82,3 +82,24 @@ func generatedCases() []generatedCase {
 		}, "plan.hcl line 6"},
 	}
 }
+
+// generatedVarFiles are variables files given to the plan of
+// testdata/errors/varfiles; FILE in want stands for the file's path. A
+// nil src makes a directory of that name.
+func generatedVarFiles() []generatedCase {
+	return []generatedCase{
+		{"a directory", nil, "read FILE: is a directory"},
+		{"NUL byte outside a string", func() []byte {
+			return []byte("pw = \"s3cr3t-MARK\"\n\x00 = 1\n")
+		}, "FILE:2,1"},
+		{"invalid UTF-8", func() []byte {
+			return []byte("pw = \"s3cr3t-MARK\"\n\xff\xfe = 1\n")
+		}, "FILE:2,1"},
+		{"huge", func() []byte {
+			return []byte("pw = \"" + strings.Repeat("s3cr3t-MARK ", 20<<20/12) + "\"\n")
+		}, "FILE:1,1: the file is 20.0 MiB"},
+		{"deep nesting", func() []byte {
+			return []byte("pw = \"s3cr3t-MARK\"\nports = " + strings.Repeat("[", 10000) + "\n")
+		}, "FILE:3,1"},
+	}
+}

@@ -316,7 +316,14 @@ func (c *Config) parseVarFile(path string) (hcl.Attributes, hcl.Diagnostics) {
 	if d := tooLarge(path); d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
-	f, diags := c.parser.ParseHCLFile(path)
+	// Read here rather than by the parser: its "Failed to read file" names
+	// the file only in the detail, which placesOnly drops.
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read variables file",
+			Detail: fmt.Sprintf("%v.", err)}}
+	}
+	f, diags := c.parser.ParseHCL(src, path)
 	if f == nil || diags.HasErrors() {
 		return nil, placesOnly(diags)
 	}
