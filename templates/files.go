@@ -3,6 +3,7 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,15 +32,35 @@ func resolve(baseDir, p string) string {
 
 var errNotFound = errors.New("no file exists")
 
+// maxPlanFileBytes bounds a file that file() or templatefile() reads into
+// the plan: its content is held in memory, shown in diffs and sent to
+// every host. Larger files belong in a file task's source.
+const maxPlanFileBytes = 16 << 20
+
 // readPlanFile reads a file named in the plan, with an error that names the
-// path as the user wrote it.
+// path as the user wrote it. Only a regular file of at most
+// maxPlanFileBytes is read: /dev/zero would be read until memory runs
+// out, and a FIFO or /dev/stdin would wait forever.
 func readPlanFile(baseDir, p string) ([]byte, error) {
-	b, err := os.ReadFile(resolve(baseDir, p))
+	f, err := os.Open(resolve(baseDir, p))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%w at %q (paths are relative to the plan directory)", errNotFound, p)
 	case err != nil:
 		return nil, fmt.Errorf("cannot read %q: %v", p, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("cannot read %q: %v", p, err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("cannot read %q: it is not a regular file (%s)", p, fi.Mode().Type())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPlanFileBytes+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("cannot read %q: %v", p, err)
+	case len(b) > maxPlanFileBytes:
+		return nil, fmt.Errorf("cannot read %q: it is larger than %d MiB; use a file task's source for large files", p, maxPlanFileBytes>>20)
 	}
 	return b, nil
 }

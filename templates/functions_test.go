@@ -77,6 +77,10 @@ func TestTemplateFileErrors(t *testing.T) {
 		`templatefile("plain.tftpl", "x")`:      "vars must be an object or a map",
 		`file("../functions.go") == "" ? 1 : 2`: "", // readable: paths may leave the plan dir on purpose
 		`templatefile("recursive.tftpl", {})`:   `no function named "templatefile"`,
+		// Not regular files: read forever, or wait forever for a writer.
+		`file("/dev/zero")`:              `cannot read "/dev/zero": it is not a regular file`,
+		`templatefile("/dev/stdin", {})`: `cannot read "/dev/stdin": it is not a regular file`,
+		`file(".")`:                      `cannot read ".": it is not a regular file`,
 	}
 	for src, want := range cases {
 		_, diags := eval(t, src, map[string]cty.Value{})
