@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -61,7 +62,9 @@ func decodeFile(a *attrs.Attrs) Task {
 	return f
 }
 
-// readSource reads the plan-relative file named by source.
+// readSource reads the plan-relative file named by source. Only a regular
+// file: /dev/zero would be read until memory runs out, and /dev/stdin or
+// a FIFO would wait for a writer.
 func readSource(a *attrs.Attrs) []byte {
 	src := a.String("source")
 	if src == "" {
@@ -70,11 +73,27 @@ func readSource(a *attrs.Attrs) []byte {
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(a.Dir, src)
 	}
-	b, err := os.ReadFile(src)
+	b, err := readRegular(src)
 	if err != nil {
 		a.AttrErrorf("source", "Cannot read source file", "%v.", err)
 	}
 	return b
+}
+
+func readRegular(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", name, fi.Mode().Type())
+	}
+	return io.ReadAll(f)
 }
 
 func (f *File) Address() Address { return f.addr }

@@ -13,3 +13,13 @@ task "file" "stdin" {
   path    = "/etc/stdin"
   content = templatefile("/dev/stdin", {}) # ERROR: it is not a regular file
 }
+
+task "file" "source" {
+  path   = "/etc/source"
+  source = "/dev/zero" # ERROR: /dev/zero is not a regular file
+}
+
+task "file" "folder" {
+  path   = "/etc/folder"
+  source = "templates" # ERROR: is not a regular file
+}
