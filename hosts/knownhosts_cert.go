@@ -168,35 +168,35 @@ func (c *hostKeyChecker) checkCert(hostname string, remote net.Addr, cert *ssh.C
 }
 
 // matchPattern matches s against an OpenSSH pattern: * is any run of
-// characters, ? any one; everything else stands for itself.
+// characters, ? any one; everything else stands for itself. The patterns
+// are a certificate's principals, read before its signature is checked:
+// whoever answers in the host's place writes them. So no backtracking
+// over every star (OpenSSH's recursion, exponential in the stars: 12 of
+// them against a 60-character name would run for years): on a mismatch
+// only the last star takes one more character, which is enough for * and
+// ?, in at most len(s)*len(pattern) steps.
 func matchPattern(s, pattern string) bool {
-	for len(pattern) > 0 {
-		switch pattern[0] {
-		case '*':
-			for pattern != "" && pattern[0] == '*' {
-				pattern = pattern[1:]
-			}
-			if pattern == "" {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if matchPattern(s[i:], pattern) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-		default:
-			if s == "" || s[0] != pattern[0] {
-				return false
+	p, i := 0, 0
+	star, starI := -1, 0 // the last * seen, and where in s it stopped
+	for i < len(s) || p < len(pattern) {
+		if p < len(pattern) {
+			switch c := pattern[p]; {
+			case c == '*':
+				star, starI = p, i
+				p++
+				continue
+			case i < len(s) && (c == '?' || c == s[i]):
+				p, i = p+1, i+1
+				continue
 			}
 		}
-		s, pattern = s[1:], pattern[1:]
+		if star < 0 || starI >= len(s) {
+			return false
+		}
+		starI++
+		p, i = star+1, starI
 	}
-	return s == ""
+	return true
 }
 
 // HostKeyRefusedError: the host's key or certificate is refused for what
