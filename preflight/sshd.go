@@ -181,13 +181,19 @@ func effective(ds []sshdDirective, key string) (sshdDirective, bool) {
 
 // sshdLine splits a configuration line into its lower-cased keyword and
 // arguments: "Keyword value", "Keyword=value" and "Keyword = value" alike;
-// double quotes group; a word starting with # starts a comment.
+// double quotes group; a word starting with # starts a comment. One "="
+// before the keyword is skipped, as sshd skips it ("=Port 2222" sets the
+// port); a line with no keyword left is no directive.
 func sshdLine(line string) (string, []string) {
 	var words []string
 	var cur strings.Builder
 	inWord, quoted := false, false
+	line = strings.TrimSpace(line)
+	if rest, ok := strings.CutPrefix(line, "="); ok {
+		line = strings.TrimLeft(rest, " \t")
+	}
 scan:
-	for _, r := range strings.TrimSpace(line) {
+	for _, r := range line {
 		switch {
 		case r == '"':
 			quoted, inWord = !quoted, true
@@ -220,6 +226,9 @@ scan:
 		if args[0] = args[0][1:]; args[0] == "" {
 			args = args[1:]
 		}
+	}
+	if key == "" {
+		return "", nil
 	}
 	return strings.ToLower(key), args
 }

@@ -55,3 +55,23 @@ func FuzzSSHDConfig(f *testing.F) {
 		}
 	})
 }
+
+// sshd skips one "=" before the keyword: bookworm's sshd -T says of a line
+// "=0": no argument after keyword "0". So "=Port 2222" sets the port, and
+// the checks must read it so.
+func TestSSHDLineSkipsALeadingEquals(t *testing.T) {
+	for line, want := range map[string]string{
+		"=Port 2222":    "port [2222]",
+		"= Port 2222":   "port [2222]",
+		"=Port=2222":    "port [2222]",
+		"=0":            "0 []",
+		"==Port 2222":   " []", // sshd skips one "=" only: no keyword
+		"=# Port 2222":  " []",
+		"  =\tPort 22 ": "port [22]",
+	} {
+		k, args := sshdLine(line)
+		if got := k + " [" + strings.Join(args, " ") + "]"; got != want {
+			t.Errorf("%q: %q, want %q", line, got, want)
+		}
+	}
+}
