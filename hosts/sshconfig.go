@@ -289,9 +289,11 @@ func runSSHG(ctx context.Context, bin string, args []string) (map[string][]strin
 	return m, nil
 }
 
+// seconds reads a number of seconds; 0 (the default) for anything else,
+// or for more than ssh takes (maxTimeSeconds).
 func seconds(s string) time.Duration {
 	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || n > maxTimeSeconds {
 		return 0
 	}
 	return time.Duration(n) * time.Second

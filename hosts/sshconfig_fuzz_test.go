@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hako-dev/hako/internal/fuzzbound"
 )
@@ -73,4 +74,20 @@ func FuzzSSHConfig(f *testing.F) {
 			t.Errorf("alias %q read as %q, host name %q", alias, s.Alias, s.HostName)
 		}
 	})
+}
+
+// Times as ssh_config(5) writes them; more than OpenSSH takes (INT_MAX
+// seconds) is invalid, 0, not a duration wrapped around to a negative one.
+func TestParseTimes(t *testing.T) {
+	for v, want := range map[string]time.Duration{"1m30s": 90 * time.Second, "90": 90 * time.Second, "1W": 7 * 24 * time.Hour,
+		"2147483647": 2147483647 * time.Second, "2147483648": 0, "3551w": 0, "9999999999w": 0, "1x": 0, "m": 0, "": 0} {
+		if got := parseTimeSpec(v); got != want {
+			t.Errorf("parseTimeSpec(%q) = %v, want %v", v, got, want)
+		}
+	}
+	for v, want := range map[string]time.Duration{"15": 15 * time.Second, "2147483647": 2147483647 * time.Second, "9999999999": 0, "-1": 0} {
+		if got := seconds(v); got != want {
+			t.Errorf("seconds(%q) = %v, want %v", v, got, want)
+		}
+	}
 }

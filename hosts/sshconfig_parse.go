@@ -3,6 +3,7 @@ package hosts
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -412,35 +413,39 @@ func (p *cfgParser) settings() *SSHSettings {
 	return s
 }
 
+// maxTimeSeconds is the longest time ssh_config takes: OpenSSH's convtime
+// refuses more than INT_MAX seconds. A larger value reads as invalid (the
+// default), never as a time.Duration that wrapped around to a negative one.
+const maxTimeSeconds = math.MaxInt32
+
 // parseTimeSpec reads sshd_config(5) TIME FORMATS ("1m30s"), which
 // ConnectTimeout accepts too; 0 when it cannot.
 func parseTimeSpec(v string) time.Duration {
-	var total time.Duration
+	var total int64 // seconds
 	num := ""
+	add := func(unit int64) bool {
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || n > maxTimeSeconds {
+			return false
+		}
+		total += n * unit // at most 2^31 weeks: no overflow
+		num = ""
+		return total <= maxTimeSeconds
+	}
 	for _, r := range strings.ToLower(v) {
 		if r >= '0' && r <= '9' {
 			num += string(r)
 			continue
 		}
-		n, err := strconv.Atoi(num)
-		if err != nil {
+		unit := map[rune]int64{'s': 1, 'm': 60, 'h': 3600, 'd': 24 * 3600, 'w': 7 * 24 * 3600}[r]
+		if unit == 0 || !add(unit) {
 			return 0
 		}
-		unit := map[rune]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[r]
-		if unit == 0 {
-			return 0
-		}
-		total += time.Duration(n) * unit
-		num = ""
 	}
-	if num != "" {
-		n, err := strconv.Atoi(num)
-		if err != nil {
-			return 0
-		}
-		total += time.Duration(n) * time.Second
+	if num != "" && !add(1) {
+		return 0
 	}
-	return total
+	return time.Duration(total) * time.Second
 }
 
 // defaultGlobalKnownHosts is OpenSSH's GlobalKnownHostsFile default (on
