@@ -2,6 +2,7 @@ package guard
 
 import (
 	_ "embed" // pending.sh
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +53,8 @@ func (Pending) Decode(recs []probe.Record) (any, error) {
 	return out, nil
 }
 
-// parsePending reads "ID ARMED_EPOCH TIMEOUT_MS NOW_EPOCH".
+// parsePending reads "ID ARMED_EPOCH TIMEOUT_MS NOW_EPOCH"; a negative
+// timeout makes the line unreadable.
 func parsePending(s string) (PendingGuard, bool) {
 	f := strings.Fields(s)
 	if len(f) != 4 {
@@ -61,9 +63,16 @@ func parsePending(s string) (PendingGuard, bool) {
 	armed, err1 := strconv.ParseInt(f[1], 10, 64)
 	ms, err2 := strconv.ParseInt(f[2], 10, 64)
 	now, err3 := strconv.ParseInt(f[3], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
+	if err1 != nil || err2 != nil || err3 != nil || ms < 0 {
 		return PendingGuard{}, false
 	}
-	return PendingGuard{ID: f[0], Deadline: time.Unix(armed, 0).Add(time.Duration(ms) * time.Millisecond),
-		Now: time.Unix(now, 0)}, true
+	// A timeout longer than a Duration holds (292 years) is the longest
+	// one: multiplied out it would wrap around to a deadline long past, and
+	// a guard that still waits would look stale (arm.sh, reading the same
+	// file, counts it as waiting).
+	timeout := time.Duration(math.MaxInt64)
+	if ms <= math.MaxInt64/int64(time.Millisecond) {
+		timeout = time.Duration(ms) * time.Millisecond
+	}
+	return PendingGuard{ID: f[0], Deadline: time.Unix(armed, 0).Add(timeout), Now: time.Unix(now, 0)}, true
 }
