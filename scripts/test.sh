@@ -53,6 +53,21 @@ status=0
 # -timeout 60m: the end-to-end package runs its real-host tests one after
 # the other for several minutes, past go test's default of 10 minutes.
 go test -race -count=1 -parallel 4 -timeout 60m "$@" ./... || status=$?
+# A short run of every fuzz target (their seeds and kept failing cases ran
+# above, as tests): 10 s each, one worker, about 3 minutes in all. Go fuzzes
+# one target per run. Long runs are by hand: see the README's Tests section.
+fuzz_targets=(
+	plan:FuzzPlan templates:FuzzTemplateFile
+	probe:FuzzDecode probe:FuzzRecordRoundTrip probe:FuzzStatRecord probe:FuzzEndpoint
+	ufw:FuzzParseStatus ufw:FuzzUserRules ufw:FuzzDefaultFile ufw:FuzzNormalize
+	preflight:FuzzSSHDConfig guard:FuzzPending
+	hosts:FuzzKnownHosts hosts:FuzzKnownHostsLine hosts:FuzzMatchPattern hosts:FuzzSSHConfig
+)
+for t in "${fuzz_targets[@]}"; do
+	pkg=${t%%:*} target=${t#*:}
+	go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime 10s -fuzzminimizetime 5s -parallel 1 "./$pkg/" ||
+		{ echo "fuzz target $target (./$pkg/) failed; the input is in $pkg/testdata/fuzz/$target/" >&2; status=1; }
+done
 if [ -s "$HAKO_FIGURES" ]; then
 	echo "== figures measured by the tests"
 	sort "$HAKO_FIGURES"
