@@ -53,9 +53,10 @@ status=0
 # -timeout 60m: the end-to-end package runs its real-host tests one after
 # the other for several minutes, past go test's default of 10 minutes.
 go test -race -count=1 -parallel 4 -timeout 60m "$@" ./... || status=$?
-# A short run of every fuzz target (their seeds and kept failing cases ran
-# above, as tests): 10 s each, one worker, about 3 minutes in all. Go fuzzes
-# one target per run. Long runs are by hand: see the README's Tests section.
+# A short run of every fuzz target (their seeds and kept failing inputs ran
+# above, as tests): 10 s each with one worker, two targets at a time (one
+# per CPU), about 2 minutes in all. Go fuzzes one target per run. Long runs
+# are by hand: see the README's Tests section.
 fuzz_targets=(
 	plan:FuzzPlan templates:FuzzTemplateFile
 	probe:FuzzDecode probe:FuzzRecordRoundTrip probe:FuzzStatRecord probe:FuzzEndpoint
@@ -63,10 +64,27 @@ fuzz_targets=(
 	preflight:FuzzSSHDConfig guard:FuzzPending
 	hosts:FuzzKnownHosts hosts:FuzzKnownHostsLine hosts:FuzzMatchPattern hosts:FuzzSSHConfig
 )
-for t in "${fuzz_targets[@]}"; do
-	pkg=${t%%:*} target=${t#*:}
-	go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime 10s -fuzzminimizetime 5s -parallel 1 "./$pkg/" ||
-		{ echo "fuzz target $target (./$pkg/) failed; the input is in $pkg/testdata/fuzz/$target/" >&2; status=1; }
+fuzz_logs=$(mktemp -d)
+trap 'rm -rf "$HAKO_FIGURES" "$fuzz_logs"' EXIT
+# fuzz PKG:TARGET runs one target; its output is shown only when it fails.
+fuzz() {
+	local pkg=${1%%:*} target=${1#*:}
+	if ! go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime 10s -fuzzminimizetime 5s -parallel 1 "./$pkg/" >"$fuzz_logs/$target" 2>&1; then
+		cat "$fuzz_logs/$target"
+		echo "fuzz target $target (./$pkg/) failed; the input is in $pkg/testdata/fuzz/$target/" >&2
+		return 1
+	fi
+	echo "fuzz $target: $(grep -o 'execs: [0-9]*' "$fuzz_logs/$target" | tail -n 1) in 10 s"
+}
+for ((i = 0; i < ${#fuzz_targets[@]}; i += 2)); do
+	pids=()
+	for t in "${fuzz_targets[@]:i:2}"; do
+		fuzz "$t" &
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || status=1
+	done
 done
 if [ -s "$HAKO_FIGURES" ]; then
 	echo "== figures measured by the tests"
