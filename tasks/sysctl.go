@@ -166,6 +166,12 @@ func (s *Sysctl) Check(st *State, _ Env) (*Change, error) {
 	proc := st.Stat(s.procPath())
 	live := st.Content(s.procPath())
 	switch {
+	case proc.Exists && proc.Type == "regular file" && proc.Mode&0o444 != 0 && proc.Mode&0o004 == 0:
+		// Only root may read it (net.ipv4.tcp_fastopen_key): its value is
+		// a secret the plan would show, in its value line, the file's diff
+		// and -json.
+		return nil, fmt.Errorf("the kernel parameter %s is readable by root only (%s, mode %s): its value is a secret a plan would show, so hako does not manage it",
+			s.name, s.procPath(), fmtMode(proc.Mode))
 	case proc.Exists && proc.Type == "regular file" && live.Readable:
 		d.Live = strings.TrimSuffix(string(live.Data), "\n")
 		if s.apply && !sameSysctlValue(d.Live, s.value) {

@@ -290,6 +290,19 @@ value = 1`)
 	if _, err := s.Check(NewState(a), Env{}); err == nil || !strings.Contains(err.Error(), "cannot be read") {
 		t.Errorf("write-only: %v", err)
 	}
+	// A parameter only root may read holds a secret (tcp_fastopen_key):
+	// refused, and its value is in neither the error nor a change.
+	key := mustSysctl(t, `name = "net.ipv4.tcp_fastopen_key"
+value = "00000000-00000000-00000000-00000001"`)
+	f = probe.NewFake().
+		Set(probe.Stat{Path: key.procPath()}, FileInfo{Exists: true, Type: "regular file", Mode: 0o600}).
+		Set(probe.File{Path: key.procPath()}, Content{Readable: true, Data: []byte("d2b0e2a4-5f1c9d3e-8a7b6c5d-4e3f2a1b\n")})
+	f.Else = probe.Fresh
+	a, _ = f.Answer(key.Probes())
+	c, err := key.Check(NewState(a), Env{})
+	if err == nil || !strings.Contains(err.Error(), "readable by root only") || strings.Contains(err.Error(), "d2b0e2a4") || c != nil {
+		t.Errorf("root-only parameter: %v %+v", err, c)
+	}
 }
 
 // sysctlRecorder records what Apply does on the host.
