@@ -28,6 +28,9 @@ func check(host string, s *plan.Step, st *tasks.State, env tasks.Env) (c *tasks.
 // apply is s.Task.Apply with a panic turned into the task's error.
 func apply(ctx context.Context, host string, s *plan.Step, h hosts.Host, c *tasks.Change) (err error) {
 	defer recovered(&err, host, "task "+s.Task.Address().String())
+	if c.FromJSON() {
+		return fmt.Errorf("a change read back from JSON cannot be applied: it lacks what no output may show (sensitive content, private files, keys); plan again")
+	}
 	return s.Task.Apply(ctx, h, c)
 }
 

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,5 +134,34 @@ func TestPanicOutsideATask(t *testing.T) {
 	hp := Plan(context.Background(), p, o)
 	if hp[0].Err != nil || hp[1].Err == nil || !strings.Contains(hp[1].Err.Error(), "assignment to entry in nil map") {
 		t.Errorf("plan: a %v, b %v", hp[0].Err, hp[1].Err)
+	}
+}
+
+// applyCounter counts Apply calls.
+type applyCounter struct {
+	tasks.Task
+	applied int
+}
+
+func (a *applyCounter) Apply(context.Context, hosts.Host, *tasks.Change) error {
+	a.applied++
+	return nil
+}
+
+// A change read back from JSON lacks what no output shows (sensitive
+// content, keys): the run refuses to apply it rather than write less.
+func TestChangeFromJSONIsNotApplied(t *testing.T) {
+	p, _ := twoHosts(t, func(t tasks.Task) tasks.Task { return t })
+	s := p.Hosts[0].Steps[0]
+	counter := &applyCounter{Task: s.Task}
+	step := *s
+	step.Task = counter
+	var c tasks.Change
+	if err := json.Unmarshal([]byte(`{"address":{"kind":"command","name":"x"},"action":"run","summary":"x"}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	err := apply(t.Context(), "a", &step, nil, &c)
+	if err == nil || !strings.Contains(err.Error(), "read back from JSON cannot be applied") || counter.applied != 0 {
+		t.Errorf("apply of a decoded change: %v, Apply called %d times", err, counter.applied)
 	}
 }

@@ -56,7 +56,17 @@ type Change struct {
 	// *PackagePlan, ...); nil for kinds whose Apply needs nothing beyond
 	// the task and Attrs. Kind.NewPlanned lets JSON decoding build it.
 	Planned any `json:"planned,omitempty"`
+
+	// decoded: the change was read back from JSON, which leaves out what
+	// no output may show (sensitive content, a private file's content,
+	// a user's keys), so applying it could write empty files in their
+	// place. Such a change can be shown and compared, not applied.
+	decoded bool
 }
+
+// FromJSON reports whether the change was read back from JSON and so must
+// not be applied.
+func (c *Change) FromJSON() bool { return c.decoded }
 
 // AttrChange is one attribute's old and new value ("" before = absent).
 type AttrChange struct {

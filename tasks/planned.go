@@ -48,7 +48,7 @@ func (c *Change) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = Change(w.plain)
-	c.Planned = nil
+	c.Planned, c.decoded = nil, true
 	if len(w.Planned) == 0 || string(w.Planned) == "null" {
 		return nil
 	}

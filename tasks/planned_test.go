@@ -82,6 +82,10 @@ func TestChangeRoundTripEveryKind(t *testing.T) {
 		}
 		got, text := roundTrip(t, c)
 		want := *c
+		if !got.FromJSON() {
+			t.Errorf("%s: a change read from JSON does not say so", kind)
+		}
+		want.decoded = true
 		if p, ok := c.Planned.(*UserPlan); ok {
 			// authorized_keys holds the host's lines and perhaps secrets.
 			if strings.Contains(text, "hunter2") || strings.Contains(text, "secret-comment") {
