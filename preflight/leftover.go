@@ -15,7 +15,7 @@ const WarnLeftoverTemp = "leftover-temp"
 func leftoverTemps(h *plan.Host, st *tasks.State) []Finding {
 	var out []Finding
 	for _, s := range h.Steps {
-		lt, ok := s.Task.(interface{ LeftoverWarning(*tasks.State) string })
+		lt, ok := s.Task.(tasks.LeftoverWarner)
 		if !ok {
 			continue
 		}

@@ -28,7 +28,7 @@ type sshdDirective struct {
 	matchAll bool
 }
 
-// value is the directive as written, e.g. "Port 2222".
+// String is the directive as written, e.g. "Port 2222".
 func (d sshdDirective) String() string {
 	return d.keyword() + " " + strings.Join(d.args, " ")
 }

@@ -80,7 +80,7 @@ func TestPlanWarningsAndRefusals(t *testing.T) {
 	if sum := NewHumanPlan(&b, Style{}).Plan([]*run.HostPlan{lintPlan()}); sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
 		t.Errorf("summary %+v", sum)
 	}
-	golden(t, "plan-lint", b.String())
+	golden(t, "plan-preflight", b.String())
 }
 
 func lintPlan() *run.HostPlan {
@@ -155,7 +155,7 @@ func TestPlanJSONWarningsAndRefusals(t *testing.T) {
 	if sum != (PlanSummary{Unchanged: 1, Errors: 1}) {
 		t.Errorf("summary %+v", sum)
 	}
-	golden(t, "plan-lint.json", b.String())
+	golden(t, "plan-preflight.json", b.String())
 }
 
 func TestPlanOutputColor(t *testing.T) {

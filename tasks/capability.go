@@ -105,6 +105,15 @@ type Firewall interface {
 	FirewallFiles() []string
 }
 
+// LeftoverWarner is a task that writes through temp files next to its
+// path and can say which temp files of an interrupted write it leaves
+// there (in a folder another user can write, where root must not remove
+// things by path); preflight shows that as a warning.
+type LeftoverWarner interface {
+	// LeftoverWarning is the warning, "" when there is nothing to say.
+	LeftoverWarning(s *State) string
+}
+
 // PathCuts says what a file or folder at p can cut if it is wrong. The
 // lists are the configuration of sshd, PAM, TCP wrappers, the firewalls,
 // the network and sudo on Debian and its derivatives.

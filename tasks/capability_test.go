@@ -66,3 +66,8 @@ func TestUserCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// The file task says which leftover temp files it leaves (preflight asks
+// through the named interface, so a kind that lacks it is a compile-time
+// fact here, not a silent opt-out).
+var _ LeftoverWarner = (*File)(nil)

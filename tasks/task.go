@@ -1,9 +1,9 @@
 // Package tasks holds hako's task kinds. Each kind is one file: its schema,
 // how it decodes, how it checks the host and how it applies a change.
 //
-// The contract (after mgmt's CheckApply): Check never changes the host and
-// works only from the State gathered for it in one batched round trip;
-// Apply converges in one call or returns an error.
+// The contract: Check never changes the host and works only from the State
+// gathered for it in one batched round trip, so plan and apply see the same
+// Change; Apply converges in one call or returns an error.
 package tasks
 
 import (
