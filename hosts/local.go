@@ -35,6 +35,9 @@ func (l *Local) Close() error { return nil }
 // ctx kills the whole process group, so a `sleep` started by the shell
 // does not keep the pipes open.
 func (l *Local) Run(ctx context.Context, cmd string) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("host %q: run: %w", l.name, err)
+	}
 	c := exec.CommandContext(ctx, "sh", "-c", evalStdin)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr

@@ -58,6 +58,11 @@ const timeoutGrace = 30 * time.Second
 // into errors, nor on the host's command line: it may carry secrets.
 // Output beyond MaxStdout and MaxStderr is dropped (see Result).
 func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
+	// A cancelled run starts nothing more on the host (select below
+	// chooses at random when both cases are ready).
+	if err := ctx.Err(); err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("host %q: run: %w", h.name, err)
+	}
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -99,14 +104,12 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 		stopped = h.timedOut()
 	}
 	if stopped != nil {
-		// Ask for the command to end (TERM: sudo passes it on, and
-		// timeout ends the whole script), then drop the channel either
-		// way; closing it makes Wait return.
-		_ = s.Signal(ssh.SIGTERM)
-		s.Close()
-		<-done
+		ended := stopCommand(s, done)
 		res := result()
 		res.ExitCode = -1
+		if !ended {
+			return res, fmt.Errorf("host %q: run: %w (and the host did not confirm within %v that the command ended: it may still be running there)", h.name, stopped, stopGrace)
+		}
 		return res, fmt.Errorf("host %q: run: %w", h.name, stopped)
 	}
 	res := result()
@@ -139,4 +142,58 @@ func (h *SSHHost) lost(err error) error {
 		return why
 	}
 	return err
+}
+
+// stopGrace bounds how long Run waits, after asking a command to end,
+// for the host to report that it has: TERM ends a script at once, and
+// timeout(1) kills what it did not 10 s later.
+const stopGrace = 15 * time.Second
+
+// stopResend is how often TERM is sent again until the command has
+// ended: sshd signals the command's process group, and a request that
+// reaches it before that group exists (the command was started a moment
+// before) is lost.
+const stopResend = 500 * time.Millisecond
+
+// stopCommand asks the command of session s to end and waits, at most
+// stopGrace, for its exit status (done): a cancelled run must not go on
+// (a rollback above all) while its command still changes the host. TERM
+// reaches sudo, which passes it on, and timeout, which ends the whole
+// script. It reports whether the command ended; either way the channel
+// is closed, which makes Wait return.
+func stopCommand(s *ssh.Session, done <-chan error) bool {
+	// Signal writes to the connection, which blocks when the connection
+	// is dead: the waiting must not depend on it.
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		t := time.NewTicker(stopResend)
+		defer t.Stop()
+		for {
+			if s.Signal(ssh.SIGTERM) != nil {
+				return
+			}
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+	}
+	// sshd answers the close only once the command has ended: wait no
+	// longer for that (done is buffered; its goroutine ends with the
+	// connection).
+	s.Close()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	return false
 }
