@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hako-dev/hako/plan"
@@ -288,6 +289,17 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 		return
 	}
 	a.notified = nil // each notification runs its handler once
+	if ctx.Err() != nil {
+		// Interrupted: nothing more is started on the host (a guarded
+		// run rolls back, and restarts what it restores, next).
+		var names []string
+		for _, s := range due {
+			names = append(names, s.Task.Address().String())
+			a.report(Result{Step: s, Handler: true, Status: Skipped})
+		}
+		a.rep.Note(a.host.Name, "interrupted: these handlers of changed tasks did not run: "+strings.Join(names, ", "))
+		return
+	}
 	if a.failed {
 		a.recap.HandlersAfterFailure = true
 		a.rep.Note(a.host.Name, "a task failed; running the handlers of the tasks that changed anyway")

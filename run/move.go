@@ -66,6 +66,10 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	req.Timeout, req.AllowPending = timeout, a.conn.allow[preflight.CheckPendingRollback]
 	net, err := o.ArmSafetyNet(ctx, a.conn.Host, req)
 	if err != nil {
+		if ctx.Err() != nil {
+			a.failHost(fmt.Errorf("interrupted while arming the rollback before %s: %w; nothing was changed", what, err))
+			return
+		}
 		a.failHost(fmt.Errorf("arming the rollback before %s: %w; nothing was changed", what, err))
 		return
 	}
@@ -78,20 +82,33 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	a.runTasks(ctx, sv.state, sv.checked)
 	a.runHandlers(ctx)
 
-	next, err := a.confirmNewPath(ctx, o)
+	var next hosts.Host
+	if err = ctx.Err(); err == nil {
+		next, err = a.confirmNewPath(ctx, o)
+	}
 	if err != nil {
 		a.recap.Failed++
-		// Roll back even when the run was interrupted (Ctrl-C cancels ctx):
-		// else the host would wait for its timer, minutes away.
+		// An interrupt (Ctrl-C cancels ctx) rolls back too: else the host
+		// would wait for its timer, minutes away. Each command hako
+		// started has ended by now (hosts' Run waits for that when
+		// cancelled), so the rollback does not run beside one.
+		why := err.Error()
+		if ctx.Err() != nil {
+			why = "interrupted"
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		rerr := net.RollbackNow(rctx, a.conn.Host)
 		cancel()
-		if rerr != nil {
-			a.recap.Unreachable = fmt.Errorf("host %s: %v; and rolling back failed: %v (the host rolls back by itself when the timer ends)", a.host.Name, err, rerr)
-			return
+		switch {
+		case rerr != nil:
+			a.recap.Unreachable = fmt.Errorf("host %s: %s; and rolling back failed: %v (the host rolls back by itself when the timer ends)", a.host.Name, why, rerr)
+		case ctx.Err() != nil:
+			a.recap.Unreachable = fmt.Errorf("host %s: interrupted: rolled back the SSH, firewall and network configuration: the host is reachable on port %d as before",
+				a.host.Name, from.Port)
+		default:
+			a.recap.Unreachable = fmt.Errorf("host %s: %s; the SSH, firewall and network configuration were rolled back: the host is reachable on port %d as before",
+				a.host.Name, why, from.Port)
 		}
-		a.recap.Unreachable = fmt.Errorf("host %s: %v; the SSH, firewall and network configuration were rolled back: the host is reachable on port %d as before",
-			a.host.Name, err, from.Port)
 		return
 	}
 	if err := net.Disarm(ctx, next); err != nil {

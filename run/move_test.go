@@ -253,8 +253,62 @@ func TestInterruptedMoveStillRollsBack(t *testing.T) {
 	if net.rolledBack != 1 || net.rollbackCtxErr != nil {
 		t.Errorf("rolled back %d times, with ctx error %v", net.rolledBack, net.rollbackCtxErr)
 	}
-	if r := recaps[0]; r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "rolled back") {
+	if r := recaps[0]; r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "interrupted: rolled back") ||
+		strings.Contains(r.Unreachable.Error(), "does not work") {
 		t.Errorf("recap %+v", r)
+	}
+}
+
+// Ctrl-C while a task runs: no handler is started, nor the confirmation
+// login; the net rolls back at once, and the interrupt is reported as one.
+func TestMoveInterruptedDuringATask(t *testing.T) {
+	p, root := movePlan(t, `
+task "command" "quick" {
+  command = "true"
+  notify  = ["h"]
+}
+task "command" "slow" {
+  command = "touch ROOT/started; sleep 30"
+}
+handler "h" {
+  command = "touch ROOT/handler"
+}
+`)
+	net := &fakeNet{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := moveOptions(t, true, net)
+	dial := o.Dial
+	confirmations := 0
+	o.Dial = func(c context.Context, cfg hosts.Config) (hosts.Host, error) {
+		if cfg.ExpectHostKey != nil {
+			confirmations++
+		}
+		return dial(c, cfg)
+	}
+	go func() {
+		for {
+			if _, err := os.Stat(filepath.Join(root, "started")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	rec := &recorder{}
+	recaps := Apply(ctx, p, o, rec)
+	r := recaps[0]
+	if net.rolledBack != 1 || net.rollbackCtxErr != nil || confirmations != 0 {
+		t.Errorf("rolled back %d times (ctx error %v), %d confirmation logins", net.rolledBack, net.rollbackCtxErr, confirmations)
+	}
+	if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "host local: interrupted: rolled back the SSH, firewall and network configuration: the host is reachable on port 22 as before") {
+		t.Errorf("recap %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(root, "handler")); err == nil {
+		t.Error("the handler ran after the interrupt")
+	}
+	if notes := strings.Join(rec.notes, "\n"); !strings.Contains(notes, "interrupted: these handlers of changed tasks did not run: handler.h") {
+		t.Errorf("notes:\n%s", notes)
 	}
 }
 
