@@ -45,12 +45,9 @@ type UnknownHostKeyError struct {
 }
 
 func (e *UnknownHostKeyError) Error() string {
-	return fmt.Sprintf("host %q (%s): unknown host key %s %s (not in %s). "+
-		"Check the fingerprint on the host itself, e.g. on its console: `ssh-keygen -lf %s`, "+
-		"then re-run with -accept-host-key %s=SHA256:... (the fingerprint the console shows) to record exactly that key, "+
-		"or with -accept-new-host-keys (or add the key to %s)",
-		e.Host, e.HostPort, e.KeyType, e.Fingerprint, e.KnownHostsFile,
-		hostKeyPubFile(e.KeyType), e.Host, e.KnownHostsFile)
+	return fmt.Sprintf("host %q (%s): unknown host key %s %s (not in %s): check `ssh-keygen -lf %s` on its console, "+
+		"then use -accept-host-key %s=SHA256:... or -accept-new-host-keys",
+		e.Host, e.HostPort, e.KeyType, e.Fingerprint, e.KnownHostsFile, hostKeyPubFile(e.KeyType), e.Host)
 }
 
 // HostKeyChangedError: the host presented a key that differs from the one in
@@ -69,36 +66,31 @@ type HostKeyChangedError struct {
 }
 
 func (e *HostKeyChangedError) Error() string {
+	known := strings.Join(e.Known, "\n    ")
+	check := fmt.Sprintf("compare `ssh-keygen -lf %s` on the host's console, then re-run with -reprovision %s", hostKeyPubFile(e.KeyType), e.Host)
 	if e.CertAuthority {
 		where := "this host"
 		if e.OtherPort {
 			where = "this host's other SSH port"
 		}
-		return fmt.Sprintf("host %q (%s): HOST KEY NOT TRUSTED, refusing to connect: this port presents the plain host key %s %s, "+
-			"but known_hosts trusts %s only through a certificate authority, whose signed host certificate it must present:\n    %s\n"+
-			"Another machine may be answering here, or the host lost its certificate (e.g. a reflashed SD card). "+
-			"If that is expected, check the fingerprint on the host's console (`ssh-keygen -lf %s`), then re-run with -reprovision %s",
-			e.Host, e.HostPort, e.KeyType, e.Fingerprint, where, strings.Join(e.Known, "\n    "), hostKeyPubFile(e.KeyType), e.Host)
+		return fmt.Sprintf("host %q (%s): HOST KEY NOT TRUSTED, refusing to connect: this port presents the plain key %s %s, "+
+			"but known_hosts trusts %s only through a certificate authority:\n    %s\n"+
+			"Another machine may be answering, or the host lost its certificate (a reflashed card?). If that is expected, %s",
+			e.Host, e.HostPort, e.KeyType, e.Fingerprint, where, known, check)
 	}
 	if e.OtherPort {
+		// Not recorded with -accept-new-host-keys either: whoever blocks
+		// the host's port could otherwise have their key trusted here.
 		return fmt.Sprintf("host %q (%s): HOST KEY DIFFERS from the one recorded for this host's other SSH port, refusing to connect: "+
-			"this port presents %s %s; known_hosts has for the host:\n    %s\n"+
-			"One machine has the same host key on every port, so another machine is answering here: "+
-			"someone may have blocked the host's port to make hako fall back to this one (its key is not recorded, "+
-			"also not with -accept-new-host-keys), or the host was reinstalled (e.g. a reflashed SD card). "+
-			"If the change is expected, check the new fingerprint on the host's console (`ssh-keygen -lf %s`), "+
-			"then re-run with -reprovision %s",
-			e.Host, e.HostPort, e.KeyType, e.Fingerprint, strings.Join(e.Known, "\n    "),
-			hostKeyPubFile(e.KeyType), e.Host)
+			"this port presents %s %s; known_hosts has:\n    %s\n"+
+			"A host has one key on all ports: another machine answers here (the host's port blocked to make hako fall back?), "+
+			"or the host was reinstalled. If that is expected, %s",
+			e.Host, e.HostPort, e.KeyType, e.Fingerprint, known, check)
 	}
-	return fmt.Sprintf("host %q (%s): HOST KEY CHANGED, refusing to connect: the host now presents %s %s, "+
-		"which does not match the key recorded in known_hosts:\n    %s\n"+
-		"Someone may be intercepting the connection (man-in-the-middle), "+
-		"or the host was reinstalled (e.g. a reflashed SD card). hako never replaces a known key by itself: "+
-		"if the change is expected, check the new fingerprint on the host's console (`ssh-keygen -lf %s`), "+
-		"then re-run with -reprovision %s (or remove the old entry with `ssh-keygen -R %s -f %s` and use -accept-new-host-keys)",
-		e.Host, e.HostPort, e.KeyType, e.Fingerprint, strings.Join(e.Known, "\n    "),
-		hostKeyPubFile(e.KeyType), e.Host, Quote(knownHostsName(e.HostPort)), Quote(e.KnownHostsFile))
+	return fmt.Sprintf("host %q (%s): HOST KEY CHANGED, refusing to connect: the host now presents %s %s, not the key in known_hosts:\n    %s\n"+
+		"A man-in-the-middle, or a reflashed card? If that is expected, %s "+
+		"(or `ssh-keygen -R %s -f %s`, then -accept-new-host-keys)",
+		e.Host, e.HostPort, e.KeyType, e.Fingerprint, known, check, Quote(knownHostsName(e.HostPort)), Quote(e.KnownHostsFile))
 }
 
 // HostKeyReplacement says what Dial with Reprovision did to known_hosts.
@@ -138,8 +130,8 @@ type HostKeyNotAcceptedError struct {
 }
 
 func (e *HostKeyNotAcceptedError) Error() string {
-	return fmt.Sprintf("host %q (%s): the host presents %s %s, not the key %s given with -accept-host-key: refusing to connect, nothing recorded. "+
-		"Another machine may be answering, or the fingerprint given is of another key type: compare with `ssh-keygen -lf %s` on the host's console",
+	return fmt.Sprintf("host %q (%s): refused %s %s, not -accept-host-key's %s, nothing recorded: "+
+		"another machine or key type? See `ssh-keygen -lf %s` on its console",
 		e.Host, e.HostPort, e.KeyType, e.Fingerprint, e.Accepted, hostKeyPubFile(e.KeyType))
 }
 

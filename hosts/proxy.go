@@ -92,12 +92,9 @@ func (e *JumpError) Error() string {
 	var changed *HostKeyChangedError
 	if errors.As(e.Err, &changed) {
 		name := xknownhosts.Normalize(changed.HostPort)
-		return fmt.Sprintf("host %q: jump host %q (%s): HOST KEY CHANGED, refusing to connect: the jump host now presents %s %s, "+
-			"which does not match the key recorded in known_hosts:\n    %s\n"+
-			"Someone may be intercepting the connection (man-in-the-middle), or the jump host was reinstalled. "+
-			"hako never replaces a jump host's key by itself (-reprovision is only for the plan's hosts): "+
-			"if the change is expected, check the new fingerprint on the jump host's console, "+
-			"remove the old entry with `ssh-keygen -R %s -f %s` and re-run with -accept-new-host-keys",
+		return fmt.Sprintf("host %q: jump host %q (%s): HOST KEY CHANGED, refusing to connect: it now presents %s %s, not the key in known_hosts:\n    %s\n"+
+			"A man-in-the-middle, or a reinstalled jump host? -reprovision is only for the plan's hosts: if that is expected, "+
+			"compare the fingerprint on its console, run `ssh-keygen -R %s -f %s`, then re-run with -accept-new-host-keys",
 			e.Host, e.Jump, changed.HostPort, changed.KeyType, changed.Fingerprint, strings.Join(changed.Known, "\n    "),
 			Quote(name), Quote(changed.KnownHostsFile))
 	}
