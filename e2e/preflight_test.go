@@ -204,7 +204,7 @@ task "file" "dhcpcd" {
   content = "interface eth0\nstatic ip_address=10.213.0.250/24\n"
 }
 `)
-	const warning = "warning: file.dhcpcd writes /etc/dhcpcd.conf, but NetworkManager is running on this host: dhcpcd does not configure the network there, so the file does nothing (Raspberry Pi OS bookworm uses NetworkManager)"
+	const warning = "warning: file.dhcpcd writes /etc/dhcpcd.conf, but NetworkManager is running on this host: dhcpcd does not run the network, so the file does nothing; set the address with nmcli"
 	plan := hako(t, "plan", dir)
 	if plan.code != 0 {
 		t.Errorf("plan: want exit 0\n%s", plan)

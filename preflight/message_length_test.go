@@ -85,3 +85,21 @@ func TestRefusalMessagesAreShort(t *testing.T) {
 		})
 	}
 }
+
+// The NetworkManager warning, as plan prints it, stays under 300
+// characters with a long task name and NetworkManager both running and
+// managing two interfaces (the longest reason), and still says what to use.
+func TestNetworkManagerWarningIsShort(t *testing.T) {
+	h := hostOf(t, piHost+sshdTask("dhcpcd_static_address", "/etc/dhcpcd.conf", "interface eth0\nstatic ip_address=192.168.178.20/24\ninterface wlan0\n"))
+	_, warn := run(t, h, nil, append(units("disabled", "inactive", "active"),
+		login("pi"), userLine("pi", "pi,sudo"), device("eth0", "connected"), device("wlan0", "connected"))...)
+	if len(warn) != 1 {
+		t.Fatalf("warnings: %v", warn)
+	}
+	msg := "warning: " + warn[0].String()
+	t.Logf("%d: %s", len(msg), msg)
+	if len(msg) > 300 {
+		t.Errorf("%d characters: %s", len(msg), msg)
+	}
+	mustMention(t, warn[0], "NetworkManager is running and it manages eth0, wlan0", "so the file does nothing", "nmcli", "/etc/NetworkManager/system-connections/")
+}

@@ -29,7 +29,7 @@ func networkManager(e *env) []Finding {
 		return nil
 	}
 	return []Finding{{Check: WarnNetworkManager, Task: p.task, Message: fmt.Sprintf(
-		"%s writes %s, but %s on this host: dhcpcd does not configure the network there, so the file does nothing (Raspberry Pi OS bookworm uses NetworkManager); set the address with nmcli or a connection in /etc/NetworkManager/system-connections/ instead",
+		"%s writes %s, but %s on this host: dhcpcd does not run the network, so the file does nothing; set the address with nmcli or in /etc/NetworkManager/system-connections/",
 		p.task, dhcpcdConf, strings.Join(why, " and "))}}
 }
 
