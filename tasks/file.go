@@ -169,8 +169,8 @@ func (f *File) LeftoverWarning(s *State) string {
 	if lo.RootOnly || len(temps) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s: leftover temp file(s) of an interrupted write next to %s, which may hold its content: %s; hako removes them only in a folder that root alone can write (it and every folder above it), which %s is not: remove them by hand",
-		f.addr, f.path, strings.Join(temps, ", "), path.Dir(f.path))
+	return fmt.Sprintf("%s: leftover temp file(s) of an interrupted write next to %s may hold its content: %s; remove them by hand (hako does so only where root alone can write the folder and all above)",
+		f.addr, f.path, strings.Join(temps, ", "))
 }
 
 // newFileMode is the mode of a file the task creates without a mode:
