@@ -70,6 +70,14 @@ trap 'rm -rf "$HAKO_FIGURES" "$fuzz_logs"' EXIT
 fuzz() {
 	local pkg=${1%%:*} target=${1#*:}
 	if ! go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime 10s -fuzzminimizetime 5s -parallel 1 "./$pkg/" >"$fuzz_logs/$target" 2>&1; then
+		# Go before 1.27 can fail a target with a bare "context deadline
+		# exceeded" as -fuzztime ends, on a loaded machine, having found
+		# nothing (golang/go#75804): no input is written then. A real
+		# finding always writes its input, and fails here.
+		if grep -q '^    context deadline exceeded$' "$fuzz_logs/$target" && ! grep -q 'Failing input written to' "$fuzz_logs/$target"; then
+			echo "fuzz $target: ended by Go's fuzztime race (golang/go#75804), no failing input: $(grep -o 'execs: [0-9]*' "$fuzz_logs/$target" | tail -n 1)"
+			return 0
+		fi
 		cat "$fuzz_logs/$target"
 		echo "fuzz target $target (./$pkg/) failed; the input is in $pkg/testdata/fuzz/$target/" >&2
 		return 1
