@@ -125,8 +125,14 @@ func patternField(line []byte) (start, end int) {
 	if start == end || line[start] == '#' {
 		return 0, 0
 	}
-	if w := string(line[start:end]); w == "@cert-authority" || w == "@revoked" {
+	switch w := string(line[start:end]); {
+	case w == "@cert-authority" || w == "@revoked":
 		start, end = word(end)
+	case w[0] == '@':
+		// Not a marker to x/crypto, which compares markers exactly, but
+		// lowered ("@reVoked" -> "@revoked") it would become one: left
+		// as it is (no host name starts with "@").
+		return 0, 0
 	}
 	return start, end
 }
