@@ -19,8 +19,8 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// clientKey is the ed25519 key pair for user pi: made once per process in a temp dir, and
-// removed when the last test that started a host has ended.
+// clientKey is the ed25519 key pair for the hosts' User: made once per process in a temp
+// dir, and removed when the last test that started a host has ended.
 type clientKey struct {
 	dir, private, public string
 }

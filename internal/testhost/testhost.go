@@ -1,7 +1,7 @@
 // Package testhost starts real Debian bookworm hosts on this machine for hako's end-to-end
 // tests: each one is a freshly flashed Raspberry Pi OS Lite look-alike (user pi with
-// passwordless sudo, new SSH host keys) in its own network namespace, running the real OpenSSH
-// sshd. The work is done by the script testhost/hakotesthost at the top of the repository;
+// passwordless sudo, new SSH host keys; on an InitNM host NetworkManager and a user of another
+// name) in its own network namespace, running the real OpenSSH sshd. The work is done by the script testhost/hakotesthost at the top of the repository;
 // this package calls it and ties each host's life to a test.
 //
 // Hosts need root and a root filesystem built once with `testhost/hakotesthost rootfs`.
@@ -34,7 +34,10 @@ type Options struct {
 	// that makes the SSH host keys and starts sshd with /etc/init.d/ssh; no systemd, no
 	// systemctl, no journal; ready in ~0.8 s. "systemd": /lib/systemd/systemd --system, with
 	// dbus, logind and a volatile journal, sshd as the enabled ssh.service; its image is built
-	// on first use when `hakotesthost rootfs` has not built it.
+	// on first use when `hakotesthost rootfs` has not built it. "nm": the systemd host with
+	// NetworkManager running, as Raspberry Pi Imager leaves a bookworm card: the connection
+	// "preconfigured" (a keyfile, mode 0600) holds eth0's lab addresses, and the login user is
+	// NMUser, not pi (there is no pi); Start returns once NetworkManager has finished starting.
 	Init string
 }
 
@@ -42,7 +45,11 @@ type Options struct {
 const (
 	InitLite    = "lite"
 	InitSystemd = "systemd"
+	InitNM      = "nm"
 )
+
+// NMUser is the login user of an InitNM host: the name the person chose in Imager.
+const NMUser = "ada"
 
 // Host is a running test host.
 type Host struct {
@@ -50,9 +57,9 @@ type Host struct {
 	Addr    string // IPv4 address on the lab bridge, reachable from this machine
 	Addr6   string // IPv6 address on the lab bridge
 	Port    int    // sshd's port
-	User    string // "pi"
+	User    string // "pi", or NMUser on an InitNM host
 	KeyFile string // private key (OpenSSH format) that User accepts
-	Init    string // InitLite or InitSystemd
+	Init    string // InitLite, InitSystemd or InitNM
 
 	t       testing.TB
 	stopped atomic.Bool
@@ -60,7 +67,8 @@ type Host struct {
 
 const (
 	startTimeout = 2 * time.Minute
-	// A systemd host's first start may build its image (~10 s, more on a cold package cache).
+	// A systemd or nm host's first start may build its image (~10 s each, more on a cold
+	// package cache).
 	startSystemdTimeout = 10 * time.Minute
 	stopTimeout         = time.Minute
 )
@@ -159,20 +167,22 @@ func Start(t testing.TB, opts Options) *Host {
 	if port == 0 {
 		port = 22
 	}
-	pid1, timeout := opts.Init, startTimeout
+	pid1, timeout, user := opts.Init, startTimeout, "pi"
 	switch pid1 {
 	case "", InitLite:
 		pid1 = InitLite
 	case InitSystemd:
 		timeout = startSystemdTimeout
+	case InitNM:
+		timeout, user = startSystemdTimeout, NMUser
 	default:
-		t.Fatalf("testhost: unknown Init %q (want %q or %q)", opts.Init, InitLite, InitSystemd)
+		t.Fatalf("testhost: unknown Init %q (want %q, %q or %q)", opts.Init, InitLite, InitSystemd, InitNM)
 	}
 	key, err := acquireClientKey()
 	if err != nil {
 		t.Fatalf("testhost: client key: %v", err)
 	}
-	h := &Host{Name: hostName(t.Name(), os.Getpid(), hostSeq.Add(1)), User: "pi", KeyFile: key.private, Init: pid1, t: t}
+	h := &Host{Name: hostName(t.Name(), os.Getpid(), hostSeq.Add(1)), User: user, KeyFile: key.private, Init: pid1, t: t}
 	t.Cleanup(func() {
 		if t.Failed() && !h.stopped.Load() {
 			if out, err := run(stopTimeout, "log", h.Name); err == nil {
