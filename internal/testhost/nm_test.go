@@ -65,6 +65,7 @@ func TestNMHost(t *testing.T) {
 	t.Run("load", func(t *testing.T) { nmLoad(t, h) })
 	t.Run("pppoe", func(t *testing.T) { nmPPPoE(t, h) })
 	t.Run("dispatcher", func(t *testing.T) { nmDispatcher(t, h) })
+	t.Run("sudo password", func(t *testing.T) { nmSudoPassword(t, h) })
 
 	h.Stop(t)
 	assertNoLeftovers(t, h)
@@ -182,6 +183,14 @@ chmod 0755 /etc/NetworkManager/dispatcher.d/50-hako-test`)
 		want += "ppp0 up ppp0\n"
 		h.waitFor(t, "grep ^ppp0 /run/hako-dispatch.log", want)
 		h.Exec(t, "ip link del ppp0")
+	}
+}
+
+// nmSudoPassword: SudoAsksPassword works on the user Imager made.
+func nmSudoPassword(t *testing.T, h *Host) {
+	h.SudoAsksPassword(t, "pw-for-sudo")
+	if out, code := h.SSH(t, "sudo -n true 2>&1; echo pw-for-sudo | sudo -S -p '' id -u"); code != 0 || out != "sudo: a password is required\n0\n" {
+		t.Errorf("sudo after SudoAsksPassword: %q, exit %d", out, code)
 	}
 }
 
