@@ -60,7 +60,8 @@ while :; do sleep 0.05; done`
 		}
 		if got := h.Exec(t, fmt.Sprintf(`cd /run/hako-cancel; if [ -e begun-%[1]d ] && [ ! -e ended-%[1]d ]; then echo running; fi; if [ -s pid-%[1]d ] && kill -0 "$(cat pid-%[1]d)" 2>/dev/null; then echo process; fi`, i)); got != "" {
 			stillRunning++
-			t.Errorf("run %d (cancelled after %v): after Run returned, its command was still at work: %q", i, time.Duration(i)*10*time.Millisecond, got)
+			t.Errorf("run %d (cancelled after %v, Run said %v): after Run returned, its command was still at work: %q; processes:\n%s", i, time.Duration(i)*10*time.Millisecond, err, got,
+				h.Exec(t, "ps -eo pid,ppid,pgid,sid,stat,args"))
 		}
 	}
 	h.Exec(t, `for p in /run/hako-cancel/pid-*; do kill "$(cat "$p")" 2>/dev/null; done; true`)

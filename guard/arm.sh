@@ -114,8 +114,10 @@ systemd)
 	;;
 process)
 	scheduled=1
+	# Without HAKO_RUN: hako's sweep of a cancelled run must not end the
+	# rollback timer.
 	# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-	setsid nohup /bin/sh -c 'echo $$ >"$1/pid.new" && mv -f "$1/pid.new" "$1/pid" && sleep "$2" && /bin/sh "$1/rollback" timer' \
+	setsid nohup env -u HAKO_RUN /bin/sh -c 'echo $$ >"$1/pid.new" && mv -f "$1/pid.new" "$1/pid" && sleep "$2" && /bin/sh "$1/rollback" timer' \
 		"hako-guard-$ID" "$D" "$TIMEOUT_S" </dev/null >/dev/null 2>&1 8>&- &
 	i=0
 	while [ ! -s "$D/pid" ]; do

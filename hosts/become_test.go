@@ -81,7 +81,7 @@ func TestBecomePasswordRuns(t *testing.T) {
 	if strings.Contains(calls, testBecomePassword) {
 		t.Errorf("the password is on a sudo command line:\n%s", calls)
 	}
-	if !strings.Contains(calls, "-k -S -p  -- env HAKO_SSH_CONNECTION=") {
+	if !strings.Contains(calls, "-k -S -p  -- env HAKO_RUN=") {
 		t.Errorf("the script did not go through sudo -k -S:\n%s", calls)
 	}
 }
@@ -124,7 +124,7 @@ func TestBecomeNoPasswordNeeded(t *testing.T) {
 		t.Fatalf("got %+v %v", res, err)
 	}
 	calls := readFile(t, log)
-	if strings.Contains(calls, "-S") || !strings.Contains(calls, "-n -- env HAKO_SSH_CONNECTION=") {
+	if strings.Contains(calls, "-S") || !strings.Contains(calls, "-n -- env HAKO_RUN=") {
 		t.Errorf("want sudo -n only:\n%s", calls)
 	}
 }
@@ -238,7 +238,7 @@ func TestBecomeCachedTimestampIgnored(t *testing.T) {
 	if res, err := h.Run(t.Context(), "echo ok"); err != nil || string(res.Stdout) != "ok\n" {
 		t.Fatalf("Run: %+v %v", res, err)
 	}
-	if calls := readFile(t, log); !strings.Contains(calls, "-k -S -p  -- env HAKO_SSH_CONNECTION=") {
+	if calls := readFile(t, log); !strings.Contains(calls, "-k -S -p  -- env HAKO_RUN=") {
 		t.Errorf("the script did not go through sudo -k -S:\n%s", calls)
 	}
 }

@@ -2,6 +2,9 @@ package hosts
 
 import (
 	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,6 +25,8 @@ const evalStdin = `eval "$(cat)"`
 // (with a become password, after the check of the marker, see sudoer), through sudo when the host uses become. sudo
 // drops SSH_CONNECTION, which says how the host sees this connection
 // (lockout checks need it): it is passed on as HAKO_SSH_CONNECTION.
+// HAKO_RUN names this run, so that the processes it started can be found
+// after a cancel (see sweep); it is random, not a secret.
 //
 // GNU timeout runs the shell: at the limit, or when it is sent SIGTERM,
 // it signals the shell's whole process group (TERM, then KILL 10 s
@@ -31,12 +36,19 @@ const evalStdin = `eval "$(cat)"`
 // makes that sudo (which passes TERM on to its command, env then timeout)
 // or timeout itself. Without a limit timeout runs all the same, with 0
 // (no limit), for the TERM it passes on.
-func (h *SSHHost) shellCommand() string {
-	cmd := fmt.Sprintf("timeout -k 10s %.3fs %s", max(h.cmdTimeout, 0).Seconds(), h.sudo.shell(evalStdin))
+func (h *SSHHost) shellCommand(run string) string {
+	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, max(h.cmdTimeout, 0).Seconds(), h.sudo.shell(evalStdin))
 	if h.sudo == nil {
 		return "exec " + cmd
 	}
-	return "exec " + h.sudo.prefix() + `env HAKO_SSH_CONNECTION="$SSH_CONNECTION" ` + cmd
+	return "exec " + h.sudo.prefix() + cmd
+}
+
+// newRunID is a fresh HAKO_RUN value: 128 random bits, hex.
+func newRunID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail (it panics instead)
+	return hex.EncodeToString(b[:])
 }
 
 // Exit statuses of timeout(1) when the limit struck: the command was
@@ -58,6 +70,12 @@ const timeoutGrace = 30 * time.Second
 // into errors, nor on the host's command line: it may carry secrets.
 // Output beyond MaxStdout and MaxStderr is dropped (see Result).
 func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
+	return h.run(ctx, cmd, true)
+}
+
+// run is Run; sweep says whether a cancelled command's leftovers are
+// swept (the sweep's own run is not).
+func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, error) {
 	// A cancelled run starts nothing more on the host (select below
 	// chooses at random when both cases are ready).
 	if err := ctx.Err(); err != nil {
@@ -68,7 +86,14 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("host %q: run: waiting for a free session: %w", h.name, ctx.Err())
 	}
-	defer func() { <-h.sem }()
+	held := true
+	release := func() {
+		if held {
+			held = false
+			<-h.sem
+		}
+	}
+	defer release()
 
 	s, err := h.client.NewSession()
 	if err != nil {
@@ -80,7 +105,8 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	s.Stdout, s.Stderr = stdout, stderr
 	s.Stdin = h.sudo.stdin(strings.NewReader(cmd))
 	started := time.Now()
-	if err := s.Start(h.shellCommand()); err != nil {
+	run := newRunID()
+	if err := s.Start(h.shellCommand(run)); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)
@@ -105,10 +131,20 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 	}
 	if stopped != nil {
 		ended := stopCommand(s, done)
+		if sweep {
+			// The session's end is not proof that its processes ended:
+			// one may outlive the process sshd started (timeout(1) of
+			// coreutils 9.1 exits at once, leaving its command running,
+			// when TERM comes while it forks), and one may have let go
+			// of the session's output.
+			s.Close()
+			release() // the sweep needs a session of its own
+			ended = h.sweep(run)
+		}
 		res := result()
 		res.ExitCode = -1
 		if !ended {
-			return res, fmt.Errorf("host %q: run: %w (and the host did not confirm within %v that the command ended: it may still be running there)", h.name, stopped, stopGrace)
+			return res, fmt.Errorf("host %q: run: %w (and the host did not confirm that the command ended: it may still be running there)", h.name, stopped)
 		}
 		return res, fmt.Errorf("host %q: run: %w", h.name, stopped)
 	}
@@ -196,4 +232,31 @@ func stopCommand(s *ssh.Session, done <-chan error) bool {
 	case <-time.After(2 * time.Second):
 	}
 	return false
+}
+
+//go:embed sweep.sh
+var sweepScript string
+
+// sweepGrace bounds a sweep: sweep.sh's 10 s of TERM and its KILL, and
+// the round trip (the connection may be the reason for the cancel).
+const sweepGrace = 20 * time.Second
+
+// sweep ends, in a session of its own, every process that still carries
+// HAKO_RUN=run (see sweep.sh) and reports whether none is left. A run
+// that was cancelled returns only then: what runs next (a rollback above
+// all) must not run beside it.
+func (h *SSHHost) sweep(run string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), sweepGrace)
+	defer cancel()
+	res := make(chan bool, 1)
+	go func() {
+		r, err := h.run(ctx, "RUN="+run+"\n"+sweepScript, false)
+		res <- err == nil && r.ExitCode == 0
+	}()
+	select {
+	case ok := <-res:
+		return ok
+	case <-ctx.Done():
+		return false
+	}
 }
