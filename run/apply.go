@@ -148,7 +148,9 @@ type hostApply struct {
 	recap    *Recap
 	notified map[string]bool
 	failed   bool
-	quiet    bool // report only changes and failures (a second pass)
+	// failedTask is the task whose failure set failed.
+	failedTask tasks.Address
+	quiet      bool // report only changes and failures (a second pass)
 	// ran holds the steps that always run (unguarded commands) and ran
 	// already: a second pass after a port move must not run them again.
 	ran map[*plan.Step]bool
@@ -183,6 +185,9 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State, first map[
 			}
 		}
 		a.failed = r.Status == Failed
+		if a.failed {
+			a.failedTask = s.Task.Address()
+		}
 		a.report(r)
 	}
 }

@@ -83,11 +83,22 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	a.runHandlers(ctx)
 
 	var next hosts.Host
-	if err = ctx.Err(); err == nil {
+	taskFailed := false
+	if err = ctx.Err(); err == nil && moving && a.failed {
+		// A port move that failed part-way is taken back whole: confirmed
+		// now, the host would keep the new port with the rest of the plan
+		// undone, the temporary rule that keeps the old port open for this
+		// machine among it (only the converging pass over the new port
+		// removes that rule).
+		err, taskFailed = fmt.Errorf("task %s failed during the move", a.failedTask), true
+	}
+	if err == nil {
 		next, err = a.confirmNewPath(ctx, o)
 	}
 	if err != nil {
-		a.recap.Failed++
+		if !taskFailed { // a failed task is counted already
+			a.recap.Failed++
+		}
 		// An interrupt (Ctrl-C cancels ctx) rolls back too: else the host
 		// would wait for its timer, minutes away. Each command hako
 		// started has ended by now (hosts' Run waits for that when
