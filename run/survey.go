@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
@@ -44,8 +45,11 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 	s := &survey{conn: conn, state: state, env: conn.env(h, state), checked: map[*plan.Step]checked{},
 		refused: map[tasks.Address][]preflight.Finding{}}
 	var own []preflight.Finding
-	for _, st := range h.Steps {
+	for i, st := range h.Steps {
 		c, err := check(h.Name, st, state, s.env)
+		if err == nil {
+			err = missingFolder(st, c, state, h.Steps[:i])
+		}
 		s.checked[st] = checked{c, err}
 		own = append(own, preflight.TaskFindings(st.Task.Address(), tasks.RefusalsOf(c, err))...)
 	}
@@ -93,4 +97,30 @@ func preflightHost(h *plan.Host, state *tasks.State, own []preflight.Finding) (r
 	defer recovered(&err, h.Name, "the lockout checks")
 	refusals, warnings = preflight.Run(h, state, own)
 	return refusals, warnings, nil
+}
+
+// missingFolder fails a task that creates a path in a folder the host
+// does not have when no earlier task may create that folder (see
+// tasks.FolderUser): plan must not promise a write that apply cannot do.
+func missingFolder(st *plan.Step, c *tasks.Change, state *tasks.State, earlier []*plan.Step) error {
+	fu, ok := st.Task.(tasks.FolderUser)
+	if !ok || c == nil || c.Action != tasks.Create {
+		return nil
+	}
+	dir := fu.NeedsFolder()
+	if state.Stat(dir).Exists {
+		return nil
+	}
+	for _, e := range earlier {
+		pw, ok := e.Task.(tasks.PathWriter)
+		if _, user := e.Task.(tasks.Account); !ok || user {
+			// Its effects are not known (or, for a user, not all listed:
+			// the home folder): apply will tell.
+			return nil
+		}
+		if slices.Contains(pw.WrittenPaths(), dir) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the folder %s does not exist on the host, and no earlier task creates it: add a directory task for it before this one", dir)
 }

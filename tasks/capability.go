@@ -66,6 +66,15 @@ type PathWriter interface {
 	WrittenPaths() []string
 }
 
+// FolderUser is a task that writes into a folder it does not create
+// (NeedsFolder, an absolute clean path). When the folder is missing on the
+// host, plan fails the task unless an earlier task may create it: one that
+// writes that very path (PathWriter), or one whose effects on the file
+// system are not known (a package, a command), which apply then proves.
+type FolderUser interface {
+	NeedsFolder() string
+}
+
 // Cutter is a task that can cut hako's way into the host (Cuts) if it is
 // wrong. A kind that does not implement it cuts nothing as far as the
 // policy knows; a kind whose effect cannot be judged (a command) says so

@@ -112,8 +112,13 @@ func (f *File) WrittenPaths() []string { return []string{f.path} }
 func (f *File) Cuts(Env) Cuts { return PathCuts(f.path) }
 
 func (f *File) Probes() []Probe {
-	return []Probe{probe.Stat{Path: f.path}, probe.File{Path: f.path}, probe.Leftovers{Dir: path.Dir(f.path)}}
+	return []Probe{probe.Stat{Path: f.path}, probe.File{Path: f.path}, probe.Leftovers{Dir: path.Dir(f.path)},
+		probe.Stat{Path: path.Dir(f.path)}}
 }
+
+// NeedsFolder is the folder the file is written into: the write does not
+// create it.
+func (f *File) NeedsFolder() string { return path.Dir(f.path) }
 
 // FilePlan is a file task's planned change beyond its content (which is
 // in Change.Content): what Apply needs to know of the host's file.
