@@ -192,11 +192,13 @@ task "file" "port" {
 }
 
 // The drift warnings: dhcpcd.conf managed while NetworkManager runs (a
-// stand-in unit here) shows in plan and apply, which goes ahead.
+// stand-in here: a unit running a process named NetworkManager, which is
+// how hako tells that it runs) shows in plan and apply, which goes ahead.
 func TestLintNetworkManagerWarning(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
-	h.Exec(t, `printf '[Service]\nExecStart=/bin/sleep infinity\n' > /etc/systemd/system/NetworkManager.service
+	h.Exec(t, `cp /bin/sleep /usr/local/sbin/NetworkManager
+printf '[Service]\nExecStart=/usr/local/sbin/NetworkManager infinity\n' > /etc/systemd/system/NetworkManager.service
 systemctl daemon-reload && systemctl start NetworkManager`)
 	dir := planFor(t, h, `
 task "file" "dhcpcd" {

@@ -12,6 +12,7 @@ type facts struct {
 	login      string                // the user hako is logged in as now
 	units      map[string]unitFacts  // by unit name (none without systemd)
 	devices    map[string]string     // NetworkManager's devices and their states (nmcli)
+	host       probe.HostFacts       // what a plan reads as host.facts (whether NetworkManager runs)
 	files      map[string][]byte     // sshd, ssh.socket and sudoers configuration files
 	unreadable map[string]bool       // such files hako could not read
 	users      map[string]*userFacts // the login users, by name
@@ -38,16 +39,18 @@ const factFiles = "/etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/systemd/sy
 	"/etc/systemd/system/ssh.socket.d/*.conf /etc/sudoers /etc/sudoers.d/*"
 
 // The units the checks look at.
-var factUnits = []string{"ssh.socket", "NetworkManager.service"}
+var factUnits = []string{"ssh.socket"}
 
 // Probes are the facts the checks ask of the host: the user hako is
-// logged in as; the state of ssh.socket and NetworkManager; NetworkManager's
-// devices; sshd's, ssh.socket's and sudo's configuration files; the guards
-// still armed; and for the host's user, its bootstrap user and the user
-// logged in as: whether it exists, its groups and authorized_keys. The
-// user task asks for the same accounts, so they are read once.
+// logged in as; the state of ssh.socket; the host's facts (probe.Facts,
+// which the plan's host.facts read too, so whether NetworkManager runs is
+// found once); NetworkManager's devices; sshd's, ssh.socket's and sudo's
+// configuration files; the guards still armed; and for the host's user,
+// its bootstrap user and the user logged in as: whether it exists, its
+// groups and authorized_keys. The user task asks for the same accounts,
+// so they are read once.
 func Probes(h *plan.Host) []tasks.Probe {
-	ps := []tasks.Probe{probe.Login{}, probe.NetDevices{}, probe.Configs{Patterns: factFiles}, guard.Pending{}}
+	ps := []tasks.Probe{probe.Login{}, probe.Facts{}, probe.NetDevices{}, probe.Configs{Patterns: factFiles}, guard.Pending{}}
 	for _, u := range factUnits {
 		ps = append(ps, probe.Unit{Name: u})
 	}
@@ -75,6 +78,7 @@ func factsOf(h *plan.Host, st *tasks.State) *facts {
 		login:      probe.Answer[probe.LoginInfo](a, probe.Login{}).Name,
 		units:      map[string]unitFacts{},
 		devices:    probe.Answer[map[string]string](a, probe.NetDevices{}),
+		host:       a.HostFacts(),
 		files:      cf.Data,
 		unreadable: cf.Unreadable,
 		users:      map[string]*userFacts{},

@@ -23,11 +23,13 @@ func TestFactsOf(t *testing.T) {
 		t.Errorf("login %q", f.login)
 	}
 	want := map[string]unitFacts{
-		"ssh.socket":             {activeState: "active", unitFileState: "enabled", listen: []string{"[::]:22"}},
-		"NetworkManager.service": {activeState: "inactive"},
+		"ssh.socket": {activeState: "active", unitFileState: "enabled", listen: []string{"[::]:22"}},
 	}
 	if !reflect.DeepEqual(f.units, want) {
 		t.Errorf("units %+v", f.units)
+	}
+	if f.host.Init != "systemd" || f.host.NetworkStacks.NetworkManager {
+		t.Errorf("host facts %+v", f.host)
 	}
 	if !reflect.DeepEqual(f.devices, map[string]string{"lo": "unmanaged", "eth0": "connected"}) {
 		t.Errorf("devices %v", f.devices)

@@ -47,6 +47,7 @@ type hostFacts struct {
 	configs  probe.ConfigFiles
 	accounts map[string]*probe.AccountInfo
 	guards   []guard.PendingGuard
+	facts    probe.HostFacts
 }
 
 // fact is one thing the host says.
@@ -64,7 +65,7 @@ func stateOf(t *testing.T, h *plan.Host, facts ...fact) *tasks.State {
 		}
 	}
 	fake := probe.NewFake().Set(probe.Login{}, probe.LoginInfo{Name: hf.login}).Set(probe.NetDevices{}, hf.devices).
-		Set(probe.Configs{Patterns: factFiles}, hf.configs).Set(guard.Pending{}, hf.guards)
+		Set(probe.Configs{Patterns: factFiles}, hf.configs).Set(guard.Pending{}, hf.guards).Set(probe.Facts{}, hf.facts)
 	for n, u := range hf.units {
 		fake.Set(probe.Unit{Name: n}, u)
 	}
@@ -151,12 +152,13 @@ func pendingGuard(id string, armed, ms, now int64) fact {
 	}
 }
 
-// units are the states of ssh.socket (listening on [::]:22) and
-// NetworkManager.service on a systemd host.
+// units are the states of ssh.socket (listening on [::]:22) on a systemd
+// host, and whether NetworkManager runs (nmActive "active").
 func units(sockFileState, sockActive, nmActive string) []fact {
 	return []fact{func(h *hostFacts) {
 		h.units["ssh.socket"] = probe.UnitInfo{Init: "systemd", Enabled: sockFileState, Active: sockActive, Listen: []string{"[::]:22"}}
-		h.units["NetworkManager.service"] = probe.UnitInfo{Init: "systemd", Active: nmActive}
+		h.facts.Init = "systemd"
+		h.facts.NetworkStacks.NetworkManager = nmActive == "active"
 	}}
 }
 

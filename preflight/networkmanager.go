@@ -19,7 +19,7 @@ func networkManager(e *env) []Finding {
 		return nil
 	}
 	var why []string
-	if u, ok := e.facts.units["NetworkManager.service"]; ok && u.active() {
+	if e.facts.host.NetworkStacks.NetworkManager {
 		why = append(why, "NetworkManager is running")
 	}
 	if devs := managedDevices(e.facts.devices, dhcpcdInterfaces(p.data)); len(devs) > 0 {

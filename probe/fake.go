@@ -72,6 +72,8 @@ func Fresh(r Request) any {
 		return map[string]string(nil)
 	case Configs:
 		return ConfigFiles{Data: map[string][]byte{}, Unreadable: map[string]bool{}}
+	case Facts:
+		return HostFacts{Network: NetworkNone, SSHD: SSHDNone}
 	default:
 		return nil
 	}

@@ -180,3 +180,52 @@ hako_configs() {
     if [ -r "$_f" ]; then hako_recb "$1" data "$(base64 -w0 <"$_f")"; else hako_rec "$1" unreadable ""; fi
   done
 }
+
+# hako_facts INDEX: what a plan reads as host.facts (HostFacts). Each line
+# of os-release (os), parsed in Go; the architecture (arch, uname -m);
+# PID 1's name (init); the network daemons running (running: one pass over
+# /proc/*/comm with the shell's read, which is pidof without a process;
+# comm is cut at 15 characters, so systemd-networkd is systemd-network);
+# the interfaces ifupdown configures when it is installed (iface); whether
+# ssh.socket and ssh.service are active (sshd-socket, sshd-service: one
+# systemctl, only when systemd is PID 1; else sshd-pid when sshd's pid
+# file is there); whether ufw is installed (ufw). Only uname and that
+# systemctl start a process: the rest are the shell's own file tests and
+# reads.
+hako_facts() {
+  _f=/etc/os-release; [ -e "$_f" ] || _f=/usr/lib/os-release
+  if [ -r "$_f" ]; then
+    while IFS= read -r _l || [ -n "$_l" ]; do hako_rec "$1" os "$_l"; done <"$_f"
+  fi
+  hako_rec "$1" arch "$(uname -m)"
+  _init=; { read -r _init </proc/1/comm; } 2>/dev/null
+  hako_rec "$1" init "$_init"
+  _nm=; _nd=; _dh=
+  for _p in /proc/[0-9]*/comm; do
+    { read -r _c <"$_p"; } 2>/dev/null || continue
+    case $_c in
+    NetworkManager) _nm=1 ;;
+    systemd-network) _nd=1 ;;
+    dhcpcd) _dh=1 ;;
+    esac
+  done
+  [ -z "$_nm" ] || hako_rec "$1" running NetworkManager
+  [ -z "$_nd" ] || hako_rec "$1" running systemd-networkd
+  [ -z "$_dh" ] || hako_rec "$1" running dhcpcd
+  if [ -x /sbin/ifup ] || [ -x /usr/sbin/ifup ]; then
+    for _f in /etc/network/interfaces /etc/network/interfaces.d/*; do
+      { [ -f "$_f" ] && [ -r "$_f" ]; } || continue
+      while read -r _w _n _rest || [ -n "$_w" ]; do
+        [ "$_w" != iface ] || hako_rec "$1" iface "$_n"
+      done <"$_f"
+    done
+  fi
+  if [ "$_init" = systemd ]; then
+    { read -r _s; read -r _v; } <<EOS
+$(systemctl is-active ssh.socket ssh.service 2>/dev/null)
+EOS
+    hako_rec "$1" sshd-socket "$_s"; hako_rec "$1" sshd-service "$_v"
+  elif [ -f /run/sshd.pid ]; then hako_rec "$1" sshd-pid ""
+  fi
+  if [ -x /usr/sbin/ufw ] || [ -x /sbin/ufw ]; then hako_rec "$1" ufw 1; else hako_rec "$1" ufw 0; fi
+}

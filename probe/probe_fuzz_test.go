@@ -15,7 +15,7 @@ import (
 // name no error may show.
 var fuzzOrder = []Request{Stat{Path: "/etc/motd"}, File{Path: "/etc/motd"}, Exit{Cmd: "true"}, Stat{Path: "/root/hunter2", Sensitive: true},
 	Output{Cmd: "ls"}, Leftovers{Dir: "/etc"}, Endpoint{}, Login{}, Account{Name: "alice"}, Unit{Name: "ssh.socket"},
-	Packages{Names: []string{"ufw", "ppp"}, Apt: true}, NetDevices{}, Configs{Patterns: "/etc/ssh/*"}, File{Path: "/root/hunter2.env", Sensitive: true}}
+	Packages{Names: []string{"ufw", "ppp"}, Apt: true}, NetDevices{}, Configs{Patterns: "/etc/ssh/*"}, File{Path: "/root/hunter2.env", Sensitive: true}, Facts{}}
 
 // fuzzAnswer is what a host answers to fuzzOrder.
 func fuzzAnswer() string {
@@ -32,7 +32,8 @@ func fuzzAnswer() string {
 		rec(11, "nmcli", "1") + rec(11, "device", `eth\:0:connected`) +
 		rec(12, "configs", "") + rec(12, "path", "/etc/ssh/sshd_config") + rec(12, "data", "Port 22\n") +
 		rec(12, "path", "/etc/ssh/secret") + rec(12, "unreadable", "") +
-		rec(13, "sha256", "abc") + endMarker + "\n"
+		rec(13, "sha256", "abc") + rec(14, "os", "ID=debian") + "14 arch :aarch64\n14 init :systemd\n14 running :NetworkManager\n" +
+		"14 iface :eth0\n14 sshd-socket :active\n14 sshd-service :inactive\n14 ufw :1\n" + endMarker + "\n"
 }
 
 // FuzzDecode feeds the record decoder any output: no panic, an answer
@@ -67,6 +68,7 @@ func FuzzDecode(f *testing.F) {
 		Answer[map[string]string](a, NetDevices{})
 		Answer[ConfigFiles](a, fuzzOrder[12])
 		Answer[Content](a, fuzzOrder[13])
+		a.HostFacts()
 	})
 }
 
