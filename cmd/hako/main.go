@@ -16,6 +16,7 @@ Commands:
   validate   check the plan in DIR without contacting any host
   plan       show what apply would change; changes nothing
   apply      change the hosts to match the plan
+  facts      show what each host of the plan says of itself (host.facts)
   sdcard     prepare a freshly flashed Raspberry Pi card: hako sdcard BOOT_DIR PLAN_DIR
 
 Run "hako <command> -h" for the options of a command.
@@ -34,7 +35,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
-		"validate": cmdValidate, "plan": cmdPlan, "apply": cmdApply,
+		"validate": cmdValidate, "plan": cmdPlan, "apply": cmdApply, "facts": cmdFacts,
 		"sdcard": cmdSdcard,
 	}
 	if cmd, ok := cmds[args[0]]; ok {

@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+// factsHost is a host block for h named name.
+func factsHost(t *testing.T, name string, h *testhost.Host) string {
+	return fmt.Sprintf(`
+host %q {
+  address       = %q
+  port          = %d
+  user          = "pi"
+  identity_file = %q
+  known_hosts   = %q
+  become        = true
+}
+`, name, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t))
+}
+
+// twoInits starts a lite and a systemd host and writes a plan for both
+// ("lite" and "sysd") followed by body.
+func twoInits(t *testing.T, body string) (lite, sysd *testhost.Host, dir string) {
+	t.Helper()
+	testhost.Require(t)
+	lite = testhost.Start(t, testhost.Options{})
+	sysd = testhost.Start(t, testhost.Options{Init: testhost.InitSystemd})
+	dir = t.TempDir()
+	writeFile(t, filepath.Join(dir, "plan.hcl"), factsHost(t, "lite", lite)+factsHost(t, "sysd", sysd)+body)
+	return lite, sysd, dir
+}
+
+type factsJSON struct {
+	OS struct {
+		ID         string `json:"id"`
+		VersionID  string `json:"version_id"`
+		Codename   string `json:"codename"`
+		PrettyName string `json:"pretty_name"`
+	} `json:"os"`
+	Arch          string          `json:"arch"`
+	Init          string          `json:"init"`
+	Network       string          `json:"network"`
+	NetworkStacks map[string]bool `json:"network_stacks"`
+	SSHD          string          `json:"sshd"`
+	UFW           bool            `json:"ufw"`
+}
+
+// hako facts on real hosts: Debian 12 bookworm, this machine's
+// architecture (the hosts share its kernel), systemd or the lite host's
+// shell as PID 1, sshd as a daemon, ufw installed; a process named
+// dhcpcd on the lite host makes dhcpcd its network stack.
+func TestFactsOnRealHosts(t *testing.T) {
+	lite, sysd, dir := twoInits(t, "")
+	lite.Exec(t, "cp /bin/sleep /usr/local/sbin/dhcpcd && (setsid /usr/local/sbin/dhcpcd 600 </dev/null >/dev/null 2>&1 &)")
+	arch, err := exec.Command("uname", "-m").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := hako(t, "facts", "-json", dir)
+	if r.code != 0 {
+		t.Fatalf("facts -json\n%s", r)
+	}
+	var doc struct {
+		Hosts []struct {
+			Name  string     `json:"name"`
+			Error string     `json:"error"`
+			Facts *factsJSON `json:"facts"`
+		} `json:"hosts"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Hosts) != 2 {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	liteInit := strings.TrimSpace(lite.Exec(t, "cat /proc/1/comm"))
+	for i, want := range []struct {
+		name, init, network string
+	}{{"lite", liteInit, "dhcpcd"}, {"sysd", "systemd", "none"}} {
+		h := doc.Hosts[i]
+		f := h.Facts
+		if h.Name != want.name || f == nil {
+			t.Fatalf("host %d: %+v", i, h)
+		}
+		if f.OS.ID != "debian" || f.OS.VersionID != "12" || f.OS.Codename != "bookworm" || f.OS.PrettyName != "Debian GNU/Linux 12 (bookworm)" ||
+			f.Arch != strings.TrimSpace(string(arch)) || f.Init != want.init || f.Network != want.network ||
+			f.NetworkStacks["dhcpcd"] != (want.network == "dhcpcd") || f.NetworkStacks["networkmanager"] || f.SSHD != "service" || !f.UFW {
+			t.Errorf("%s: %+v", h.Name, *f)
+		}
+	}
+	if liteInit == "systemd" {
+		t.Errorf("the lite host runs systemd")
+	}
+
+	table := hako(t, "facts", "-host", "sysd", dir)
+	mustContain(t, table, "host sysd (pi@"+sysd.Addr, `  host.facts.os.id                            "debian"`,
+		`  host.facts.init                             "systemd"`, `  host.facts.ufw                              true`)
+	if table.code != 0 || strings.Contains(table.stdout, "host lite") {
+		t.Errorf("-host sysd\n%s", table)
+	}
+}
