@@ -103,3 +103,41 @@ func TestFactsOnRealHosts(t *testing.T) {
 		t.Errorf("-host sysd\n%s", table)
 	}
 }
+
+// when = host.facts.init == "systemd": the task runs on the systemd host
+// and not on the lite one, with the facts in its content; validate checks
+// the plan without a host; a second apply changes nothing.
+func TestFactsDecideTasksOnRealHosts(t *testing.T) {
+	lite, sysd, dir := twoInits(t, `
+task "file" "systemd_only" {
+  path    = "/etc/hako-systemd"
+  content = "${host.facts.os.id} ${host.facts.os.codename} ${host.facts.init}\n"
+  when    = host.facts.init == "systemd"
+}
+task "file" "everyone" {
+  path    = "/etc/hako-everyone"
+  content = "${host.name}\n"
+}
+`)
+	if v := hako(t, "validate", dir); v.code != 0 || !strings.Contains(v.stdout, "2 host(s), 4 task(s) in all") {
+		t.Errorf("validate\n%s", v)
+	}
+	plan := hako(t, "plan", dir)
+	mustContain(t, plan, "+ file.systemd_only  create /etc/hako-systemd", "+ file.everyone  create /etc/hako-everyone")
+	if plan.code != 0 || strings.Count(plan.stdout, "file.systemd_only") != 1 {
+		t.Errorf("plan\n%s", plan)
+	}
+	apply := hako(t, "apply", dir)
+	mustContain(t, apply, "sysd  changed  file.systemd_only", "lite  ok=0 changed=1 failed=0 skipped=0", "sysd  ok=0 changed=2 failed=0 skipped=0")
+	if apply.code != 0 || strings.Contains(apply.stdout, "lite  changed  file.systemd_only") {
+		t.Errorf("apply\n%s", apply)
+	}
+	if got := sysd.Exec(t, "cat /etc/hako-systemd"); got != "debian bookworm systemd\n" {
+		t.Errorf("systemd host: %q", got)
+	}
+	if got := lite.Exec(t, "test -e /etc/hako-systemd && echo there || echo absent"); got != "absent\n" {
+		t.Errorf("lite host: %s", got)
+	}
+	again := hako(t, "apply", dir)
+	mustContain(t, again, "lite  ok=1 changed=0 failed=0 skipped=0", "sysd  ok=2 changed=0 failed=0 skipped=0")
+}

@@ -299,13 +299,15 @@ func localPath(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// hostValue is what expressions see as `host`.
-func hostValue(h *Host) cty.Value {
+// hostValue is what expressions see as `host`, with facts as host.facts
+// (unknown until the run has asked the host, see facts.go).
+func hostValue(h *Host, facts cty.Value) cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{
 		"name":    cty.StringVal(h.Name),
 		"address": cty.StringVal(h.Conn.Address),
 		"port":    cty.NumberIntVal(int64(h.Conn.Port)),
 		"user":    cty.StringVal(h.Conn.User),
+		"facts":   facts,
 	})
 }
 

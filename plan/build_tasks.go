@@ -20,6 +20,7 @@ type taskDecl struct {
 	hosts   map[string]bool // nil: every host
 	notify  []string
 	when    *hcl.Attribute // nil: always
+	facts   bool           // its expressions read host.facts (see facts.go)
 }
 
 // buildTasks evaluates every task and handler for every host it runs on.
@@ -43,11 +44,23 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 	}
 	out := map[string][]*Step{}
 	decoded := map[*hcl.Block]bool{}
+	unknownFacts := cty.UnknownVal(factsType)
 	for _, h := range hs {
-		hev := ev.forHost(hostValue(h))
+		hev := ev.forHost(hostValue(h, unknownFacts))
+		var later []laterTask
+		needsFacts := false
 		only := map[string]*hcl.Block{} // OnePerHost kind -> its task
 		for _, td := range decls {
 			if td.hosts != nil && !td.hosts[h.Name] || !when(hev, td.when, &diags) {
+				continue
+			}
+			if td.facts {
+				// Checked now with the facts unknown, decoded by WithFacts;
+				// the OnePerHost check waits for its when, too.
+				c.decodeTask(hev, td, &diags)
+				later = append(later, laterTask{decl: td})
+				needsFacts = true
+				decoded[td.block] = true
 				continue
 			}
 			if td.kind.OnePerHost {
@@ -59,25 +72,43 @@ func (c *Config) buildTasks(ev *evaluator, hs []*Host) (map[string][]*Step, hcl.
 				}
 				only[td.kind.Name] = td.block
 			}
-			out[h.Name] = append(out[h.Name], c.decodeTask(hev, td, &diags))
+			s := c.decodeTask(hev, td, &diags)
+			out[h.Name] = append(out[h.Name], s)
+			later = append(later, laterTask{step: s})
 			decoded[td.block] = true
 		}
+		var handlers []laterHandler
 		for _, b := range c.Handlers {
-			common, _, d := b.Body.PartialContent(handlerCommonSchema)
+			common, rest, d := b.Body.PartialContent(handlerCommonSchema)
 			diags = diags.Extend(d)
+			name := b.Labels[0]
+			if handlerReadsFacts(b, common, rest) {
+				if when(hev, common.Attributes["when"], &diags) {
+					c.decodeHandler(hev, b, &diags)
+					decoded[b] = true
+				}
+				handlers = append(handlers, laterHandler{name: name, block: b})
+				needsFacts = true
+				continue
+			}
 			if !when(hev, common.Attributes["when"], &diags) {
+				handlers = append(handlers, laterHandler{name: name})
 				continue
 			}
 			s := c.decodeHandler(hev, b, &diags)
-			h.Handlers[b.Labels[0]] = s
-			h.Order = append(h.Order, b.Labels[0])
+			h.Handlers[name] = s
+			h.Order = append(h.Order, name)
+			handlers = append(handlers, laterHandler{name: name, step: s})
 			decoded[b] = true
+		}
+		if needsFacts {
+			h.pending = &pending{cfg: c, ev: ev, tasks: later, handlers: handlers}
 		}
 	}
 	// A task or handler that runs on no host is still checked once, with an
 	// unknown host and unknown variables, as Terraform validates a resource
 	// whose count is 0: an error must not wait for the day when = true.
-	anyHost := ev.unknowns().forHost(cty.UnknownVal(hostValue(&Host{}).Type()))
+	anyHost := ev.unknowns().forHost(cty.UnknownVal(hostValue(&Host{}, unknownFacts).Type()))
 	for _, td := range decls {
 		if !decoded[td.block] {
 			c.decodeTask(anyHost, td, &diags)
@@ -102,6 +133,13 @@ func (c *Config) decodeHandler(ev *evaluator, b *hcl.Block, diags *hcl.Diagnosti
 	content, d := rest.Content(kind.Schema)
 	*diags = diags.Extend(d)
 	return c.decodeStep(ev, kind, tasks.Address{Kind: "handler", Name: b.Labels[0]}, b, content, nil, diags)
+}
+
+// handlerReadsFacts reports whether a handler's when or attributes read
+// host.facts.
+func handlerReadsFacts(b *hcl.Block, common *hcl.BodyContent, rest hcl.Body) bool {
+	content, _ := rest.Content(handlerKind(b).Schema)
+	return readsFacts(bodyExprs(common.Attributes["when"], content, nil))
 }
 
 // handlerKind: a handler that names a `service` restarts or reloads it;
@@ -175,6 +213,7 @@ func decodeTaskDecl(b *hcl.Block, ev *evaluator, hostNames, handlers map[string]
 	content, d := rest.Content(kind.Schema)
 	diags = diags.Extend(d)
 	td := &taskDecl{block: b, kind: kind, common: common.Attributes, content: content, when: common.Attributes["when"]}
+	td.facts = readsFacts(bodyExprs(td.when, content, kind.BlockSchemas))
 	if a, ok := common.Attributes["hosts"]; ok {
 		names, set, d := nameList(ev, a, "host", hostNames)
 		diags = diags.Extend(d)

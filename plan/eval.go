@@ -53,6 +53,7 @@ func (e *evaluator) eval(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
 	if !diags.HasErrors() {
 		return v, diags
 	}
+	suggestHostNames(expr, diags)
 	for _, tr := range expr.Variables() {
 		if rv, d := tr.TraverseAbs(e.ctx); !d.HasErrors() && rv.ContainsMarked() {
 			for _, dg := range diags {

@@ -29,6 +29,9 @@ type Host struct {
 	Handlers      map[string]*Step // by handler name; notified handlers run in declaration order
 	Order         []string         // handler names in declaration order
 	Decl          hcl.Range
+	// pending holds what WithFacts needs when some tasks or handlers
+	// read host.facts (nil when none do).
+	pending *pending
 }
 
 // Step is a task as it runs on one host.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // A host block with only an ssh_config alias: HostName, port, user, key,
@@ -60,7 +61,7 @@ host "web" {
 			t.Errorf("noSSH=%v: web %+v", noSSH, w)
 		}
 		// Tasks see the settings in force.
-		hv := hostValue(p.Hosts[0])
+		hv := hostValue(p.Hosts[0], cty.UnknownVal(factsType))
 		if u, a, port := hv.GetAttr("user").AsString(), hv.GetAttr("address").AsString(), hv.GetAttr("port").AsBigFloat().String(); u != "alice" || a != "192.0.2.10" || port != "50022" {
 			t.Errorf("noSSH=%v: tasks see host %s@%s:%s", noSSH, u, a, port)
 		}

@@ -213,6 +213,13 @@ func Answer[T any](a *Answers, r Request) T {
 	return t
 }
 
+// Add adds b's answers to a (b's win where both answer a request).
+func (a *Answers) Add(b *Answers) {
+	for k, v := range b.m {
+		a.m[k] = v
+	}
+}
+
 // Has reports whether r was answered.
 func (a *Answers) Has(r Request) bool {
 	_, ok := a.m[key(r)]

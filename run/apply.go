@@ -91,6 +91,7 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 		recap.Failed, recap.Skipped = 1, len(h.Steps)
 		return recap
 	}
+	h = sv.host // with the tasks that read host.facts
 	a := &hostApply{host: h, conn: sv.conn, rep: rep, recap: recap, ran: map[*plan.Step]bool{}, counted: map[*plan.Step]Status{}}
 	defer func() { a.conn.Close() }() // a port move replaces the connection
 	if a.refuse(sv) {

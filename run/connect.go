@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/tasks"
 )
 
@@ -23,6 +25,21 @@ type session struct {
 // gather probes the host.
 func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.State, error) {
 	return tasks.Gather(ctx, s.Host, probes)
+}
+
+// gatherKnown probes the host for what known (nil: nothing) does not
+// answer already, and answers with both.
+func (s *session) gatherKnown(ctx context.Context, known *probe.Answers, probes []tasks.Probe) (*tasks.State, error) {
+	if known == nil {
+		return s.gather(ctx, probes)
+	}
+	probes = slices.DeleteFunc(slices.Clone(probes), known.Has)
+	st, err := s.gather(ctx, probes)
+	if err != nil {
+		return nil, err
+	}
+	st.Answers.Add(known)
+	return st, nil
 }
 
 // env is what the tasks' checks and capabilities need to know of this

@@ -35,7 +35,8 @@ func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 			return hp
 		}
 		defer sv.conn.Close()
-		hp.Warnings = sv.warnings
+		h = sv.host // with the tasks that read host.facts
+		hp.Host, hp.Warnings = h, sv.warnings
 		for _, s := range h.Steps {
 			c, err := sv.checked[s].change, sv.checked[s].err
 			if rs := sv.refused[s.Task.Address()]; len(rs) > 0 {

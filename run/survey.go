@@ -2,12 +2,15 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/tasks"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // survey is what plan and apply both do before any change: connect, answer
@@ -15,6 +18,9 @@ import (
 // every task once, and run preflight's lockout checks. Both commands read the same
 // checks and the same refusals, so the preview cannot disagree with the run.
 type survey struct {
+	// host is the plan's host with every task decoded: those that read
+	// host.facts with the facts this host gave (plan.Host.WithFacts).
+	host  *plan.Host
 	conn  *session
 	state *tasks.State
 	env   tasks.Env
@@ -37,12 +43,22 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 	if err != nil {
 		return nil, err
 	}
-	state, err := conn.gather(ctx, append(probesOf(h.Steps), preflight.Probes(h)...))
+	// A plan whose tasks read host.facts costs one round trip more, for
+	// the facts alone (see plan/facts.go); its answer is kept, not asked
+	// again with the rest.
+	var known *probe.Answers
+	if h.NeedsFacts() {
+		if known, h, err = withFacts(ctx, conn, h); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	state, err := conn.gatherKnown(ctx, known, append(probesOf(h.Steps), preflight.Probes(h)...))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	s := &survey{conn: conn, state: state, env: conn.env(h, state), checked: map[*plan.Step]checked{},
+	s := &survey{host: h, conn: conn, state: state, env: conn.env(h, state), checked: map[*plan.Step]checked{},
 		refused: map[tasks.Address][]preflight.Finding{}}
 	var own []preflight.Finding
 	for i, st := range h.Steps {
@@ -64,6 +80,32 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 		s.refused[f.Task] = append(s.refused[f.Task], f)
 	}
 	return s, nil
+}
+
+// withFacts asks the host for its facts and decodes the tasks that read
+// them; an error in those tasks names the host and the plan's
+// file:line:column.
+func withFacts(ctx context.Context, conn *session, h *plan.Host) (*probe.Answers, *plan.Host, error) {
+	a, err := probe.Gather(ctx, conn.Host, []probe.Request{probe.Facts{}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	rh, diags := h.WithFacts(a.HostFacts())
+	if diags.HasErrors() {
+		var errs []error
+		for _, d := range diags {
+			if d.Severity != hcl.DiagError {
+				continue
+			}
+			where := ""
+			if d.Subject != nil {
+				where = fmt.Sprintf("on %s line %d, column %d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+			}
+			errs = append(errs, fmt.Errorf("host %s: with the host's facts, %s%s: %s", h.Name, where, d.Summary, d.Detail))
+		}
+		return nil, nil, errors.Join(errs...)
+	}
+	return a, rh, nil
 }
 
 // changes are the first checks' changes, by step.

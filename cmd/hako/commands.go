@@ -135,7 +135,7 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	steps := 0
 	for _, h := range p.Hosts {
-		steps += len(h.Steps)
+		steps += len(h.Steps) + h.FactTasks()
 	}
 	fmt.Fprintf(stdout, "The plan is valid: %d host(s), %d task(s) in all.\n", len(p.Hosts), steps)
 	return 0
