@@ -58,7 +58,7 @@ func readsFacts(exprs []hcl.Expression) bool {
 					return true
 				}
 			case hcl.TraverseIndex:
-				if !s.Key.IsKnown() || s.Key.Type() != cty.String || s.Key.AsString() == "facts" {
+				if !s.Key.IsKnown() || s.Key.IsNull() || s.Key.Type() != cty.String || s.Key.AsString() == "facts" {
 					return true
 				}
 			default:

@@ -39,11 +39,12 @@ func placedInWords(d *hcl.Diagnostic, file string) bool {
 var fuzzTemplates = []string{"testdata/errors/templates", "testdata/good/templates"}
 
 // FuzzPlan writes the input as plan.hcl in a fresh plan directory, loads
-// and builds it: no panic, an answer within a bound, and every error names
+// and builds it, and decodes its tasks with host facts: no panic, an answer within a bound, and every error names
 // its place in the file (or is one of unplacedErrors).
 func FuzzPlan(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/errors/*.hcl")
 	seeds = append(seeds, "testdata/good/plan.hcl", "testdata/masked.hcl")
+	f.Add([]byte(factsPlan))
 	for _, s := range seeds {
 		b, err := os.ReadFile(s)
 		if err != nil {
@@ -79,8 +80,13 @@ func FuzzPlan(f *testing.F) {
 		}
 		cfg, diags := Load(dir)
 		if !diags.HasErrors() {
-			_, d := Build(cfg, Inputs{})
+			p, d := Build(cfg, Inputs{})
 			diags = diags.Extend(d)
+			// The tasks that read host.facts, decoded as a run would.
+			for i := 0; !d.HasErrors() && i < len(p.Hosts); i++ {
+				_, fd := p.Hosts[i].WithFacts(sampleFacts())
+				diags = diags.Extend(fd)
+			}
 		}
 		for _, d := range diags {
 			if d.Severity != hcl.DiagError {
