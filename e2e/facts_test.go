@@ -17,12 +17,12 @@ func factsHost(t *testing.T, name string, h *testhost.Host) string {
 host %q {
   address       = %q
   port          = %d
-  user          = "pi"
+  user          = %q
   identity_file = %q
   known_hosts   = %q
   become        = true
 }
-`, name, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t))
+`, name, h.Addr, h.Port, h.User, h.KeyFile, h.KnownHostsFile(t))
 }
 
 // twoInits starts a lite and a systemd host and writes a plan for both
@@ -140,4 +140,37 @@ task "file" "everyone" {
 	}
 	again := hako(t, "apply", dir)
 	mustContain(t, again, "lite  ok=1 changed=0 failed=0 skipped=0", "sysd  ok=2 changed=0 failed=0 skipped=0")
+}
+
+// On a card as Imager leaves it (NetworkManager running, systemd), the
+// facts say NetworkManager owns the network, and a task for NetworkManager
+// hosts runs while one for dhcpcd hosts does not.
+func TestFactsOnNetworkManagerHost(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitNM})
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "plan.hcl"), factsHost(t, "pi", h)+`
+task "file" "nm" {
+  path    = "/etc/hako-nm"
+  content = "${host.facts.network}\n"
+  when    = host.facts.network == "networkmanager"
+}
+task "file" "dhcpcd" {
+  path    = "/etc/dhcpcd.conf"
+  content = "interface eth0\n"
+  when    = host.facts.network == "dhcpcd"
+}
+`)
+	r := hako(t, "facts", dir)
+	mustContain(t, r, `  host.facts.init                             "systemd"`,
+		`  host.facts.network                          "networkmanager"`,
+		`  host.facts.network_stacks.networkmanager    true`)
+	apply := hako(t, "apply", dir)
+	mustContain(t, apply, "pi  changed  file.nm", "pi  ok=0 changed=1 failed=0 skipped=0")
+	if apply.code != 0 || strings.Contains(apply.stdout, "file.dhcpcd") {
+		t.Errorf("apply\n%s", apply)
+	}
+	if got := h.Exec(t, "cat /etc/hako-nm"); got != "networkmanager\n" {
+		t.Errorf("/etc/hako-nm: %q", got)
+	}
 }
