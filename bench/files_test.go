@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hako-dev/hako/internal/hakobin"
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+// BenchmarkNoOpFiles times a no-op `hako plan` and `hako apply` of plans
+// of many file tasks (ten files a folder) against `ssh host true` to the
+// same host, measured in the same run, and counts the processes started
+// on the host during one run (the host has its own PID namespace, so the
+// last PID it handed out counts them; sshd's own for the login included).
+//
+//	sudo go test -run '^$' -bench NoOpFiles -benchtime 3x -timeout 0 ./bench/
+//
+// HAKO_BENCH_BIN names another hako binary to time instead of this tree's.
+func BenchmarkNoOpFiles(b *testing.B) {
+	testhost.Require(b)
+	bin := os.Getenv("HAKO_BENCH_BIN") // another build of hako, to compare
+	if bin == "" {
+		var err error
+		if bin, err = hakobin.Build(b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := testhost.Start(b, testhost.Options{})
+	for _, n := range benchSizes(b) {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			dir := FilesPlan(b, h, n)
+			hako := func(cmd string) {
+				if out, err := exec.Command(bin, cmd, dir).CombinedOutput(); err != nil {
+					b.Fatalf("%s: %v\n%s", cmd, err, out)
+				}
+			}
+			hako("apply") // the host has the files already: a no-op
+			procs := func(cmd string) int {
+				before := LastPID(b, h)
+				hako(cmd)
+				return LastPID(b, h) - before
+			}
+			planProcs, applyProcs := procs("plan"), procs("apply")
+			rounds := benchRounds(b)
+			baseline := timeEach(rounds, func() {
+				if _, code := h.SSH(b, "true"); code != 0 {
+					b.Fatal("ssh true failed")
+				}
+			})
+			plan := timeEach(rounds, func() { hako("plan") })
+			b.ResetTimer()
+			for b.Loop() {
+				hako("apply")
+			}
+			b.StopTimer()
+			apply := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(apply)/float64(baseline), "x-ssh-true")
+			fmt.Printf("%d file tasks: ssh true %v; no-op plan %v (%.1fx), %d processes on the host; no-op apply %v (%.1fx), %d processes\n",
+				n, baseline.Round(time.Millisecond), plan.Round(time.Millisecond), float64(plan)/float64(baseline), planProcs,
+				apply.Round(time.Millisecond), float64(apply)/float64(baseline), applyProcs)
+		})
+	}
+}
+
+// FilesPlan writes a plan of n file tasks for h, ten files a folder under
+// /srv/hako-bench, and returns its directory.
+func FilesPlan(t testing.TB, h *testhost.Host, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	fmt.Fprintf(&b, `host "bench" {
+  address       = %q
+  port          = %d
+  user          = "pi"
+  identity_file = %q
+  known_hosts   = %q
+  become        = true
+}
+`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t))
+	for i := range n {
+		fmt.Fprintf(&b, `task "file" "f%d" {
+  path    = "/srv/hako-bench/d%d/file%d.conf"
+  content = "setting %d = on\n"
+}
+`, i, i/10, i, i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plan.hcl"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The files as the plan has them (a first apply of many files is
+	// slow, and not what this measures).
+	h.Exec(t, "for i in $(seq 0 "+strconv.Itoa(n-1)+"); do d=/srv/hako-bench/d$((i / 10)); mkdir -p $d; "+
+		"printf 'setting %d = on\\n' $i >$d/file$i.conf; done")
+	return dir
+}
+
+// LastPID is the last PID handed out in h's PID namespace.
+func LastPID(t testing.TB, h *testhost.Host) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.TrimSpace(h.Exec(t, "cat /proc/sys/kernel/ns_last_pid")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// benchSizes are the plan sizes to time: HAKO_BENCH_SIZES (10,200,1000 by
+// default).
+func benchSizes(t testing.TB) []int {
+	var out []int
+	for _, f := range strings.Split(cmp.Or(os.Getenv("HAKO_BENCH_SIZES"), "10,200,1000"), ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			t.Fatalf("HAKO_BENCH_SIZES: %q is not a size", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// benchRounds is how many times each baseline and plan is timed:
+// HAKO_BENCH_ROUNDS (3 by default).
+func benchRounds(t testing.TB) int {
+	n, err := strconv.Atoi(cmp.Or(os.Getenv("HAKO_BENCH_ROUNDS"), "3"))
+	if err != nil || n <= 0 {
+		t.Fatalf("HAKO_BENCH_ROUNDS: %v", err)
+	}
+	return n
+}
