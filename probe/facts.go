@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"slices"
@@ -15,6 +16,12 @@ import (
 // and their answers.
 
 func builtin(name string, args ...string) (Func, []string) { return Func{Name: name}, args }
+
+// batch is a function of probe.sh that answers all its requests in one
+// call.
+func batch(name string, args ...string) (Func, []string) {
+	return Func{Name: name, Batch: true}, args
+}
 
 // badField is the error of a record a decoder does not expect.
 func badField(r Record) error {
@@ -40,7 +47,7 @@ type FileInfo struct {
 	Size     int64
 }
 
-func (r Stat) Call() (Func, []string) { return builtin("hako_stat", r.Path) }
+func (r Stat) Call() (Func, []string) { return batch("hako_stats", r.Path) }
 func (r Stat) isSensitive() bool      { return r.Sensitive }
 func (r Stat) Describe() string       { return describePath("the path probe (stat)", r.Path, r.Sensitive) }
 func (r Stat) Decode(recs []Record) (any, error) {
@@ -83,35 +90,47 @@ func decodeStat(r Record, field string) (FileInfo, error) {
 		UID: uid, GID: gid, Size: size}, nil
 }
 
-// File asks for the content of a regular file, read as root only when the
-// folders on its way are root's alone (rootpath's route), else as the one
-// user who owns folders or links there, or as nobody.
+// File asks for the hash and content of a regular file, read as root only
+// when the folders on its way are root's alone (rootpath's route), else
+// as the one user who owns folders or links there, or as nobody.
 type File struct {
 	Path      string
 	Sensitive bool // as for Stat
+	// Expect is the hex SHA-256 of the content the caller compares the
+	// file with: the content comes back only when the file's hash differs
+	// (a diff to show). "": the content always comes back (up to MaxRead).
+	Expect string
 }
 
 // Content is what a File learned.
 type Content struct {
-	Readable bool   // a regular file no larger than MaxRead
-	Data     []byte // when Readable
-	SHA256   string // hex, for files larger than MaxRead
+	// Readable: Data is the whole content (a file no larger than MaxRead
+	// whose hash is not Expect).
+	Readable bool
+	Data     []byte
+	// SHA256 is the hex hash of a regular file hako could read ("" when
+	// it could not).
+	SHA256 string
 }
 
-func (r File) Call() (Func, []string) { return builtin("hako_file", r.Path) }
+func (r File) Call() (Func, []string) { return batch("hako_files", r.Path, cmp.Or(r.Expect, "-")) }
 func (r File) isSensitive() bool      { return r.Sensitive }
 func (r File) Describe() string       { return describePath("the file probe (read)", r.Path, r.Sensitive) }
 func (r File) Decode(recs []Record) (any, error) {
-	switch rec := recs[0]; rec.Field {
-	case "data":
-		return Content{Readable: true, Data: rec.Value}, nil
-	case "sha256":
-		return Content{SHA256: string(rec.Value)}, nil
-	case "unreadable":
-		return Content{}, nil
-	default:
-		return nil, badField(rec)
+	var c Content
+	for _, rec := range recs {
+		switch rec.Field {
+		case "data":
+			c.Readable, c.Data = true, rec.Value
+		case "sha256":
+			c.SHA256 = string(rec.Value)
+		case "unreadable": // also after a hash, when the read failed
+			c = Content{}
+		default:
+			return nil, badField(rec)
+		}
 	}
+	return c, nil
 }
 
 // Exit asks for the exit status of a read-only command.
@@ -174,7 +193,7 @@ type LeftoverFiles struct {
 	RootOnly bool
 }
 
-func (r Leftovers) Call() (Func, []string) { return builtin("hako_leftovers", r.Dir) }
+func (r Leftovers) Call() (Func, []string) { return batch("hako_leftovers_in", r.Dir) }
 func (r Leftovers) Describe() string {
 	return describePath("the folder probe (leftover temp files)", r.Dir, false)
 }

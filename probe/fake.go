@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/hako-dev/hako/hosts"
@@ -31,6 +33,12 @@ func (f *Fake) Answer(reqs []Request) (*Answers, error) {
 	for _, r := range reqs {
 		k := key(r)
 		v, ok := f.answers[k]
+		if fr, isFile := r.(File); !ok && isFile && fr.Expect != "" {
+			// A File set without Expect answers as the host would with it.
+			if v, ok = f.answers[key(File{Path: fr.Path})]; ok {
+				v = v.(Content).Expecting(fr.Expect)
+			}
+		}
 		switch {
 		case ok:
 		case f.Else != nil:
@@ -77,4 +85,19 @@ func Fresh(r Request) any {
 	default:
 		return nil
 	}
+}
+
+// Expecting is c as a File with Expect set to expect answers it: with
+// the hash of readable content, and without the content when its hash is
+// expect.
+func (c Content) Expecting(expect string) Content {
+	if !c.Readable {
+		return c
+	}
+	sum := sha256.Sum256(c.Data)
+	c.SHA256 = hex.EncodeToString(sum[:])
+	if c.SHA256 == expect {
+		c.Readable, c.Data = false, nil
+	}
+	return c
 }

@@ -24,10 +24,13 @@ package probe
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed" // the shell functions
 	"encoding/base64"
 	"fmt"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,6 +60,12 @@ type Record struct {
 type Func struct {
 	Name   string
 	Source string
+	// Batch: all requests of the function are asked in one call,
+	// NAME INDEX ARGS... INDEX ARGS..., so that it can answer them with
+	// one process for all (one stat for every path). The requests of one
+	// function have the same number of arguments; they come in the order
+	// of their first argument's folder, then the argument.
+	Batch bool
 }
 
 // Request is a fact asked of the host.
@@ -94,12 +103,19 @@ const endMarker = "hako-probe-end"
 func Script(reqs []Request) (string, []Request) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "export LC_ALL=C\nhako_max_read=%d\n", MaxRead)
+	// The last PID the host handed out, before and after: how many
+	// processes the probe started (see Answers.Processes). Read by cat:
+	// the kernel answers a read of this file only from its start, and
+	// dash's read takes one byte at a time.
+	b.WriteString(lastPID("hako_pid0"))
 	b.WriteString(rootpath.Funcs)
 	b.WriteString(funcs)
 	seen := map[string]int{}
 	sources := map[string]bool{}
 	var order []Request
 	var calls strings.Builder
+	batches := map[string][]batched{}
+	var batchNames []string
 	for _, r := range reqs {
 		k := key(r)
 		if i, ok := seen[k]; ok {
@@ -117,16 +133,54 @@ func Script(reqs []Request) (string, []Request) {
 				b.WriteString("\n")
 			}
 		}
-		fmt.Fprintf(&calls, "%s %d", fn.Name, len(order))
-		for _, a := range args {
-			calls.WriteString(" " + hosts.Quote(a))
+		if fn.Batch {
+			if _, ok := batches[fn.Name]; !ok {
+				batchNames = append(batchNames, fn.Name)
+			}
+			batches[fn.Name] = append(batches[fn.Name], batched{len(order), args})
+		} else {
+			writeCall(&calls, fn.Name, batched{len(order), args})
 		}
-		calls.WriteString("\n")
 		order = append(order, r)
 	}
+	for _, name := range batchNames {
+		reqs := batches[name]
+		slices.SortStableFunc(reqs, func(a, b batched) int {
+			if len(a.args) == 0 || len(b.args) == 0 {
+				return 0
+			}
+			return cmp.Or(strings.Compare(path.Dir(a.args[0]), path.Dir(b.args[0])), strings.Compare(a.args[0], b.args[0]))
+		})
+		writeCall(&calls, name, reqs...)
+	}
 	b.WriteString(calls.String())
-	b.WriteString("echo " + endMarker + "\n")
+	b.WriteString(lastPID("hako_pid1"))
+	b.WriteString("echo " + endMarker + " \"$hako_pid0\" \"$hako_pid1\"\n")
 	return b.String(), order
+}
+
+// lastPID is the shell that sets v to the last PID the host handed out
+// in its PID namespace, or to "" where the kernel does not say.
+func lastPID(v string) string {
+	return v + "=$(cat /proc/sys/kernel/ns_last_pid 2>/dev/null) || " + v + "=\n"
+}
+
+// batched is one request's index and arguments in a call.
+type batched struct {
+	index int
+	args  []string
+}
+
+// writeCall writes one call line: NAME INDEX ARGS... (INDEX ARGS...)...
+func writeCall(w *strings.Builder, name string, reqs ...batched) {
+	w.WriteString(name)
+	for _, r := range reqs {
+		fmt.Fprintf(w, " %d", r.index)
+		for _, a := range r.args {
+			w.WriteString(" " + hosts.Quote(a))
+		}
+	}
+	w.WriteString("\n")
 }
 
 // Gather answers reqs with one remote command.
@@ -140,11 +194,50 @@ func Gather(ctx context.Context, h hosts.Host, reqs []Request) (*Answers, error)
 		return nil, fmt.Errorf("gathering state: the host's answers are larger than %d MiB, the most hako reads from one command; manage fewer large files on this host",
 			hosts.MaxStdout>>20)
 	}
-	if res.ExitCode != 0 || !bytes.Contains(res.Stdout, []byte("\n"+endMarker+"\n")) && !bytes.HasPrefix(res.Stdout, []byte(endMarker+"\n")) {
+	pids, ended := endLine(res.Stdout)
+	if res.ExitCode != 0 || !ended {
 		return nil, fmt.Errorf("gathering state: the probe script exited %d: %s",
 			res.ExitCode, strings.TrimSpace(string(res.Stderr)))
 	}
-	return Decode(res.Stdout, order)
+	a, err := Decode(res.Stdout, order)
+	if err != nil {
+		return nil, err
+	}
+	a.Processes = processes(pids)
+	return a, nil
+}
+
+// endLine finds the line that ends the script's output (the marker and
+// the two PIDs) and returns the fields after the marker.
+func endLine(out []byte) ([]string, bool) {
+	i := bytes.LastIndex(out, []byte("\n"+endMarker))
+	if i < 0 && !bytes.HasPrefix(out, []byte(endMarker)) {
+		return nil, false
+	}
+	line, _, ended := bytes.Cut(out[i+1:], []byte("\n"))
+	f := strings.Fields(string(line))
+	if !ended || len(f) == 0 || f[0] != endMarker {
+		return nil, false
+	}
+	return f[1:], true
+}
+
+// processes is how many PIDs the host handed out between the two the
+// script read, or -1 when it could not read them (no
+// /proc/sys/kernel/ns_last_pid, or PIDs wrapped around).
+func processes(pids []string) int {
+	if len(pids) != 2 {
+		return -1
+	}
+	p0, err0 := strconv.Atoi(pids[0])
+	p1, err1 := strconv.Atoi(pids[1])
+	if err0 != nil || err1 != nil || p1 < p0 {
+		return -1
+	}
+	// The read of the second PID started no process: the count is the
+	// processes the probe script started, and those of anything else that
+	// ran on the host meanwhile (the host's PID namespace as a whole).
+	return p1 - p0
 }
 
 // Decode reads the probe script's output; order is what Script returned.
@@ -154,7 +247,7 @@ func Decode(out []byte, order []Request) (*Answers, error) {
 	// what Run keeps): no line-length limit, as bufio.Scanner has.
 	for l := range bytes.Lines(out) {
 		line := strings.TrimSuffix(string(l), "\n")
-		if line == endMarker || line == "" {
+		if line == "" || strings.HasPrefix(line, endMarker) {
 			continue
 		}
 		idxText, rest, ok1 := strings.Cut(line, " ")
@@ -169,7 +262,7 @@ func Decode(out []byte, order []Request) (*Answers, error) {
 		}
 		recs[idx] = append(recs[idx], Record{Field: field, Value: v})
 	}
-	a := &Answers{m: map[string]any{}}
+	a := NewAnswers()
 	for i, r := range order {
 		if len(recs[i]) == 0 {
 			return nil, fmt.Errorf("gathering state: no answer for %s", r.Describe())
@@ -194,10 +287,13 @@ func decodeValue(s string) ([]byte, error) {
 // Answers holds the answers to a host's requests.
 type Answers struct {
 	m map[string]any
+	// Processes is how many processes were started on the host while the
+	// probe script ran (all of its PID namespace), -1 when unknown.
+	Processes int
 }
 
 // NewAnswers returns an empty set of answers (no request answered).
-func NewAnswers() *Answers { return &Answers{m: map[string]any{}} }
+func NewAnswers() *Answers { return &Answers{m: map[string]any{}, Processes: -1} }
 
 // Answer returns the answer to r. It panics if nobody asked: that is a bug
 // in the caller, which must list r among its requests.

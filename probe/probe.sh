@@ -11,6 +11,7 @@
 
 hako_nl='
 '
+hako_tab='	'
 # hako_rec INDEX FIELD VALUE prints one record. Most values are one line
 # (a stat, an exit status): printf alone, no base64 process for each.
 hako_rec() {
@@ -31,6 +32,38 @@ hako_statrec() {
 # hako_stat INDEX PATH
 hako_stat() { hako_statrec "$1" stat "$2"; }
 
+# hako_stats INDEX PATH ...: hako_stat of every PATH with one stat for
+# all. stat prints a line for each path it could stat, in order, ending
+# in a tab and the path (%n); a path with no line is missing. A path with
+# a newline would break the lines, one with a tab could end another's
+# line: they are asked on their own.
+hako_stats() {
+  _l=; _ix=
+  while [ $# -ge 2 ]; do
+    case $2 in
+    *"$hako_nl"* | *"$hako_tab"*) hako_stat "$1" "$2" ;;
+    *) _l=$_l$2$hako_nl; _ix="$_ix $1"; eval "hako_sp$1=\$2" ;;
+    esac
+    shift 2
+  done
+  [ -n "$_ix" ] || return 0
+  _o=$(printf '%s' "$_l" | xargs -d "$hako_nl" -r stat -c "%F$hako_tab%a$hako_tab%U$hako_tab%G$hako_tab%u$hako_tab%g$hako_tab%s$hako_tab%n" -- 2>/dev/null)
+  _x=$IFS; IFS=' '; set -f
+  # shellcheck disable=SC2086 # split on purpose: indexes, then lines
+  set -- $_ix; IFS=$hako_nl
+  for _s in $_o; do
+    while [ $# -gt 0 ]; do
+      eval "_p=\$hako_sp$1"
+      case $_s in *"$hako_tab$_p") break ;; esac
+      hako_rec "$1" stat-missing ""; shift
+    done
+    [ $# -gt 0 ] || break
+    hako_rec "$1" stat "${_s%"$hako_tab$_p"}"; shift
+  done
+  IFS=$_x; set +f
+  for _i do hako_rec "$_i" stat-missing ""; done
+}
+
 # hako_ra PATH sets _a to the command prefix that reads PATH: nothing when the
 # folders on its way are root's alone (route), else setpriv to the one
 # user who owns folders or links there, or to nobody under a folder
@@ -46,18 +79,100 @@ hako_ra() {
   esac
 }
 
-# hako_file INDEX PATH: the content of a regular file no larger than
-# hako_max_read (data), else its sha256 (sha256), or "unreadable". $_a
-# is a command prefix, split on purpose.
-# shellcheck disable=SC2086
+# hako_file INDEX PATH [EXPECT]: the sha256 of a regular file that is not
+# a link (sha256), its content (data) when that is no larger than
+# hako_max_read and its hash is not EXPECT, else "unreadable". The file
+# is read as the user hako_ra names.
 hako_file() {
   if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
     hako_ra "$2"
-    if [ "$(stat -c %s -- "$2")" -le "$hako_max_read" ]; then
-      if _o=$($_a base64 -w0 -- "$2" 2>/dev/null); then hako_recb "$1" data "$_o"; else hako_rec "$1" unreadable ""; fi
-    elif _o=$($_a sha256sum -- "$2" 2>/dev/null); then hako_rec "$1" sha256 "${_o%% *}"
+    # shellcheck disable=SC2086 # $_a is a command prefix, split on purpose
+    if _o=$($_a sha256sum -- "$2" 2>/dev/null); then
+      _o=${_o#\\}; hako_fileout "$1" "$2" "${3:-}" "${_o%% *}"
     else hako_rec "$1" unreadable ""; fi
   else hako_rec "$1" unreadable ""; fi
+}
+
+# hako_fileout INDEX PATH EXPECT SHA256: the records of a file that $_a
+# reads, with its hash known.
+# shellcheck disable=SC2086 # $_a is a command prefix, split on purpose
+hako_fileout() {
+  hako_rec "$1" sha256 "$4"
+  [ "$4" != "$3" ] || return 0
+  [ "$(stat -c %s -- "$2")" -le "$hako_max_read" ] || return 0
+  if _o=$($_a base64 -w0 -- "$2" 2>/dev/null); then hako_recb "$1" data "$_o"; else hako_rec "$1" unreadable ""; fi
+}
+
+# hako_files INDEX PATH EXPECT ...: hako_file of every PATH (EXPECT "-":
+# none) with a constant number of processes: one namei for the folders
+# on the way (routes), one sha256sum for the files root may read and one
+# for each other reader, and a read only of the files whose hash is not
+# the expected one. Go sends the paths in folder order, so that a folder
+# is walked once. Names with a newline or a backslash (which sha256sum
+# escapes) are asked on their own. Per file state is in variables named
+# by the request's index (hako_p3, hako_h3, ...).
+hako_files() {
+  [ -n "${hako_uid:-}" ] || hako_uid=$(id -u)
+  _rl=; _rn=0; _ix=; _ld=
+  while [ $# -ge 3 ]; do
+    case $2 in
+    *"$hako_nl"* | *\\*) hako_file "$1" "$2" "$3" ;;
+    *)
+      if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
+        _d=${2%/*}; _d=${_d:-/}
+        if [ "$_rn" = 0 ] || [ "$_d" != "$_ld" ]; then _rn=$((_rn + 1)); _rl=$_rl$_d$hako_nl; _ld=$_d; fi
+        eval "hako_p$1=\$2 hako_e$1=\$3 hako_dn$1=$_rn"; _ix="$_ix $1"
+      else hako_rec "$1" unreadable ""; fi ;;
+    esac
+    shift 3
+  done
+  [ -n "$_ix" ] || return 0
+  [ "$hako_uid" != 0 ] || routes
+  # Group the files by reader: 0 is root (or the prober, when it is not
+  # root); hako_rk1... are the others ("-" or "OWNER GROUP", as route).
+  _nk=0
+  for _i in $_ix; do
+    _g=0
+    if [ "$hako_uid" = 0 ]; then
+      eval "_k=\$hako_dn$_i"; eval "_ru=\$_rt$_k"
+      if [ -n "$_ru" ]; then
+        _g=1; while [ "$_g" -le "$_nk" ]; do eval "[ \"\$hako_rk$_g\" != \"\$_ru\" ]" || break; _g=$((_g + 1)); done
+        [ "$_g" -le "$_nk" ] || { _nk=$_g; eval "hako_rk$_g=\$_ru hako_gl$_g= hako_gi$_g="; }
+      fi
+    fi
+    eval "hako_g$_i=$_g hako_gl$_g=\${hako_gl$_g:-}\$hako_p$_i\$hako_nl hako_gi$_g=\"\${hako_gi$_g:-} $_i\""
+  done
+  _g=0
+  while [ "$_g" -le "$_nk" ]; do
+    hako_reader "$_g"
+    eval "_l=\${hako_gl$_g:-} _gi=\${hako_gi$_g:-}"
+    # shellcheck disable=SC2086 # $_a is a command prefix, split on purpose
+    if [ -n "$_l" ] && _o=$(printf '%s' "$_l" | $_a xargs -d "$hako_nl" -r sha256sum -- 2>/dev/null); then
+      _x=$IFS; IFS=' '; set -f
+      # shellcheck disable=SC2086 # split on purpose: indexes, then lines
+      set -- $_gi; IFS=$hako_nl
+      for _s in $_o; do eval "hako_h$1=\${_s%%' '*}"; shift; done
+      IFS=$_x; set +f
+    fi
+    _g=$((_g + 1))
+  done
+  for _i in $_ix; do
+    eval "_p=\$hako_p$_i _e=\$hako_e$_i _h=\${hako_h$_i:-} _g=\$hako_g$_i"
+    hako_reader "$_g"
+    if [ -n "$_h" ]; then hako_fileout "$_i" "$_p" "$_e" "$_h"
+    else hako_file "$_i" "$_p" "$_e"; fi
+  done
+}
+
+# hako_reader GROUP sets _a to the command prefix that reads as the
+# group's reader (see hako_ra).
+hako_reader() {
+  _a=; [ "$1" != 0 ] || return 0
+  eval "_ru=\$hako_rk$1"
+  case $_ru in
+  -) _a="setpriv --reuid=65534 --regid=65534 --clear-groups --" ;;
+  *) _a="setpriv --reuid=${_ru% *} --regid=${_ru#* } --clear-groups --" ;;
+  esac
 }
 
 # hako_exit INDEX COMMAND: the exit status of a read-only command, run in
@@ -79,9 +194,39 @@ hako_output() {
 hako_leftovers() {
   if ! _r=$(cd -P -- "$2" 2>/dev/null && pwd -P); then hako_rec "$1" nodir ""; return 0; fi
   if rootonly "$2"; then hako_rec "$1" rootonly 1; else hako_rec "$1" rootonly 0; fi
-  for _f in "$_r"/.*.hako-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]; do
+  hako_tempnames "$1" "$_r"
+}
+hako_tempnames() {
+  for _f in "$2"/.*.hako-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]; do
     if [ -f "$_f" ] && [ ! -L "$_f" ]; then hako_rec "$1" name "${_f##*/}"; fi
   done
+}
+
+# hako_leftovers_in INDEX DIR ...: hako_leftovers of every DIR, with one
+# namei for all (routes) and one subshell that visits them (cd -P sets
+# PWD to the folder's real path). A name with a newline is asked on its
+# own.
+hako_leftovers_in() {
+  _rl=; _rn=0; _ix=
+  while [ $# -ge 2 ]; do
+    case $2 in
+    *"$hako_nl"*) hako_leftovers "$1" "$2" ;;
+    *)
+      if [ -d "$2" ]; then _rn=$((_rn + 1)); _rl=$_rl$2$hako_nl; eval "hako_ld$1=\$2 hako_dn$1=$_rn"; _ix="$_ix $1"
+      else hako_rec "$1" nodir ""; fi ;;
+    esac
+    shift 2
+  done
+  [ -n "$_ix" ] || return 0
+  routes
+  (
+    for _i in $_ix; do
+      eval "_d=\$hako_ld$_i _k=\$hako_dn$_i"; eval "_ru=\$_rt$_k"
+      if ! cd -P -- "$_d" 2>/dev/null; then hako_rec "$_i" nodir ""; continue; fi
+      if [ -z "$_ru" ]; then hako_rec "$_i" rootonly 1; else hako_rec "$_i" rootonly 0; fi
+      hako_tempnames "$_i" "$PWD"
+    done
+  )
 }
 
 # hako_endpoint INDEX: how the host sees this connection (sshd sets

@@ -35,7 +35,7 @@ func TestScriptAsksEachRequestOnce(t *testing.T) {
 	if !order[0].(Stat).Sensitive {
 		t.Errorf("order[0] = %+v", order[0])
 	}
-	if !strings.Contains(script, "hako_max_read=1048576\n") || !strings.HasSuffix(script, "echo "+endMarker+"\n") {
+	if !strings.Contains(script, "hako_max_read=1048576\n") || !strings.HasSuffix(script, "echo "+endMarker+` "$hako_pid0" "$hako_pid1"`+"\n") {
 		t.Errorf("script:\n%s", script)
 	}
 }
@@ -404,5 +404,38 @@ func TestFake(t *testing.T) {
 	a, err = f.Answer([]Request{Stat{Path: "/b"}, Exit{Cmd: "x"}})
 	if err != nil || a.Stat("/b").Exists || a.Exit("x") != 1 {
 		t.Errorf("fresh: %v", err)
+	}
+}
+
+// The marker line ends the answers and carries the PIDs the host handed
+// out before and after: their difference is the processes the probe
+// started; anything odd counts as unknown.
+func TestEndLineCountsProcesses(t *testing.T) {
+	for out, want := range map[string]int{
+		"0 stat :x\n" + endMarker + " 100 124\n": 24,
+		endMarker + " 7 7\n":                     0,
+		"0 stat :x\n" + endMarker + "  \n":       -1, // no ns_last_pid
+		"0 stat :x\n" + endMarker + " 900 12\n":  -1, // PIDs wrapped around
+		"0 stat :x\n" + endMarker + " 1 x\n":     -1,
+	} {
+		pids, ok := endLine([]byte(out))
+		if !ok {
+			t.Errorf("%q: no end line", out)
+		} else if got := processes(pids); got != want {
+			t.Errorf("%q: %d processes, want %d", out, got, want)
+		}
+	}
+	for _, out := range []string{"", "0 stat :x\n", "0 stat :x\n" + endMarker, "0 stat :x\n" + endMarker + "-not\n"} {
+		if _, ok := endLine([]byte(out)); ok {
+			t.Errorf("%q: taken as ended", out)
+		}
+	}
+	// The local shell reads the counter too, where the kernel has one.
+	a, err := Gather(t.Context(), local(), []Request{Stat{Path: "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/proc/sys/kernel/ns_last_pid"); err == nil && a.Processes < 1 {
+		t.Errorf("processes %d", a.Processes)
 	}
 }

@@ -112,8 +112,14 @@ func (f *File) WrittenPaths() []string { return []string{f.path} }
 func (f *File) Cuts(Env) Cuts { return PathCuts(f.path) }
 
 func (f *File) Probes() []Probe {
-	return []Probe{probe.Stat{Path: f.path}, probe.File{Path: f.path}, probe.Leftovers{Dir: path.Dir(f.path)},
+	return []Probe{probe.Stat{Path: f.path}, f.read(), probe.Leftovers{Dir: path.Dir(f.path)},
 		probe.Stat{Path: path.Dir(f.path)}}
+}
+
+// read is the file's read probe: the host sends the content back only
+// when its hash is not the planned content's.
+func (f *File) read() probe.File {
+	return probe.File{Path: f.path, Expect: sha256Hex(f.content)}
 }
 
 // NeedsFolder is the folder the file is written into: the write does not
@@ -211,14 +217,14 @@ func (f *File) contentChange(s *State, fi FileInfo) *ContentChange {
 	if !fi.Exists {
 		return NewContentChange(f.path, nil, f.content, f.sensitive)
 	}
-	got := s.Content(f.path)
+	got := probe.Answer[Content](s.Answers, f.read())
 	switch {
+	case got.SHA256 != "" && got.SHA256 == sha256Hex(f.content):
+		return nil
 	case got.Readable && bytes.Equal(got.Data, f.content):
 		return nil
 	case got.Readable:
 		return NewContentChange(f.path, got.Data, f.content, f.sensitive).hostMode(fi.Mode)
-	case got.SHA256 != "" && got.SHA256 == sha256Hex(f.content):
-		return nil
 	}
 	return newUnreadContentChange(f.path, fi.Size, got.SHA256, f.content, f.sensitive).hostMode(fi.Mode)
 }

@@ -6,7 +6,7 @@ package rootpath
 
 import _ "embed" // for Funcs
 
-// Funcs defines two sh functions (POSIX sh, namei from util-linux):
+// Funcs defines these sh functions (POSIX sh, namei from util-linux):
 //
 // route DIR: namei walks DIR as the kernel does, through every symlink and
 // the folders its target names, listing owner and mode of each. route sets
@@ -21,7 +21,17 @@ import _ "embed" // for Funcs
 //
 // rootonly DIR: true when route finds the way to DIR root's alone.
 //
-// They use the variables _ru, _n, _open, _m, _o, _g and _x.
+// routes: route of each of the _rn folders in _rl (one a line, none with a
+// newline in its name), with one namei for all of them: sets _rt1 to
+// _rtN to what route sets _ru to. Each entry of namei's answers is judged
+// by the same step (route_step) as route's. Only when namei answers every
+// folder without an error and with exactly one section each ("f: DIR")
+// are its answers used; otherwise (a folder gone, a name with a newline
+// that could fake a section) each folder is asked on its own, as route
+// does.
+//
+// They use the variables _ru, _rl, _rn, _rt*, _n, _k, _d, _done, _open,
+// _m, _o, _g and _x.
 //
 //go:embed route.sh
 var Funcs string
