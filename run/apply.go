@@ -94,6 +94,9 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	h = sv.host // with the tasks that read host.facts
 	a := &hostApply{host: h, conn: sv.conn, rep: rep, recap: recap, ran: map[*plan.Step]bool{}, counted: map[*plan.Step]Status{}}
 	defer func() { a.conn.Close() }() // a port move replaces the connection
+	if o.Verbose {
+		defer func() { rep.Note(h.Name, a.conn.probed.String()) }()
+	}
 	if a.refuse(sv) {
 		return recap
 	}

@@ -20,11 +20,42 @@ type session struct {
 	// bootstrap settings (0 otherwise): the run moves the host there.
 	moveTo int
 	allow  map[string]bool // the checks -allow-risky overrides
+	// probed counts the host's probes, over every connection of the run.
+	probed *probeCount
+}
+
+// probeCount is what a run's probes cost the host: round trips (probe
+// scripts run) and the processes they started there.
+type probeCount struct {
+	rounds, processes int
+	unknown           bool // a probe could not count its processes
+}
+
+// String is the -v line: "probe: 1 round trip, 23 processes on the host".
+func (c *probeCount) String() string {
+	trips := "round trips"
+	if c.rounds == 1 {
+		trips = "round trip"
+	}
+	if c.unknown {
+		return fmt.Sprintf("probe: %d %s (processes on the host not counted: no /proc/sys/kernel/ns_last_pid)", c.rounds, trips)
+	}
+	return fmt.Sprintf("probe: %d %s, %d processes on the host", c.rounds, trips, c.processes)
 }
 
 // gather probes the host.
 func (s *session) gather(ctx context.Context, probes []tasks.Probe) (*tasks.State, error) {
-	return tasks.Gather(ctx, s.Host, probes)
+	st, err := tasks.Gather(ctx, s.Host, probes)
+	if s.probed == nil {
+		s.probed = &probeCount{}
+	}
+	s.probed.rounds++
+	if err != nil || st.Processes < 0 {
+		s.probed.unknown = true
+	} else {
+		s.probed.processes += st.Processes
+	}
+	return st, err
 }
 
 // gatherKnown probes the host for what known (nil: nothing) does not

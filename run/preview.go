@@ -37,6 +37,9 @@ func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 		defer sv.conn.Close()
 		h = sv.host // with the tasks that read host.facts
 		hp.Host, hp.Warnings = h, sv.warnings
+		if o.Verbose {
+			hp.Notes = append(hp.Notes, sv.conn.probed.String())
+		}
 		for _, s := range h.Steps {
 			c, err := sv.checked[s].change, sv.checked[s].err
 			if rs := sv.refused[s.Task.Address()]; len(rs) > 0 {

@@ -45,6 +45,9 @@ type Options struct {
 	// AllowRisky names the lockout checks the operator overrides
 	// (-allow-risky): their refusals become warnings that say so.
 	AllowRisky map[string]bool
+	// Verbose: each host's notes end with what its probes cost the host
+	// (round trips and processes started there).
+	Verbose bool
 	// Dial connects to a host; nil means hosts.Dial over SSH.
 	Dial func(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 }

@@ -121,7 +121,7 @@ func (o *options) runOptions() run.Options {
 	}
 	return run.Options{BootstrapPassword: o.password, BecomePassword: o.becomePassword, Passphrase: keyPassphrase(os.Stdin, os.Stderr), AcceptNewHostKeys: o.acceptNewHostKeys, AcceptHostKeys: o.acceptHostKeys, HashKnownHosts: o.hashKnownHosts, ConnectTimeout: o.timeout, Parallel: o.parallel,
 		Reprovision: o.reprovision, AllowRisky: o.allowRisky, Confirm: o.confirm, ArmSafetyNet: armSafetyNet,
-		CommandTimeout: cmdTimeout}
+		CommandTimeout: cmdTimeout, Verbose: o.verbose}
 }
 
 func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {

@@ -112,7 +112,7 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 	fs.BoolVar(&o.noColor, "no-color", false, "never color the output")
 	fs.StringVar(&o.sshConfigFile, "F", "",
 		"read this ssh_config file instead of ~/.ssh/config and /etc/ssh/ssh_config (as ssh -F does)")
-	fs.BoolVar(&o.verbose, "v", false, "say which connection settings came from the plan, ssh_config or the defaults")
+	fs.BoolVar(&o.verbose, "v", false, "say which connection settings came from the plan, ssh_config or the defaults, and what probing each host cost it (round trips, processes started there)")
 	if remote {
 		fs.BoolVar(&o.acceptNewHostKeys, "accept-new-host-keys", false,
 			"trust and record host keys seen for the first time (never a changed key)")

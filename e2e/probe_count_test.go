@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+// probeCount reads the -v line "probe: N round trip(s), M processes on
+// the host" of a run.
+func probeCount(t *testing.T, r result) string {
+	t.Helper()
+	m := regexp.MustCompile(`probe: (\d+ round trips?, \d+ processes on the host)`).FindAllStringSubmatch(r.stdout+r.stderr, -1)
+	if len(m) != 1 {
+		t.Fatalf("want one probe count line: %v", r)
+	}
+	return m[0][1]
+}
+
+// A no-op plan and apply of 10 or 200 file tasks, each in its own folder,
+// probe the host in one round trip that starts as many processes there
+// whatever the number of tasks: one stat, one namei, one sha256sum for
+// all, and no read of a file that is as planned.
+func TestProbeCountIsConstant(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	counts := map[int][]string{}
+	for _, n := range []int{10, 200} {
+		var body strings.Builder
+		for i := range n {
+			fmt.Fprintf(&body, "task \"file\" \"f%d\" {\n  path    = \"/srv/count%d/d%d/f.conf\"\n  content = \"setting %d\\n\"\n}\n", i, n, i, i)
+		}
+		dir := planFor(t, h, body.String())
+		// The host holds the files already (as the plan has them), so
+		// that the runs below are no-ops without 200 writes first.
+		h.Exec(t, fmt.Sprintf("for i in $(seq 0 %d); do mkdir -p /srv/count%d/d$i; printf 'setting %%d\\n' $i >/srv/count%d/d$i/f.conf; done", n-1, n, n))
+		plan := hako(t, "plan", "-v", dir)
+		if plan.code != 0 || !strings.Contains(plan.stdout, fmt.Sprintf("0 to change, %d unchanged", n)) {
+			t.Fatalf("plan of %d files: %v", n, plan)
+		}
+		apply := hako(t, "apply", "-v", dir)
+		if apply.code != 0 {
+			t.Fatalf("apply of %d files: %v", n, apply)
+		}
+		counts[n] = []string{probeCount(t, plan), probeCount(t, apply)}
+		t.Logf("%d file tasks: plan %s; apply %s", n, counts[n][0], counts[n][1])
+		if !strings.HasPrefix(counts[n][0], "1 round trip,") || counts[n][0] != counts[n][1] {
+			t.Errorf("%d file tasks: plan %q, apply %q; want one round trip each, the same", n, counts[n][0], counts[n][1])
+		}
+	}
+	if counts[10][0] != counts[200][0] {
+		t.Errorf("the probe grows with the plan: 10 file tasks %q, 200 file tasks %q", counts[10][0], counts[200][0])
+	}
+}
