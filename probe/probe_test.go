@@ -405,6 +405,19 @@ func TestFake(t *testing.T) {
 	if err != nil || a.Stat("/b").Exists || a.Exit("x") != 1 {
 		t.Errorf("fresh: %v", err)
 	}
+	// A File set without Expect answers one with Expect as a host does:
+	// the hash always, the content only when the hash differs.
+	f.Set(File{Path: "/c"}, Content{Readable: true, Data: []byte("on\n")})
+	same, other := File{Path: "/c", Expect: hexSum("on\n")}, File{Path: "/c", Expect: hexSum("off\n")}
+	if a, err = f.Answer([]Request{same, other}); err != nil {
+		t.Fatal(err)
+	}
+	if c := Answer[Content](a, same); c.Readable || c.Data != nil || c.SHA256 != hexSum("on\n") {
+		t.Errorf("as expected: %+v", c)
+	}
+	if c := Answer[Content](a, other); !c.Readable || string(c.Data) != "on\n" || c.SHA256 != hexSum("on\n") {
+		t.Errorf("differs: %+v", c)
+	}
 }
 
 // The marker line ends the answers and carries the PIDs the host handed
