@@ -86,10 +86,11 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 // them; an error in those tasks names the host and the plan's
 // file:line:column.
 func withFacts(ctx context.Context, conn *session, h *plan.Host) (*probe.Answers, *plan.Host, error) {
-	a, err := probe.Gather(ctx, conn.Host, []probe.Request{probe.Facts{}})
+	st, err := conn.gather(ctx, []tasks.Probe{probe.Facts{}}) // counted with the others for -v
 	if err != nil {
 		return nil, nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
+	a := st.Answers
 	rh, diags := h.WithFacts(a.HostFacts())
 	if diags.HasErrors() {
 		var errs []error
