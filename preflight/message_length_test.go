@@ -66,6 +66,12 @@ func TestRefusalMessagesAreShort(t *testing.T) {
 		{"sshd-port: sshd, the host's file", sshdTask("sshd_config", "/etc/ssh/sshd_config", debianSSHD), CheckSSHDPort,
 			[]fact{hostFile("/etc/ssh/sshd_config", debianSSHD+"Port 50022\n"), hostFile("/etc/ssh/sshd_config.d/50-cloud-init.conf", "Port 50023\nPort 50024\n")}},
 		{"sshd-port: sshd's default", hardening("PermitRootLogin no\n"), CheckSSHDPort, []fact{sshd}},
+		{"sshd-login-user: AllowUsers", hardening("Port 50022\nAllowUsers pi someoneelse anotherone yetanotheruser and-one-more-user\n"), CheckSSHDLoginUser,
+			[]fact{sshd, userLine("hanako", "hanako,sudo")}},
+		{"sshd-login-user: AuthenticationMethods", hardening("Port 50022\nAuthenticationMethods publickey,keyboard-interactive:pam publickey,password\n"), CheckSSHDLoginUser,
+			[]fact{sshd, userLine("hanako", "hanako,sudo")}},
+		{"sshd-login-user: a user task's groups", hardening("Port 50022\n") + userTask("  groups = [\"sudo\"]\n  exclusive_groups = true\n  sudo = \"nopasswd\"\n"), CheckSSHDLoginUser,
+			[]fact{sshd, userLine("hanako", "hanako,sudo,ssh-users"), hostFile("/etc/ssh/sshd_config.d/50-cloud-init.conf", "AllowGroups ssh-users\n")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := hostOf(t, hanakoHost+c.tasks)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/tasks"
 )
@@ -25,6 +26,7 @@ const (
 	CheckSSHDPort        = "sshd-port"
 	CheckPendingRollback = "pending-rollback"
 	CheckSSHDInclude     = "sshd-include"
+	CheckSSHDLoginUser   = "sshd-login-user"
 )
 
 // The warnings' checks.
@@ -35,7 +37,7 @@ const (
 )
 
 // RefusalChecks lists the checks -allow-risky can override.
-var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude}
+var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude, CheckSSHDLoginUser}
 
 // IsRefusalCheck reports whether name is one of RefusalChecks.
 func IsRefusalCheck(name string) bool { return slices.Contains(RefusalChecks, name) }
@@ -77,6 +79,7 @@ func Run(h *plan.Host, st *tasks.State, own []Finding) (refusals, warnings []Fin
 	found = append(found, pendingRollback(e)...)
 	includeRefusals, includeWarnings := sshdInclude(e)
 	found = append(found, includeRefusals...)
+	found = append(found, sshdLoginUser(e)...)
 
 	seen := map[[2]string]bool{}
 	for _, f := range found {
@@ -110,6 +113,9 @@ func TaskFindings(addr tasks.Address, rs []*tasks.Refusal) []Finding {
 type env struct {
 	host  *plan.Host
 	facts *facts
+	// endpoint is the connection hako uses, as the host sees it (zero
+	// for a local host).
+	endpoint hosts.Endpoint
 	// planned are the files the plan's file tasks write, by path.
 	planned map[string]plannedFile
 }
@@ -121,7 +127,7 @@ type plannedFile struct {
 }
 
 func newEnv(h *plan.Host, st *tasks.State) *env {
-	e := &env{host: h, facts: factsOf(h, st), planned: map[string]plannedFile{}}
+	e := &env{host: h, facts: factsOf(h, st), endpoint: st.Endpoint, planned: map[string]plannedFile{}}
 	for _, s := range h.Steps {
 		f, ok := s.Task.(tasks.PlannedFile)
 		if !ok {

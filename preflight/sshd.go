@@ -10,10 +10,15 @@ import (
 // sshd's configuration as the plan leaves it, read the way sshd reads it:
 // /etc/ssh/sshd_config from the top, each Include expanded in place (its
 // glob's matches in lexical order, relative paths under /etc/ssh), so that
-// for most keywords the first value read wins. Lines from a Match line to
-// the next Match or the end of its file apply only to some connections and
-// are left out, Includes among them; "Match all" makes the lines after it
-// apply to every connection again.
+// for most keywords the first value read wins.
+//
+// sshd reads the files twice. At start-up every line outside Match blocks
+// applies, and lines after "Match all" (the global pass). For each
+// connection it reads them again with only the lines of the Match blocks
+// the connection matches (and of "Match all"), and what those set
+// replaces the global values (the connection's pass). A file starts in its
+// includer's state and its Match lines end with it; an Include in a block
+// that does not apply reads nothing that could.
 
 const sshdConfig = "/etc/ssh/sshd_config"
 
@@ -22,10 +27,11 @@ type sshdDirective struct {
 	key  string // lower case
 	args []string
 	file endFile
-	// matchAll: read after "Match all". For every connection sshd reads
-	// the Match blocks again, and their first value overrides the global
-	// one: see effective.
-	matchAll bool
+	line int // 1-based, in file
+	// global: read in the global pass. conn: read in the connection's
+	// pass; without a connection, a pass in which only "Match all"
+	// matches, so that conn marks the lines every connection gets.
+	global, conn bool
 }
 
 // String is the directive as written, e.g. "Port 2222".
@@ -36,11 +42,15 @@ func (d sshdDirective) String() string {
 // keyword is the keyword in sshd_config(5)'s spelling for the few the
 // checks name.
 func (d sshdDirective) keyword() string {
-	if k, ok := map[string]string{"port": "Port", "listenaddress": "ListenAddress", "passwordauthentication": "PasswordAuthentication"}[d.key]; ok {
+	if k, ok := sshdKeywords[d.key]; ok {
 		return k
 	}
 	return d.key
 }
+
+var sshdKeywords = map[string]string{"port": "Port", "listenaddress": "ListenAddress", "passwordauthentication": "PasswordAuthentication",
+	"pubkeyauthentication": "PubkeyAuthentication", "dsaauthentication": "DSAAuthentication", "authenticationmethods": "AuthenticationMethods",
+	"allowusers": "AllowUsers", "denyusers": "DenyUsers", "allowgroups": "AllowGroups", "denygroups": "DenyGroups"}
 
 // isSSHDPath: a file sshd may read (through Include).
 func isSSHDPath(p string) bool { return strings.HasPrefix(p, "/etc/ssh/") }
@@ -72,21 +82,51 @@ type includeProblem struct {
 	tooMany bool
 }
 
-// sshdRead returns the directives that apply to every connection, in the
-// order sshd reads them, and every file it reads. Without a known
-// sshd_config it reads Debian's first line, Include
-// /etc/ssh/sshd_config.d/*.conf. A loop of Includes or nesting deeper than
-// sshd's limit makes sshd refuse to start; reading stops there, and at
-// sshdMaxReads files, with the problem returned.
+// sshdRead returns the directives of the global pass, in the order sshd
+// reads them (conn marks those after "Match all"), and every file it
+// reads. Without a known sshd_config it reads Debian's first line,
+// Include /etc/ssh/sshd_config.d/*.conf. A loop of Includes or nesting
+// deeper than sshd's limit makes sshd refuse to start; reading stops
+// there, and at sshdMaxReads files, with the problem returned.
 func (e *env) sshdRead() ([]sshdDirective, []endFile, *includeProblem) {
+	ds, read, problem := e.sshdReadFor(nil)
+	var out []sshdDirective
+	for _, d := range ds {
+		if d.global {
+			out = append(out, d)
+		}
+	}
+	return out, read, problem
+}
+
+// sshdPass is where one pass stands in a file: whether the lines apply
+// (active), whether no Match line was read yet in a file read for a
+// connection (matchOnly: sshd's SSHCFG_MATCH_ONLY, its Match lines are
+// judged), or whether the file was included from a block that does not
+// apply (never: its Match lines match nothing either).
+type sshdPass struct{ active, matchOnly, never bool }
+
+// included is the pass an Include in this state starts its files in.
+func (p sshdPass) included() sshdPass {
+	return sshdPass{active: p.active, matchOnly: p.matchOnly, never: !p.matchOnly && !p.active}
+}
+
+// sshdReadFor reads the configuration for the connection c: the
+// directives of either pass, each marked with the passes it is read in.
+// With c nil the connection's pass matches "Match all" alone.
+func (e *env) sshdReadFor(c *sshdConn) ([]sshdDirective, []endFile, *includeProblem) {
 	var out []sshdDirective
 	var read []endFile
 	var problem *includeProblem
 	var chain []endFile // the includers of the file being read, outermost first
 	files := e.paths(isSSHDPath)
 	sort.Strings(files)
-	var readFile func(f endFile, matchAll bool)
-	include := func(pattern string, matchAll bool) {
+	matches := func(args []string) bool { return isMatchAll(args) }
+	if c != nil {
+		matches = c.matches
+	}
+	var readFile func(f endFile, g, cp sshdPass)
+	include := func(pattern string, g, cp sshdPass) {
 		if !path.IsAbs(pattern) {
 			pattern = path.Join("/etc/ssh", pattern)
 		}
@@ -96,12 +136,12 @@ func (e *env) sshdRead() ([]sshdDirective, []endFile, *includeProblem) {
 			}
 			if ok, _ := path.Match(pattern, p); ok {
 				if f, ok := e.file(p); ok {
-					readFile(f, matchAll)
+					readFile(f, g, cp)
 				}
 			}
 		}
 	}
-	readFile = func(f endFile, matchAll bool) {
+	readFile = func(f endFile, g, cp sshdPass) {
 		here := append(chain[:len(chain):len(chain)], f)
 		switch {
 		case slices.ContainsFunc(chain, func(c endFile) bool { return c.path == f.path }):
@@ -117,11 +157,7 @@ func (e *env) sshdRead() ([]sshdDirective, []endFile, *includeProblem) {
 		read = append(read, f)
 		chain = here
 		defer func() { chain = chain[:len(chain)-1] }()
-		// A file starts in its includer's state (only active ones are
-		// read), and its Match lines end with it: sshd restores the
-		// includer's state after an Include.
-		active := true
-		for _, line := range strings.Split(string(f.data), "\n") {
+		for i, line := range strings.Split(string(f.data), "\n") {
 			if problem != nil {
 				return
 			}
@@ -129,22 +165,25 @@ func (e *env) sshdRead() ([]sshdDirective, []endFile, *includeProblem) {
 			switch {
 			case key == "":
 			case key == "match":
-				active = isMatchAll(args)
-				matchAll = active
-			case !active: // only some connections; an Include here too
+				g = sshdPass{active: !g.never && isMatchAll(args), never: g.never}
+				cp = sshdPass{active: !cp.never && matches(args), never: cp.never}
 			case key == "include":
-				for _, a := range args {
-					include(a, matchAll)
+				gi, ci := g.included(), cp.included()
+				if gi.never && ci.never {
+					continue // nothing in it can apply
 				}
-			default:
-				out = append(out, sshdDirective{key: key, args: args, file: f, matchAll: matchAll})
+				for _, a := range args {
+					include(a, gi, ci)
+				}
+			case g.active || cp.active:
+				out = append(out, sshdDirective{key: key, args: args, file: f, line: i + 1, global: g.active, conn: cp.active})
 			}
 		}
 	}
 	if f, ok := e.file(sshdConfig); ok {
-		readFile(f, false)
+		readFile(f, sshdPass{active: true}, sshdPass{matchOnly: true})
 	} else {
-		include("sshd_config.d/*.conf", false)
+		include("sshd_config.d/*.conf", sshdPass{active: true}, sshdPass{matchOnly: true})
 	}
 	return out, read, problem
 }
@@ -167,16 +206,21 @@ func first(ds []sshdDirective, key string) (sshdDirective, bool) {
 }
 
 // effective returns the value of key a connection gets, for keywords
-// allowed in Match blocks: the first one after a "Match all" when there
-// is one (sshd applies the matching blocks' values over the global ones
-// once a connection comes in), else the first one.
+// allowed in Match blocks: the first one of the connection's pass when
+// there is one (sshd applies it over the global one once a connection
+// comes in), else the first one of the global pass.
 func effective(ds []sshdDirective, key string) (sshdDirective, bool) {
 	for _, d := range ds {
-		if d.key == key && d.matchAll {
+		if d.key == key && d.conn {
 			return d, true
 		}
 	}
-	return first(ds, key)
+	for _, d := range ds {
+		if d.key == key && d.global {
+			return d, true
+		}
+	}
+	return sshdDirective{}, false
 }
 
 // sshdLine splits a configuration line into its lower-cased keyword and

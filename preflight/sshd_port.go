@@ -125,7 +125,7 @@ func (e *env) portLost(end, now []string) bool {
 
 // hostOnly is e without the plan's files: the host as it is now.
 func (e *env) hostOnly() *env {
-	return &env{host: e.host, facts: e.facts, planned: map[string]plannedFile{}}
+	return &env{host: e.host, facts: e.facts, endpoint: e.endpoint, planned: map[string]plannedFile{}}
 }
 
 // firstPlanned returns the first file a task of the plan writes, looking
