@@ -60,11 +60,12 @@ func sshdLoginUser(e *env) []Finding {
 	} else if len(text) > 40 {
 		text = text[:37] + "..."
 	}
-	msg := fmt.Sprintf("%s:%d %q %s: sshd would refuse hako's login as %s. %s",
-		deny.d.file.path, deny.d.line, text, deny.why, user, deny.fix)
+	who := "the plan"
 	if by != (tasks.Address{}) {
-		msg = by.String() + ": " + msg
+		who = by.String()
 	}
+	msg := fmt.Sprintf("%s would lock hako out: %s:%d %q %s; sshd would refuse hako's login as %s. %s",
+		who, deny.d.file.path, deny.d.line, text, deny.why, user, deny.fix)
 	return []Finding{{Check: CheckSSHDLoginUser, Task: by, Message: msg}}
 }
 
@@ -102,14 +103,14 @@ func (e *env) sshdDenies(user string, groups []string) (sshdDenial, bool) {
 			patterns = append(patterns, d.args...)
 		}
 		if !c.inGroups(patterns) {
-			return sshdDenial{d: allow[0], why: "names no group of " + user + "'s", fix: "Add one of its groups", groups: true}, true
+			return sshdDenial{d: allow[0], why: "names no group of " + user + "'s", fix: "Add one of its groups to it", groups: true}, true
 		}
 	}
 	if d, ok := effectiveOf(ds, "pubkeyauthentication", "dsaauthentication"); ok && len(d.args) > 0 && strings.EqualFold(d.args[0], "no") {
 		return sshdDenial{d: d, why: "turns off key logins", fix: "Keep PubkeyAuthentication yes"}, true
 	}
 	if d, ok := effectiveOf(ds, "authenticationmethods"); ok && !keyAlone(d.args) {
-		return sshdDenial{d: d, why: "asks more than a key in every list", fix: `Add the list "publickey"`}, true
+		return sshdDenial{d: d, why: "asks more than a key in each list", fix: "Add the list publickey"}, true
 	}
 	return sshdDenial{}, false
 }

@@ -65,8 +65,8 @@ func TestSSHDLoginUserDirectives(t *testing.T) {
 		{"PubkeyAuthentication=No", "PubkeyAuthentication=No\n", "turns off key logins"},
 		{"PubkeyAuthentication yes", "PubkeyAuthentication yes\n", ""},
 		{"PubkeyAuthentication first value wins", "PubkeyAuthentication yes\nPubkeyAuthentication no\n", ""},
-		{"AuthenticationMethods key and password", "AuthenticationMethods publickey,password\n", `"AuthenticationMethods publickey,password" asks more than a key in every list`},
-		{"AuthenticationMethods password", "AuthenticationMethods password\n", "asks more than a key in every list"},
+		{"AuthenticationMethods key and password", "AuthenticationMethods publickey,password\n", `"AuthenticationMethods publickey,password" asks more than a key in each list`},
+		{"AuthenticationMethods password", "AuthenticationMethods password\n", "asks more than a key in each list"},
 		{"AuthenticationMethods a key alone in one list", "AuthenticationMethods publickey,password publickey\n", ""},
 		{"AuthenticationMethods any", "AuthenticationMethods any\n", ""},
 		{"AuthenticationMethods publickey", "AuthenticationMethods publickey\n", ""},
@@ -80,7 +80,7 @@ func TestSSHDLoginUserDirectives(t *testing.T) {
 			case c.want != "" && len(ref) != 1:
 				t.Errorf("refusals %v", ref)
 			case c.want != "":
-				mustMention(t, ref[0], "file.sshd: /etc/ssh/sshd_config.d/10-hako.conf:", "sshd would refuse hako's login as hanako", c.want, "(check sshd-login-user)")
+				mustMention(t, ref[0], "file.sshd would lock hako out: /etc/ssh/sshd_config.d/10-hako.conf:", "sshd would refuse hako's login as hanako", c.want, "(check sshd-login-user)")
 			}
 		})
 	}
@@ -173,7 +173,7 @@ func TestSSHDLoginUserPlannedOverHost(t *testing.T) {
 	// drop-in that let her in is no longer read.
 	ref := runFrom(t, "10.0.0.5", hanakoOn22+sshdTask("config", "/etc/ssh/sshd_config", "AllowUsers pi\n"),
 		append(append([]fact{}, base...), hostFile(hardening, "AllowUsers hanako\n"))...)
-	if len(ref) != 1 || !strings.Contains(ref[0].Message, `/etc/ssh/sshd_config:1 "AllowUsers pi" leaves out hanako: sshd would refuse hako's login as hanako. Add hanako to it`) {
+	if len(ref) != 1 || !strings.Contains(ref[0].Message, `/etc/ssh/sshd_config:1 "AllowUsers pi" leaves out hanako; sshd would refuse hako's login as hanako. Add hanako to it`) {
 		t.Errorf("refusals %v", ref)
 	}
 }
