@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/internal/fuzzbound"
 	"github.com/hako-dev/hako/internal/plantest"
 	"github.com/hako-dev/hako/tasks"
@@ -19,7 +20,9 @@ task "file" "port" {
 `
 
 // FuzzSSHDConfig runs every preflight check over a host whose sshd_config,
-// one drop-in, sudoers and ssh.socket drop-in are the fuzzer's: no panic,
+// one drop-in, sudoers and ssh.socket drop-in are the fuzzer's, hako
+// connecting from 10.0.0.5 (so that Match and user@host patterns are
+// judged): no panic,
 // an answer within a bound (Includes that loop or fan out stop), and
 // every finding names its check and says something.
 func FuzzSSHDConfig(f *testing.F) {
@@ -30,6 +33,8 @@ func FuzzSSHDConfig(f *testing.F) {
 	f.Add([]byte("Port = 2222 # comment\nMatch User git\n  Include /etc/ssh/git.d/*.conf\nMatch ALL\nPasswordAuthentication \"no\"\n"),
 		[]byte("Include /etc/ssh/sshd_config.d/*\nListenAddress 10.0.0.1:ssh\n"), []byte("%wheel ALL=(ALL) NOPASSWD: ALL\n#includedir /etc/sudoers.d\n"),
 		[]byte("[Socket]\nListenStream=[::]:50022\nListenStream=0.0.0.0:22\n"))
+	f.Add([]byte(debianSSHD+"AllowUsers alice@10.0.0.0/8 pi\nMatch Group sudo Address !192.0.2.*,10.0.0.0/8 LocalPort 2222\n  AuthenticationMethods publickey,password\n"),
+		[]byte("DenyGroups wheel\nMatch User=a*,!bob\n  PubkeyAuthentication no\n"), []byte(""), []byte(""))
 	h := plantest.Build(f, fuzzPlan).Hosts[0]
 	f.Fuzz(func(t *testing.T, sshdConfig, dropIn, sudoers, socket []byte) {
 		defer fuzzbound.Start()()
@@ -37,6 +42,7 @@ func FuzzSSHDConfig(f *testing.F) {
 			hostFile("/etc/ssh/sshd_config", string(sshdConfig)), hostFile("/etc/ssh/sshd_config.d/50-host.conf", string(dropIn)),
 			hostFile("/etc/sudoers", string(sudoers)), hostFile("/etc/systemd/system/ssh.socket.d/override.conf", string(socket)),
 			units("enabled", "active", "inactive")[0])
+		st.Endpoint = hosts.Endpoint{ClientAddr: "10.0.0.5", ServerAddr: "192.0.2.10", ServerPort: 22}
 		var own []Finding
 		for _, s := range h.Steps {
 			c, err := s.Task.Check(st, tasks.Env{})

@@ -255,3 +255,32 @@ func TestAddrMatchList(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchPattern(t *testing.T) {
+	for _, c := range []struct {
+		s, pattern string
+		want       bool
+	}{
+		{"hanako", "hanako", true},
+		{"hanako", "han*", true},
+		{"hanako", "*", true},
+		{"", "*", true},
+		{"", "", true},
+		{"", "?", false},
+		{"hanako", "*ako", true},
+		{"hanako", "h*k?", true},
+		{"hanako", "h*k", false},
+		{"hanako", "?anako", true},
+		{"hanako", "hanako?", false},
+		{"hanako", "Hanako", false},
+		{"hanako", "*a*a*o", true},
+		{"hanako", "*a*a*a*o", false},
+		{"10.0.0.5", "10.0.0.*", true},
+		{"abcabcabd", "*abd", true},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", strings.Repeat("*a", 40) + "*b", false},
+	} {
+		if got := matchPattern(c.s, c.pattern); got != c.want {
+			t.Errorf("matchPattern(%q, %q) = %v, want %v", c.s, c.pattern, got, c.want)
+		}
+	}
+}

@@ -135,30 +135,32 @@ func (c *sshdConn) inGroups(patterns []string) bool {
 	return false
 }
 
-// matchPattern is sshd's match_pattern: "*" any run, "?" one character,
-// case-sensitive.
+// matchPattern is sshd's match_pattern: "*" any run, "?" one byte,
+// case-sensitive. It matches what sshd's recursive match does, but
+// backtracks only to the last "*" (the usual wildcard walk), so that a
+// pattern from the host with many stars cannot keep the checks busy.
 func matchPattern(s, pattern string) bool {
-	for {
-		if pattern == "" {
-			return s == ""
-		}
-		if pattern[0] == '*' {
-			pattern = strings.TrimLeft(pattern, "*")
-			if pattern == "" {
-				return true
-			}
-			for i := range len(s) {
-				if matchPattern(s[i:], pattern) {
-					return true
-				}
-			}
+	si, pi := 0, 0
+	star, mark := -1, 0 // the last "*" seen in pattern, and where s stood then
+	for si < len(s) {
+		switch {
+		case pi < len(pattern) && (pattern[pi] == '?' || pattern[pi] == s[si]):
+			si++
+			pi++
+		case pi < len(pattern) && pattern[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			mark++
+			si, pi = mark, star+1
+		default:
 			return false
 		}
-		if s == "" || pattern[0] != '?' && pattern[0] != s[0] {
-			return false
-		}
-		s, pattern = s[1:], pattern[1:]
 	}
+	for pi < len(pattern) && pattern[pi] == '*' {
+		pi++
+	}
+	return pi == len(pattern)
 }
 
 // matchPatternList is sshd's match_pattern_list: a comma-separated list
