@@ -149,7 +149,7 @@ func TestSSHDLoginUserPlannedOverHost(t *testing.T) {
 		{"the plan's file lets her in again", "AllowUsers hanako\n", []fact{hostFile(hardening, "AllowUsers pi\n")}, ""},
 		{"another host file lists her too", "AllowUsers pi\n", []fact{hostFile("/etc/ssh/sshd_config.d/50-x.conf", "AllowUsers hanako\n")}, ""},
 		{"the host denies her already", "PermitRootLogin no\n", []fact{hostFile("/etc/ssh/sshd_config.d/50-x.conf", "AllowUsers pi\n")}, ""},
-		{"the plan's Match all turns a host line on", "Match all\n", []fact{hostFile("/etc/ssh/sshd_config.d/20-x.conf", "PubkeyAuthentication no\n"),
+		{"the plan's Match all ends with its file", "Match all\n", []fact{hostFile("/etc/ssh/sshd_config.d/20-x.conf", "PubkeyAuthentication no\n"),
 			hostFile("/etc/ssh/sshd_config.d/05-x.conf", "PubkeyAuthentication yes\n")}, ""},
 		{"sshd_config itself", "", nil, ""},
 	} {
@@ -282,5 +282,41 @@ func TestMatchPattern(t *testing.T) {
 		if got := matchPattern(c.s, c.pattern); got != c.want {
 			t.Errorf("matchPattern(%q, %q) = %v, want %v", c.s, c.pattern, got, c.want)
 		}
+	}
+}
+
+// A fresh card: hako comes in as the bootstrap user pi on 22, and logs in
+// as alice on 2222 from then on. Only alice is judged, on port 2222.
+func TestSSHDLoginUserFreshCard(t *testing.T) {
+	key := pubKey(t)
+	alice := `task "user" "alice" {
+  name            = "alice"
+  groups          = ["sudo"]
+  authorized_keys = [` + `"` + key + `"` + `]
+  sudo            = "nopasswd"
+}
+`
+	base := []fact{login("pi"), hostFile("/etc/ssh/sshd_config", debianSSHD), userLine("pi", "pi,sudo"), absent("alice")}
+	for _, c := range []struct {
+		name, content string
+		refused       bool
+	}{
+		{"only alice", "Port 2222\nAllowUsers alice\n", false},
+		{"only pi", "Port 2222\nAllowUsers pi\n", true},
+		{"alice's new primary group", "Port 2222\nAllowGroups alice\n", false},
+		{"her planned group", "Port 2222\nAllowGroups sudo\n", false},
+		{"a group she will not have", "Port 2222\nAllowGroups ssh-users\n", true},
+		{"a block for the new port", "Port 2222\nMatch LocalPort 2222\n  DenyUsers alice\n", true},
+		{"a block for the old port", "Port 2222\nMatch LocalPort 22\n  DenyUsers alice\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ref := runFrom(t, "10.0.0.5", aliceHost+alice+sshdTask("sshd", hardening, c.content), base...)
+			if got := len(ref) > 0; got != c.refused {
+				t.Errorf("refused %v, want %v: %v", got, c.refused, ref)
+			}
+			if c.refused && len(ref) == 1 {
+				mustMention(t, ref[0], "file.sshd would lock hako out", "sshd would refuse hako's login as alice")
+			}
+		})
 	}
 }
