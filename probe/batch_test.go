@@ -73,10 +73,11 @@ func TestBatchAnswersAsSingle(t *testing.T) {
 		add(filepath.Join(d, "tab\tname"), "tab\n", 0o644, 0)
 		add(filepath.Join(d, "nl\nname"), "nl\n", 0o644, 0)
 		add(filepath.Join(d, `b\s`), "bs\n", 0o644, 0)
+		add(filepath.Join(d, "cr\rname"), "cr\n", 0o644, 0)
 		add(filepath.Join(d, "big"), strings.Repeat("x", MaxRead+1), 0o644, 0)
 		must(t, os.WriteFile(filepath.Join(d, ".open.hako-0123456789ab"), nil, 0o600))
 		must(t, os.Symlink(filepath.Join(d, "secret"), filepath.Join(d, "link")))
-		for _, n := range []string{"secret", "hers", "open", "tab\tname", "nl\nname", `b\s`, "big", "link", "none"} {
+		for _, n := range []string{"secret", "hers", "open", "tab\tname", "nl\nname", `b\s`, "cr\rname", "big", "link", "none"} {
 			p := filepath.Join(d, n)
 			reqs = append(reqs, Stat{Path: p}, File{Path: p}, File{Path: p, Expect: hexSum("anyone\n")},
 				File{Path: p, Expect: hexSum("other\n")})

@@ -102,7 +102,7 @@ const endMarker = "hako-probe-end"
 // them; sshd passes the login locale on and sudo keeps it.
 func Script(reqs []Request) (string, []Request) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "export LC_ALL=C\nhako_max_read=%d\n", MaxRead)
+	fmt.Fprintf(&b, "export LC_ALL=C\nhako_max_read=%d\nhako_cr='\r'\n", MaxRead)
 	// The last PID the host handed out, before and after: how many
 	// processes the probe started (see Answers.Processes). Read by cat:
 	// the kernel answers a read of this file only from its start, and

@@ -1,5 +1,6 @@
 # shellcheck shell=sh
-# _ru comes from route (rootpath), hako_max_read from the script Go builds.
+# _ru comes from route (rootpath), hako_max_read and hako_cr (a carriage
+# return, which editors and tools mangle in a file) from the script Go builds.
 # shellcheck disable=SC2154
 # The functions that answer hako's probes (see probe.go). The script Go
 # builds sets hako_max_read, includes rootpath's route and rootonly, these
@@ -108,20 +109,24 @@ hako_fileout() {
 # on the way (routes), one sha256sum for the files root may read and one
 # for each other reader, and a read only of the files whose hash is not
 # the expected one. Go sends the paths in folder order, so that a folder
-# is walked once. Names with a newline or a backslash (which sha256sum
-# escapes) are asked on their own. Per file state is in variables named
+# is walked once. Names with a newline, a carriage return or a backslash
+# (which sha256sum escapes) are asked on their own. Per file state is in variables named
 # by the request's index (hako_p3, hako_h3, ...).
 hako_files() {
-  [ -n "${hako_uid:-}" ] || hako_uid=$(id -u)
+  # Nothing is taken from the environment: a hako_uid or reader list
+  # inherited from it would make root read what a user's folder holds.
+  hako_uid=$(id -u)
+  # shellcheck disable=SC2034 # the lists are read through eval
+  hako_gl0='' hako_gi0=''
   _rl=; _rn=0; _ix=; _ld=
   while [ $# -ge 3 ]; do
     case $2 in
-    *"$hako_nl"* | *\\*) hako_file "$1" "$2" "$3" ;;
+    *"$hako_nl"* | *\\* | *"$hako_cr"*) hako_file "$1" "$2" "$3" ;;
     *)
       if [ -f "$2" ] && [ ! -L "$2" ] && [ -r "$2" ]; then
         _d=${2%/*}; _d=${_d:-/}
         if [ "$_rn" = 0 ] || [ "$_d" != "$_ld" ]; then _rn=$((_rn + 1)); _rl=$_rl$_d$hako_nl; _ld=$_d; fi
-        eval "hako_p$1=\$2 hako_e$1=\$3 hako_dn$1=$_rn"; _ix="$_ix $1"
+        eval "hako_p$1=\$2 hako_e$1=\$3 hako_dn$1=$_rn hako_h$1="; _ix="$_ix $1"
       else hako_rec "$1" unreadable ""; fi ;;
     esac
     shift 3

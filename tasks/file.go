@@ -117,8 +117,14 @@ func (f *File) Probes() []Probe {
 }
 
 // read is the file's read probe: the host sends the content back only
-// when its hash is not the planned content's.
+// when its hash is not the planned content's. Not for sensitive content:
+// whether the host reads the file a second time would tell anyone who
+// can write it (and watch the host) whether a guess of the secret is
+// right, from a plan alone.
 func (f *File) read() probe.File {
+	if f.sensitive {
+		return probe.File{Path: f.path}
+	}
 	return probe.File{Path: f.path, Expect: sha256Hex(f.content)}
 }
 

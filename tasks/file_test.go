@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"github.com/hako-dev/hako/probe"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,5 +273,27 @@ func TestFileSensitiveTightensWorldReadable(t *testing.T) {
 				t.Errorf("attrs %+v, want the mode change shown: %v", c.Attrs, tc.wantAttr)
 			}
 		})
+	}
+}
+
+// The host is told the planned content's hash (and sends the content back
+// only when it differs) for plain content only: for a secret, whether the
+// host reads the file again would confirm a guess written into it.
+func TestSensitiveFileProbeSendsNoHash(t *testing.T) {
+	for _, sensitive := range []bool{false, true} {
+		content := str("TOKEN=x\n")
+		if sensitive {
+			content = content.Mark(sensitiveMark{})
+		}
+		task := decode(t, "file", map[string]cty.Value{"path": str("/etc/app.conf"), "content": content})
+		var expect []string
+		for _, p := range task.Probes() {
+			if f, ok := p.(probe.File); ok {
+				expect = append(expect, f.Expect)
+			}
+		}
+		if len(expect) != 1 || (expect[0] == "") != sensitive {
+			t.Errorf("sensitive %v: the read probe's Expect: %q", sensitive, expect)
+		}
 	}
 }
