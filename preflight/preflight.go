@@ -37,7 +37,7 @@ const (
 )
 
 // RefusalChecks lists the checks -allow-risky can override.
-var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude, CheckSSHDLoginUser}
+var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude, CheckSSHDLoginUser, tasks.CheckAddressMove}
 
 // IsRefusalCheck reports whether name is one of RefusalChecks.
 func IsRefusalCheck(name string) bool { return slices.Contains(RefusalChecks, name) }
@@ -49,11 +49,17 @@ type Finding struct {
 	Message string        // a sentence that names the task, what is wrong and what to do
 	// Overridden marks a refusal that -allow-risky turned into a warning.
 	Overridden bool
+	// Guarded marks a refusal that -confirm turned into a warning: the
+	// rollback guard answers what it is about.
+	Guarded bool
 }
 
 // String is the finding as a warning line shows it.
 func (f Finding) String() string {
-	if f.Overridden {
+	switch {
+	case f.Guarded:
+		return fmt.Sprintf("guarded by -confirm (check %s): %s", f.Check, f.Message)
+	case f.Overridden:
 		return fmt.Sprintf("overridden by -allow-risky %s: %s", f.Check, f.Message)
 	}
 	return fmt.Sprintf("%s (check %s)", f.Message, f.Check)

@@ -20,6 +20,9 @@ type session struct {
 	// bootstrap settings (0 otherwise): the run moves the host there.
 	moveTo int
 	allow  map[string]bool // the checks -allow-risky overrides
+	// guarded: -confirm arms the rollback guard for every change that can
+	// cut hako off (see overrides).
+	guarded bool
 	// probed counts the host's probes, over every connection of the run.
 	probed *probeCount
 }
@@ -103,7 +106,7 @@ func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (
 	}
 	c, err := o.dialNoting(ctx, cfg, note)
 	if err == nil {
-		return &session{Host: c, cfg: h.Conn, allow: o.AllowRisky}, nil
+		return &session{Host: c, cfg: h.Conn, allow: o.AllowRisky, guarded: o.Confirm > 0}, nil
 	}
 	if b == nil || !errors.Is(err, hosts.ErrNoTCPConnection) || (b.Port == h.Conn.Port && b.User == h.Conn.User) {
 		return nil, err
@@ -123,7 +126,7 @@ func (o Options) connect(ctx context.Context, h *plan.Host, note func(string)) (
 	if berr != nil {
 		return nil, fmt.Errorf("%v; with the bootstrap settings: %w", err, berr)
 	}
-	s := &session{Host: c, cfg: *b, allow: o.AllowRisky}
+	s := &session{Host: c, cfg: *b, allow: o.AllowRisky, guarded: o.Confirm > 0}
 	if b.Port != h.Conn.Port {
 		s.moveTo = h.Conn.Port
 	}

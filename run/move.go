@@ -137,7 +137,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	a.rep.Note(a.host.Name, fmt.Sprintf("confirmed: logged in on port %d as %s with the same host key (recorded in known_hosts)",
 		a.host.Conn.Port, a.host.Conn.User))
 	old := a.conn
-	a.conn = &session{Host: next, cfg: a.host.Conn, allow: old.allow, probed: old.probed}
+	a.conn = &session{Host: next, cfg: a.host.Conn, allow: old.allow, guarded: old.guarded, probed: old.probed}
 	old.Close()
 	a.convergeAgain(ctx)
 }

@@ -95,18 +95,28 @@ func appendNetworkService(services []string, path string) []string {
 }
 
 // splitRefusals decides which refusals stand: those whose check the run
-// does not override (-allow-risky), and those no run may override. The
+// does not override (overrides), and those no run may override. The
 // others come back as warnings that say they were overridden.
-func splitRefusals(found []preflight.Finding, allow map[string]bool) (stand, overridden []preflight.Finding) {
+func splitRefusals(found []preflight.Finding, allow map[string]bool, guarded bool) (stand, overridden []preflight.Finding) {
 	for _, f := range found {
-		if f.Check != "" && allow[f.Check] {
+		if overrides(f.Check, allow, guarded) {
 			f.Overridden = true
+			f.Guarded = !allow[f.Check]
 			overridden = append(overridden, f)
 		} else {
 			stand = append(stand, f)
 		}
 	}
 	return stand, overridden
+}
+
+// overrides reports whether the run overrides a refusal of check: one
+// -allow-risky names, or, with -confirm (guarded), a move of the address
+// hako is connected to. The guard armed for that change rolls the host
+// back unless hako logs in again over a new connection, so -confirm is
+// the explicit consent the move needs; a refusal with no check stands.
+func overrides(check string, allow map[string]bool, guarded bool) bool {
+	return check != "" && (allow[check] || guarded && check == tasks.CheckAddressMove)
 }
 
 // recheck is a task's Check after a change, as apply runs it: against the
@@ -120,7 +130,7 @@ func (a *hostApply) recheck(s *plan.Step, st *tasks.State) (*tasks.Change, error
 	}
 	var stand []error
 	for _, r := range c.Refusals {
-		if r.Check == "" || !a.conn.allow[r.Check] {
+		if !overrides(r.Check, a.conn.allow, a.conn.guarded) {
 			stand = append(stand, r)
 		}
 	}

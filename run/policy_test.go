@@ -128,7 +128,7 @@ func TestSplitRefusals(t *testing.T) {
 		{map[string]bool{tasks.CheckUFWLockout: true}, "b c", "a"},
 		{map[string]bool{tasks.CheckUFWLockout: true, preflight.CheckSSHDPort: true, "": true}, "c", "a b"},
 	} {
-		stand, over := splitRefusals(found, c.allow)
+		stand, over := splitRefusals(found, c.allow, false)
 		if messages(stand) != c.stand || messages(over) != c.overridden {
 			t.Errorf("allow %v: stand %q, overridden %q", c.allow, messages(stand), messages(over))
 		}
@@ -226,5 +226,63 @@ func TestCheckRunsOncePerTask(t *testing.T) {
 	want("apply -confirm, t0 changes", 2, 2, 2)
 	if net.req.Timeout != time.Minute || net.disarm != 1 {
 		t.Errorf("net %+v", net)
+	}
+}
+
+// movingTask's change moves the address hako is connected to, as an
+// nm_connection brought up with a new static address does; it writes
+// network configuration, so the guard covers it.
+type movingTask struct{ ran *bool }
+
+func (movingTask) Address() tasks.Address { return tasks.Address{Kind: "test", Name: "moving"} }
+func (movingTask) Probes() []tasks.Probe  { return nil }
+func (m movingTask) Check(*tasks.State, tasks.Env) (*tasks.Change, error) {
+	if *m.ran {
+		return &tasks.Change{}, nil
+	}
+	return &tasks.Change{Action: tasks.Update, Summary: "moving",
+		Refusals: []*tasks.Refusal{{Check: tasks.CheckAddressMove, Reason: "test.moving moves hako's address"}}}, nil
+}
+func (m movingTask) Apply(context.Context, hosts.Host, *tasks.Change) error {
+	*m.ran = true
+	return nil
+}
+func (movingTask) Cuts(tasks.Env) tasks.Cuts { return tasks.CutsNetwork }
+func (movingTask) WrittenPaths() []string {
+	return []string{"/etc/NetworkManager/system-connections/lan.nmconnection"}
+}
+
+// A change that moves hako's address is refused unless -confirm arms the
+// rollback guard for it; then it runs guarded and the run says so.
+// -allow-risky address-move overrides it as any other check.
+func TestConfirmLiftsTheAddressMoveRefusal(t *testing.T) {
+	p, _ := localPlan(t, "")
+	ran := false
+	p.Hosts[0].Steps = append(p.Hosts[0].Steps, &plan.Step{Task: movingTask{&ran}})
+	rec := &recorder{}
+	Apply(context.Background(), p, localOpts, rec)
+	if ran || rec.statuses() != "test.moving=failed" || !strings.Contains(rec.results[0].Err.Error(), "-allow-risky address-move") {
+		t.Fatalf("without -confirm: ran %v, %s, %v", ran, rec.statuses(), rec.results)
+	}
+
+	net := &fakeNet{}
+	o := moveOptions(t, true, net)
+	o.Confirm = 90 * time.Second
+	rec = &recorder{}
+	recaps := Apply(context.Background(), p, o, rec)
+	if !ran || recaps[0].Changed != 1 || net.req.Timeout != o.Confirm || net.disarm != 1 {
+		t.Fatalf("with -confirm: ran %v, recap %+v, net %+v, notes %q", ran, recaps[0], net, rec.notes)
+	}
+	if len(rec.notes) == 0 || rec.notes[0] != "warning: guarded by -confirm (check address-move): test.moving moves hako's address" {
+		t.Errorf("notes %q", rec.notes)
+	}
+
+	ran = false
+	o = localOpts
+	o.AllowRisky = map[string]bool{tasks.CheckAddressMove: true}
+	rec = &recorder{}
+	Apply(context.Background(), p, o, rec)
+	if !ran || len(rec.notes) != 1 || rec.notes[0] != "warning: overridden by -allow-risky address-move: test.moving moves hako's address" {
+		t.Errorf("with -allow-risky: ran %v, notes %q", ran, rec.notes)
 	}
 }

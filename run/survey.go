@@ -74,7 +74,7 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 		conn.Close()
 		return nil, err
 	}
-	refusals, overridden := splitRefusals(found, conn.allow)
+	refusals, overridden := splitRefusals(found, conn.allow, conn.guarded)
 	s.warnings = append(overridden, warnings...)
 	for _, f := range refusals {
 		s.refused[f.Task] = append(s.refused[f.Task], f)

@@ -175,7 +175,8 @@ func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&o.confirm, "confirm", 0,
 		"commit-confirmed: a change that can cut SSH (/etc/ssh, network or sudo configuration, a user's sudo rule, the firewall) "+
 			"arms a rollback on the host, disarmed only over a new connection; unconfirmed within this time, the host rolls back "+
-			"by itself. Port moves are always guarded (default 10m)")
+			"by itself. Port moves are always guarded (default 10m). It also lets a connection brought up now "+
+			"move the address hako uses (check address-move)")
 	if err := parse(fs, args, &o); err != nil {
 		return usageError(err, stderr)
 	}
