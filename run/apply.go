@@ -106,6 +106,9 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	}
 	a.runTasks(ctx, sv.state, sv.checked)
 	a.runHandlers(ctx)
+	if err := a.makeMoves(ctx); err != nil {
+		a.failHost(err)
+	}
 	return recap
 }
 
@@ -161,6 +164,8 @@ type hostApply struct {
 	// counted is each step's status in the recap, which counts every
 	// task once, by its most telling status, however many passes.
 	counted map[*plan.Step]Status
+	// moves are the address moves of the applied changes, made last.
+	moves []addressMove
 }
 
 // runTasks applies the tasks in order. first are the tasks' checks
@@ -224,6 +229,7 @@ func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.St
 		return r, nil
 	}
 	r.Status, r.Applied = Changed, true
+	a.noteMove(s, c)
 	if len(rest) == 0 && s.AlwaysRuns() {
 		return r, nil
 	}

@@ -93,7 +93,11 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		err, taskFailed = fmt.Errorf("task %s failed during the move", a.failedTask), true
 	}
 	if err == nil {
-		next, err = a.confirmNewPath(ctx, o)
+		if err = a.makeMoves(ctx); err == nil && len(a.moves) > 0 {
+			next, err = a.confirmMoved(ctx, o, sv.env.Endpoint.ServerAddr, moveWait(timeout))
+		} else if err == nil {
+			next, err = a.confirmNewPath(ctx, o)
+		}
 	}
 	if err != nil {
 		if !taskFailed { // a failed task is counted already

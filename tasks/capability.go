@@ -114,6 +114,19 @@ type Firewall interface {
 	FirewallFiles() []string
 }
 
+// AddressMover is a task whose change can move the address hako is
+// connected to (a network connection brought up with other addresses).
+// Its Apply writes the configuration and leaves the move to the run,
+// which makes it after every other task and handler, detached from the
+// session the move ends, and then logs in again.
+type AddressMover interface {
+	// Move is, for a change Check returned, the shell command that makes
+	// the move, and the address the host answers on afterwards ("" when
+	// it is not known: DHCP chooses it); cmd is "" when the change moves
+	// nothing.
+	Move(c *Change) (cmd, to string)
+}
+
 // LeftoverWarner is a task that writes through temp files next to its
 // path and can say which temp files of an interrupted write it leaves
 // there (in a folder another user can write, where root must not remove

@@ -617,8 +617,8 @@ func nmUUID(name string) string {
 // Apply removes leftovers of an interrupted write, writes the keyfile
 // (0600 root:root, atomically), has NetworkManager read it (nmcli
 // connection load, which changes nothing that is active) and, with up =
-// true, brings the connection up. A change that moves hako's address
-// brings it up detached from this session, which the change ends.
+// true, brings the connection up; unless that moves hako's address: the
+// run does that last (Move).
 func (n *NMConnection) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 	d := c.Planned.(*NMConnectionPlan)
 	p := n.path()
@@ -642,16 +642,20 @@ func (n *NMConnection) Apply(ctx context.Context, h hosts.Host, c *Change) error
 	if err := n.nmcli(ctx, h, d, "nmcli connection load "+hosts.Quote(p), "loading "+p); err != nil {
 		return err
 	}
-	switch {
-	case !d.Up:
+	if !d.Up || d.MovesFrom != "" {
 		return nil
-	case d.MovesFrom != "":
-		// The session ends when the address goes: nmcli must not be its
-		// child, nor wait on it.
-		cmd := "setsid -f sh -c " + hosts.Quote("sleep 2; exec nmcli connection up uuid "+hosts.Quote(d.UUID)) + " </dev/null >/dev/null 2>&1"
-		return n.nmcli(ctx, h, d, cmd, "bringing "+n.name+" up")
 	}
 	return n.nmcli(ctx, h, d, "nmcli --wait 90 connection up uuid "+hosts.Quote(d.UUID), "bringing "+n.name+" up")
+}
+
+// Move: bringing up a connection that moves hako's address ends the
+// session, so the run does it after everything else.
+func (n *NMConnection) Move(c *Change) (cmd, to string) {
+	d, ok := c.Planned.(*NMConnectionPlan)
+	if !ok || !d.Up || d.MovesFrom == "" {
+		return "", ""
+	}
+	return "nmcli --wait 90 connection up uuid " + hosts.Quote(d.UUID), d.MovesTo
 }
 
 // nmcli runs an nmcli command. Its messages about a keyfile that holds

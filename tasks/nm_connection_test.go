@@ -422,13 +422,17 @@ func TestNMConnectionAddressMove(t *testing.T) {
 		if !strings.Contains(c.Refusals[0].Error(), "-confirm") {
 			t.Errorf("%s: the refusal does not name -confirm: %v", tc.name, c.Refusals[0])
 		}
-		// Apply, as with the refusal overridden, brings it up detached.
+		// Apply, as with the refusal overridden, leaves the move to the
+		// run, which makes it last.
 		r := &nmRecorder{}
 		if err := n.Apply(context.Background(), r, c); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.cmds) != 2 || !strings.HasPrefix(r.cmds[1], "setsid -f sh -c ") || !strings.Contains(r.cmds[1], "connection up uuid") {
+		if len(r.cmds) != 1 || !strings.Contains(r.cmds[0], "connection load") {
 			t.Errorf("%s: commands %q", tc.name, r.cmds)
+		}
+		if cmd, to := n.Move(c); cmd != "nmcli --wait 90 connection up uuid '4b2c0e1a-1f7e-4c55-9d1c-7d5c3f0a9e21'" || to != d.MovesTo {
+			t.Errorf("%s: move %q to %q", tc.name, cmd, to)
 		}
 	}
 }
@@ -445,6 +449,9 @@ func TestNMConnectionUp(t *testing.T) {
 		"nmcli --wait 90 connection up uuid '4b2c0e1a-1f7e-4c55-9d1c-7d5c3f0a9e21'"}
 	if !reflect.DeepEqual(r.cmds, want) {
 		t.Errorf("commands %q, want %q", r.cmds, want)
+	}
+	if cmd, _ := n.Move(c); cmd != "" {
+		t.Errorf("a change that keeps hako's address moves it: %q", cmd)
 	}
 }
 
