@@ -639,7 +639,10 @@ func (n *NMConnection) Apply(ctx context.Context, h hosts.Host, c *Change) error
 	if !d.Load {
 		return nil
 	}
-	if err := n.nmcli(ctx, h, d, "nmcli connection load "+hosts.Quote(p), "loading "+p); err != nil {
+	// nmcli connection load exits 0 also when NetworkManager refuses the
+	// file: only the profiles it then holds tell whether it took it.
+	load := "nmcli connection load " + hosts.Quote(p) + " && nmcli -t -f UUID,FILENAME connection show | grep -qxF " + hosts.Quote(d.UUID+":"+p)
+	if err := n.nmcli(ctx, h, d, load, "loading "+p); err != nil {
 		return err
 	}
 	if !d.Up || d.MovesFrom != "" {
@@ -667,6 +670,9 @@ func (n *NMConnection) nmcli(ctx context.Context, h hosts.Host, d *NMConnectionP
 		return fmt.Errorf("%s: %w", what, err)
 	case res.ExitCode == 0:
 		return nil
+	case res.ExitCode == 1 && len(res.Stderr) == 0:
+		// grep found no profile of the file (nmcli's errors go to stderr).
+		return fmt.Errorf("%s: NetworkManager did not take the keyfile (`journalctl -u NetworkManager` on the host says why)", what)
 	case d.Secrets:
 		return fmt.Errorf("%s: nmcli failed with exit code %d (its messages are hidden: the connection holds secrets; `journalctl -u NetworkManager` on the host says why)", what, res.ExitCode)
 	}

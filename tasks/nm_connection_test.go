@@ -278,7 +278,7 @@ func TestNMConnectionImagerWifiStatic(t *testing.T) {
 		t.Errorf("summary %q does not say when it applies", c.Summary)
 	}
 	after, r := applyNM(t, n, c, h)
-	if want := []string{"nmcli connection load '/etc/NetworkManager/system-connections/preconfigured.nmconnection'"}; !reflect.DeepEqual(r.cmds, want) {
+	if want := []string{"nmcli connection load '/etc/NetworkManager/system-connections/preconfigured.nmconnection' && nmcli -t -f UUID,FILENAME connection show | grep -qxF '4b2c0e1a-1f7e-4c55-9d1c-7d5c3f0a9e21:/etc/NetworkManager/system-connections/preconfigured.nmconnection'"}; !reflect.DeepEqual(r.cmds, want) {
 		t.Errorf("commands %q, want %q", r.cmds, want)
 	}
 	again, err := checkNM(t, n, after, Env{})
@@ -445,7 +445,7 @@ func TestNMConnectionUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, r := applyNM(t, n, c, nmHost{keyfile: ptr(imagerWifi)})
-	want := []string{"nmcli connection load '/etc/NetworkManager/system-connections/preconfigured.nmconnection'",
+	want := []string{"nmcli connection load '/etc/NetworkManager/system-connections/preconfigured.nmconnection' && nmcli -t -f UUID,FILENAME connection show | grep -qxF '4b2c0e1a-1f7e-4c55-9d1c-7d5c3f0a9e21:/etc/NetworkManager/system-connections/preconfigured.nmconnection'",
 		"nmcli --wait 90 connection up uuid '4b2c0e1a-1f7e-4c55-9d1c-7d5c3f0a9e21'"}
 	if !reflect.DeepEqual(r.cmds, want) {
 		t.Errorf("commands %q, want %q", r.cmds, want)
@@ -604,5 +604,20 @@ esac
 		if got := probe.Answer[nmEndpointInfo](a, nmEndpoint{}); got != tc.want {
 			t.Errorf("%q: %+v, want %+v", tc.conn, got, tc.want)
 		}
+	}
+}
+
+// nmcli connection load exits 0 when NetworkManager refuses the file: the
+// task looks for the file's profile and fails without it.
+func TestNMConnectionLoadRefused(t *testing.T) {
+	n := mustNM(t, "name = \"preconfigured\"\nautoconnect = false")
+	c, err := checkNM(t, n, nmHost{keyfile: ptr(imagerWifi)}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &nmRecorder{fail: map[string]string{"grep -qxF": ""}}
+	err = n.Apply(context.Background(), r, c)
+	if err == nil || !strings.Contains(err.Error(), "NetworkManager did not take the keyfile") {
+		t.Errorf("apply: %v", err)
 	}
 }
