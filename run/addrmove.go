@@ -64,7 +64,7 @@ func (a *hostApply) makeMoves(ctx context.Context) error {
 		}
 		to := m.to
 		if to == "" {
-			to = "an address DHCP chooses"
+			to = "a DHCP address"
 		}
 		a.rep.Note(a.host.Name, fmt.Sprintf("%s: moving the host to %s now; this session ends", m.task, to))
 	}

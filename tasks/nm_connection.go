@@ -479,14 +479,14 @@ func (n *NMConnection) checkMove(st *State, env Env, typ string, lines []kfLine,
 	d.MovesFrom, d.MovesTo = server.String(), to
 	dest := to
 	if dest == "" {
-		dest = "an address DHCP chooses"
+		dest = "a DHCP address"
 		if n.ipv4.method == "disabled" {
 			dest = "no IPv4 address"
 		}
 	}
 	c.Summary += fmt.Sprintf("; moves hako's address %s (%s) to %s", server, e.Dev, dest)
 	c.Refusals = append(c.Refusals, &Refusal{Check: CheckAddressMove,
-		Reason: fmt.Sprintf("bringing %s up now moves the address hako is connected to (%s on %s) to %s; run with -confirm to apply it under the rollback guard, or set up = false to apply it at the next boot",
+		Reason: fmt.Sprintf("bringing %s up now moves hako's address %s (%s) to %s: apply -confirm does it under the rollback guard; up = false waits for the next boot",
 			n.name, server, e.Dev, dest)})
 }
 

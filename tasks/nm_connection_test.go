@@ -621,3 +621,32 @@ func TestNMConnectionLoadRefused(t *testing.T) {
 		t.Errorf("apply: %v", err)
 	}
 }
+
+// The address-move refusal fits in 300 characters as plan prints it,
+// with long realistic values, and still says both ways out.
+func TestNMAddressMoveMessageIsShort(t *testing.T) {
+	// The longest destination: DHCP, from static addresses.
+	n := mustNM(t, `name = "preconfigured-home"
+up = true
+ipv4 {
+  method = "auto"
+}`)
+	n.addr.Name = "home_lan_static"
+	env := Env{Endpoint: hosts.Endpoint{ClientAddr: "192.168.178.100", ServerAddr: "192.168.178.123", ServerPort: 22}}
+	static := strings.NewReplacer("id=preconfigured", "id=preconfigured-home", "method=auto\n\n[ipv6]", "method=manual\naddress1=192.168.178.123/24\n\n[ipv6]").Replace(imagerWifi)
+	c, err := checkNM(t, n, nmHost{keyfile: &static,
+		endpoint: nmEndpointInfo{Dev: "wlan0", Type: "wifi", ID: "preconfigured-home"}}, env)
+	if err != nil || len(c.Refusals) != 1 {
+		t.Fatalf("%v %+v", err, c)
+	}
+	msg := "error " + n.addr.String() + ": " + c.Refusals[0].Error()
+	t.Logf("%d: %s", len(msg), msg)
+	if len(msg) > 300 {
+		t.Errorf("%d characters: %s", len(msg), msg)
+	}
+	for _, want := range []string{"192.168.178.123 (wlan0)", "apply -confirm", "up = false", "-allow-risky address-move"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("no %q in %s", want, msg)
+		}
+	}
+}
