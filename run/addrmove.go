@@ -96,8 +96,12 @@ func (a *hostApply) confirmMoved(ctx context.Context, o Options, from string, wa
 	for {
 		c, err := o.dial(ctx, cfg)
 		if err == nil {
+			// Counted with the run's other probes (-v).
+			if a.conn.probed == nil {
+				a.conn.probed = &probeCount{}
+			}
 			var st *tasks.State
-			if st, err = tasks.Gather(ctx, c, nil); err == nil && st.Endpoint.ServerAddr == from {
+			if st, err = (&session{Host: c, probed: a.conn.probed}).gather(ctx, nil); err == nil && st.Endpoint.ServerAddr == from {
 				err = fmt.Errorf("it still reached the old address %s", from)
 			}
 			if err == nil {
