@@ -39,7 +39,7 @@ task "command" "use_token" {
 
 	// Not vacuous: sudo did log hako's commands (journald takes a moment),
 	// all with the same fixed line.
-	const logged = `COMMAND=/usr/bin/env 'HAKO_SSH_CONNECTION=`
+	const logged = `COMMAND=/usr/bin/env HAKO_RUN=`
 	journal := h.Exec(t, "journalctl --no-pager -o cat")
 	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(journal, logged) && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
@@ -49,7 +49,7 @@ task "command" "use_token" {
 		t.Fatalf("no sudo command lines from hako in the journal:\n%s", lastLines(journal, 40))
 	}
 	// Every line sudo logged for hako has the shape the README gives.
-	shape := regexp.MustCompile(`^COMMAND=(/usr/bin/true|/usr/bin/env 'HAKO_SSH_CONNECTION=[0-9.]+ [0-9]+ [0-9.]+ [0-9]+' timeout -k 10s 3600\.000s sh -c 'eval "\$\(cat\)"')$`)
+	shape := regexp.MustCompile(`^COMMAND=(/usr/bin/true|/usr/bin/env HAKO_RUN=[0-9a-f]{32} 'HAKO_SSH_CONNECTION=[0-9.]+ [0-9]+ [0-9.]+ [0-9]+' timeout -k 10s 3600\.000s sh -c 'eval "\$\(cat\)"')$`)
 	for _, l := range strings.Split(journal, "\n") {
 		if _, cmd, ok := strings.Cut(l, "pi : PWD=/home/pi ; USER=root ; "); ok && !shape.MatchString(cmd) {
 			t.Errorf("sudo logged %q", cmd)
