@@ -105,7 +105,7 @@ func decodeNMConnection(a *attrs.Attrs) Task {
 		n.typ = ""
 	}
 	for _, f := range []string{"interface", "ppp_interface"} {
-		if v := a.String(f); a.Has(f) && !ifaceName.MatchString(v) {
+		if v := a.String(f); a.Has(f) && a.Items[f].Value.IsWhollyKnown() && !ifaceName.MatchString(v) {
 			a.AttrErrorf(f, "Invalid interface name", "%s must be an interface name (1 to 15 letters, digits, '_', '.' or '-'), got %q.", f, v)
 		}
 	}
@@ -121,14 +121,14 @@ func decodeNMConnection(a *attrs.Attrs) Task {
 	if a.Has("password") {
 		v := a.String("password")
 		n.password = &v
-		if v == "" || attrs.HasControl(v) {
+		if a.Items["password"].Value.IsWhollyKnown() && (v == "" || attrs.HasControl(v)) {
 			a.AttrErrorf("password", "Invalid password", "password must not be empty nor contain control characters (details are hidden: it is sensitive).")
 		}
 	}
 	if a.Has("psk") {
 		v := a.String("psk")
 		n.psk = &v
-		if !validPSK(v) {
+		if a.Items["psk"].Value.IsWhollyKnown() && !validPSK(v) {
 			a.AttrErrorf("psk", "Invalid Wi-Fi key", "psk must be a WPA passphrase of 8 to 63 printable ASCII characters or 64 hex digits (details are hidden: it is sensitive).")
 		}
 	}
