@@ -2,9 +2,17 @@
 # packages, static address, SSH hardening, firewall, PPPoE and source
 # policy routing. Tasks run in file name order
 # (host.hcl, tasks.hcl, variables.hcl) and then in the order written.
+#
+# Two kinds of card, one plan: where NetworkManager owns the network
+# (Raspberry Pi OS bookworm and later, host.facts.network says so) the
+# static address and PPPoE are NetworkManager connections; elsewhere
+# (older cards: dhcpcd, ifupdown, pppoeconf's files) they are the files
+# those read. hako reads the facts from the host before it plans.
 
 task "package" "base" {
-  names = concat(["ufw", "ppp", "pppoe"], var.extra_packages)
+  # NetworkManager runs PPPoE with pppd and its rp-pppoe plugin (package
+  # ppp); pon and the ifupdown stanza of older cards need pppoe too.
+  names = concat(["ufw", "ppp"], host.facts.network == "networkmanager" ? [] : ["pppoe"], var.extra_packages)
 }
 
 # The admin user hako logs in as once SSH is hardened, created over the
@@ -18,6 +26,7 @@ task "user" "admin" {
 }
 
 task "file" "dhcpcd" {
+  when = host.facts.network != "networkmanager"
   path = "/etc/dhcpcd.conf"
   content = templatefile("templates/dhcpcd.conf.tftpl", {
     interface       = var.lan_iface
@@ -29,6 +38,23 @@ task "file" "dhcpcd" {
   mode  = "0644"
   owner = "root"
   group = "root"
+}
+
+# The static address on the connection Imager made (its SSID, Wi-Fi key
+# and uuid stay). Not brought up now: that would move the address hako is
+# connected to under the run. NetworkManager applies it when the
+# connection next comes up, at the next boot, as dhcpcd does on older
+# cards.
+task "nm_connection" "lan" {
+  when = host.facts.network == "networkmanager"
+  name = var.lan_connection
+  up   = false
+  ipv4 {
+    method    = "manual"
+    addresses = [var.static_address]
+    gateway   = var.router
+    dns       = var.dns
+  }
 }
 
 # The firewall goes up before sshd changes: the SSH port is allowed first.
@@ -70,6 +96,7 @@ task "file" "sshd_hardening" {
 }
 
 task "file" "ppp_peer" {
+  when = host.facts.network != "networkmanager"
   path = "/etc/ppp/peers/${local.provider}"
   content = templatefile("templates/ppp-peer.tftpl", {
     provider = local.provider
@@ -82,6 +109,7 @@ task "file" "ppp_peer" {
 }
 
 task "file" "chap_secrets" {
+  when    = host.facts.network != "networkmanager"
   path    = "/etc/ppp/chap-secrets"
   content = local.ppp_secrets
   mode    = "0600"
@@ -90,6 +118,7 @@ task "file" "chap_secrets" {
 }
 
 task "file" "pap_secrets" {
+  when    = host.facts.network != "networkmanager"
   path    = "/etc/ppp/pap-secrets"
   content = local.ppp_secrets
   mode    = "0600"
@@ -98,11 +127,13 @@ task "file" "pap_secrets" {
 }
 
 task "directory" "interfaces_d" {
+  when = host.facts.network != "networkmanager"
   path = "/etc/network/interfaces.d"
   mode = "0755"
 }
 
 task "file" "interfaces_pppoe" {
+  when = host.facts.network != "networkmanager"
   path = "/etc/network/interfaces.d/${local.provider}"
   content = templatefile("templates/interfaces-pppoe.tftpl", {
     provider  = local.provider
@@ -113,6 +144,7 @@ task "file" "interfaces_pppoe" {
 }
 
 task "file" "policy_routing_up" {
+  when = host.facts.network != "networkmanager"
   path = "/etc/ppp/ip-up.d/10${local.provider}"
   content = templatefile("templates/ppp-ip-up.tftpl", {
     table    = var.policy_table
@@ -122,6 +154,7 @@ task "file" "policy_routing_up" {
 }
 
 task "file" "policy_routing_down" {
+  when = host.facts.network != "networkmanager"
   path = "/etc/ppp/ip-down.d/10${local.provider}"
   content = templatefile("templates/ppp-ip-down.tftpl", {
     table    = var.policy_table
@@ -138,7 +171,7 @@ task "file" "policy_routing_down" {
 # exited, then pon. The checksums of the files the session was started with
 # are kept in a root-only file, not on any command line.
 task "command" "pppoe_session" {
-  when    = var.pppoe_connect
+  when    = var.pppoe_connect && host.facts.network != "networkmanager"
   command = <<-EOT
     set -e
     pppd_runs() { pgrep -f '${local.pppd}' >/dev/null; }
@@ -154,6 +187,34 @@ task "command" "pppoe_session" {
     sha256sum ${join(" ", local.pppoe_files)} > /var/lib/hako/pppoe-${local.provider}.sums
   EOT
   unless  = "pgrep -f '${local.pppd}' >/dev/null && sha256sum ${join(" ", local.pppoe_files)} | cmp -s - /var/lib/hako/pppoe-${local.provider}.sums"
+}
+
+# PPPoE where NetworkManager owns the network: a connection of its own on
+# the USB NIC (NetworkManager runs pppd, redials, and keeps one session),
+# and the dispatcher script for the policy routing that ip-up.d does on
+# older cards. With pppoe_connect it connects now and at every boot.
+task "nm_connection" "pppoe" {
+  when        = host.facts.network == "networkmanager"
+  name        = local.provider
+  type        = "pppoe"
+  interface   = var.pppoe_iface
+  username    = var.pppoe_user
+  password    = var.pppoe_password
+  autoconnect = var.pppoe_connect
+  up          = var.pppoe_connect
+}
+
+task "file" "nm_policy_routing" {
+  when = host.facts.network == "networkmanager"
+  path = "/etc/NetworkManager/dispatcher.d/90-hako-pppoe-${local.provider}"
+  content = templatefile("templates/nm-dispatcher-pppoe.tftpl", {
+    connection = local.provider
+    table      = var.policy_table
+    priority   = var.policy_priority
+  })
+  mode  = "0755"
+  owner = "root"
+  group = "root"
 }
 
 handler "restart_ssh" {

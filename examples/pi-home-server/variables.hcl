@@ -52,8 +52,15 @@ variable "lan_cidr" {
 }
 
 variable "lan_iface" {
-  type    = string
-  default = "wlan0"
+  type        = string
+  default     = "wlan0"
+  description = "The LAN interface dhcpcd gives the static address (cards where dhcpcd owns the network)."
+}
+
+variable "lan_connection" {
+  type        = string
+  default     = "preconfigured"
+  description = "The NetworkManager connection that gets the static address (cards where NetworkManager owns the network); Raspberry Pi Imager names it preconfigured."
 }
 
 variable "static_address" {
