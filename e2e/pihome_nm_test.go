@@ -44,6 +44,19 @@ func TestPiHomeServerNetworkManager(t *testing.T) {
 	withPPPoE := func(extra ...string) []string {
 		return args(append([]string{"-var", "pppoe_user=user@isp.example", "-var", "pppoe_password=" + pppoePassword}, extra...)...)
 	}
+	// Without PPPoE variables: no PPPoE connection, no dispatcher script,
+	// no password asked for.
+	bare := hako(t, append([]string{"plan"}, args()...)...)
+	if bare.code != 0 {
+		t.Fatalf("plan without PPPoE variables:\n%s", bare)
+	}
+	mustContain(t, bare, "nm_connection.lan  update connection preconfigured (ethernet)")
+	for _, s := range []string{"nm_connection.pppoe", "nm_policy_routing", "dsl-provider", "ppp"} {
+		if strings.Contains(bare.stdout+bare.stderr, s) {
+			t.Errorf("the plan without PPPoE variables has %q:\n%s", s, bare)
+		}
+	}
+
 	plan := hako(t, append([]string{"plan"}, withPPPoE()...)...)
 	if plan.code != 0 {
 		t.Fatalf("plan:\n%s", plan)

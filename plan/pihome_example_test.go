@@ -39,7 +39,7 @@ func piHomeTasks(t *testing.T, f probe.HostFacts, vars ...string) (tasks, packag
 
 // The example takes the NetworkManager path where NetworkManager owns the
 // network and today's dhcpcd/ifupdown path elsewhere, with the same
-// variables.
+// variables; without pppoe_user it has no PPPoE at all.
 func TestPiHomeExamplePicksThePathFromFacts(t *testing.T) {
 	nm := sampleFacts()
 	dhcpcd := sampleFacts()
@@ -59,6 +59,9 @@ func TestPiHomeExamplePicksThePathFromFacts(t *testing.T) {
 			"package.base nm_connection.lan ufw.firewall file.sshd_hardening nm_connection.pppoe file.nm_policy_routing", "install ufw, ppp"},
 		{"dhcpcd", dhcpcd, pppoe, older, "install ufw, ppp, pppoe"},
 		{"no network daemon", none, pppoe, older, "install ufw, ppp, pppoe"},
+		// No PPPoE variables: no PPPoE task nor package, no password.
+		{"networkmanager without PPPoE", nm, nil, "package.base nm_connection.lan ufw.firewall file.sshd_hardening", "install ufw"},
+		{"dhcpcd without PPPoE", dhcpcd, nil, "package.base file.dhcpcd ufw.firewall file.sshd_hardening", "install ufw"},
 	} {
 		tasks, pkgs := piHomeTasks(t, c.facts, c.vars...)
 		if tasks != c.tasks || pkgs != c.pkgs {

@@ -12,7 +12,12 @@
 task "package" "base" {
   # NetworkManager runs PPPoE with pppd and its rp-pppoe plugin (package
   # ppp); pon and the ifupdown stanza of older cards need pppoe too.
-  names = concat(["ufw", "ppp"], host.facts.network == "networkmanager" ? [] : ["pppoe"], var.extra_packages)
+  names = concat(
+    ["ufw"],
+    local.pppoe ? ["ppp"] : [],
+    local.pppoe && host.facts.network != "networkmanager" ? ["pppoe"] : [],
+    var.extra_packages
+  )
 }
 
 # The admin user hako logs in as once SSH is hardened, created over the
@@ -96,7 +101,7 @@ task "file" "sshd_hardening" {
 }
 
 task "file" "ppp_peer" {
-  when = host.facts.network != "networkmanager"
+  when = local.pppoe && host.facts.network != "networkmanager"
   path = "/etc/ppp/peers/${local.provider}"
   content = templatefile("templates/ppp-peer.tftpl", {
     provider = local.provider
@@ -109,7 +114,7 @@ task "file" "ppp_peer" {
 }
 
 task "file" "chap_secrets" {
-  when    = host.facts.network != "networkmanager"
+  when    = local.pppoe && host.facts.network != "networkmanager"
   path    = "/etc/ppp/chap-secrets"
   content = local.ppp_secrets
   mode    = "0600"
@@ -118,7 +123,7 @@ task "file" "chap_secrets" {
 }
 
 task "file" "pap_secrets" {
-  when    = host.facts.network != "networkmanager"
+  when    = local.pppoe && host.facts.network != "networkmanager"
   path    = "/etc/ppp/pap-secrets"
   content = local.ppp_secrets
   mode    = "0600"
@@ -127,13 +132,13 @@ task "file" "pap_secrets" {
 }
 
 task "directory" "interfaces_d" {
-  when = host.facts.network != "networkmanager"
+  when = local.pppoe && host.facts.network != "networkmanager"
   path = "/etc/network/interfaces.d"
   mode = "0755"
 }
 
 task "file" "interfaces_pppoe" {
-  when = host.facts.network != "networkmanager"
+  when = local.pppoe && host.facts.network != "networkmanager"
   path = "/etc/network/interfaces.d/${local.provider}"
   content = templatefile("templates/interfaces-pppoe.tftpl", {
     provider  = local.provider
@@ -144,7 +149,7 @@ task "file" "interfaces_pppoe" {
 }
 
 task "file" "policy_routing_up" {
-  when = host.facts.network != "networkmanager"
+  when = local.pppoe && host.facts.network != "networkmanager"
   path = "/etc/ppp/ip-up.d/10${local.provider}"
   content = templatefile("templates/ppp-ip-up.tftpl", {
     table    = var.policy_table
@@ -154,7 +159,7 @@ task "file" "policy_routing_up" {
 }
 
 task "file" "policy_routing_down" {
-  when = host.facts.network != "networkmanager"
+  when = local.pppoe && host.facts.network != "networkmanager"
   path = "/etc/ppp/ip-down.d/10${local.provider}"
   content = templatefile("templates/ppp-ip-down.tftpl", {
     table    = var.policy_table
@@ -171,7 +176,7 @@ task "file" "policy_routing_down" {
 # exited, then pon. The checksums of the files the session was started with
 # are kept in a root-only file, not on any command line.
 task "command" "pppoe_session" {
-  when    = var.pppoe_connect && host.facts.network != "networkmanager"
+  when    = local.pppoe && var.pppoe_connect && host.facts.network != "networkmanager"
   command = <<-EOT
     set -e
     pppd_runs() { pgrep -f '${local.pppd}' >/dev/null; }
@@ -194,7 +199,7 @@ task "command" "pppoe_session" {
 # and the dispatcher script for the policy routing that ip-up.d does on
 # older cards. With pppoe_connect it connects now and at every boot.
 task "nm_connection" "pppoe" {
-  when        = host.facts.network == "networkmanager"
+  when        = local.pppoe && host.facts.network == "networkmanager"
   name        = local.provider
   type        = "pppoe"
   interface   = var.pppoe_iface
@@ -205,7 +210,7 @@ task "nm_connection" "pppoe" {
 }
 
 task "file" "nm_policy_routing" {
-  when = host.facts.network == "networkmanager"
+  when = local.pppoe && host.facts.network == "networkmanager"
   path = "/etc/NetworkManager/dispatcher.d/90-hako-pppoe-${local.provider}"
   content = templatefile("templates/nm-dispatcher-pppoe.tftpl", {
     connection = local.provider

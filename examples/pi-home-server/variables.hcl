@@ -85,13 +85,20 @@ variable "pppoe_iface" {
   description = "The NIC the PPPoE session runs on (a USB Ethernet adapter)."
 }
 
+# PPPoE is optional: without pppoe_user the plan sets up no PPPoE at all
+# (no packages, files, connection or session for it) and needs no
+# password.
 variable "pppoe_user" {
-  type = string
+  type        = string
+  default     = null
+  description = "The ISP user name; unset (null): no PPPoE."
 }
 
 variable "pppoe_password" {
-  type      = string
-  sensitive = true
+  type        = string
+  default     = null
+  sensitive   = true
+  description = "The ISP password; needed when pppoe_user is set."
 }
 
 variable "policy_table" {
