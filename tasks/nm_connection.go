@@ -433,15 +433,18 @@ func hasSecrets(lines []kfLine) bool {
 	return false
 }
 
-// checkMove says in the plan when bringing the connection up now takes
+// checkMove says in the plan when bringing the connection up now may take
 // away the address hako is connected to, and refuses it (check
 // address-move): the run cannot go on over a connection the change cuts,
 // and only the rollback guard (-confirm) brings the host back if the new
-// address does not work.
+// address does not work. A connection bears on hako's address when it is
+// the profile active on hako's device, or would come up on that device
+// (its interface, or its type when it names none; any PPPoE connection
+// while hako is on a PPP device, whose interface is the NIC it dials over).
 func (n *NMConnection) checkMove(st *State, env Env, typ string, lines []kfLine, d *NMConnectionPlan, c *Change) {
 	server, err := netip.ParseAddr(env.Endpoint.ServerAddr)
-	if err != nil || n.ipv4 == nil || !server.Unmap().Is4() {
-		return // the task manages only IPv4 addresses
+	if err != nil {
+		return // a local run
 	}
 	server = server.Unmap()
 	e := probe.Answer[nmEndpointInfo](st.Answers, nmEndpoint{})
@@ -453,41 +456,98 @@ func (n *NMConnection) checkMove(st *State, env Env, typ string, lines []kfLine,
 		v, _ := kfGet(lines, "connection", "interface-name")
 		iface = kfUnescape(v)
 	}
-	carries := e.UUID != "" && e.UUID == d.UUID || e.UUID == "" && e.ID == n.name || iface == e.Dev ||
-		// A connection bound to no interface comes up on a device of its type.
-		iface == "" && nmDeviceType(typ) == e.Type
-	if !carries {
+	active := e.UUID != "" && e.UUID == d.UUID || e.UUID == "" && e.ID == n.name
+	carries := active || iface == e.Dev ||
+		iface == "" && nmDeviceType(typ) == e.Type ||
+		typ == "pppoe" && e.Type == "ppp"
+	if !carries || n.keepsAddress(server, active, typ, lines) {
 		return
 	}
 	var to string
-	switch n.ipv4.method {
-	case "manual":
-		for _, a := range n.ipv4.addresses {
-			if a.Addr() == server {
-				return
-			}
-		}
+	dest := "an address it may not keep"
+	switch {
+	case typ == "pppoe":
+		dest = "a new PPPoE session's address"
+	case n.ipv4 != nil && n.ipv4.method == "manual":
 		to = n.ipv4.addresses[0].Addr().String()
-	case "auto":
-		// DHCP hands the same lease out again: only a switch to DHCP
-		// (from static addresses, or a new connection) moves the address.
-		// A keyfile without a method has DHCP already.
-		if v, ok := kfGet(lines, "ipv4", "method"); len(lines) > 0 && (!ok || kfUnescape(v) == "auto") {
-			return
-		}
+		dest = to
+	case n.ipv4 != nil && n.ipv4.method == "disabled":
+		dest = "no IPv4 address"
+	case n.ipv4 != nil && n.ipv4.method == "auto":
+		dest = "a DHCP address"
 	}
 	d.MovesFrom, d.MovesTo = server.String(), to
-	dest := to
-	if dest == "" {
-		dest = "a DHCP address"
-		if n.ipv4.method == "disabled" {
-			dest = "no IPv4 address"
-		}
-	}
 	c.Summary += fmt.Sprintf("; moves hako's address %s (%s) to %s", server, e.Dev, dest)
 	c.Refusals = append(c.Refusals, &Refusal{Check: CheckAddressMove,
 		Reason: fmt.Sprintf("bringing %s up now moves hako's address %s (%s) to %s: apply -confirm does it under the rollback guard; up = false waits for the next boot",
 			n.name, server, e.Dev, dest)})
+}
+
+// keepsAddress: bringing the connection up, on the device that holds
+// hako's address, leaves that address in place. A PPPoE connection dials
+// again (a new address, or none if the dial fails); a Wi-Fi connection
+// given another network or key may not join again; another profile than
+// the active one replaces it, so it keeps the address only when it holds
+// it as a static one. The active profile keeps it when its IPv4 stays as
+// it is, stays on DHCP (the same lease again) or holds it as a static
+// address. The task manages IPv4 only: over IPv6, the active profile's
+// addresses are as before, another profile's are not known.
+func (n *NMConnection) keepsAddress(server netip.Addr, active bool, typ string, lines []kfLine) bool {
+	if typ == "pppoe" || typ == "wifi" && n.wifiChanges(lines) {
+		return false
+	}
+	method, addrs := kfIPv4(lines)
+	if n.ipv4 != nil {
+		method, addrs = n.ipv4.method, n.ipv4.addresses
+	}
+	if !server.Is4() {
+		return active
+	}
+	switch method {
+	case "manual":
+		return slices.ContainsFunc(addrs, func(p netip.Prefix) bool { return p.Addr() == server })
+	case "auto":
+		fileMethod, _ := kfIPv4(lines)
+		return active && len(lines) > 0 && fileMethod == "auto"
+	}
+	return false
+}
+
+// wifiChanges: the task gives the Wi-Fi connection a network or key other
+// than the keyfile's.
+func (n *NMConnection) wifiChanges(lines []kfLine) bool {
+	if n.ssid != "" {
+		if v, ok := kfGet(lines, "wifi", "ssid"); !ok || kfUnescape(v) != n.ssid {
+			return true
+		}
+	}
+	if n.psk != nil {
+		if v, ok := kfGet(lines, "wifi-security", "psk"); !ok || kfUnescape(v) != *n.psk {
+			return true
+		}
+	}
+	return false
+}
+
+// kfIPv4 is the keyfile's IPv4 method ("auto" when it sets none, as
+// NetworkManager reads it) and its static addresses (address1=..., the
+// prefix before an optional gateway).
+func kfIPv4(lines []kfLine) (string, []netip.Prefix) {
+	method := "auto"
+	if v, ok := kfGet(lines, "ipv4", "method"); ok {
+		method = kfUnescape(v)
+	}
+	var addrs []netip.Prefix
+	for _, l := range lines {
+		if l.group != "ipv4" || !strings.HasPrefix(l.key, "address") {
+			continue
+		}
+		v, _, _ := strings.Cut(kfUnescape(l.value), ",")
+		if p, err := netip.ParsePrefix(strings.TrimSpace(v)); err == nil {
+			addrs = append(addrs, p)
+		}
+	}
+	return method, addrs
 }
 
 // nmDeviceType is the type NetworkManager gives a device a connection of

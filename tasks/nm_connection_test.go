@@ -402,6 +402,17 @@ func TestNMConnectionAddressMove(t *testing.T) {
 		{name: "local run", body: "up = true\n" + staticIPv4, endpoint: onWlan},
 		{name: "to DHCP", body: "up = true\nipv4 {\nmethod = \"disabled\"\n}", endpoint: onWlan, env: env,
 			moves: "to no IPv4 address"},
+		{name: "the active profile, its IPv4 as it is", body: "up = true\nautoconnect = false", endpoint: onWlan, env: env},
+		{name: "the active profile on DHCP, staying there", body: "up = true\nautoconnect = false\nipv4 {\nmethod = \"auto\"\n}", endpoint: onWlan, env: env},
+		{name: "the active Wi-Fi given another key", body: "up = true\ntype = \"wifi\"\nssid = \"HomeNet\"\npsk = \"another-passphrase\"", endpoint: onWlan, env: env,
+			moves: "to an address it may not keep"},
+		{name: "the active Wi-Fi given another network", body: "up = true\ntype = \"wifi\"\nssid = \"CafeNet\"", endpoint: onWlan, env: env,
+			moves: "to an address it may not keep"},
+		{name: "another profile on hako's device, on DHCP", body: "up = true\ninterface = \"wlan0\"\nautoconnect = false", env: env,
+			endpoint: nmEndpointInfo{Dev: "wlan0", Type: "wifi", UUID: "other", ID: "Wired connection 1"},
+			moves:    "to an address it may not keep"},
+		{name: "another profile on hako's device, holding its address", body: "up = true\ninterface = \"wlan0\"\n" + strings.Replace(staticIPv4, `"192.168.0.64/24"`, `"192.168.0.23/24"`, 1), env: env,
+			endpoint: nmEndpointInfo{Dev: "wlan0", Type: "wifi", UUID: "other", ID: "Wired connection 1"}},
 	} {
 		n := mustNM(t, `  name = "preconfigured"
 `+tc.body)
