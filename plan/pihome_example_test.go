@@ -56,7 +56,7 @@ func TestPiHomeExamplePicksThePathFromFacts(t *testing.T) {
 		tasks, pkgs string
 	}{
 		{"networkmanager", nm, pppoe,
-			"package.base nm_connection.lan ufw.firewall file.sshd_hardening nm_connection.pppoe file.nm_policy_routing", "install ufw, ppp"},
+			"package.base nm_connection.lan ufw.firewall file.sshd_hardening file.nm_policy_routing nm_connection.pppoe", "install ufw, ppp"},
 		{"dhcpcd", dhcpcd, pppoe, older, "install ufw, ppp, pppoe"},
 		{"no network daemon", none, pppoe, older, "install ufw, ppp, pppoe"},
 		// No PPPoE variables: no PPPoE task nor package, no password.

@@ -194,21 +194,11 @@ task "command" "pppoe_session" {
   unless  = "pgrep -f '${local.pppd}' >/dev/null && sha256sum ${join(" ", local.pppoe_files)} | cmp -s - /var/lib/hako/pppoe-${local.provider}.sums"
 }
 
-# PPPoE where NetworkManager owns the network: a connection of its own on
-# the USB NIC (NetworkManager runs pppd, redials, and keeps one session),
-# and the dispatcher script for the policy routing that ip-up.d does on
-# older cards. With pppoe_connect it connects now and at every boot.
-task "nm_connection" "pppoe" {
-  when        = local.pppoe && host.facts.network == "networkmanager"
-  name        = local.provider
-  type        = "pppoe"
-  interface   = var.pppoe_iface
-  username    = var.pppoe_user
-  password    = var.pppoe_password
-  autoconnect = var.pppoe_connect
-  up          = var.pppoe_connect
-}
-
+# PPPoE where NetworkManager owns the network: the dispatcher script for
+# the policy routing that ip-up.d does on older cards, first, so that it
+# is in place for the connection's first "up"; then a connection of its
+# own on the USB NIC (NetworkManager runs pppd, redials, and keeps one
+# session). With pppoe_connect it connects now and at every boot.
 task "file" "nm_policy_routing" {
   when = local.pppoe && host.facts.network == "networkmanager"
   path = "/etc/NetworkManager/dispatcher.d/90-hako-pppoe-${local.provider}"
@@ -220,6 +210,17 @@ task "file" "nm_policy_routing" {
   mode  = "0755"
   owner = "root"
   group = "root"
+}
+
+task "nm_connection" "pppoe" {
+  when        = local.pppoe && host.facts.network == "networkmanager"
+  name        = local.provider
+  type        = "pppoe"
+  interface   = var.pppoe_iface
+  username    = var.pppoe_user
+  password    = var.pppoe_password
+  autoconnect = var.pppoe_connect
+  up          = var.pppoe_connect
 }
 
 handler "restart_ssh" {
