@@ -101,6 +101,7 @@ if [ "$mode" = timer ] && [ -e "$D/rolledback" ]; then
 fi
 log "rolling back ($mode), armed $(cat "$D/armed")"
 fail=0
+nmconn=
 for pf in "$D"/*.path; do
 	[ -e "$pf" ] || continue
 	n=${pf%.path}
@@ -112,7 +113,10 @@ for pf in "$D"/*.path; do
 			if ! safe "$p"; then
 				log "FAILED: left $p as it is: $(unsafe)"
 				fail=1
-			elif run rm -rf -- "$p"; then log "removed $p (absent when armed)"; else fail=1; fi
+			elif run rm -rf -- "$p"; then
+				log "removed $p (absent when armed)"
+				case $p in /etc/NetworkManager/system-connections/*) nmconn=1 ;; esac
+			else fail=1; fi
 		fi
 	elif [ -e "$n.data" ] || [ -L "$n.data" ]; then
 		if ! safe "$p"; then
@@ -122,6 +126,7 @@ for pf in "$D"/*.path; do
 			log "unchanged $p"
 		elif restore "$n.data" "$p"; then
 			log "restored $p"
+			case $p in /etc/NetworkManager/system-connections/*) nmconn=1 ;; esac
 		else
 			fail=1
 		fi
@@ -178,6 +183,14 @@ if [ "$mode" = timer ]; then
 			run service "$s" restart
 		fi && log "restarted $s (network)" || fail=1
 	done
+fi
+# NetworkManager holds the profiles it loaded in memory: a restored
+# connection file takes effect, when the connection next comes up, only
+# once it is loaded again (the timer's restart of NetworkManager does that
+# too). reload touches no active connection.
+if [ -n "$nmconn" ] && command -v nmcli >/dev/null 2>&1 &&
+	[ "$(nmcli -t -f RUNNING general 2>/dev/null)" = running ]; then
+	if run nmcli connection reload; then log "NetworkManager: reloaded the connection files"; else fail=1; fi
 fi
 if [ "$mode" = now ]; then
 	cancel || { log "FAILED: cannot stop the scheduled rollback"; fail=1; }
