@@ -281,7 +281,7 @@ func (nmEndpoint) Decode(recs []probe.Record) (any, error) {
 
 func (n *NMConnection) Probes() []Probe {
 	p := n.path()
-	return []Probe{probe.NetDevices{}, probe.Unit{Name: "NetworkManager.service"}, nmEndpoint{},
+	return []Probe{probe.NetDevices{}, probe.Facts{}, nmEndpoint{},
 		probe.Stat{Path: p}, probe.File{Path: p}, probe.Leftovers{Dir: path.Dir(p)}}
 }
 
@@ -325,7 +325,8 @@ func (n *NMConnection) Check(st *State, env Env) (*Change, error) {
 	if probe.Answer[map[string]string](st.Answers, probe.NetDevices{}) == nil {
 		return nil, fmt.Errorf("NetworkManager is not installed on this host (no nmcli), so %s would do nothing; use this task where NetworkManager owns the network", p)
 	}
-	running := probe.Answer[probe.UnitInfo](st.Answers, probe.Unit{Name: "NetworkManager.service"}).Active == "active"
+	// The host fact, which preflight and the plan's host.facts read too.
+	running := st.HostFacts().NetworkStacks.NetworkManager
 	fi := st.Stat(p)
 	var old []byte
 	if fi.Exists {

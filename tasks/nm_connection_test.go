@@ -148,11 +148,7 @@ func (h nmHost) fake(n *NMConnection) *probe.Fake {
 		devs = nil
 	}
 	f.Set(probe.NetDevices{}, devs)
-	active := "active"
-	if h.stopped {
-		active = "inactive"
-	}
-	f.Set(probe.Unit{Name: "NetworkManager.service"}, probe.UnitInfo{Init: "systemd", Enabled: "enabled", Active: active})
+	f.Set(probe.Facts{}, probe.HostFacts{NetworkStacks: probe.NetworkStacks{NetworkManager: !h.stopped}})
 	f.Set(nmEndpoint{}, h.endpoint)
 	var names []string
 	for _, l := range h.leftovers {
