@@ -39,6 +39,7 @@ func (l *Local) Run(ctx context.Context, cmd string) (Result, error) {
 		return Result{ExitCode: -1}, fmt.Errorf("host %q: run: %w", l.name, err)
 	}
 	c := exec.CommandContext(ctx, "sh", "-c", evalStdin)
+	c.Env = childEnv()
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
 	c.Stdin = strings.NewReader(cmd)

@@ -43,6 +43,7 @@ func proxyCommandConn(command string) (net.Conn, *proxyProcess, error) {
 	p := &proxyProcess{done: make(chan struct{})}
 	// exec: the shell is replaced by the command, so killing it ends the proxy.
 	p.cmd = exec.Command(shell, "-c", "exec "+command)
+	p.cmd.Env = childEnv()
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = theirs, theirs, &p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	conn, err := net.FileConn(ours)

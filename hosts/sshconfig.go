@@ -266,6 +266,7 @@ func runSSHG(ctx context.Context, bin string, args []string) (map[string][]strin
 	ctx, cancel := context.WithTimeout(ctx, sshGTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = childEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = time.Second
