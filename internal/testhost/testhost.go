@@ -254,6 +254,21 @@ func (h *Host) Exec(t testing.TB, cmd string) string {
 	return stdout.String()
 }
 
+// ExecInput is Exec with stdin as the command's standard input: a secret a test puts on the
+// host travels there, never on a command line inside the host (which ps shows).
+func (h *Host) ExecInput(t testing.TB, stdin, cmd string) string {
+	t.Helper()
+	c := exec.Command(mustScript(t), "exec", h.Name, "/bin/sh", "-c", cmd)
+	c.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	c.WaitDelay = 5 * time.Second
+	if err := c.Run(); err != nil {
+		t.Fatalf("testhost: exec on %s: %q: %v\nstdout:\n%s\nstderr:\n%s", h.Name, cmd, err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
 // LocalAptRepo builds tiny packages with the given names inside the host (each installs only
 // /usr/share/doc/NAME/hello; version 1.0, or VERSION for "NAME=VERSION"; Architecture all, no
 // dependencies) into a local repository /srv/hako-apt, and lists it in
