@@ -534,6 +534,10 @@ func (s *secretScan) stopHostSampler() {
 	s.h.Exec(s.t, "touch "+hostScanDir+"/stop; i=0; while [ ! -e "+hostScanDir+"/stopped ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done")
 	log := s.h.Exec(s.t, "cat "+hostScanDir+"/ps.log")
 	s.hostSamples = strings.Count(log, "--- sample\n")
+	// Not vacuous: the samples saw hako's sudo, which gets the password.
+	if !strings.Contains(log, "sudo -k -S -p  -- ") {
+		s.t.Errorf("the host's process samples never saw hako's sudo (%d samples)", s.hostSamples)
+	}
 	var guard []string
 	for _, l := range strings.Split(log, "\n") {
 		if strings.HasPrefix(l, "GUARDHIT ") || strings.HasPrefix(l, "GUARDDIR ") {
