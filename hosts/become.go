@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -144,18 +145,36 @@ func (h *SSHHost) setupBecome(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// sudoMessage is the last line sudo wrote to stderr (it never holds the
-// password; sudo does not repeat what it reads).
+// sudoMessage is what sudo wrote to stderr (it never holds the password;
+// sudo does not repeat what it reads), on one line: every line of it, not
+// only the last, since sudo says why it failed first and what it gave up
+// on last ("/etc/sudoers is world writable", then "no valid sudoers
+// sources found, quitting", then "error initializing audit plugin").
+// Bounded, and with control characters replaced: it is the host's text.
 func sudoMessage(stderr string) string {
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	m := strings.TrimSpace(lines[len(lines)-1])
-	if m == "" {
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(lines, l) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
 		return "no message on stderr"
 	}
-	if len(m) > 200 {
-		m = m[:200] + "…"
+	const maxLines, maxLen = 6, 600
+	if len(lines) > maxLines {
+		lines = append(lines[:maxLines], "…")
 	}
-	return m
+	m := strings.Join(lines, "; ")
+	if len(m) > maxLen {
+		m = strings.ToValidUTF8(m[:maxLen], "") + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(m, "?"))
 }
 
 // runRaw runs the command line cmd with stdin as its input, outside the

@@ -242,3 +242,23 @@ func TestBecomeCachedTimestampIgnored(t *testing.T) {
 		t.Errorf("the script did not go through sudo -k -S:\n%s", calls)
 	}
 }
+
+// sudo says why it fails first and what it gave up on last: the message
+// keeps every line, on one line, bounded, with no control characters.
+func TestSudoMessageKeepsTheCause(t *testing.T) {
+	for _, c := range []struct{ stderr, want string }{
+		{"sudo: /etc/sudoers is world writable\nsudo: no valid sudoers sources found, quitting\nsudo: error initializing audit plugin sudoers_audit\n",
+			"sudo: /etc/sudoers is world writable; sudo: no valid sudoers sources found, quitting; sudo: error initializing audit plugin sudoers_audit"},
+		{"sudo: a password is required\n", "sudo: a password is required"},
+		{"\n \n", "no message on stderr"},
+		{"a\na\nb\x1b[2J\n", "a; b?[2J"},
+		{strings.Repeat("line\n", 3) + "1\n2\n3\n4\n5\n6\n7\n", "line; 1; 2; 3; 4; 5; …"},
+	} {
+		if got := sudoMessage(c.stderr); got != c.want {
+			t.Errorf("sudoMessage(%q) = %q, want %q", c.stderr, got, c.want)
+		}
+	}
+	if got := sudoMessage(strings.Repeat("x", 5000)); len(got) > 610 || !strings.HasSuffix(got, "…") {
+		t.Errorf("a long message is not cut: %d bytes", len(got))
+	}
+}

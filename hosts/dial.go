@@ -198,7 +198,9 @@ func tcpError(ctx context.Context, cfg Config, hostport string, err error) error
 	case isTimeout(err) || isConnTimedOut(err):
 		return &tcpConnectError{msg: fmt.Sprintf("%s: timed out after %s (host down or packets dropped?): %v", prefix, cfg.ConnectTimeout, err), kind: ErrNoTCPConnection, err: err}
 	case isUnreachable(err):
-		return &tcpConnectError{msg: fmt.Sprintf("%s: %v", prefix, err), kind: ErrNoTCPConnection, err: err}
+		// The system's words ("no route to host") name the symptom; among
+		// many hosts' errors the reader looks for which host is down.
+		return &tcpConnectError{msg: fmt.Sprintf("%s: unreachable (host down, or no route to it from here?): %v", prefix, err), kind: ErrNoTCPConnection, err: err}
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }

@@ -514,7 +514,7 @@ func TestTCPErrorClasses(t *testing.T) {
 	}{
 		{"refused", t.Context(), syscall.ECONNREFUSED, true, true, "connection refused"},
 		{"timed out", t.Context(), timeout, false, true, "timed out after 1s"},
-		{"no route to host", t.Context(), syscall.EHOSTUNREACH, false, true, "no route to host"},
+		{"no route to host", t.Context(), syscall.EHOSTUNREACH, false, true, "unreachable (host down, or no route to it from here?): no route to host"},
 		{"network unreachable", t.Context(), syscall.ENETUNREACH, false, true, "network is unreachable"},
 		{"cancelled", cancelled, timeout, false, false, "context canceled"},
 		{"other", t.Context(), errors.New("no such host"), false, false, "no such host"},

@@ -83,7 +83,9 @@ func (p *Progress) Recap(recaps []*run.Recap) { Recap(p.w, recaps, p.st) }
 func Recap(w io.Writer, recaps []*run.Recap, st Style) {
 	for _, r := range recaps {
 		if r.Unreachable != nil {
-			fmt.Fprintf(w, "%s %v\n", st.paint(red, "error:"), r.Unreachable)
+			// Indented continuation lines keep a long error (a changed host
+			// key's advice) visibly one host's among several hosts' errors.
+			fmt.Fprintf(w, "%s %s\n", st.paint(red, "error:"), indentRest(r.Unreachable.Error()))
 		}
 	}
 	fmt.Fprintln(w)
