@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -258,6 +259,21 @@ func (o sftpOps) createExcl(name string) (tempFile, error) {
 		return nil, err
 	}
 	return sftpFile{File: f, fsync: o.fsync}, nil
+}
+
+func (o sftpOps) freeSpace(dir string, root bool) (uint64, uint64, error) {
+	v, err := o.c.StatVFS(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	free, inodes := v.Bavail*v.Frsize, v.Favail
+	if root {
+		free, inodes = v.Bfree*v.Frsize, v.Ffree
+	}
+	if v.Files == 0 { // a file system that does not count inodes (btrfs)
+		inodes = math.MaxUint64
+	}
+	return free, inodes, nil
 }
 
 // rename uses posix-rename@openssh.com: plain SFTP rename fails when the

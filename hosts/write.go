@@ -156,9 +156,18 @@ func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 	target := path.Join(pl.dir, base)
 	tmp := path.Join(pl.dir, "."+base+".hako-"+randomSuffix())
 
+	// SFTP reports a full disk as a bare "Failure": where the write
+	// failed, ask the file system whether it is full, and say so.
+	me, err := h.writerUID(ctx)
+	if err != nil {
+		return fail("start", err)
+	}
+	full := func(err error) error {
+		return noSpace(ops, pl.dir, as == 0 || as == noUser && me == 0, len(w.Content), err)
+	}
 	f, err := ops.createExcl(tmp)
 	if err != nil {
-		return fail("create temp file "+tmp, err)
+		return fail("create temp file "+tmp, full(err))
 	}
 	defer func() {
 		if err != nil {
@@ -172,10 +181,13 @@ func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 		if as != noUser && err.step == "set owner/group" {
 			err.err = fmt.Errorf("%w (written as uid %d, the owner of a folder on the way, who may give a file only to their own groups)", err.err, as)
 		}
+		if err.step == "write temp file" || err.step == "fsync temp file" {
+			err.err = full(err.err)
+		}
 		return fail(err.step, err.err)
 	}
 	if err := f.Close(); err != nil {
-		return fail("close temp file", err)
+		return fail("close temp file", full(err))
 	}
 	if w.Validate != "" {
 		if err := validate(ctx, h, w.Validate, tmp, as); err != nil {
@@ -189,6 +201,36 @@ func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 		return fail("rename temp file over target", err)
 	}
 	return nil
+}
+
+// spaceOps is file access that can tell how much room the file system of
+// a folder has left (SFTP's statvfs@openssh.com). The SFTP protocol has no
+// code for a full disk: OpenSSH's sftp-server answers ENOSPC with a bare
+// "Failure". The local file system's errors say it themselves.
+type spaceOps interface {
+	// freeSpace is the bytes and inodes free in dir's file system for
+	// root (root true: reserved blocks count) or for any other user.
+	freeSpace(dir string, root bool) (bytes, inodes uint64, err error)
+}
+
+// noSpace adds to err, the failure of writing a file of need bytes in
+// dir, that the file system there is full, when it is (for the user the
+// write is done as). When it cannot tell, err stays as it is.
+func noSpace(ops fileOps, dir string, root bool, need int, err error) error {
+	so, ok := ops.(spaceOps)
+	if !ok || err == nil {
+		return err
+	}
+	free, inodes, serr := so.freeSpace(dir, root)
+	switch {
+	case serr != nil:
+		return err
+	case inodes == 0:
+		return fmt.Errorf("no space left on the file system of %s: no free inodes: %w", dir, err)
+	case free < uint64(need):
+		return fmt.Errorf("no space left on the file system of %s: %d bytes free, the file is %d bytes: %w", dir, free, need, err)
+	}
+	return err
 }
 
 type stepError struct {

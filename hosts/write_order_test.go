@@ -2,6 +2,7 @@ package hosts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -87,5 +88,48 @@ func TestWriteOrderOnTheHandle(t *testing.T) {
 	want := "create, fchmod 0600, fchown 0:50, write, fsync, fchmod 4755, close, run, rename"
 	if got := strings.Join(h.log, ", "); got != want {
 		t.Errorf("steps:\n got %s\nwant %s", got, want)
+	}
+}
+
+// spaceRecordOps is recordOps whose file system says how full it is.
+type spaceRecordOps struct {
+	recordOps
+	free, inodes uint64
+	err          error
+	asRoot       *bool
+}
+
+func (o spaceRecordOps) freeSpace(_ string, root bool) (uint64, uint64, error) {
+	*o.asRoot = root
+	return o.free, o.inodes, o.err
+}
+
+// A failed write on a full file system says so, for the user the write
+// is done as; a failure with room to spare, or where the free space
+// cannot be asked, stays as it was.
+func TestNoSpaceNamesAFullFileSystem(t *testing.T) {
+	sftpFailure := fmt.Errorf(`sftp: "Failure" (SSH_FX_FAILURE)`)
+	var root bool
+	for _, c := range []struct {
+		ops  fileOps
+		root bool
+		want string
+	}{
+		{spaceRecordOps{free: 0, inodes: 10, asRoot: &root}, true,
+			`no space left on the file system of /srv: 0 bytes free, the file is 4096 bytes: sftp: "Failure" (SSH_FX_FAILURE)`},
+		{spaceRecordOps{free: 1 << 20, inodes: 0, asRoot: &root}, false,
+			`no space left on the file system of /srv: no free inodes: sftp: "Failure" (SSH_FX_FAILURE)`},
+		{spaceRecordOps{free: 1 << 20, inodes: 10, asRoot: &root}, true, `sftp: "Failure" (SSH_FX_FAILURE)`},
+		{spaceRecordOps{err: fmt.Errorf("unsupported"), asRoot: &root}, false, `sftp: "Failure" (SSH_FX_FAILURE)`},
+		{recordOps{}, true, `sftp: "Failure" (SSH_FX_FAILURE)`},
+	} {
+		root = !c.root
+		err := noSpace(c.ops, "/srv", c.root, 4096, sftpFailure)
+		if err.Error() != c.want || !errors.Is(err, sftpFailure) {
+			t.Errorf("got %v, want %s", err, c.want)
+		}
+		if _, ok := c.ops.(spaceRecordOps); ok && root != c.root {
+			t.Errorf("%s: free space asked for root=%v, want %v", c.want, root, c.root)
+		}
 	}
 }
