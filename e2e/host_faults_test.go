@@ -34,6 +34,9 @@ type hostFault struct {
 	// recover runs (as root inside the host) after the check, before the
 	// fault-free apply that must converge; "" when the fault stays.
 	recover string
+	// gone is a pattern (grep -E of `ps -eo args=`) that no process on the
+	// host may match once hako has ended.
+	gone string
 }
 
 // Host-side failures on real hosts: each must fail its task with a line
@@ -100,6 +103,24 @@ handler "reload" {
 		task:    "handler reload",
 		reason:  regexp.MustCompile(`exit status 4: app: config rejected`),
 		managed: "/etc/hako-app.conf", old: "old\n", new: "new\n",
+	}, {
+		name:   "a command that never ends (its timeout)",
+		become: true,
+		setup:  "printf 'old\\n' >/etc/hako-stuck.conf",
+		body: `
+task "file" "conf" {
+  path    = "/etc/hako-stuck.conf"
+  content = "new\n"
+}
+task "command" "stuck" {
+  command = "sleep 303; echo never"
+  timeout = "3s"
+}
+`,
+		task:    "command.stuck",
+		reason:  regexp.MustCompile(`the command was still running after 3s, the task's timeout; it was killed`),
+		managed: "/etc/hako-stuck.conf", old: "old\n", new: "new\n",
+		gone: "[s]leep 303",
 	}, {
 		// Every process of the host dies at once, sshd and the apply's
 		// session with it, and the host comes back with a fresh sshd: a
@@ -184,6 +205,18 @@ host "pi" {
 					got = got[:200] + "…"
 				}
 				t.Errorf("%s holds %q (neither the old nor the new content?), temp files beside it: %q", c.managed, got, leftovers)
+			}
+			if c.gone != "" {
+				left := ""
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+					if left = h.Exec(t, "ps -eo pid=,args= | grep -E '"+c.gone+"' || true"); left == "" {
+						break
+					}
+				}
+				if left != "" {
+					inconsistent++
+					t.Errorf("still running on the host after hako ended:\n%s", left)
+				}
 			}
 			if c.recover == "" {
 				return

@@ -38,6 +38,13 @@ func (l *Local) Run(ctx context.Context, cmd string) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("host %q: run: %w", l.name, err)
 	}
+	outer := ctx
+	limit, _ := ctx.Value(taskTimeoutKey{}).(time.Duration)
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	c := exec.CommandContext(ctx, "sh", "-c", evalStdin)
 	c.Env = childEnv()
 	var stdout, stderr bytes.Buffer
@@ -51,7 +58,10 @@ func (l *Local) Run(ctx context.Context, cmd string) (Result, error) {
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	if err != nil && ctx.Err() != nil {
 		res.ExitCode = -1
-		return res, fmt.Errorf("host %q: run: %w", l.name, ctx.Err())
+		if outer.Err() == nil {
+			return res, fmt.Errorf("host %q: run: %w", l.name, timedOut(limit, true))
+		}
+		return res, fmt.Errorf("host %q: run: %w", l.name, outer.Err())
 	}
 	var exit *exec.ExitError
 	switch {

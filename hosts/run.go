@@ -36,8 +36,8 @@ const evalStdin = `eval "$(cat)"`
 // makes that sudo (which passes TERM on to its command, env then timeout)
 // or timeout itself. Without a limit timeout runs all the same, with 0
 // (no limit), for the TERM it passes on.
-func (h *SSHHost) shellCommand(run string) string {
-	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, max(h.cmdTimeout, 0).Seconds(), h.sudo.shell(evalStdin))
+func (h *SSHHost) shellCommand(run string, limit time.Duration) string {
+	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, max(limit, 0).Seconds(), h.sudo.shell(evalStdin))
 	if h.sudo == nil {
 		return "exec " + cmd
 	}
@@ -106,14 +106,18 @@ func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, erro
 	s.Stdin = h.sudo.stdin(strings.NewReader(cmd))
 	started := time.Now()
 	run := newRunID()
-	if err := s.Start(h.shellCommand(run)); err != nil {
+	limit, ofTask := h.cmdTimeout, false
+	if d, ok := ctx.Value(taskTimeoutKey{}).(time.Duration); ok {
+		limit, ofTask = d, true
+	}
+	if err := s.Start(h.shellCommand(run, limit)); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Wait() }()
 	var timeout <-chan time.Time
-	if h.cmdTimeout > 0 {
-		t := time.NewTimer(h.cmdTimeout + timeoutGrace)
+	if limit > 0 {
+		t := time.NewTimer(limit + timeoutGrace)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -127,7 +131,7 @@ func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, erro
 	case <-ctx.Done():
 		stopped = ctx.Err()
 	case <-timeout:
-		stopped = h.timedOut()
+		stopped = timedOut(limit, ofTask)
 	}
 	if stopped != nil {
 		ended := stopCommand(s, done)
@@ -155,9 +159,9 @@ func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, erro
 		return res, nil
 	case errors.As(err, &exit):
 		res.ExitCode = exit.ExitStatus()
-		if h.cmdTimeout > 0 && (res.ExitCode == exitTimedOut || res.ExitCode == exitKilled) && time.Since(started) >= h.cmdTimeout {
+		if limit > 0 && (res.ExitCode == exitTimedOut || res.ExitCode == exitKilled) && time.Since(started) >= limit {
 			res.ExitCode = -1
-			return res, fmt.Errorf("host %q: run: %w", h.name, h.timedOut())
+			return res, fmt.Errorf("host %q: run: %w", h.name, timedOut(limit, ofTask))
 		}
 		return res, nil
 	}
@@ -168,8 +172,20 @@ func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, erro
 	return res, fmt.Errorf("host %q: run: %w (connection lost?)", h.name, err)
 }
 
-func (h *SSHHost) timedOut() error {
-	return fmt.Errorf("the command was still running after %s, the command timeout; it was killed", h.cmdTimeout)
+func timedOut(limit time.Duration, ofTask bool) error {
+	if ofTask {
+		return fmt.Errorf("the command was still running after %s, the task's timeout; it was killed", limit)
+	}
+	return fmt.Errorf("the command was still running after %s, the command timeout; it was killed", limit)
+}
+
+type taskTimeoutKey struct{}
+
+// WithTaskTimeout returns ctx under which Run limits the command it starts
+// to d (a task's own `timeout`) instead of the host's CommandTimeout: a
+// task knows best how long its command may take.
+func WithTaskTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, taskTimeoutKey{}, d)
 }
 
 // lost is err, or the keepalive's reason when it closed the connection.

@@ -3,11 +3,13 @@ package tasks
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Command runs a shell command, unless a guard says it has done its work:
@@ -25,20 +27,21 @@ type Command struct {
 	sensitive bool
 	creates   string
 	unless    string
+	timeout   time.Duration // 0: the run's -command-timeout
 }
 
 func init() {
 	register(Kind{
 		Name: "command",
 		Schema: &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-			{Name: "command", Required: true}, {Name: "creates"}, {Name: "unless"},
+			{Name: "command", Required: true}, {Name: "creates"}, {Name: "unless"}, {Name: "timeout"},
 		}},
 		SensitiveAttrs: []string{"command", "creates", "unless"},
 		Decode: func(a *attrs.Attrs) Task {
 			// A guard that uses a secret makes the whole task sensitive.
 			return &Command{addr: Address{a.Kind, a.Name}, command: a.String("command"),
 				sensitive: a.Sensitive("command") || a.Sensitive("creates") || a.Sensitive("unless"),
-				creates:   a.AbsPath("creates"), unless: a.String("unless")}
+				creates:   a.AbsPath("creates"), unless: a.String("unless"), timeout: decodeTimeout(a)}
 		},
 		AlwaysRuns: func(t Task) bool {
 			c := t.(*Command)
@@ -86,7 +89,26 @@ func (c *Command) Display() string {
 	return "`" + c.command + "`"
 }
 
+// decodeTimeout reads the optional `timeout`, a duration as Go writes it
+// ("90s", "10m", "1h30m"), above zero.
+func decodeTimeout(a *attrs.Attrs) time.Duration {
+	v, ok := a.Value("timeout", cty.String)
+	if !ok {
+		return 0 // absent, unknown (validate), or not a string (reported)
+	}
+	s := v.AsString()
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		a.AttrErrorf("timeout", "Invalid timeout", `timeout must be a duration above zero such as "90s", "10m" or "1h30m", got %q.`, s)
+		return 0
+	}
+	return d
+}
+
 func (c *Command) Apply(ctx context.Context, h hosts.Host, _ *Change) error {
+	if c.timeout > 0 {
+		ctx = hosts.WithTaskTimeout(ctx, c.timeout)
+	}
 	err := runOK(ctx, h, c.command)
 	if err != nil && c.sensitive {
 		// The output of a sensitive command may echo the secret.

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hako-dev/hako/attrs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -67,5 +69,33 @@ func TestSensitiveGuardMakesTheCommandSensitive(t *testing.T) {
 		"unless": str("grep -q hunter2 /etc/app.env").Mark(sensitiveMark{})})
 	if c := check(t, local(), task); strings.Contains(c.Summary, "rotate-token") || !strings.Contains(c.Summary, "sensitive") {
 		t.Errorf("summary %q", c.Summary)
+	}
+}
+
+// A command's own timeout ends it (and its task) at that limit, with a
+// message saying it was the task's timeout; a bad one is refused at decode.
+func TestCommandTimeout(t *testing.T) {
+	task := decode(t, "command", map[string]cty.Value{"command": str("sleep 60"), "timeout": str("300ms")})
+	start := time.Now()
+	err := task.Apply(t.Context(), local(), check(t, local(), task))
+	if err == nil || !strings.Contains(err.Error(), "the command was still running after 300ms, the task's timeout; it was killed") {
+		t.Errorf("err = %v", err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the command ran %v", took)
+	}
+	fast := decode(t, "command", map[string]cty.Value{"command": str("true"), "timeout": str("1m")})
+	if err := fast.Apply(t.Context(), local(), check(t, local(), fast)); err != nil {
+		t.Errorf("a command within its timeout: %v", err)
+	}
+
+	k, _ := LookupKind("command")
+	for _, bad := range []cty.Value{str("soon"), str("0s"), str("-5m"), str(""), str("10")} {
+		a := &attrs.Attrs{Kind: "command", Name: "test", Dir: t.TempDir(), Items: map[string]attrs.Attr{
+			"command": {Value: str("true")}, "timeout": {Value: bad}}}
+		k.Decode(a)
+		if !a.Diags.HasErrors() || !strings.Contains(a.Diags.Error(), `timeout must be a duration above zero such as "90s"`) {
+			t.Errorf("timeout = %#v: %v", bad, a.Diags)
+		}
 	}
 }

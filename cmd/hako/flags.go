@@ -121,7 +121,7 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 		fs.DurationVar(&o.timeout, "connect-timeout", 10*time.Second,
 			"limit for connecting to a host (default: ssh_config's ConnectTimeout for the host, else 10s)")
 		fs.DurationVar(&o.commandTimeout, "command-timeout", time.Hour,
-			"limit for each command on a host; one still running then is killed and its task fails (0: no limit)")
+			"limit for each command on a host; one still running then is killed and its task fails (0: no limit; a command task's or handler's timeout replaces it)")
 		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
 		o.acceptHostKeys = map[string]string{}
 		fs.Var(fingerprintSet(o.acceptHostKeys), "accept-host-key",
