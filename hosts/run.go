@@ -169,7 +169,28 @@ func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, erro
 	if why := h.alive.reason(); why != nil {
 		return res, fmt.Errorf("host %q: run: %w", h.name, why)
 	}
+	if h.connClosed() {
+		return res, fmt.Errorf("host %q: run: the connection was closed while the command ran, so whether it finished is unknown (the host rebooted, or sshd was stopped or restarted?): %w", h.name, err)
+	}
 	return res, fmt.Errorf("host %q: run: %w (connection lost?)", h.name, err)
+}
+
+// connClosed reports whether the connection is known to be gone: a
+// global request on a closed connection fails at once. One that gets no
+// answer within a few seconds is not called closed (the keepalive decides
+// that).
+func (h *SSHHost) connClosed() bool {
+	answer := make(chan error, 1)
+	go func() {
+		_, _, err := h.client.SendRequest("keepalive@openssh.com", true, nil)
+		answer <- err
+	}()
+	select {
+	case err := <-answer:
+		return err != nil
+	case <-time.After(5 * time.Second):
+		return false
+	}
 }
 
 func timedOut(limit time.Duration, ofTask bool) error {
