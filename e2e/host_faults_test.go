@@ -70,7 +70,7 @@ task "file" "perm" {
 }
 `,
 		task:    "file.perm",
-		reason:  regexp.MustCompile(`(?i)permission denied`),
+		reason:  regexp.MustCompile(`permission denied \(hako writes as uid 1000 here, not as root: become = true, with become_user root, writes as root\)`),
 		managed: "/etc/hako-perm.conf", old: "old\n", new: "new\n",
 	}, {
 		name:   "validator rejects the file (sshd -t)",

@@ -167,7 +167,7 @@ func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 	}
 	f, err := ops.createExcl(tmp)
 	if err != nil {
-		return fail("create temp file "+tmp, full(err))
+		return fail("create temp file "+tmp, notRoot(me, as, full(err)))
 	}
 	defer func() {
 		if err != nil {
@@ -198,7 +198,7 @@ func writeAtomic(ctx context.Context, h fileHost, w FileWrite) (err error) {
 		return fail("before rename", err)
 	}
 	if err := ops.rename(tmp, target); err != nil {
-		return fail("rename temp file over target", err)
+		return fail("rename temp file over target", notRoot(me, as, err))
 	}
 	return nil
 }
@@ -231,6 +231,17 @@ func noSpace(ops fileOps, dir string, root bool, need int, err error) error {
 		return fmt.Errorf("no space left on the file system of %s: %d bytes free, the file is %d bytes: %w", dir, free, need, err)
 	}
 	return err
+}
+
+// notRoot adds to a permission error of work done as the writer me (as
+// is noUser) that the writer is not root, and how root is had: without
+// become a plan that manages system files fails on every host with a bare
+// "permission denied".
+func notRoot(me, as int, err error) error {
+	if me == 0 || as != noUser || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	return fmt.Errorf("%w (hako writes as uid %d here, not as root: become = true, with become_user root, writes as root)", err, me)
 }
 
 type stepError struct {
@@ -360,11 +371,15 @@ func makeDir(ctx context.Context, h fileHost, d Dir) error {
 		return fail("check folders", err)
 	}
 	defer release()
+	me, err := h.writerUID(ctx)
+	if err != nil {
+		return fail("start", err)
+	}
 	cur := pl.dir
 	for _, m := range pl.missing {
 		cur = path.Join(cur, m)
 		if err := ops.mkdir(cur); err != nil {
-			return fail("create "+cur, err)
+			return fail("create "+cur, notRoot(me, as, err))
 		}
 		if err := ops.chmod(cur, 0o755); err != nil {
 			return fail("chmod "+cur, err)

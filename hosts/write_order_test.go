@@ -133,3 +133,20 @@ func TestNoSpaceNamesAFullFileSystem(t *testing.T) {
 		}
 	}
 }
+
+// A permission error of a writer that is not root says so and how root is
+// had; root's own, or one of work done as a folder's owner, does not.
+func TestNotRootSaysHowToBecomeRoot(t *testing.T) {
+	denied := fmt.Errorf("open /etc/.x.hako-1: %w", fs.ErrPermission)
+	if got := notRoot(1000, noUser, denied).Error(); got != "open /etc/.x.hako-1: permission denied (hako writes as uid 1000 here, not as root: become = true, with become_user root, writes as root)" {
+		t.Errorf("as uid 1000: %s", got)
+	}
+	for _, c := range []struct {
+		me, as int
+		err    error
+	}{{0, noUser, denied}, {0, 1000, denied}, {1000, noUser, fs.ErrNotExist}} {
+		if got := notRoot(c.me, c.as, c.err); got != c.err {
+			t.Errorf("me %d, as %d, %v: %v", c.me, c.as, c.err, got)
+		}
+	}
+}
