@@ -34,6 +34,9 @@ var factsType = func() cty.Type {
 
 // factsValue is f as host.facts.
 func factsValue(f probe.HostFacts) cty.Value {
+	if f.NMConnections == nil { // an empty list, not null: a plan iterates over it
+		f.NMConnections = []probe.NMProfile{}
+	}
 	v, err := gocty.ToCtyValue(f, factsType)
 	if err != nil {
 		panic(err) // the type is f's own

@@ -81,7 +81,7 @@ func Fresh(r Request) any {
 	case Configs:
 		return ConfigFiles{Data: map[string][]byte{}, Unreadable: map[string]bool{}}
 	case Facts:
-		return HostFacts{Network: NetworkNone, SSHD: SSHDNone}
+		return HostFacts{Network: NetworkNone, SSHD: SSHDNone, NMConnections: []NMProfile{}}
 	default:
 		return nil
 	}

@@ -34,6 +34,38 @@ type HostFacts struct {
 	SSHD string `json:"sshd" cty:"sshd"`
 	// UFW: the ufw command is installed.
 	UFW bool `json:"ufw" cty:"ufw"`
+	// NMConnections are NetworkManager's connection profiles as `nmcli
+	// connection show` lists them (active ones first), read only while
+	// NetworkManager runs: empty, never null, elsewhere. A plan chooses by
+	// them between a profile the card has (the Wi-Fi one Raspberry Pi Imager
+	// saved) and one of its own (a card booted on a cable has only
+	// NetworkManager's automatic "Wired connection 1", kept in /run).
+	NMConnections []NMProfile `json:"nm_connections" cty:"nm_connections"`
+}
+
+// NMProfile is one NetworkManager connection profile.
+type NMProfile struct {
+	Name string `json:"name" cty:"name"` // connection.id
+	UUID string `json:"uuid" cty:"uuid"`
+	// Type is the profile's type by the names nm_connection and keyfiles
+	// use: "ethernet", "wifi", "pppoe", "loopback", "bridge", ...
+	Type string `json:"type" cty:"type"`
+	// Device is the device the profile is active (or activating) on, ""
+	// when it is not active.
+	Device string `json:"device" cty:"device"`
+	// State is the activation state: "activated", "activating",
+	// "deactivating", or "" when the profile is not active.
+	State string `json:"state" cty:"state"`
+	// File is the file NetworkManager read the profile from or keeps it
+	// in ("" for one held in memory only).
+	File string `json:"file" cty:"file"`
+	// Persistent: the file is under /etc, so NetworkManager reads the
+	// profile again at the next boot. Profiles NetworkManager made by
+	// itself (the automatic "Wired connection N", the "lo" or "eth0" of a
+	// device configured outside it) and the ones netplan generates are in
+	// /run, which a boot empties (netplan makes its own again from
+	// /etc/netplan).
+	Persistent bool `json:"persistent" cty:"persistent"`
 }
 
 // OSRelease holds the fields of os-release(5) a plan chooses by; a field
@@ -130,12 +162,21 @@ func (Facts) Decode(recs []Record) (any, error) {
 			pid = true
 		case "ufw":
 			f.UFW = v == "1"
+		case "nmcon":
+			p, ok := parseNMProfile(v)
+			if !ok {
+				return nil, badField(rec)
+			}
+			f.NMConnections = append(f.NMConnections, p)
 		default:
 			return nil, badField(rec)
 		}
 	}
 	if f.Arch == "" {
 		return nil, fmt.Errorf("no architecture in the answer")
+	}
+	if f.NMConnections == nil {
+		f.NMConnections = []NMProfile{}
 	}
 	f.OS = parseOSRelease(osLines)
 	f.Network = f.NetworkStacks.owner()
@@ -193,3 +234,38 @@ func unquoteOSRelease(v string) string {
 
 // HostFacts returns the answer of Facts{}.
 func (a *Answers) HostFacts() HostFacts { return Answer[HostFacts](a, Facts{}) }
+
+// nmTypes are nmcli's long names of the types that nm_connection and
+// keyfiles call otherwise.
+var nmTypes = map[string]string{"802-3-ethernet": "ethernet", "802-11-wireless": "wifi"}
+
+// parseNMProfile reads a line of `nmcli -t -f
+// NAME,UUID,TYPE,DEVICE,STATE,FILENAME connection show`: six fields split
+// at each ':' that no backslash escapes; nmcli escapes ':' and '\' in a
+// value as "\:" and "\\". A line of another shape is not a profile.
+func parseNMProfile(line string) (NMProfile, bool) {
+	var fields []string
+	var b strings.Builder
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && i+1 < len(line):
+			i++
+			b.WriteByte(line[i])
+		case c == ':':
+			fields = append(fields, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	fields = append(fields, b.String())
+	if len(fields) != 6 || fields[0] == "" || fields[1] == "" {
+		return NMProfile{}, false
+	}
+	p := NMProfile{Name: fields[0], UUID: fields[1], Type: fields[2], Device: fields[3], State: fields[4], File: fields[5]}
+	if t, ok := nmTypes[p.Type]; ok {
+		p.Type = t
+	}
+	p.Persistent = strings.HasPrefix(p.File, "/etc/")
+	return p, true
+}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,8 +34,8 @@ ID_LIKE=debian
 	f := a.HostFacts()
 	want := HostFacts{OS: OSRelease{ID: "raspbian", VersionID: "12", Codename: "bookworm", PrettyName: "Raspbian GNU/Linux 12 (bookworm)"},
 		Arch: "aarch64", Init: "systemd", Network: NetworkNM, NetworkStacks: NetworkStacks{NetworkManager: true, Dhcpcd: true},
-		SSHD: SSHDService, UFW: true}
-	if f != want {
+		SSHD: SSHDService, UFW: true, NMConnections: []NMProfile{}}
+	if !reflect.DeepEqual(f, want) {
 		t.Errorf("facts\n got %+v\nwant %+v", f, want)
 	}
 	if got := parseOSRelease(strings.Split(osRelease, "\n")); got.ID != "raspbian" {
@@ -136,5 +138,97 @@ func TestFactsSeeARunningDaemon(t *testing.T) {
 	}
 	if f := a.HostFacts(); !f.NetworkStacks.Dhcpcd || f.Network == NetworkNone {
 		t.Errorf("a running dhcpcd is not seen: %+v", f)
+	}
+}
+
+// nmcli's terse lines become profiles: "\:" and "\\" unescaped, the long
+// type names shortened, persistent only for a file under /etc; a line of
+// another shape fails the probe rather than naming a wrong profile.
+func TestDecodeNMConnections(t *testing.T) {
+	lines := []string{
+		`preconfigured:0b7e…-1:802-11-wireless:wlan0:activated:/etc/NetworkManager/system-connections/preconfigured.nmconnection`,
+		`Wired connection 1:a58f-2:802-3-ethernet:eth0:activating:/run/NetworkManager/system-connections/Wired connection 1.nmconnection`,
+		`a\:b\\c:c3dd-3:pppoe:::/etc/NetworkManager/system-connections/a\:b\\c.nmconnection`,
+		`lo:e894-4:loopback:lo:activated:`,
+	}
+	out := "0 arch :aarch64\n0 running :NetworkManager\n"
+	for _, l := range lines {
+		out += rec(0, "nmcon", l)
+	}
+	a, err := Decode([]byte(out+endMarker+"\n"), []Request{Facts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NMProfile{
+		{Name: "preconfigured", UUID: "0b7e…-1", Type: "wifi", Device: "wlan0", State: "activated",
+			File: "/etc/NetworkManager/system-connections/preconfigured.nmconnection", Persistent: true},
+		{Name: "Wired connection 1", UUID: "a58f-2", Type: "ethernet", Device: "eth0", State: "activating",
+			File: "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"},
+		{Name: `a:b\c`, UUID: "c3dd-3", Type: "pppoe", File: `/etc/NetworkManager/system-connections/a:b\c.nmconnection`, Persistent: true},
+		{Name: "lo", UUID: "e894-4", Type: "loopback", Device: "lo", State: "activated"},
+	}
+	if got := a.HostFacts().NMConnections; !slices.Equal(got, want) {
+		t.Errorf("profiles\n got %+v\nwant %+v", got, want)
+	}
+	for _, bad := range []string{"", "name", "a:b:c:d:e", "a:b:c:d:e:f:g", ":uuid:ethernet:::", "name::ethernet:::"} {
+		if _, err := Decode([]byte("0 arch :x\n"+rec(0, "nmcon", bad)+endMarker+"\n"), []Request{Facts{}}); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+	// Without NetworkManager: an empty list, which a plan can iterate over.
+	a, err = Decode([]byte("0 arch :x\n"+endMarker+"\n"), []Request{Facts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.HostFacts().NMConnections; got == nil || len(got) != 0 {
+		t.Errorf("no NetworkManager: %#v", got)
+	}
+}
+
+// The shell asks nmcli for the profiles only while NetworkManager runs
+// (a process of that name), and hands on its lines as they are.
+func TestFactsAskNMCLIWhereNetworkManagerRuns(t *testing.T) {
+	dir := t.TempDir()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip(err)
+	}
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "nmcli"), []byte("#!/bin/sh\n"+
+		"[ \"$*\" = '-t -f NAME,UUID,TYPE,DEVICE,STATE,FILENAME connection show' ] || exit 2\n"+
+		"echo 'Wired connection 1:a58f:802-3-ethernet:eth0:activated:/run/NetworkManager/system-connections/Wired connection 1.nmconnection'\n"+
+		"echo 'lan\\:x:1111:802-3-ethernet:::/etc/NetworkManager/system-connections/lan.nmconnection'\n"), 0o755))
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	before, err := Gather(t.Context(), local(), []Request{Facts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.HostFacts().NetworkStacks.NetworkManager {
+		t.Skip("NetworkManager runs on this machine")
+	}
+	if got := before.HostFacts().NMConnections; len(got) != 0 {
+		t.Errorf("nmcli asked without NetworkManager running: %+v", got)
+	}
+	nm := filepath.Join(dir, "NetworkManager")
+	must(t, os.WriteFile(nm, data, 0o755))
+	cmd := exec.Command(nm, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	a, err := Gather(t.Context(), local(), []Request{Facts{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NMProfile{
+		{Name: "Wired connection 1", UUID: "a58f", Type: "ethernet", Device: "eth0", State: "activated",
+			File: "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"},
+		{Name: "lan:x", UUID: "1111", Type: "ethernet", File: "/etc/NetworkManager/system-connections/lan.nmconnection", Persistent: true},
+	}
+	if got := a.HostFacts().NMConnections; !slices.Equal(got, want) {
+		t.Errorf("profiles\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -339,9 +339,10 @@ hako_configs() {
 # the interfaces ifupdown configures when it is installed (iface); whether
 # ssh.socket and ssh.service are active (sshd-socket, sshd-service: one
 # systemctl, only when systemd is PID 1; else sshd-pid when sshd's pid
-# file is there); whether ufw is installed (ufw). Only uname and that
-# systemctl start a process: the rest are the shell's own file tests and
-# reads.
+# file is there); whether ufw is installed (ufw); where NetworkManager
+# runs, its connection profiles (nmcon: one line of nmcli each, parsed in
+# Go). Only uname, that systemctl and nmcli start a process: the rest are
+# the shell's own file tests and reads.
 hako_facts() {
   _f=/etc/os-release; [ -e "$_f" ] || _f=/usr/lib/os-release
   if [ -r "$_f" ]; then
@@ -362,6 +363,11 @@ hako_facts() {
   [ -z "$_nm" ] || hako_rec "$1" running NetworkManager
   [ -z "$_nd" ] || hako_rec "$1" running systemd-networkd
   [ -z "$_dh" ] || hako_rec "$1" running dhcpcd
+  if [ -n "$_nm" ] && command -v nmcli >/dev/null 2>&1; then
+    nmcli -t -f NAME,UUID,TYPE,DEVICE,STATE,FILENAME connection show 2>/dev/null | while IFS= read -r _l; do
+      hako_rec "$1" nmcon "$_l"
+    done
+  fi
   if [ -x /sbin/ifup ] || [ -x /usr/sbin/ifup ]; then
     for _f in /etc/network/interfaces /etc/network/interfaces.d/*; do
       { [ -f "$_f" ] && [ -r "$_f" ]; } || continue

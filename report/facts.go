@@ -38,8 +38,9 @@ func Facts(w io.Writer, hfs []*run.HostFacts, st Style) int {
 }
 
 // FactRows are the facts as name and value, in HostFacts' field order,
-// nested names joined by dots (os.id): the names come from the same tags
-// the plan reads them by.
+// nested names joined by dots (os.id) and list items by their index
+// (nm_connections[0].name): the names come from the same tags the plan
+// reads them by.
 func FactRows(f probe.HostFacts) [][2]string {
 	var rows [][2]string
 	var walk func(prefix string, v reflect.Value)
@@ -50,6 +51,16 @@ func FactRows(f probe.HostFacts) [][2]string {
 			switch fv := v.Field(i); fv.Kind() {
 			case reflect.Struct:
 				walk(name+".", fv)
+			case reflect.Slice:
+				// A list of objects (nm_connections): a row per field of
+				// each, by the index a plan reads it with
+				// (nm_connections[0].name); an empty list is one row.
+				if fv.Len() == 0 {
+					rows = append(rows, [2]string{name, "[]"})
+				}
+				for j := range fv.Len() {
+					walk(fmt.Sprintf("%s[%d].", name, j), fv.Index(j))
+				}
 			case reflect.String:
 				rows = append(rows, [2]string{name, fmt.Sprintf("%q", fv.String())})
 			default:

@@ -17,7 +17,11 @@ func sampleFacts() []*run.HostFacts {
 	web := &plan.Host{Name: "web", Conn: hosts.Config{Address: "10.213.0.11", Port: 2222, User: "admin"}}
 	f := probe.HostFacts{OS: probe.OSRelease{ID: "debian", VersionID: "12", Codename: "bookworm", PrettyName: "Debian GNU/Linux 12 (bookworm)"},
 		Arch: "aarch64", Init: "systemd", Network: probe.NetworkNM, NetworkStacks: probe.NetworkStacks{NetworkManager: true},
-		SSHD: probe.SSHDService, UFW: true}
+		SSHD: probe.SSHDService, UFW: true, NMConnections: []probe.NMProfile{
+			{Name: "Wired connection 1", UUID: "a58ffe6b-3ed1-372f-9b93-24a0d654e4a4", Type: "ethernet", Device: "eth0", State: "activated",
+				File: "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"},
+			{Name: "lan", UUID: "0e1d4d0c-6a5b-5c9e-8f7a-3b2c1d0e9f8a", Type: "ethernet",
+				File: "/etc/NetworkManager/system-connections/lan.nmconnection", Persistent: true}}}
 	return []*run.HostFacts{{Host: pi, Facts: f, Notes: []string{"recorded the host key"}},
 		{Host: web, Err: errors.New(`host web: cannot connect to 10.213.0.11:2222: connection refused`)}}
 }
@@ -39,7 +43,7 @@ func TestFactRowsCoverEveryFact(t *testing.T) {
 		names = append(names, r[0])
 	}
 	want := "os.id os.version_id os.codename os.pretty_name arch init network network_stacks.networkmanager " +
-		"network_stacks.systemd_networkd network_stacks.dhcpcd network_stacks.ifupdown sshd ufw"
+		"network_stacks.systemd_networkd network_stacks.dhcpcd network_stacks.ifupdown sshd ufw nm_connections"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("rows\n got %s\nwant %s", got, want)
 	}
