@@ -1,11 +1,13 @@
 package plan
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hako-dev/hako/probe"
+	"github.com/hako-dev/hako/tasks"
 )
 
 // piHomeTasks builds the repository's example with vars for a host with
@@ -41,7 +43,17 @@ func piHomeTasks(t *testing.T, f probe.HostFacts, vars ...string) (tasks, packag
 // network and today's dhcpcd/ifupdown path elsewhere, with the same
 // variables; without pppoe_user it has no PPPoE at all.
 func TestPiHomeExamplePicksThePathFromFacts(t *testing.T) {
+	// A card Imager set Wi-Fi on: its connection saved in /etc.
 	nm := sampleFacts()
+	nm.NMConnections = []probe.NMProfile{{Name: "preconfigured", Type: "wifi", Device: "wlan0", State: "activated",
+		File: "/etc/NetworkManager/system-connections/preconfigured.nmconnection", Persistent: true}}
+	// A card booted on a cable: NetworkManager's automatic profile, in
+	// /run, and a USB NIC's, waiting for DHCP.
+	cable := sampleFacts()
+	cable.NMConnections = []probe.NMProfile{
+		{Name: "Wired connection 2", Type: "ethernet", Device: "eth1", State: "activated", File: "/run/NetworkManager/system-connections/Wired connection 2.nmconnection"},
+		{Name: "Wired connection 1", Type: "ethernet", Device: "eth0", State: "activated", File: "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"},
+		{Name: "lo", Type: "loopback", Device: "lo", State: "activated", File: "/run/NetworkManager/system-connections/lo.nmconnection"}}
 	dhcpcd := sampleFacts()
 	dhcpcd.Network, dhcpcd.NetworkStacks = probe.NetworkDhcpcd, probe.NetworkStacks{Dhcpcd: true}
 	none := sampleFacts()
@@ -61,6 +73,8 @@ func TestPiHomeExamplePicksThePathFromFacts(t *testing.T) {
 		{"no network daemon", none, pppoe, older, "install ufw, ppp, pppoe"},
 		// No PPPoE variables: no PPPoE task nor package, no password.
 		{"networkmanager without PPPoE", nm, nil, "package.base nm_connection.lan ufw.firewall file.sshd_hardening", "install ufw"},
+		{"networkmanager on a cable", cable, pppoe,
+			"package.base nm_connection.lan_wired ufw.firewall file.sshd_hardening file.nm_policy_routing nm_connection.pppoe", "install ufw, ppp"},
 		{"dhcpcd without PPPoE", dhcpcd, nil, "package.base file.dhcpcd ufw.firewall file.sshd_hardening", "install ufw"},
 	} {
 		tasks, pkgs := piHomeTasks(t, c.facts, c.vars...)
@@ -68,4 +82,95 @@ func TestPiHomeExamplePicksThePathFromFacts(t *testing.T) {
 			t.Errorf("%s: tasks\n  %s\nwant\n  %s\npackages %q, want %q", c.name, tasks, c.tasks, pkgs, c.pkgs)
 		}
 	}
+}
+
+// On a card booted on a cable, the example's own profile is bound to the
+// Ethernet port NetworkManager brought up (not the PPPoE NIC), before and
+// after the boot that brings it up; with neither a saved lan_connection
+// nor an Ethernet port up, the plan fails at the line that says so.
+func TestPiHomeExampleOnACable(t *testing.T) {
+	auto := probe.NMProfile{Name: "Wired connection 1", Type: "ethernet", Device: "eth0", State: "activated",
+		File: "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"}
+	usb := probe.NMProfile{Name: "Wired connection 2", Type: "ethernet", Device: "eth1", State: "activated",
+		File: "/run/NetworkManager/system-connections/Wired connection 2.nmconnection"}
+	waiting := probe.NMProfile{Name: "Wired connection 3", Type: "ethernet", Device: "eth2", State: "activating",
+		File: "/run/NetworkManager/system-connections/Wired connection 3.nmconnection"}
+	own := probe.NMProfile{Name: "lan", Type: "ethernet", Device: "eth0", State: "activated",
+		File: "/etc/NetworkManager/system-connections/lan.nmconnection", Persistent: true}
+	for _, c := range []struct {
+		name     string
+		profiles []probe.NMProfile
+	}{
+		{"first run", []probe.NMProfile{waiting, usb, auto}},
+		{"after the boot", []probe.NMProfile{usb, own}},
+	} {
+		f := sampleFacts()
+		f.NMConnections = c.profiles
+		keyfile := piHomeKeyfile(t, f, "nm_connection.lan_wired")
+		for _, want := range []string{"id=lan\n", "type=ethernet\n", "interface-name=eth0\n", "autoconnect=true\n",
+			"method=manual\n", "address1=192.168.0.64/24\n", "gateway=192.168.0.1\n"} {
+			if !strings.Contains(keyfile, want) {
+				t.Errorf("%s: the keyfile lacks %q:\n%s", c.name, want, keyfile)
+			}
+		}
+	}
+
+	f := sampleFacts()
+	f.NMConnections = []probe.NMProfile{waiting, usb}
+	cfg, diags := Load(filepath.Join("..", "examples", "pi-home-server"))
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	p, diags := Build(cfg, Inputs{Environ: []string{}, Args: []VarArg{{Assign: "address=192.0.2.64"}, {Assign: "ssh_port=50022"}}})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	// The error shows its line, whose comment says what to do.
+	_, diags = p.Hosts[0].WithFacts(f)
+	if !diags.HasErrors() || diags[0].Subject == nil || filepath.Base(diags[0].Subject.Filename) != "tasks.hcl" {
+		t.Fatalf("no Ethernet port up:\n%s", render(diags))
+	}
+	src, err := os.ReadFile(diags[0].Subject.Filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := strings.Split(string(src), "\n")[diags[0].Subject.Start.Line-1]; !strings.Contains(line, "# no lan_connection file and no Ethernet port up: set lan_connection") {
+		t.Errorf("the error's line says nothing of what to do: %s\n%s", line, render(diags))
+	}
+}
+
+// piHomeKeyfile is the keyfile the example's task addr plans on a host
+// with these facts where NetworkManager runs and no keyfile exists yet.
+func piHomeKeyfile(t *testing.T, f probe.HostFacts, addr string) string {
+	t.Helper()
+	cfg, diags := Load(filepath.Join("..", "examples", "pi-home-server"))
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	p, diags := Build(cfg, Inputs{Environ: []string{}, Args: []VarArg{{Assign: "address=192.0.2.64"}, {Assign: "ssh_port=50022"}}})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	h, diags := p.Hosts[0].WithFacts(f)
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	for _, s := range h.Steps {
+		if s.Task.Address().String() != addr {
+			continue
+		}
+		fake := probe.NewFake().Set(probe.NetDevices{}, map[string]string{"eth0": "connected"}).Set(probe.Facts{}, f)
+		fake.Else = probe.Fresh
+		a, err := fake.Answer(s.Task.Probes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Task.Check(tasks.NewState(a), tasks.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(c.Planned.(*tasks.NMConnectionPlan).Keyfile)
+	}
+	t.Fatalf("no task %s in %s", addr, strings.Join(addrs(h), " "))
+	return ""
 }

@@ -45,15 +45,45 @@ task "file" "dhcpcd" {
   group = "root"
 }
 
-# The static address on the connection Imager made (its SSID, Wi-Fi key
-# and uuid stay). Not brought up now: that would move the address hako is
+# The static address, where NetworkManager owns the network, on the
+# profile the card really has, chosen from host.facts.nm_connections:
+#
+# - A card Raspberry Pi Imager set Wi-Fi on has its connection saved in
+#   /etc (lan_connection, "preconfigured"): that one gets the address; its
+#   SSID, Wi-Fi key and uuid stay.
+# - A card booted on a cable has no such file: NetworkManager brought the
+#   Ethernet port up with its automatic "Wired connection 1" (DHCP), which
+#   it keeps in /run only and makes again at each boot. There the plan
+#   saves a profile of its own, "lan", bound to that port (the Ethernet
+#   device a profile is active on, not the PPPoE NIC). At the next boot
+#   NetworkManager brings "lan" up and makes no automatic profile for the
+#   port, since a saved one fits it; were both there (NetworkManager
+#   restarted, a cable plugged in again), "lan" still wins: the automatic
+#   profile has autoconnect-priority -999, below any other's default 0.
+#
+# Neither is brought up now: that would move the address hako is
 # connected to under the run. NetworkManager applies it when the
 # connection next comes up, at the next boot, as dhcpcd does on older
 # cards.
 task "nm_connection" "lan" {
-  when = host.facts.network == "networkmanager"
+  when = host.facts.network == "networkmanager" && contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection")
   name = var.lan_connection
   up   = false
+  ipv4 {
+    method    = "manual"
+    addresses = [var.static_address]
+    gateway   = var.router
+    dns       = var.dns
+  }
+}
+
+task "nm_connection" "lan_wired" {
+  when        = host.facts.network == "networkmanager" && !contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection")
+  name        = "lan"
+  type        = "ethernet"
+  interface   = [for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface][0] # no lan_connection file and no Ethernet port up: set lan_connection to the profile to edit
+  autoconnect = true
+  up          = false
   ipv4 {
     method    = "manual"
     addresses = [var.static_address]
