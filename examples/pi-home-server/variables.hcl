@@ -60,7 +60,7 @@ variable "lan_iface" {
 variable "lan_connection" {
   type        = string
   default     = "preconfigured"
-  description = "The NetworkManager connection that gets the static address (cards where NetworkManager owns the network); Raspberry Pi Imager names it preconfigured."
+  description = "The saved NetworkManager connection that gets the static address (cards where NetworkManager owns the network); Raspberry Pi Imager names its Wi-Fi one preconfigured. Where its file is not in /etc/NetworkManager/system-connections (a card booted on a cable), the plan saves a connection of its own, lan, on the Ethernet port instead."
 }
 
 variable "static_address" {
