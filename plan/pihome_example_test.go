@@ -86,7 +86,8 @@ func TestPiHomeExamplePicksThePathFromFacts(t *testing.T) {
 
 // On a card booted on a cable, the example's own profile is bound to the
 // Ethernet port NetworkManager brought up (not the PPPoE NIC), before and
-// after the boot that brings it up; with neither a saved lan_connection
+// after the boot that brings it up, and stays there when another port is
+// up too; with neither a saved lan_connection
 // nor an Ethernet port up, the plan fails at the line that says so.
 func TestPiHomeExampleOnACable(t *testing.T) {
 	auto := probe.NMProfile{Name: "Wired connection 1", Type: "ethernet", Device: "eth0", State: "activated",
@@ -103,6 +104,9 @@ func TestPiHomeExampleOnACable(t *testing.T) {
 	}{
 		{"first run", []probe.NMProfile{waiting, usb, auto}},
 		{"after the boot", []probe.NMProfile{usb, own}},
+		// Another port up first in nmcli's list does not move lan.
+		{"another port up", []probe.NMProfile{{Name: "Wired connection 4", Type: "ethernet", Device: "eth3", State: "activated",
+			File: "/run/NetworkManager/system-connections/Wired connection 4.nmconnection"}, usb, own}},
 	} {
 		f := sampleFacts()
 		f.NMConnections = c.profiles

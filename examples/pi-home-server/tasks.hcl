@@ -54,8 +54,10 @@ task "file" "dhcpcd" {
 # - A card booted on a cable has no such file: NetworkManager brought the
 #   Ethernet port up with its automatic "Wired connection 1" (DHCP), which
 #   it keeps in /run only and makes again at each boot. There the plan
-#   saves a profile of its own, "lan", bound to that port (the Ethernet
-#   device a profile is active on, not the PPPoE NIC). At the next boot
+#   saves a profile of its own, "lan", bound to that port: the device
+#   "lan" is up on once it is, else the Ethernet device a profile is up
+#   on (never the PPPoE NIC), so that a second Ethernet port up later
+#   does not move it. At the next boot
 #   NetworkManager brings "lan" up and makes no automatic profile for the
 #   port, since a saved one fits it; were both there (NetworkManager
 #   restarted, a cable plugged in again), "lan" still wins: the automatic
@@ -81,7 +83,7 @@ task "nm_connection" "lan_wired" {
   when        = host.facts.network == "networkmanager" && !contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection")
   name        = "lan"
   type        = "ethernet"
-  interface   = [for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface][0] # no lan_connection file and no Ethernet port up: set lan_connection to the profile to edit
+  interface   = concat([for c in host.facts.nm_connections : c.device if c.name == "lan" && c.state == "activated"], [for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface])[0] # no lan_connection file and no Ethernet port up: set lan_connection to the saved profile to edit
   autoconnect = true
   up          = false
   ipv4 {
