@@ -200,7 +200,8 @@ func TestFactsAskNMCLIWhereNetworkManagerRuns(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "nmcli"), []byte("#!/bin/sh\n"+
 		"[ \"$*\" = '-t -f NAME,UUID,TYPE,DEVICE,STATE,FILENAME connection show' ] || exit 2\n"+
 		"echo 'Wired connection 1:a58f:802-3-ethernet:eth0:activated:/run/NetworkManager/system-connections/Wired connection 1.nmconnection'\n"+
-		"echo 'lan\\:x:1111:802-3-ethernet:::/etc/NetworkManager/system-connections/lan.nmconnection'\n"), 0o755))
+		"echo 'lan\\:x:1111:802-3-ethernet:::/etc/NetworkManager/system-connections/lan.nmconnection'\n"+
+		"echo ' * [a]:2222:802-11-wireless:::'\n"), 0o755))
 	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
 	before, err := Gather(t.Context(), local(), []Request{Facts{}})
 	if err != nil {
@@ -227,6 +228,7 @@ func TestFactsAskNMCLIWhereNetworkManagerRuns(t *testing.T) {
 		{Name: "Wired connection 1", UUID: "a58f", Type: "ethernet", Device: "eth0", State: "activated",
 			File: "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"},
 		{Name: "lan:x", UUID: "1111", Type: "ethernet", File: "/etc/NetworkManager/system-connections/lan.nmconnection", Persistent: true},
+		{Name: " * [a]", UUID: "2222", Type: "wifi"}, // not a glob, spaces kept
 	}
 	if got := a.HostFacts().NMConnections; !slices.Equal(got, want) {
 		t.Errorf("profiles\n got %+v\nwant %+v", got, want)

@@ -364,9 +364,12 @@ hako_facts() {
   [ -z "$_nd" ] || hako_rec "$1" running systemd-networkd
   [ -z "$_dh" ] || hako_rec "$1" running dhcpcd
   if [ -n "$_nm" ] && command -v nmcli >/dev/null 2>&1; then
-    nmcli -t -f NAME,UUID,TYPE,DEVICE,STATE,FILENAME connection show 2>/dev/null | while IFS= read -r _l; do
-      hako_rec "$1" nmcon "$_l"
-    done
+    # Read into a variable and split here: a pipe into `while read` would
+    # start a subshell, one process more.
+    _o=$(nmcli -t -f NAME,UUID,TYPE,DEVICE,STATE,FILENAME connection show 2>/dev/null)
+    _x=$IFS; IFS=$hako_nl; set -f
+    for _l in $_o; do hako_rec "$1" nmcon "$_l"; done
+    IFS=$_x; set +f
   fi
   if [ -x /sbin/ifup ] || [ -x /usr/sbin/ifup ]; then
     for _f in /etc/network/interfaces /etc/network/interfaces.d/*; do
