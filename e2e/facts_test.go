@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,6 +51,8 @@ type factsJSON struct {
 	NetworkStacks map[string]bool `json:"network_stacks"`
 	SSHD          string          `json:"sshd"`
 	UFW           bool            `json:"ufw"`
+	// NMConnections is a pointer, so that null (not an empty list) shows.
+	NMConnections *[]map[string]any `json:"nm_connections"`
 }
 
 // hako facts on real hosts: Debian 12 bookworm, this machine's
@@ -88,7 +91,8 @@ func TestFactsOnRealHosts(t *testing.T) {
 		}
 		if f.OS.ID != "debian" || f.OS.VersionID != "12" || f.OS.Codename != "bookworm" || f.OS.PrettyName != "Debian GNU/Linux 12 (bookworm)" ||
 			f.Arch != strings.TrimSpace(string(arch)) || f.Init != want.init || f.Network != want.network ||
-			f.NetworkStacks["dhcpcd"] != (want.network == "dhcpcd") || f.NetworkStacks["networkmanager"] || f.SSHD != "service" || !f.UFW {
+			f.NetworkStacks["dhcpcd"] != (want.network == "dhcpcd") || f.NetworkStacks["networkmanager"] || f.SSHD != "service" || !f.UFW ||
+			f.NMConnections == nil || len(*f.NMConnections) != 0 {
 			t.Errorf("%s: %+v", h.Name, *f)
 		}
 	}
@@ -143,8 +147,10 @@ task "file" "everyone" {
 }
 
 // On a card as Imager leaves it (NetworkManager running, systemd), the
-// facts say NetworkManager owns the network, and a task for NetworkManager
-// hosts runs while one for dhcpcd hosts does not.
+// facts say NetworkManager owns the network and list its profiles (the
+// saved preconfigured, NetworkManager's own lo in /run), and a task for
+// NetworkManager hosts runs, with them in its content, while one for
+// dhcpcd hosts does not.
 func TestFactsOnNetworkManagerHost(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{Init: testhost.InitNM})
@@ -152,7 +158,7 @@ func TestFactsOnNetworkManagerHost(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "plan.hcl"), factsHost(t, "pi", h)+`
 task "file" "nm" {
   path    = "/etc/hako-nm"
-  content = "${host.facts.network}\n"
+  content = "${host.facts.network}\n${join("\n", sort([for c in host.facts.nm_connections : "${c.name} ${c.type} ${c.device} ${c.persistent}"]))}\n"
   when    = host.facts.network == "networkmanager"
 }
 task "file" "dhcpcd" {
@@ -165,12 +171,46 @@ task "file" "dhcpcd" {
 	mustContain(t, r, `  host.facts.init                             "systemd"`,
 		`  host.facts.network                          "networkmanager"`,
 		`  host.facts.network_stacks.networkmanager    true`)
+	// The profiles, in nmcli's order (the active ones first, in an order
+	// this test does not rely on).
+	uuid := func(name string) string {
+		return strings.TrimSpace(h.Exec(t, "nmcli -g connection.uuid connection show "+name))
+	}
+	want := []string{
+		`name="lo" uuid="` + uuid("lo") + `" type="loopback" device="lo" state="activated" file="/run/NetworkManager/system-connections/lo.nmconnection" persistent=false`,
+		`name="preconfigured" uuid="` + uuid("preconfigured") + `" type="ethernet" device="eth0" state="activated" file="/etc/NetworkManager/system-connections/preconfigured.nmconnection" persistent=true`}
+	if got := nmProfileRows(r.stdout); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+		t.Errorf("hako facts' profiles:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 	apply := hako(t, "apply", dir)
 	mustContain(t, apply, "pi  changed  file.nm", "pi  ok=0 changed=1 failed=0 skipped=0")
 	if apply.code != 0 || strings.Contains(apply.stdout, "file.dhcpcd") {
 		t.Errorf("apply\n%s", apply)
 	}
-	if got := h.Exec(t, "cat /etc/hako-nm"); got != "networkmanager\n" {
+	if got := h.Exec(t, "cat /etc/hako-nm"); got != "networkmanager\nlo loopback lo false\npreconfigured ethernet eth0 true\n" {
 		t.Errorf("/etc/hako-nm: %q", got)
 	}
+}
+
+// nmProfileRows joins the host.facts.nm_connections[N].FIELD rows of a
+// hako facts table into one line per profile, "FIELD=VALUE ...", by N.
+func nmProfileRows(table string) []string {
+	var rows []string
+	for _, l := range strings.Split(table, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(l), "host.facts.nm_connections[")
+		if !ok {
+			continue
+		}
+		var i int
+		var field, value string
+		if n, _ := fmt.Sscanf(rest, "%d].%s", &i, &field); n != 2 {
+			continue
+		}
+		value = strings.TrimSpace(rest[strings.Index(rest, field)+len(field):])
+		for len(rows) <= i {
+			rows = append(rows, "")
+		}
+		rows[i] = strings.TrimSpace(rows[i] + " " + field + "=" + value)
+	}
+	return rows
 }

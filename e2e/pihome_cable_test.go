@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,10 +55,11 @@ func TestPiHomeServerNetworkManagerOnACable(t *testing.T) {
 	if facts.code != 0 {
 		t.Fatalf("facts:\n%s", facts)
 	}
-	mustContain(t, facts, `host.facts.nm_connections[0].name           "Wired connection 1"`,
-		`host.facts.nm_connections[0].device         "eth0"`, `host.facts.nm_connections[0].state          "activated"`,
-		`host.facts.nm_connections[0].file           "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"`,
-		"host.facts.nm_connections[0].persistent     false")
+	uuid := strings.TrimSpace(h.Exec(t, "nmcli -g connection.uuid connection show 'Wired connection 1'"))
+	auto := `name="Wired connection 1" uuid="` + uuid + `" type="ethernet" device="eth0" state="activated" file="/run/NetworkManager/system-connections/Wired connection 1.nmconnection" persistent=false`
+	if got := nmProfileRows(facts.stdout); !slices.Contains(got, auto) || len(got) != 2 {
+		t.Errorf("hako facts' profiles:\n%s\nwant among them:\n%s", strings.Join(got, "\n"), auto)
+	}
 
 	plan := hako(t, append([]string{"plan"}, args()...)...)
 	if plan.code != 0 {
