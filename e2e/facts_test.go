@@ -171,8 +171,7 @@ task "file" "dhcpcd" {
 	mustContain(t, r, `  host.facts.init                             "systemd"`,
 		`  host.facts.network                          "networkmanager"`,
 		`  host.facts.network_stacks.networkmanager    true`)
-	// The profiles, in nmcli's order (the active ones first, in an order
-	// this test does not rely on).
+	// The profiles, in nmcli's order, which this test does not rely on.
 	uuid := func(name string) string {
 		return strings.TrimSpace(h.Exec(t, "nmcli -g connection.uuid connection show "+name))
 	}

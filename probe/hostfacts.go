@@ -35,8 +35,9 @@ type HostFacts struct {
 	// UFW: the ufw command is installed.
 	UFW bool `json:"ufw" cty:"ufw"`
 	// NMConnections are NetworkManager's connection profiles as `nmcli
-	// connection show` lists them (active ones first), read only while
-	// NetworkManager runs: empty, never null, elsewhere. A plan chooses by
+	// connection show` lists them, in its order (which a plan should not
+	// count on), read only while NetworkManager runs: empty, never null,
+	// elsewhere. A plan chooses by
 	// them between a profile the card has (the Wi-Fi one Raspberry Pi Imager
 	// saved) and one of its own (a card booted on a cable has only
 	// NetworkManager's automatic "Wired connection 1", kept in /run).
