@@ -9,12 +9,14 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hako-dev/hako/attrs"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/probe"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // NMConnection manages one NetworkManager connection profile, the keyfile
@@ -30,12 +32,15 @@ type NMConnection struct {
 	iface       string // the interface; for pppoe the NIC the session runs on
 	pppIface    string // pppoe: the PPP interface's name
 	autoconnect *bool
-	ipv4        *nmIPv4
-	username    string // pppoe
-	password    *string
-	ssid        string // wifi
-	psk         *string
-	up          bool
+	// autoconnectPriority: among the profiles that may come up on a device,
+	// NetworkManager brings up the one of highest priority.
+	autoconnectPriority *int
+	ipv4                *nmIPv4
+	username            string // pppoe
+	password            *string
+	ssid                string // wifi
+	psk                 *string
+	up                  bool
 }
 
 // nmIPv4 is the IPv4 addressing of a connection, stated as a whole: an
@@ -71,7 +76,7 @@ func init() {
 		Schema: &hcl.BodySchema{
 			Attributes: []hcl.AttributeSchema{
 				{Name: "name", Required: true}, {Name: "type"}, {Name: "interface"}, {Name: "ppp_interface"},
-				{Name: "autoconnect"}, {Name: "username"}, {Name: "password"}, {Name: "ssid"}, {Name: "psk"}, {Name: "up"},
+				{Name: "autoconnect"}, {Name: "autoconnect_priority"}, {Name: "username"}, {Name: "password"}, {Name: "ssid"}, {Name: "psk"}, {Name: "up"},
 			},
 			Blocks: []hcl.BlockHeaderSchema{{Type: "ipv4"}},
 		},
@@ -112,6 +117,15 @@ func decodeNMConnection(a *attrs.Attrs) Task {
 	if a.Has("autoconnect") {
 		v := a.Bool("autoconnect", true)
 		n.autoconnect = &v
+	}
+	if v, ok := a.Value("autoconnect_priority", cty.Number); ok {
+		bf := v.AsBigFloat()
+		p, acc := bf.Int64()
+		if !bf.IsInt() || acc != 0 || p < -999 || p > 999 {
+			a.AttrErrorf("autoconnect_priority", "Invalid autoconnect priority", "autoconnect_priority must be a whole number from -999 to 999 (NetworkManager's range), got %s.", bf.String())
+		} else {
+			n.autoconnectPriority = new(int(p))
+		}
 	}
 	for _, f := range []string{"username", "ssid"} {
 		if attrs.HasControl(a.String(f)) {
@@ -591,6 +605,10 @@ func (n *NMConnection) wanted(typ, uuid string, fresh bool) []kfGroup {
 			}
 			return base(k, have, want)
 		}
+	}
+	if n.autoconnectPriority != nil {
+		conn.entries = append(conn.entries, kfEntry{"autoconnect-priority", strconv.Itoa(*n.autoconnectPriority)})
+		owned = append(owned, "autoconnect-priority")
 	}
 	conn.owns = func(k string) bool { return slices.Contains(owned, k) }
 	out := []kfGroup{conn}

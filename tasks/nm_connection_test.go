@@ -657,3 +657,39 @@ ipv4 {
 		}
 	}
 }
+
+// autoconnect_priority is connection.autoconnect-priority: written for a
+// new connection, left alone when the keyfile has it, changed when it
+// differs, and refused outside NetworkManager's range or not whole.
+func TestNMConnectionAutoconnectPriority(t *testing.T) {
+	n := mustNM(t, `  name = "lan"
+  type = "ethernet"
+  interface = "eth0"
+  autoconnect = true
+  autoconnect_priority = 10
+`+staticIPv4)
+	c, err := checkNM(t, n, nmHost{}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[connection]\nid=lan\nuuid=" + nmUUID("lan") + "\ntype=ethernet\ninterface-name=eth0\nautoconnect=true\nautoconnect-priority=10\n\n[ethernet]\n\n" +
+		"[ipv4]\nmethod=manual\naddress1=192.168.0.64/24\ngateway=192.168.0.1\ndns=192.168.0.1;9.9.9.9;\n"
+	if got := string(c.Planned.(*NMConnectionPlan).Keyfile); got != want {
+		t.Errorf("keyfile:\n%q\nwant:\n%q", got, want)
+	}
+	after, _ := applyNM(t, n, c, nmHost{})
+	if again, err := checkNM(t, n, after, Env{}); err != nil || again.Changed() {
+		t.Fatalf("second check: %v %+v", err, again)
+	}
+	other := strings.Replace(*after.keyfile, "autoconnect-priority=10", "autoconnect-priority=-999", 1)
+	c, err = checkNM(t, n, nmHost{keyfile: &other}, Env{})
+	if err != nil || !c.Changed() || string(c.Planned.(*NMConnectionPlan).Keyfile) != want {
+		t.Errorf("from -999: %v changed %v\n%s", err, c != nil && c.Changed(), c.Planned.(*NMConnectionPlan).Keyfile)
+	}
+	for _, bad := range []string{"1000", "-1000", "1.5", `"high"`} {
+		_, diags := decodeNM(t, "task \"nm_connection\" \"lan\" {\n  name = \"lan\"\n  autoconnect_priority = "+bad+"\n}\n")
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "autoconnect_priority") {
+			t.Errorf("autoconnect_priority = %s: %v", bad, diags)
+		}
+	}
+}
