@@ -87,7 +87,7 @@ func TestPiHomeServerNetworkManagerOnACable(t *testing.T) {
 		t.Errorf("nmcli connection show lan:\n%s\nwant:\n%s", out, want)
 	}
 	if out := h.Exec(t, "nmcli -t -f connection.type,connection.interface-name,connection.autoconnect,connection.autoconnect-priority connection show lan"); out !=
-		"connection.type:802-3-ethernet\nconnection.interface-name:eth0\nconnection.autoconnect:yes\nconnection.autoconnect-priority:0\n" {
+		"connection.type:802-3-ethernet\nconnection.interface-name:eth0\nconnection.autoconnect:yes\nconnection.autoconnect-priority:10\n" {
 		t.Errorf("nmcli connection show lan:\n%s", out)
 	}
 	// Saved, not brought up: the automatic profile keeps eth0 and the lab
@@ -105,7 +105,7 @@ func TestPiHomeServerNetworkManagerOnACable(t *testing.T) {
 
 	// NetworkManager started again with both profiles in place and eth0
 	// to bring up (its record of eth0's activation in /run removed, as
-	// when the cable comes back): lan (priority 0) is chosen over the
+	// when the cable comes back): lan (priority 10) is chosen over the
 	// automatic profile (-999). eth0 takes the static address: the host is
 	// reached through the harness from here on.
 	h.Exec(t, "set -e; systemctl stop NetworkManager; rm -rf /run/NetworkManager/devices; ip addr flush dev eth0 scope global; "+

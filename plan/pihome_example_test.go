@@ -111,7 +111,7 @@ func TestPiHomeExampleOnACable(t *testing.T) {
 		f := sampleFacts()
 		f.NMConnections = c.profiles
 		keyfile := piHomeKeyfile(t, f, "nm_connection.lan_wired")
-		for _, want := range []string{"id=lan\n", "type=ethernet\n", "interface-name=eth0\n", "autoconnect=true\n",
+		for _, want := range []string{"id=lan\n", "type=ethernet\n", "interface-name=eth0\n", "autoconnect=true\n", "autoconnect-priority=10\n",
 			"method=manual\n", "address1=192.168.0.64/24\n", "gateway=192.168.0.1\n"} {
 			if !strings.Contains(keyfile, want) {
 				t.Errorf("%s: the keyfile lacks %q:\n%s", c.name, want, keyfile)

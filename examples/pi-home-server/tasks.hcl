@@ -61,7 +61,9 @@ task "file" "dhcpcd" {
 #   NetworkManager brings "lan" up and makes no automatic profile for the
 #   port, since a saved one fits it; were both there (NetworkManager
 #   restarted, a cable plugged in again), "lan" still wins: the automatic
-#   profile has autoconnect-priority -999, below any other's default 0.
+#   profile has autoconnect-priority -999, and "lan" has 10, above too
+#   the default 0 of any other profile for the port (such as one netplan
+#   makes at each boot from cloud-init's network settings).
 #
 # Neither is brought up now: that would move the address hako is
 # connected to under the run. NetworkManager applies it when the
@@ -92,6 +94,7 @@ task "nm_connection" "lan_wired" {
     gateway   = var.router
     dns       = var.dns
   }
+  autoconnect_priority = 10
 }
 
 # The firewall goes up before sshd changes: the SSH port is allowed first.
