@@ -195,7 +195,7 @@ func TestErrors(t *testing.T) {
 	for _, c := range generatedCases() {
 		t.Run("generated/"+c.name, func(t *testing.T) {
 			if slowCases[c.name] && raceOn {
-				t.Skip("the race detector slows parsing too much to measure its time")
+				t.Skip("too slow under the race detector; the plain run covers it")
 			}
 			tally.cases++
 			tally.generated++
@@ -216,9 +216,9 @@ func TestErrors(t *testing.T) {
 			if len(o.rendered) > 64<<10 {
 				t.Errorf("%d bytes of diagnostics; the first 2000:\n%.2000s", len(o.rendered), o.rendered)
 			}
-			if took > 30*time.Second {
-				t.Errorf("took %v", took)
-			}
+			// No bound on the time: a timed assertion fails on a loaded
+			// machine, not on slow code. A parse that never ends is still
+			// caught, by go test's own -timeout.
 			t.Logf("%v, %d diagnostics, %d bytes rendered", took.Round(time.Millisecond), len(o.diags), len(o.rendered))
 		})
 	}
@@ -243,9 +243,7 @@ func TestErrors(t *testing.T) {
 			if len(o.rendered) > 64<<10 {
 				t.Errorf("%d bytes of diagnostics", len(o.rendered))
 			}
-			if took := time.Since(start); took > 30*time.Second {
-				t.Errorf("took %v", took)
-			}
+			t.Logf("%v", time.Since(start).Round(time.Millisecond))
 		})
 	}
 	figures.Record(t, "bad plans: %d cases (%d plan files, %d variables files, %d generated inputs), %d panics, %d errors without a position, %d secrets shown, %d with characters a terminal acts on",

@@ -14,7 +14,8 @@ type generatedCase struct {
 	want string // in the rendered diagnostics
 }
 
-// slowCases measure time, which the race detector would spoil.
+// slowCases take seconds to parse, and over a minute under the race
+// detector: the race run skips them, the plain run covers them.
 var slowCases = map[string]bool{"file just under the limit, error at its end": true}
 
 const goodHost = "host \"pi\" {\n  address = \"127.0.0.1\"\n  user    = \"pi\"\n}\n"
