@@ -3,5 +3,5 @@
 package plan
 
 // raceOn: the race detector slows the HCL parser about fifteen times, so
-// the case that measures parsing time at the size limit is skipped.
+// the slow cases (a plan at the size limit) are skipped there.
 const raceOn = true
