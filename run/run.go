@@ -24,7 +24,7 @@ type Options struct {
 	HashKnownHosts bool
 	ConnectTimeout time.Duration
 	CommandTimeout time.Duration // each command's limit (hosts.Config.CommandTimeout)
-	Parallel       int           // hosts at once; default 5
+	Parallel       int           // hosts at once; 0: DefaultParallel
 	// Reprovision names hosts whose changed host key is to be accepted
 	// (reflashed cards).
 	Reprovision map[string]bool
@@ -86,6 +86,47 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 	return h, nil
 }
 
+// MaxDefaultParallel bounds how many hosts are worked on at once when the
+// operator does not say (-parallel). A host in flight costs hako about a
+// quarter of a MiB and, for a no-op run, 10-15 ms of CPU (bench/RESULTS.md,
+// BenchmarkManyHosts); the rest of a host's time is spent waiting for it.
+// 32 hosts that each take 0.3 s (a LAN host's no-op run) keep about one
+// core busy with hako's own work: more in flight would not finish sooner
+// on a laptop, and a slow uplink is filled by fewer.
+const MaxDefaultParallel = 32
+
+// fdsPerHost is what one host in flight holds open at most: its SSH
+// connection, a jump host's connection, or a ProxyCommand's three pipes
+// and its process's pidfd.
+const fdsPerHost = 4
+
+// fdReserve is kept for the rest of the process: standard streams,
+// known_hosts, key and plan files, the agent's socket, Go's runtime.
+const fdReserve = 64
+
+// DefaultParallel is how many of a plan's hosts are worked on at once when
+// Options.Parallel is not set: all of them, up to MaxDefaultParallel, and no
+// more than the open-file limit leaves room for (Go raises the soft
+// RLIMIT_NOFILE to (one below) the hard limit when the program starts; this reads the
+// limit in force).
+func DefaultParallel(hosts int) int {
+	return defaultParallel(hosts, openFileLimit())
+}
+
+// defaultParallel is DefaultParallel with the open-file limit given
+// (0: unknown, no bound from it).
+func defaultParallel(hosts int, nofile uint64) int {
+	n := min(hosts, MaxDefaultParallel)
+	if nofile > 0 {
+		room := 1
+		if nofile > fdReserve+fdsPerHost {
+			room = int(min((nofile-fdReserve)/fdsPerHost, uint64(MaxDefaultParallel)))
+		}
+		n = min(n, room)
+	}
+	return max(n, 1)
+}
+
 // eachHost runs fn for every host, at most Parallel at once, and returns
 // the results in the plan's host order. A panic in fn ends only its host,
 // whose result is then failed(host, the panic as an error).
@@ -93,7 +134,7 @@ func eachHost[R any](ctx context.Context, p *plan.Plan, o Options, fn func(conte
 	failed func(*plan.Host, error) R) []R {
 	n := o.Parallel
 	if n <= 0 {
-		n = 5
+		n = DefaultParallel(len(p.Hosts))
 	}
 	sem := make(chan struct{}, n)
 	out := make([]R, len(p.Hosts))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
+	"github.com/hako-dev/hako/run"
 	"golang.org/x/term"
 )
 
@@ -122,7 +123,8 @@ func newFlagSet(name string, o *options, stderr io.Writer, remote bool) *flag.Fl
 			"limit for connecting to a host (default: ssh_config's ConnectTimeout for the host, else 10s)")
 		fs.DurationVar(&o.commandTimeout, "command-timeout", time.Hour,
 			"limit for each command on a host; one still running then is killed and its task fails (0: no limit; a command task's or handler's timeout replaces it)")
-		fs.IntVar(&o.parallel, "parallel", 5, "hosts worked on at once")
+		fs.IntVar(&o.parallel, "parallel", 0, fmt.Sprintf(
+			"hosts worked on at once (default: all of the plan's hosts, at most %d, fewer when the open-file limit leaves no room)", run.MaxDefaultParallel))
 		o.acceptHostKeys = map[string]string{}
 		fs.Var(fingerprintSet(o.acceptHostKeys), "accept-host-key",
 			"NAME=SHA256:FINGERPRINT: on first contact trust and record exactly this key for host NAME (the fingerprint read on its console), refuse any other (repeatable)")
