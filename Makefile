@@ -1,6 +1,6 @@
-# The two set-up commands of the README. Both run as root: test hosts live
-# in network namespaces.
-.PHONY: demo test build
+# The set-up commands of the README. They run as root: test hosts live in
+# network namespaces.
+.PHONY: demo test build bench
 
 demo:
 	bash scripts/demo.sh
@@ -10,3 +10,7 @@ test:
 
 build:
 	go build -o bin/hako ./cmd/hako
+
+# Times hako against OpenSSH on test hosts and writes bench/RESULTS.md.
+bench:
+	bash scripts/bench.sh

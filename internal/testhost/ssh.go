@@ -237,3 +237,12 @@ func writeKeyPair(dir, comment string) (KeyPair, error) {
 	}
 	return k, os.WriteFile(k.Private+".pub", []byte(k.Public+"\n"), 0o644)
 }
+
+// SSHCommand is the OpenSSH `ssh` command that SSH runs, not yet started:
+// for callers that time it or run many at once.
+func (h *Host) SSHCommand(t testing.TB, cmd string) *exec.Cmd {
+	t.Helper()
+	c := exec.Command("ssh", h.sshArgs(h.KnownHostsFile(t), cmd)...)
+	c.Env = withoutAgent(os.Environ())
+	return c
+}

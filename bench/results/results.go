@@ -1,0 +1,102 @@
+// Package results is the record bench/ writes of each case it measured,
+// and the table `make bench` makes of them (bench/RESULTS.md).
+package results
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Result is one case: hako's median time, and the floor it is held
+// against (OpenSSH's `ssh host true`, or to all hosts at once) measured in
+// the same run, so that the machine's load weighs on both.
+type Result struct {
+	Case   string        `json:"case"`
+	Hako   time.Duration `json:"hako_ns"`
+	Floor  time.Duration `json:"floor_ns,omitempty"` // 0: no floor for this case
+	Target string        `json:"target,omitempty"`   // the goal, as "≤ 1.0x"
+	Met    *bool         `json:"met,omitempty"`      // whether Target is met; nil: no target
+	Extra  string        `json:"extra,omitempty"`    // other figures (counts, per host costs)
+}
+
+// Read reads the results r holds, one JSON object a line.
+func Read(r io.Reader) ([]Result, error) {
+	var out []Result
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var res Result
+		if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, res)
+	}
+	return out, sc.Err()
+}
+
+// Machine describes this machine: CPU model, cores, kernel.
+func Machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := runtime.GOOS
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel += " " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%s, %d cores, %s, %s", model, runtime.NumCPU(), kernel, runtime.Version())
+}
+
+// Write writes the Markdown table of rs, with when and where they were
+// measured and notes (one paragraph each) after it.
+func Write(w io.Writer, when time.Time, machine string, rs []Result, notes []string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# bench results\n\nWritten by `make bench` on %s.\n\nMachine: %s.\n\n", when.UTC().Format("2006-01-02 15:04 MST"), machine)
+	b.WriteString("| case | hako (median) | floor (median) | ratio | target | met | other figures |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		floor, ratio := "–", "–"
+		if r.Floor > 0 {
+			floor = ms(r.Floor)
+			ratio = fmt.Sprintf("%.2fx", float64(r.Hako)/float64(r.Floor))
+		}
+		met := "–"
+		if r.Met != nil {
+			met = map[bool]string{true: "yes", false: "**no**"}[*r.Met]
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(r.Case), ms(r.Hako), floor, ratio, cell(or(r.Target, "–")), met, cell(or(r.Extra, "")))
+	}
+	for _, n := range notes {
+		fmt.Fprintf(&b, "\n%s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ms(d time.Duration) string {
+	if d >= 10*time.Second {
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%d ms", d.Round(time.Millisecond).Milliseconds())
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

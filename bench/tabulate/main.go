@@ -1,0 +1,63 @@
+// Command tabulate writes bench/RESULTS.md from the results the bench/
+// benchmarks recorded (HAKO_BENCH_RESULTS): the date, this machine, and a
+// table of medians and ratios, then what was not measured.
+//
+//	go run ./bench/tabulate -in results.jsonl -out bench/RESULTS.md
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hako-dev/hako/bench/results"
+)
+
+// notes follow the table: what the table cannot say by itself.
+var notes = []string{
+	"Medians of the rounds of each case (HAKO_BENCH_ROUNDS); the floor of each case is measured in the same run, " +
+		"rounds interleaved with hako's, so that the machine's load weighs on both. The machine is shared: its CPUs " +
+		"also run other work during the run, which makes absolute times vary from run to run; the ratios vary less.",
+	"The in-process hosts are SSH servers inside the benchmark's own process (no systemd on them, like the lite " +
+		"test hosts); their time is mostly the shell commands they run for hako on this machine's CPUs, so their wall " +
+		"times say little. hako's own cost is read from the kernel for the hako process alone: per host is what N " +
+		"hosts cost over one host, divided by N-1 (CPU: user + system time; memory: peak resident set size).",
+	"Not measured by bench/: the no-op and first apply of examples/pi-home-server, the first apply of 200 file " +
+		"tasks, and Ansible running the same setup (Debian's `ansible` package as a peer); their targets are " +
+		"neither met nor missed here.",
+}
+
+func main() {
+	in := flag.String("in", "", "results file, one JSON object a line")
+	out := flag.String("out", "bench/RESULTS.md", "Markdown file to write")
+	flag.Parse()
+	if err := run(*in, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "tabulate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(in, out string) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rs, err := results.Read(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
+	if len(rs) == 0 {
+		return fmt.Errorf("%s: no results", in)
+	}
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := results.Write(w, time.Now(), results.Machine(), rs, notes); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
