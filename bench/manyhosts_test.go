@@ -20,7 +20,7 @@ import (
 
 // BenchmarkManyHosts measures what hako itself costs per host: it runs the
 // hako binary against HAKO_BENCH_HOSTS (200,1000 by default) in-process SSH
-// servers of this benchmark (strict known_hosts, one directory and one
+// servers of this benchmark, HAKO_BENCH_PARALLEL at once (default: hako's) (strict known_hosts, one directory and one
 // file task a host), and reads the CPU time and peak memory of the hako
 // process alone from the kernel (wait4's rusage): the servers' work, and
 // the shell commands they run for hako, are this process's and its
@@ -51,7 +51,7 @@ func BenchmarkManyHosts(b *testing.B) {
 			fmt.Printf("%d hosts, no-op apply: %v wall, hako %v CPU, peak RSS %.1f MiB (one host: %v CPU, %.1f MiB); per host: %.2f ms CPU, %.3f MiB\n",
 				n, noop.wall.Round(time.Millisecond), noop.cpu.Round(time.Millisecond), float64(noop.maxRSS)/(1<<20),
 				one.cpu.Round(time.Millisecond), float64(one.maxRSS)/(1<<20), cpu, mem)
-			record(b, Result{Case: fmt.Sprintf("%d in-process hosts, no-op apply (default -parallel)", n),
+			record(b, Result{Case: fmt.Sprintf("%d in-process hosts, no-op apply, -parallel %s", n, cmp.Or(os.Getenv("HAKO_BENCH_PARALLEL"), "default (32)")),
 				Hako: noop.wall, Extra: fmt.Sprintf("hako per host: %.2f ms CPU, %.3f MiB peak RSS", cpu, mem)})
 		})
 	}
@@ -109,7 +109,11 @@ task "file" "conf" {
 	// The servers answer slowly while hundreds of hosts start at once on
 	// a loaded machine; that is their cost, not hako's.
 	apply := func() hakoCost {
-		cmd := exec.Command(bin, "apply", "-connect-timeout", "2m", "-F", "/dev/null", planDir)
+		args := []string{"apply", "-connect-timeout", "2m", "-F", "/dev/null", planDir}
+		if p := os.Getenv("HAKO_BENCH_PARALLEL"); p != "" {
+			args = append(args, "-parallel", p)
+		}
+		cmd := exec.Command(bin, args...)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		wall := time.Since(start)

@@ -78,6 +78,26 @@ func Write(w io.Writer, when time.Time, machine string, rs []Result, notes []str
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(r.Case), ms(r.Hako), floor, ratio, cell(or(r.Target, "–")), met, cell(or(r.Extra, "")))
 	}
+	var met, missed []string
+	for _, r := range rs {
+		if r.Met == nil {
+			continue
+		}
+		ratio := float64(r.Hako) / float64(r.Floor)
+		if *r.Met {
+			met = append(met, fmt.Sprintf("%s (%.2fx, target %s)", r.Case, ratio, r.Target))
+			continue
+		}
+		by := ""
+		var max float64
+		if _, err := fmt.Sscanf(r.Target, "≤ %fx", &max); err == nil && max > 0 {
+			by = fmt.Sprintf(": %.2fx, %.0f%% over", ratio, (ratio/max-1)*100)
+		}
+		missed = append(missed, fmt.Sprintf("%s (target %s%s)", r.Case, r.Target, by))
+	}
+	if len(met)+len(missed) > 0 {
+		fmt.Fprintf(&b, "\nTargets met: %s.\n\nTargets not met: %s.\n", list(met), list(missed))
+	}
 	for _, n := range notes {
 		fmt.Fprintf(&b, "\n%s\n", n)
 	}
@@ -99,4 +119,11 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+func list(items []string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	return strings.Join(items, "; ")
 }

@@ -35,6 +35,8 @@ func TestReadWrite(t *testing.T) {
 		`| a \| b | 150 ms | 300 ms | 0.50x | ≤ 0.6x | yes |  |`,
 		"| c | 12.0 s | 4000 ms | 3.00x | ≤ 2.0x | **no** | x |",
 		"| d | 5000 ms | – | – | – | – |  |",
+		"\nTargets met: a | b (0.50x, target ≤ 0.6x).\n",
+		"\nTargets not met: c (target ≤ 2.0x: 3.00x, 50% over).\n",
 		"\na note\n",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -23,6 +23,11 @@ var notes = []string{
 		"test hosts); their time is mostly the shell commands they run for hako on this machine's CPUs, so their wall " +
 		"times say little. hako's own cost is read from the kernel for the hako process alone: per host is what N " +
 		"hosts cost over one host, divided by N-1 (CPU: user + system time; memory: peak resident set size).",
+	"The test hosts all run on this machine: in the many-hosts case their sshd and the processes each host's " +
+		"probe starts (the file cases' last column counts them for one host) share the machine's CPUs with hako " +
+		"and with each other, while the floor's `ssh true` starts a few processes a host. hako's own CPU per host " +
+		"(the in-process case) is a small part of that wall time; on separate machines the hosts' work would " +
+		"run side by side.",
 	"Not measured by bench/: the no-op and first apply of examples/pi-home-server, the first apply of 200 file " +
 		"tasks, and Ansible running the same setup (Debian's `ansible` package as a peer); their targets are " +
 		"neither met nor missed here.",
