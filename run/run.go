@@ -87,12 +87,12 @@ func (o Options) dial(ctx context.Context, cfg hosts.Config) (hosts.Host, error)
 }
 
 // MaxDefaultParallel bounds how many hosts are worked on at once when the
-// operator does not say (-parallel). A host in flight costs hako about a
-// quarter of a MiB and, for a no-op run, 10-15 ms of CPU (bench/RESULTS.md,
-// BenchmarkManyHosts); the rest of a host's time is spent waiting for it.
-// 32 hosts that each take 0.3 s (a LAN host's no-op run) keep about one
-// core busy with hako's own work: more in flight would not finish sooner
-// on a laptop, and a slow uplink is filled by fewer.
+// operator does not say (-parallel). A host in flight costs hako about
+// 0.3 MiB and, for a no-op run, 9-14 ms of CPU (BenchmarkManyHosts in
+// bench/); the rest of a host's time is spent waiting for it. 32 hosts that
+// each take 0.3 s (a LAN host's no-op run) keep about 1.5 cores busy with
+// hako's own work: more in flight would not finish sooner on a laptop, and
+// a slow uplink is filled by fewer.
 const MaxDefaultParallel = 32
 
 // fdsPerHost is what one host in flight holds open at most: its SSH
