@@ -238,6 +238,31 @@ func isTempSuffix(s string) bool {
 	return true
 }
 
+// RealDir asks where a folder really is: its path with every symlink on
+// the way resolved (as the kernel resolves it when a file in it is
+// written), or, for a folder that does not exist, the real path of the
+// nearest folder above it that does, followed by the missing rest. Two
+// paths that name the same place through a symlink have the same answer.
+type RealDir struct{ Path string }
+
+func (r RealDir) Call() (Func, []string) { return batch("hako_realdirs", r.Path) }
+func (r RealDir) Describe() string {
+	return describePath("the folder probe (real path)", r.Path, false)
+}
+
+// Decode: the real path, "" when the host could not tell.
+func (r RealDir) Decode(recs []Record) (any, error) {
+	switch rec := recs[0]; {
+	case len(recs) != 1:
+		return "", badField(recs[1])
+	case rec.Field == "unknown":
+		return "", nil
+	case rec.Field != "real" || !path.IsAbs(string(rec.Value)):
+		return "", badField(rec)
+	}
+	return path.Clean(string(recs[0].Value)), nil
+}
+
 // Endpoint asks how the host sees this connection; the answer is a
 // hosts.Endpoint, zero for a local host or an unreadable value.
 type Endpoint struct{}

@@ -66,6 +66,8 @@ func Fresh(r Request) any {
 		return CmdOutput{ExitCode: 1}
 	case Leftovers:
 		return LeftoverFiles{Dir: r.Dir}
+	case RealDir:
+		return r.Path
 	case Endpoint:
 		return hosts.Endpoint{}
 	case Login:

@@ -2,7 +2,7 @@
 // one protocol between the shell on the host and Go, owned here.
 //
 // A caller asks for facts by Go type (Stat, File, Exit, Output, Leftovers,
-// Endpoint, Login, Account, Unit, Packages, NetDevices, Configs, Facts, or a type
+// RealDir, Endpoint, Login, Account, Unit, Packages, NetDevices, Configs, Facts, or a type
 // of another package that implements Request, such as guard.Pending). Script
 // turns all requests of a host into one shell script, run in one round trip:
 // identical requests (from several tasks and preflight) are asked once.

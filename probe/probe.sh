@@ -234,6 +234,36 @@ hako_leftovers_in() {
   )
 }
 
+# hako_realdirs INDEX DIR ...: the real path of each DIR (cd -P resolves
+# every symlink on the way, as a write in the folder would, and sets PWD
+# to the result), or, for a DIR that does not exist, that of the nearest
+# folder above it that does, followed by the missing rest ("unknown"
+# when that is not known). One subshell for all, whose cd does not leak into
+# the script.
+hako_realdirs() {
+  (
+    while [ $# -ge 2 ]; do
+      _p=$2; _s=
+      while ! cd -P -- "$_p" 2>/dev/null; do
+        case $_p in
+        /*/*) _s=/${_p##*/}$_s; _p=${_p%/*} ;;
+        /?*) _s=$_p$_s; _p=/ ;;
+        *) _p=; break ;;
+        esac
+      done
+      # The first missing name must be missing indeed: a dangling link,
+      # a file or a folder cd may not enter leaves where it leads unknown.
+      _f=${_s#/}; _f=${_f%%/*}
+      if [ -n "$_f" ] && { [ -e "$_p/$_f" ] || [ -L "$_p/$_f" ]; }; then _p=; fi
+      case $_p in
+      '') hako_rec "$1" unknown "" ;;
+      *) _r=${PWD%/}$_s; hako_rec "$1" real "${_r:-/}" ;;
+      esac
+      shift 2
+    done
+  )
+}
+
 # hako_endpoint INDEX: how the host sees this connection (sshd sets
 # SSH_CONNECTION; hosts passes it through sudo as HAKO_SSH_CONNECTION),
 # which is more than the client knows behind NAT.
