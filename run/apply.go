@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
+	"github.com/hako-dev/hako/probe"
 	"github.com/hako-dev/hako/tasks"
 )
 
@@ -166,25 +168,63 @@ type hostApply struct {
 	counted map[*plan.Step]Status
 	// moves are the address moves of the applied changes, made last.
 	moves []addressMove
+
+	// The state of one pass over the tasks (runTasks):
+	// cur holds the host's latest answers to every probe asked so far.
+	cur *tasks.State
+	// checks are the tasks' checks made so far; a task without one is
+	// checked against cur when its turn comes.
+	checks map[*plan.Step]checked
+	// stale are the later tasks whose check (or cur's answers to their
+	// probes) an applied change may have made wrong (see affects): they
+	// are asked again before they run.
+	stale map[*plan.Step]bool
+	// pending are the changed tasks not yet re-checked; out are the
+	// results not yet reported, in plan order, which wait for the
+	// re-checks of the pending tasks among them.
+	pending []pendingCheck
+	out     []Result
+	// afterTasks is cur after the last re-check of a pass, which answers
+	// the probes of the handlers due then too (nil: none made).
+	afterTasks *tasks.State
+	refreshErr error // why the last refresh failed
+}
+
+// pendingCheck is a changed task waiting for its re-check: out[at] is its
+// result, c the change it applied.
+type pendingCheck struct {
+	at   int
+	step *plan.Step
+	c    *tasks.Change
 }
 
 // runTasks applies the tasks in order. first are the tasks' checks
-// against state, when the survey made them (nil: check here). After a
-// change it probes again, in the same round trip, the changed task (to
-// prove it converged) and every later task (whose state the change may
-// have touched), and checks those against the new state.
+// against state, when the survey made them (nil: check here, against
+// state).
+//
+// A first apply must not cost a round trip per changed task. So a check
+// stands until a change applied since may have affected what it read
+// (affects); only then are the later tasks so affected asked again, all
+// in one round trip, before the first of them runs. And a changed task is
+// re-checked (proving that Apply converged: a task still planning a
+// change fails as not idempotent) in one round trip with the others
+// waiting, and with those asked again, at the latest before the end, and
+// earlier when a later task that changes may touch what it reads (it
+// would then be judged on that task's effect, not its own), or at once
+// when it is a change that can cut hako off (mustVerifyNow).
 func (a *hostApply) runTasks(ctx context.Context, state *tasks.State, first map[*plan.Step]checked) {
+	a.cur, a.checks, a.stale, a.pending, a.out = state, map[*plan.Step]checked{}, map[*plan.Step]bool{}, nil, nil
+	for s, c := range first {
+		a.checks[s] = c
+	}
 	for i, s := range a.host.Steps {
 		if a.failed {
-			a.report(Result{Step: s, Status: Skipped})
+			a.queue(Result{Step: s, Status: Skipped})
 			continue
 		}
 		start := time.Now()
-		r, next := a.applyStep(ctx, s, state, first, a.host.Steps[i:])
+		r := a.applyStep(ctx, i, s)
 		r.Duration = time.Since(start)
-		if next != nil {
-			state, first = next, nil
-		}
 		if r.Applied {
 			if s.AlwaysRuns() {
 				a.ran[s] = true
@@ -193,66 +233,190 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State, first map[
 				a.notify(hn)
 			}
 		}
-		a.failed = r.Status == Failed
-		if a.failed {
-			a.failedTask = s.Task.Address()
+		if r.Status == Failed && !a.failed {
+			a.failed, a.failedTask = true, s.Task.Address()
 		}
-		a.report(r)
+		verify := r.Status == Changed && !s.AlwaysRuns()
+		if verify {
+			a.pending = append(a.pending, pendingCheck{at: len(a.out), step: s, c: r.Change})
+		}
+		a.queue(r)
+		if verify && mustVerifyNow(s, a.conn.env(a.host, a.cur)) {
+			a.refresh(ctx, i+1, nil)
+		}
 	}
+	if len(a.pending) > 0 {
+		// The handlers' probes go with the last re-checks: they run
+		// next, against the host as the tasks left it.
+		if a.refresh(ctx, len(a.host.Steps), probesOf(a.dueHandlers())) {
+			a.afterTasks = a.cur
+		}
+	}
+	a.flush()
 }
 
-func (a *hostApply) applyStep(ctx context.Context, s *plan.Step, state *tasks.State, first map[*plan.Step]checked,
-	rest []*plan.Step) (Result, *tasks.State) {
+// mustVerifyNow: a change that can cut hako off (tasks.Cutter), or whose
+// result is compared with what the lockout checks judged
+// (tasks.FinalChecker), is re-checked before the next task runs, as the
+// lockout checks judged the plan's change and not whatever else the host
+// got: a later task, and the handlers that restart services, must not run
+// over SSH, firewall, network or sudo configuration that was not proved,
+// and a failure there stops the run before anything more changes.
+func mustVerifyNow(s *plan.Step, env tasks.Env) bool {
+	if _, ok := s.Task.(tasks.FinalChecker); ok {
+		return true
+	}
+	c, ok := s.Task.(tasks.Cutter)
+	return ok && c.Cuts(env) != 0
+}
+
+// applyStep checks s (i is its place) and applies its change, if any. A
+// changed task's result is Changed here; the run re-checks it later.
+func (a *hostApply) applyStep(ctx context.Context, i int, s *plan.Step) Result {
 	r := Result{Step: s}
 	if a.ran[s] {
 		r.Status = OK // it ran in this apply already
-		return r, nil
+		return r
 	}
-	// The survey's check stands when nothing changed since: it refused
-	// nothing that stands, or the run would not have got here.
-	fc, surveyed := first[s]
-	c, err := fc.change, fc.err
-	if !surveyed {
-		c, err = a.recheck(s, state)
-	}
-	r.Change = c
-	if err != nil {
-		r.Status, r.Err = Failed, err
-		return r, nil
-	}
-	if !c.Changed() {
-		r.Status = OK
-		return r, nil
-	}
-	if err := apply(ctx, a.host.Name, s, a.conn, c); err != nil {
-		r.Status, r.Err = Failed, err
-		return r, nil
-	}
-	r.Status, r.Applied = Changed, true
-	a.noteMove(s, c)
-	if len(rest) == 0 && s.AlwaysRuns() {
-		return r, nil
-	}
-	next, err := a.conn.gather(ctx, probesOf(rest))
-	if err != nil {
-		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
-		return r, nil
-	}
-	if s.AlwaysRuns() {
-		return r, next
-	}
-	after, err := a.recheck(s, next)
-	switch {
-	case err != nil:
-		r.Status, r.Err = Failed, fmt.Errorf("checking the result: %w", err)
-	case after.Changed():
-		r.Status, r.Err = Failed, notIdempotent(after)
-	default:
-		if err := checkFinal(a.host.Name, s, c, next); err != nil {
-			r.Status, r.Err = Failed, err
+	if a.stale[s] {
+		answered := a.refresh(ctx, i, nil)
+		switch {
+		case a.failed: // a re-check of an earlier task failed
+			r.Status = Skipped
+			return r
+		case !answered:
+			r.Status, r.Err = Failed, fmt.Errorf("checking the host again after the changes before this task: %w", a.refreshErr)
+			return r
 		}
 	}
-	return r, next
+	fc, known := a.checks[s]
+	if !known {
+		fc.change, fc.err = a.recheck(s, a.cur)
+	}
+	r.Change = fc.change
+	if fc.err != nil {
+		r.Status, r.Err = Failed, fc.err
+		return r
+	}
+	if !fc.change.Changed() {
+		r.Status = OK
+		return r
+	}
+	e := effectOf(s, a.cur)
+	if slices.ContainsFunc(a.pending, func(p pendingCheck) bool { return affects(e, p.step, a.cur) }) {
+		// This change may touch what a changed task reads: that task is
+		// judged on its own effect first.
+		a.refresh(ctx, i+1, nil)
+		if a.failed {
+			r.Status = Skipped
+			return r
+		}
+	}
+	if err := apply(ctx, a.host.Name, s, a.conn, fc.change); err != nil {
+		r.Status, r.Err = Failed, err
+		return r
+	}
+	r.Status, r.Applied = Changed, true
+	a.noteMove(s, fc.change)
+	for _, t := range a.host.Steps[i+1:] {
+		if !a.stale[t] && affects(e, t, a.cur) {
+			a.stale[t] = true
+		}
+	}
+	return r
+}
+
+// refresh asks the host, in one round trip, for the probes of the pending
+// changed tasks, of the stale tasks from the i-th on, and extra; then
+// re-checks the pending tasks (each fails if it still plans a change, or
+// if the host differs from what it predicted) and checks the stale ones
+// again. It reports whether the host answered (else refreshErr says why,
+// and the pending tasks failed).
+func (a *hostApply) refresh(ctx context.Context, i int, extra []tasks.Probe) bool {
+	var ask []*plan.Step
+	for _, p := range a.pending {
+		ask = append(ask, p.step)
+	}
+	var stale []*plan.Step
+	for _, t := range a.host.Steps[i:] {
+		if a.stale[t] {
+			stale = append(stale, t)
+		}
+	}
+	ask = append(ask, stale...)
+	st, err := a.conn.gather(ctx, append(stepProbes(a.host.Steps, ask), extra...))
+	pending := a.pending
+	a.pending = nil
+	a.refreshErr = err
+	if err != nil {
+		for _, p := range pending {
+			a.verified(p, fmt.Errorf("checking the result: %w", err))
+		}
+		a.flush()
+		return false
+	}
+	merged := tasks.NewState(probe.NewAnswers())
+	merged.Answers.Add(a.cur.Answers)
+	merged.Answers.Add(st.Answers)
+	merged.Endpoint = st.Endpoint
+	a.cur = merged
+	for _, p := range pending {
+		after, err := a.recheck(p.step, a.cur)
+		switch {
+		case err != nil:
+			err = fmt.Errorf("checking the result: %w", err)
+		case after.Changed():
+			err = notIdempotent(after)
+		default:
+			err = checkFinal(a.host.Name, p.step, p.c, a.cur)
+		}
+		a.verified(p, err)
+	}
+	for _, t := range stale {
+		delete(a.stale, t)
+		c, err := a.recheck(t, a.cur)
+		a.checks[t] = checked{c, err}
+	}
+	a.flush()
+	return true
+}
+
+// verified records a pending task's re-check: err fails the task (and the
+// run on the host).
+func (a *hostApply) verified(p pendingCheck, err error) {
+	if err == nil {
+		return
+	}
+	r := &a.out[p.at]
+	r.Status, r.Err = Failed, err
+	if !a.failed {
+		a.failed, a.failedTask = true, p.step.Task.Address()
+	}
+}
+
+// queue reports r once the results before it and it are final: at once,
+// unless a changed task among them waits for its re-check.
+func (a *hostApply) queue(r Result) {
+	a.out = append(a.out, r)
+	if len(a.pending) == 0 {
+		a.flush()
+	}
+}
+
+// flush reports the results held, in plan order; those of pending tasks
+// stay, with all after them.
+func (a *hostApply) flush() {
+	n := len(a.out)
+	if len(a.pending) > 0 {
+		n = a.pending[0].at
+	}
+	for _, r := range a.out[:n] {
+		a.report(r)
+	}
+	a.out = a.out[n:]
+	for i := range a.pending {
+		a.pending[i].at -= n
+	}
 }
 
 func notIdempotent(after *tasks.Change) error {
@@ -294,13 +458,9 @@ func (a *hostApply) notify(name string) {
 // after a failed task: a changed config must not be left without its
 // restart.
 func (a *hostApply) runHandlers(ctx context.Context) {
-	var due []*plan.Step
-	for _, name := range a.host.Order {
-		if a.notified[name] {
-			due = append(due, a.host.Handlers[name])
-		}
-	}
+	due := a.dueHandlers()
 	if len(due) == 0 {
+		a.afterTasks = nil
 		return
 	}
 	a.notified = nil // each notification runs its handler once
@@ -319,8 +479,9 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 		a.recap.HandlersAfterFailure = true
 		a.rep.Note(a.host.Name, "a task failed; running the handlers of the tasks that changed anyway")
 	}
-	var state *tasks.State
-	if ps := probesOf(due); len(ps) > 0 {
+	state := a.afterTasks // the last re-checks asked the handlers' probes too
+	a.afterTasks = nil
+	if ps := probesOf(due); len(ps) > 0 && state == nil {
 		var err error
 		if state, err = a.conn.gather(ctx, ps); err != nil {
 			for _, s := range due {
@@ -347,6 +508,17 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 		r.Duration = time.Since(start)
 		a.report(r)
 	}
+}
+
+// dueHandlers are the notified handlers, in declaration order.
+func (a *hostApply) dueHandlers() []*plan.Step {
+	var due []*plan.Step
+	for _, name := range a.host.Order {
+		if a.notified[name] {
+			due = append(due, a.host.Handlers[name])
+		}
+	}
+	return due
 }
 
 func (a *hostApply) report(r Result) {

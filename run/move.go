@@ -169,7 +169,7 @@ func (a *hostApply) convergeAgain(ctx context.Context) {
 	if a.failed {
 		return
 	}
-	state, err := a.conn.gather(ctx, probesOf(a.host.Steps))
+	state, err := a.conn.gather(ctx, stepProbes(a.host.Steps, a.host.Steps))
 	if err != nil {
 		a.failHost(fmt.Errorf("checking the host over the new SSH path: %w", err))
 		return

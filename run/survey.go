@@ -53,7 +53,7 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 			return nil, err
 		}
 	}
-	state, err := conn.gatherKnown(ctx, known, append(probesOf(h.Steps), preflight.Probes(h)...))
+	state, err := conn.gatherKnown(ctx, known, append(stepProbes(h.Steps, h.Steps), preflight.Probes(h)...))
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)

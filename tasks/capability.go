@@ -66,6 +66,21 @@ type PathWriter interface {
 	WrittenPaths() []string
 }
 
+// Confined is a PathWriter whose Apply changes nothing on the host but
+// its WrittenPaths: no command run, no service told, no user added. After
+// such a task changes, apply keeps the checks of the later tasks that
+// read none of these paths (and asks the host again only for those that
+// do); after any other task changes, every later task is checked again
+// (run/effects.go). A kind that is not sure must not implement it, or
+// return false.
+type Confined interface {
+	PathWriter
+	// Confined reports whether this task's Apply is confined to its
+	// paths, and whether it may also create missing folders above them
+	// (as mkdir -p does).
+	Confined() (confined, createsFolders bool)
+}
+
 // FolderUser is a task that writes into a folder it does not create
 // (NeedsFolder, an absolute clean path). When the folder is missing on the
 // host, plan fails the task unless an earlier task may create it: one that

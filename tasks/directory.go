@@ -37,6 +37,10 @@ func (d *Directory) Address() Address { return d.addr }
 // WrittenPaths: the folder (its mode and owner).
 func (d *Directory) WrittenPaths() []string { return []string{d.path} }
 
+// Confined: the folder, and the missing folders above it, which Apply
+// creates.
+func (d *Directory) Confined() (confined, createsFolders bool) { return true, true }
+
 // Cuts: what a folder at this path can cut, by where it is (sshd refuses
 // keys and configuration under a folder others can write).
 func (d *Directory) Cuts(Env) Cuts { return PathCuts(d.path) }

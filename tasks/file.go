@@ -108,6 +108,10 @@ func (f *File) PlannedContent() (content []byte, sensitive bool) { return f.cont
 // WrittenPaths: the file.
 func (f *File) WrittenPaths() []string { return []string{f.path} }
 
+// Confined: the write changes the file alone (its folder must exist),
+// unless a validate command runs, which may do anything.
+func (f *File) Confined() (confined, createsFolders bool) { return f.validate == "", false }
+
 // Cuts: what a file at this path can cut, by where it is.
 func (f *File) Cuts(Env) Cuts { return PathCuts(f.path) }
 

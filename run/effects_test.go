@@ -1,0 +1,181 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// applyLocal applies src (ROOT: a fresh folder, made first by setup) to
+// this machine and returns the recorder and the round trips its probes
+// took (the -v count).
+func applyLocal(t *testing.T, src string, setup func(root string)) (*recorder, int, string) {
+	t.Helper()
+	p, root := localPlan(t, src)
+	if setup != nil {
+		setup(root)
+	}
+	o := localOpts
+	o.Verbose = true
+	rec := &recorder{}
+	Apply(context.Background(), p, o, rec)
+	trips := -1
+	for _, n := range rec.notes {
+		if m := regexp.MustCompile(`^probe: (\d+) round trips?`).FindStringSubmatch(n); m != nil {
+			fmt.Sscan(m[1], &trips)
+		}
+	}
+	if trips < 0 {
+		t.Fatalf("no probe count in the notes %v", rec.notes)
+	}
+	return rec, trips, root
+}
+
+// A first apply of many file tasks in a folder a directory task makes
+// costs the same round trips whatever their number: the survey, one to
+// check the files again after the folder came, and one to re-check every
+// changed task at the end.
+func TestFirstApplyRoundTripsAreConstant(t *testing.T) {
+	trips := map[int]int{}
+	for _, n := range []int{3, 40} {
+		var b strings.Builder
+		b.WriteString("task \"directory\" \"d\" {\n  path = \"ROOT/d\"\n}\n")
+		for i := range n {
+			fmt.Fprintf(&b, "task \"file\" \"f%d\" {\n  path    = \"ROOT/d/f%d\"\n  content = \"%d\\n\"\n}\n", i, i, i)
+		}
+		rec, got, root := applyLocal(t, b.String(), nil)
+		want := "directory.d=changed" + strings.Repeat(" file.f=changed", n)
+		if s := regexp.MustCompile(`f\d+=`).ReplaceAllString(rec.statuses(), "f="); s != want {
+			t.Fatalf("%d files: statuses %s", n, rec.statuses())
+		}
+		for i := range n {
+			if b, err := os.ReadFile(filepath.Join(root, "d", fmt.Sprintf("f%d", i))); err != nil || string(b) != fmt.Sprintf("%d\n", i) {
+				t.Fatalf("f%d: %q %v", i, b, err)
+			}
+		}
+		trips[n] = got
+	}
+	if trips[3] != 3 || trips[40] != 3 {
+		t.Errorf("round trips: %v, want 3 for any number of files", trips)
+	}
+}
+
+// A later task is checked against what the earlier changes made, when they
+// may have touched what it reads: the same file under its own name and
+// through a symlinked folder, a folder made through a symlink, what a
+// command made; two tasks that disagree each converge in turn.
+func TestLaterChecksSeeEarlierChangesByPath(t *testing.T) {
+	link := func(root string) {
+		if err := os.Mkdir(filepath.Join(root, "real"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join(root, "real"), filepath.Join(root, "link")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name, src string
+		setup     func(string)
+		want      string
+		file      string // ROOT-relative path, and content it ends with
+		content   string
+	}{
+		{name: "same path", src: `
+task "file" "a" {
+  path    = "ROOT/f"
+  content = "x\n"
+}
+task "file" "b" {
+  path    = "ROOT/f"
+  content = "x\n"
+}`, want: "file.a=changed file.b=ok", file: "f", content: "x\n"},
+		{name: "through a symlink", setup: link, src: `
+task "file" "a" {
+  path    = "ROOT/link/f"
+  content = "x\n"
+}
+task "file" "b" {
+  path    = "ROOT/real/f"
+  content = "x\n"
+}`, want: "file.a=changed file.b=ok", file: "real/f", content: "x\n"},
+		{name: "folder through a symlink", setup: link, src: `
+task "directory" "d" {
+  path = "ROOT/link/new"
+}
+task "file" "b" {
+  path    = "ROOT/real/new/f"
+  content = "x\n"
+}`, want: "directory.d=changed file.b=changed", file: "real/new/f", content: "x\n"},
+		{name: "command", src: `
+task "command" "make" {
+  command = "printf 'x\\n' >ROOT/f"
+  creates = "ROOT/f"
+}
+task "file" "b" {
+  path    = "ROOT/f"
+  content = "x\n"
+}`, want: "command.make=changed file.b=ok", file: "f", content: "x\n"},
+		{name: "disagree", src: `
+task "file" "a" {
+  path    = "ROOT/f"
+  content = "1\n"
+}
+task "file" "other" {
+  path    = "ROOT/g"
+  content = "g\n"
+}
+task "file" "b" {
+  path    = "ROOT/f"
+  content = "2\n"
+}`, want: "file.a=changed file.other=changed file.b=changed", file: "f", content: "2\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec, _, root := applyLocal(t, c.src, c.setup)
+			if got := rec.statuses(); got != c.want {
+				for _, r := range rec.results {
+					if r.Err != nil {
+						t.Log(r.Step.Task.Address(), r.Err)
+					}
+				}
+				t.Errorf("statuses: %s, want %s", got, c.want)
+			}
+			if b, err := os.ReadFile(filepath.Join(root, c.file)); err != nil || string(b) != c.content {
+				t.Errorf("%s: %q %v", c.file, b, err)
+			}
+		})
+	}
+}
+
+// A changed task that does not converge fails at its re-check, and the
+// tasks after it are skipped when it is re-checked before them (a
+// command's effect is not known, so the next task needs the host asked
+// again, which re-checks it first).
+func TestNotIdempotentBeforeLaterTasks(t *testing.T) {
+	rec, _, root := applyLocal(t, `
+task "file" "first" {
+  path    = "ROOT/first"
+  content = "1\n"
+}
+task "command" "liar" {
+  command = "true"
+  creates = "ROOT/never"
+}
+task "file" "later" {
+  path    = "ROOT/later"
+  content = "2\n"
+}`, nil)
+	if got := rec.statuses(); got != "file.first=changed command.liar=failed file.later=skipped" {
+		t.Errorf("statuses: %s", got)
+	}
+	if err := rec.results[1].Err; err == nil || !strings.Contains(err.Error(), "not idempotent") {
+		t.Errorf("liar: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "later")); err == nil {
+		t.Error("a task after the failed one ran")
+	}
+}
