@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,4 +150,60 @@ func benchRounds(t testing.TB) int {
 		t.Fatalf("HAKO_BENCH_ROUNDS: %v", err)
 	}
 	return n
+}
+
+// BenchmarkFirstApplyFiles times a first `hako apply` of plans of many
+// file tasks (ten files a folder; the folders exist, the files do not; medians)
+// against `ssh host true` to the same host, measured in the same run, and
+// reports the probe round trips of one apply (its -v line).
+//
+//	sudo go test -run '^$' -bench FirstApplyFiles -benchtime 1x -timeout 0 ./bench/
+//
+// HAKO_BENCH_BIN names another hako binary to time instead of this tree's.
+func BenchmarkFirstApplyFiles(b *testing.B) {
+	testhost.Require(b)
+	bin := os.Getenv("HAKO_BENCH_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = hakobin.Build(b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := testhost.Start(b, testhost.Options{})
+	trips := regexp.MustCompile(`probe: (\d+) round trips?`)
+	for _, n := range benchSizes(b) {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			dir := FilesPlan(b, h, n)
+			fresh := func() { h.Exec(b, "rm -f /srv/hako-bench/d*/file*.conf") }
+			apply := func() string {
+				out, err := exec.Command(bin, "apply", "-v", dir).CombinedOutput()
+				if err != nil {
+					b.Fatalf("apply: %v\n%s", err, out)
+				}
+				return string(out)
+			}
+			fresh()
+			m := trips.FindStringSubmatch(apply())
+			if m == nil {
+				b.Fatal("no probe count in apply -v")
+			}
+			rounds := benchRounds(b)
+			baseline := timeMedian(rounds, func() {
+				if _, code := h.SSH(b, "true"); code != 0 {
+					b.Fatal("ssh true failed")
+				}
+			})
+			times := make([]time.Duration, rounds)
+			for i := range times {
+				fresh()
+				start := time.Now()
+				apply()
+				times[i] = time.Since(start)
+			}
+			first := median(times)
+			b.ReportMetric(float64(first)/float64(baseline), "x-ssh-true")
+			fmt.Printf("%d file tasks: ssh true %v; first apply %v (%.1fx), %s probe round trips\n",
+				n, baseline.Round(time.Millisecond), first.Round(time.Millisecond), float64(first)/float64(baseline), m[1])
+		})
+	}
 }
