@@ -238,30 +238,30 @@ hako_leftovers_in() {
 # every symlink on the way, as a write in the folder would, and sets PWD
 # to the result), or, for a DIR that does not exist, that of the nearest
 # folder above it that does, followed by the missing rest ("unknown"
-# when that is not known). One subshell for all, whose cd does not leak into
-# the script.
+# when that is not known). No process: the shell's own cd, and back to
+# where it was after.
 hako_realdirs() {
-  (
-    while [ $# -ge 2 ]; do
-      _p=$2; _s=
-      while ! cd -P -- "$_p" 2>/dev/null; do
-        case $_p in
-        /*/*) _s=/${_p##*/}$_s; _p=${_p%/*} ;;
-        /?*) _s=$_p$_s; _p=/ ;;
-        *) _p=; break ;;
-        esac
-      done
-      # The first missing name must be missing indeed: a dangling link,
-      # a file or a folder cd may not enter leaves where it leads unknown.
-      _f=${_s#/}; _f=${_f%%/*}
-      if [ -n "$_f" ] && { [ -e "$_p/$_f" ] || [ -L "$_p/$_f" ]; }; then _p=; fi
+  _w=$PWD
+  while [ $# -ge 2 ]; do
+    _p=$2; _s=
+    while ! cd -P -- "$_p" 2>/dev/null; do
       case $_p in
-      '') hako_rec "$1" unknown "" ;;
-      *) _r=${PWD%/}$_s; hako_rec "$1" real "${_r:-/}" ;;
+      /*/*) _s=/${_p##*/}$_s; _p=${_p%/*} ;;
+      /?*) _s=$_p$_s; _p=/ ;;
+      *) _p=; break ;;
       esac
-      shift 2
     done
-  )
+    # The first missing name must be missing indeed: a dangling link,
+    # a file or a folder cd may not enter leaves where it leads unknown.
+    _f=${_s#/}; _f=${_f%%/*}
+    if [ -n "$_f" ] && { [ -e "$_p/$_f" ] || [ -L "$_p/$_f" ]; }; then _p=; fi
+    case $_p in
+    '') hako_rec "$1" unknown "" ;;
+    *) _r=${PWD%/}$_s; hako_rec "$1" real "${_r:-/}" ;;
+    esac
+    shift 2
+  done
+  cd -- "$_w" 2>/dev/null || cd /
 }
 
 # hako_endpoint INDEX: how the host sees this connection (sshd sets
