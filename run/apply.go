@@ -459,8 +459,10 @@ func (a *hostApply) notify(name string) {
 // restart.
 func (a *hostApply) runHandlers(ctx context.Context) {
 	due := a.dueHandlers()
+	// The last re-checks of the tasks asked the handlers' probes too.
+	state := a.afterTasks
+	a.afterTasks = nil
 	if len(due) == 0 {
-		a.afterTasks = nil
 		return
 	}
 	a.notified = nil // each notification runs its handler once
@@ -479,8 +481,6 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 		a.recap.HandlersAfterFailure = true
 		a.rep.Note(a.host.Name, "a task failed; running the handlers of the tasks that changed anyway")
 	}
-	state := a.afterTasks // the last re-checks asked the handlers' probes too
-	a.afterTasks = nil
 	if ps := probesOf(due); len(ps) > 0 && state == nil {
 		var err error
 		if state, err = a.conn.gather(ctx, ps); err != nil {

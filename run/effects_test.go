@@ -179,3 +179,28 @@ task "file" "later" {
 		t.Error("a task after the failed one ran")
 	}
 }
+
+// The handlers' probes are asked with the last re-checks of the tasks:
+// a changed file and its handler cost the survey and one round trip.
+func TestHandlersProbedWithTheReChecks(t *testing.T) {
+	rec, trips, root := applyLocal(t, `
+task "file" "conf" {
+  path    = "ROOT/conf"
+  content = "x\n"
+  notify  = ["reload"]
+}
+handler "reload" {
+  command = "touch ROOT/reloaded"
+  creates = "ROOT/reloaded"
+}
+`, nil)
+	if got := rec.statuses(); got != "file.conf=changed handler.reload=changed" {
+		t.Errorf("statuses: %s", got)
+	}
+	if _, err := os.Stat(filepath.Join(root, "reloaded")); err != nil {
+		t.Error("the handler did not run")
+	}
+	if trips != 2 {
+		t.Errorf("%d round trips, want 2", trips)
+	}
+}
