@@ -133,8 +133,16 @@ func readsOf(s *plan.Step) ([]pathRead, bool) {
 	for _, p := range s.Task.Probes() {
 		switch r := p.(type) {
 		case probe.Stat:
+			if r.Sensitive {
+				// Its folder must not be asked about either (a RealDir
+				// request names its path in errors): taken as unknown.
+				return nil, false
+			}
 			out = append(out, pathRead{path: r.Path})
 		case probe.File:
+			if r.Sensitive {
+				return nil, false
+			}
 			out = append(out, pathRead{path: r.Path})
 		case probe.Leftovers:
 			out = append(out, pathRead{path: r.Dir, folder: true})

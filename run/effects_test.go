@@ -8,6 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/plan"
+	"github.com/hako-dev/hako/probe"
+	"github.com/hako-dev/hako/tasks"
 )
 
 // applyLocal applies src (ROOT: a fresh folder, made first by setup) to
@@ -202,5 +207,40 @@ handler "reload" {
 	}
 	if trips != 2 {
 		t.Errorf("%d round trips, want 2", trips)
+	}
+}
+
+// probeTask is a task that only asks probes.
+type probeTask struct{ probes []tasks.Probe }
+
+func (probeTask) Address() tasks.Address  { return tasks.Address{Kind: "test", Name: "probes"} }
+func (p probeTask) Probes() []tasks.Probe { return p.probes }
+func (probeTask) Check(*tasks.State, tasks.Env) (*tasks.Change, error) {
+	return &tasks.Change{}, nil
+}
+func (probeTask) Apply(context.Context, hosts.Host, *tasks.Change) error { return nil }
+
+// A path that derives from a sensitive value is never resolved (a RealDir
+// request names its folder in errors): a check that reads one counts as
+// reading anything.
+func TestSensitivePathsAreNotResolved(t *testing.T) {
+	p, _ := localPlan(t, `
+task "file" "plain" {
+  path    = "/srv/plain/f"
+  content = "x\n"
+}
+`)
+	secret := &plan.Step{Task: probeTask{[]tasks.Probe{probe.Stat{Path: "/srv/secret-folder/x", Sensitive: true}}}}
+	all := append(p.Hosts[0].Steps, secret)
+	for _, r := range realDirProbes(all, all) {
+		if strings.Contains(r.(probe.RealDir).Path, "secret") {
+			t.Errorf("asked %+v", r)
+		}
+	}
+	if !affects(effect{paths: []string{"/elsewhere"}}, secret, tasks.NewState(probe.NewAnswers())) {
+		t.Error("a check that reads a sensitive path must count as reading anything")
+	}
+	if len(realDirProbes(all, all)) == 0 {
+		t.Error("the file task's folder is not asked")
 	}
 }
