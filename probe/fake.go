@@ -53,7 +53,8 @@ func (f *Fake) Answer(reqs []Request) (*Answers, error) {
 
 // Fresh is what a fresh host answers to this package's requests: no such
 // path, file, folder, account, unit or package; commands exit 1; root is
-// probing, logged in as root.
+// probing, logged in as root. A request of another package answers for
+// itself when it has a Fresh method.
 func Fresh(r Request) any {
 	switch r := r.(type) {
 	case Stat:
@@ -84,6 +85,9 @@ func Fresh(r Request) any {
 		return ConfigFiles{Data: map[string][]byte{}, Unreadable: map[string]bool{}}
 	case Facts:
 		return HostFacts{Network: NetworkNone, SSHD: SSHDNone, NMConnections: []NMProfile{}}
+	case interface{ Fresh() any }:
+		// A request of another package that says what a fresh host answers.
+		return r.Fresh()
 	default:
 		return nil
 	}

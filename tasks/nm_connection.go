@@ -295,7 +295,7 @@ func (nmEndpoint) Decode(recs []probe.Record) (any, error) {
 
 func (n *NMConnection) Probes() []Probe {
 	p := n.path()
-	return []Probe{probe.NetDevices{}, probe.Facts{}, nmEndpoint{},
+	return []Probe{probe.NetDevices{}, probe.Facts{}, nmEndpoint{}, nmLoaded{Path: p},
 		probe.Stat{Path: p}, probe.File{Path: p}, probe.Leftovers{Dir: path.Dir(p)}}
 }
 
@@ -323,6 +323,10 @@ type NMConnectionPlan struct {
 	Secrets bool `json:"secrets,omitempty"`
 	// Load: NetworkManager runs and is told to read the keyfile.
 	Load bool `json:"load"`
+	// Reload: the keyfile is as planned, but the profile NetworkManager
+	// holds in memory is not what it says (a run cut short before the
+	// load, a file edited by hand): it is told to read the file again.
+	Reload bool `json:"reload,omitempty"`
 	// Up: the connection is brought up after the write.
 	Up bool `json:"up"`
 	// MovesFrom is the address hako is connected to, which bringing the
@@ -393,18 +397,25 @@ func (n *NMConnection) Check(st *State, env Env) (*Change, error) {
 			c.Attrs = append(c.Attrs, AttrChange{"leftover temp file", t, ""})
 		}
 	}
+	if !d.Write && running {
+		n.checkLoaded(st, typ, uuid, d, c)
+	}
 	what := n.name + " (" + typ + ")"
 	switch {
 	case !fi.Exists:
 		c.Action, c.Summary = Create, "create connection "+what
 	case d.Write:
 		c.Action, c.Summary = Update, "update connection "+what
+	case d.Reload && len(c.Attrs) == 0:
+		c.Action, c.Summary = Update, "load connection "+what+": NetworkManager holds no profile from the keyfile"
+	case d.Reload:
+		c.Action, c.Summary = Update, "reload connection "+what+": NetworkManager holds an older profile"
 	case len(d.Leftovers) > 0:
 		c.Action, c.Summary = Update, p+": remove leftover temp file(s)"
 	default:
 		c.Summary = "connection " + what
 	}
-	if !d.Write {
+	if !d.Write && !d.Reload {
 		return c, nil
 	}
 	switch {
@@ -420,6 +431,26 @@ func (n *NMConnection) Check(st *State, env Env) (*Change, error) {
 		c.Summary += "; applies when the connection next comes up (reboot, reconnect; up = false)"
 	}
 	return c, nil
+}
+
+// checkLoaded compares, when the keyfile is as planned, the profile
+// NetworkManager holds from it with what it says, and plans a reload when
+// they differ or NetworkManager holds none: the file alone does not say
+// what the host runs by. The fields that differ are shown (never a
+// secret: those are not compared).
+func (n *NMConnection) checkLoaded(st *State, typ, uuid string, d *NMConnectionPlan, c *Change) {
+	lp := probe.Answer[nmLoadedProfile](st.Answers, nmLoaded{Path: n.path()})
+	if !lp.Known {
+		return
+	}
+	if lp.UUID == "" {
+		d.Reload = true
+		return
+	}
+	if diff := n.loadedDiff(typ, uuid, lp); len(diff) > 0 {
+		d.Reload = true
+		c.Attrs = append(c.Attrs, diff...)
+	}
 }
 
 // checkComplete refuses to create a connection NetworkManager would not
@@ -694,7 +725,8 @@ func nmUUID(name string) string {
 }
 
 // Apply removes leftovers of an interrupted write, writes the keyfile
-// (0600 root:root, atomically), has NetworkManager read it (nmcli
+// (0600 root:root, atomically) unless only NetworkManager's profile is
+// behind it (Reload), has NetworkManager read it (nmcli
 // connection load, which changes nothing that is active) and, with up =
 // true, brings the connection up; unless that moves hako's address: the
 // run does that last (Move).
@@ -706,14 +738,16 @@ func (n *NMConnection) Apply(ctx context.Context, h hosts.Host, c *Change) error
 			return err
 		}
 	}
-	if !d.Write {
+	if !d.Write && !d.Reload {
 		return nil
 	}
-	if d.Keyfile == nil {
+	if d.Write && d.Keyfile == nil {
 		return fmt.Errorf("the plan has no keyfile for %s", p)
 	}
-	if err := h.WriteFile(ctx, hosts.FileWrite{Path: p, Content: d.Keyfile, Mode: 0o600, Owner: "root", Group: "root"}); err != nil {
-		return err
+	if d.Write {
+		if err := h.WriteFile(ctx, hosts.FileWrite{Path: p, Content: d.Keyfile, Mode: 0o600, Owner: "root", Group: "root"}); err != nil {
+			return err
+		}
 	}
 	if !d.Load {
 		return nil

@@ -123,6 +123,28 @@ type nmHost struct {
 	noNM      bool
 	endpoint  nmEndpointInfo
 	leftovers []string
+	// loaded is the profile NetworkManager holds from the keyfile; nil:
+	// the one the keyfile says, as after nmcli connection load.
+	loaded *nmLoadedProfile
+}
+
+// inSync is the profile NetworkManager holds after loading keyfile (as
+// n would have it: the fields n sets), or none without a keyfile.
+func (h nmHost) inSync(n *NMConnection) nmLoadedProfile {
+	if h.stopped || h.noNM {
+		return nmLoadedProfile{}
+	}
+	if h.keyfile == nil {
+		return nmLoadedProfile{Known: true}
+	}
+	lines := parseKeyfile([]byte(*h.keyfile))
+	typ, _ := kfGet(lines, "connection", "type")
+	uuid, _ := kfGet(lines, "connection", "uuid")
+	p := nmLoadedProfile{Known: true, UUID: uuid, Fields: map[string]string{}}
+	for _, f := range n.loadedFields(nmTypeAliases[typ], uuid) {
+		p.Fields[f[0]] = f[1]
+	}
+	return p
 }
 
 func (h nmHost) fake(n *NMConnection) *probe.Fake {
@@ -150,6 +172,11 @@ func (h nmHost) fake(n *NMConnection) *probe.Fake {
 	f.Set(probe.NetDevices{}, devs)
 	f.Set(probe.Facts{}, probe.HostFacts{NetworkStacks: probe.NetworkStacks{NetworkManager: !h.stopped}})
 	f.Set(nmEndpoint{}, h.endpoint)
+	if h.loaded != nil {
+		f.Set(nmLoaded{Path: p}, *h.loaded)
+	} else {
+		f.Set(nmLoaded{Path: p}, h.inSync(n))
+	}
 	var names []string
 	for _, l := range h.leftovers {
 		names = append(names, filepath.Base(l))
