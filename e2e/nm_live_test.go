@@ -101,7 +101,7 @@ const wifiPSK = "Kiwi-Secret-4711-wpa"
 // [wifi-security] lines stay byte for byte, the file is 0600 root,
 // NetworkManager holds the SSID, the key and the address, no output
 // (plan, plan -json, apply -v) shows the key, and a second apply
-// changes nothing.
+// changes nothing; nor does the same task stating the SSID and the key.
 func TestNMConnectionImagerWifiOnHost(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{Init: testhost.InitNM})
@@ -178,5 +178,36 @@ task "nm_connection" "wifi" {
 	}
 	if out := h.Exec(t, "nmcli -s -g 802-11-wireless-security.psk connection show preconfigured-wifi"); out != wifiPSK+"\n" {
 		t.Errorf("NetworkManager lost the key (%d bytes held)", len(out))
+	}
+	t.Logf("second apply: %s", probeCount(t, again))
+
+	// The same network and key stated in the plan (the key a sensitive
+	// variable) are what NetworkManager holds: nothing to do.
+	stated := nmPlanFor(t, h, `
+variable "wifi_psk" {
+  type      = string
+  sensitive = true
+  default   = "`+wifiPSK+`"
+}
+task "nm_connection" "wifi" {
+  name = "preconfigured-wifi"
+  type = "wifi"
+  ssid = "Home Net"
+  psk  = var.wifi_psk
+  ipv4 {
+    method    = "manual"
+    addresses = ["192.168.60.10/24"]
+    gateway   = "192.168.60.1"
+    dns       = ["192.168.60.1"]
+  }
+}
+`)
+	same := hako(t, "apply", "-v", stated)
+	mustContain(t, same, "pi  ok=1 changed=0 failed=0")
+	if strings.Contains(same.stdout+same.stderr, "Kiwi-Secret") {
+		t.Errorf("an output shows the Wi-Fi key:\n%s", same)
+	}
+	if out := h.Exec(t, wifiLines); out != before {
+		t.Errorf("the Wi-Fi lines changed:\n%s\nwere:\n%s", out, before)
 	}
 }
