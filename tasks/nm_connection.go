@@ -397,8 +397,9 @@ func (n *NMConnection) Check(st *State, env Env) (*Change, error) {
 			c.Attrs = append(c.Attrs, AttrChange{"leftover temp file", t, ""})
 		}
 	}
+	var held *nmLoadedProfile
 	if !d.Write && running {
-		n.checkLoaded(st, typ, uuid, d, c)
+		held = n.checkLoaded(st, typ, uuid, d, c)
 	}
 	what := n.name + " (" + typ + ")"
 	switch {
@@ -406,7 +407,7 @@ func (n *NMConnection) Check(st *State, env Env) (*Change, error) {
 		c.Action, c.Summary = Create, "create connection "+what
 	case d.Write:
 		c.Action, c.Summary = Update, "update connection "+what
-	case d.Reload && len(c.Attrs) == 0:
+	case d.Reload && held.UUID == "":
 		c.Action, c.Summary = Update, "load connection "+what+": NetworkManager holds no profile from the keyfile"
 	case d.Reload:
 		c.Action, c.Summary = Update, "reload connection "+what+": NetworkManager holds an older profile"
@@ -424,7 +425,7 @@ func (n *NMConnection) Check(st *State, env Env) (*Change, error) {
 	case n.up:
 		d.Up = true
 		c.Summary += "; brought up now"
-		n.checkMove(st, env, typ, lines, d, c)
+		n.checkMove(st, env, typ, lines, held, d, c)
 	case !running:
 		c.Summary += "; NetworkManager is not running: it reads the keyfile when it starts"
 	default:
@@ -437,20 +438,23 @@ func (n *NMConnection) Check(st *State, env Env) (*Change, error) {
 // NetworkManager holds from it with what it says, and plans a reload when
 // they differ or NetworkManager holds none: the file alone does not say
 // what the host runs by. The fields that differ are shown (never a
-// secret: those are not compared).
-func (n *NMConnection) checkLoaded(st *State, typ, uuid string, d *NMConnectionPlan, c *Change) {
+// secret: those are not compared). It returns the profile held when a
+// reload is planned, else nil.
+func (n *NMConnection) checkLoaded(st *State, typ, uuid string, d *NMConnectionPlan, c *Change) *nmLoadedProfile {
 	lp := probe.Answer[nmLoadedProfile](st.Answers, nmLoaded{Path: n.path()})
 	if !lp.Known {
-		return
+		return nil
 	}
 	if lp.UUID == "" {
 		d.Reload = true
-		return
+		return &lp
 	}
 	if diff := n.loadedDiff(typ, uuid, lp); len(diff) > 0 {
 		d.Reload = true
 		c.Attrs = append(c.Attrs, diff...)
+		return &lp
 	}
+	return nil
 }
 
 // checkComplete refuses to create a connection NetworkManager would not
@@ -487,7 +491,10 @@ func hasSecrets(lines []kfLine) bool {
 // the profile active on hako's device, or would come up on that device
 // (its interface, or its type when it names none; any PPPoE connection
 // while hako is on a PPP device, whose interface is the NIC it dials over).
-func (n *NMConnection) checkMove(st *State, env Env, typ string, lines []kfLine, d *NMConnectionPlan, c *Change) {
+// held is the profile NetworkManager holds when only a reload is planned:
+// the file is as planned already, and what the connection runs by now is
+// that profile, not the file.
+func (n *NMConnection) checkMove(st *State, env Env, typ string, lines []kfLine, held *nmLoadedProfile, d *NMConnectionPlan, c *Change) {
 	server, err := netip.ParseAddr(env.Endpoint.ServerAddr)
 	if err != nil {
 		return // a local run
@@ -506,7 +513,7 @@ func (n *NMConnection) checkMove(st *State, env Env, typ string, lines []kfLine,
 	carries := active || iface == e.Dev ||
 		iface == "" && nmDeviceType(typ) == e.Type ||
 		typ == "pppoe" && e.Type == "ppp"
-	if !carries || n.keepsAddress(server, active, typ, lines) {
+	if !carries || n.keepsAddress(server, active, typ, lines, held) {
 		return
 	}
 	var to string
@@ -537,10 +544,24 @@ func (n *NMConnection) checkMove(st *State, env Env, typ string, lines []kfLine,
 // it as a static one. The active profile keeps it when its IPv4 stays as
 // it is, stays on DHCP (the same lease again) or holds it as a static
 // address. The task manages IPv4 only: over IPv6, the active profile's
-// addresses are as before, another profile's are not known.
-func (n *NMConnection) keepsAddress(server netip.Addr, active bool, typ string, lines []kfLine) bool {
+// addresses are as before, another profile's are not known. With held
+// (a reload of a file already as planned), the held profile is what the
+// connection runs by: none held is another profile, and its network and
+// method are the ones compared (its key is not known: never asked).
+func (n *NMConnection) keepsAddress(server netip.Addr, active bool, typ string, lines []kfLine, held *nmLoadedProfile) bool {
 	if typ == "pppoe" || typ == "wifi" && n.wifiChanges(lines) {
 		return false
+	}
+	heldMethod, _ := kfIPv4(lines)
+	if held != nil {
+		if held.UUID == "" {
+			active = false
+		}
+		ssid, _ := kfGet(lines, "wifi", "ssid")
+		if typ == "wifi" && held.Fields["802-11-wireless.ssid"] != kfUnescape(ssid) {
+			return false
+		}
+		heldMethod = held.Fields["ipv4.method"]
 	}
 	method, addrs := kfIPv4(lines)
 	if n.ipv4 != nil {
@@ -553,8 +574,7 @@ func (n *NMConnection) keepsAddress(server netip.Addr, active bool, typ string, 
 	case "manual":
 		return slices.ContainsFunc(addrs, func(p netip.Prefix) bool { return p.Addr() == server })
 	case "auto":
-		fileMethod, _ := kfIPv4(lines)
-		return active && len(lines) > 0 && fileMethod == "auto"
+		return active && len(lines) > 0 && heldMethod == "auto"
 	}
 	return false
 }

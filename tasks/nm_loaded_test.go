@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/probe"
 )
 
@@ -158,5 +159,46 @@ esac
 	}
 	if got := probe.Answer[nmLoadedProfile](a, reqs[0]); got.Known {
 		t.Errorf("nmcli failing: %+v", got)
+	}
+}
+
+// A reload brought up now is judged by the profile NetworkManager holds,
+// not by the file (which is as planned already): the held profile has
+// hako's address as a static one and the file says DHCP, so bringing it
+// up moves the address (refused, address-move); held on DHCP as well, it
+// keeps it.
+func TestNMConnectionReloadMove(t *testing.T) {
+	n := mustNM(t, "  name = \"preconfigured\"\n  up = true\n  ipv4 {\n    method = \"auto\"\n  }\n")
+	env := Env{Endpoint: hosts.Endpoint{ClientAddr: "192.168.0.10", ServerAddr: "192.168.0.23", ServerPort: 22}}
+	onWlan := nmEndpointInfo{Dev: "wlan0", Type: "wifi", UUID: "4b2c0e1a-1f7e-4c55-9d1c-7d5c3f0a9e21", ID: "preconfigured"}
+	h := nmHost{keyfile: ptr(imagerWifi), endpoint: onWlan}
+	static := h.inSync(n)
+	static.Fields["ipv4.method"], static.Fields["ipv4.addresses"] = "manual", "192.168.0.23/24"
+	static.Fields["802-11-wireless.ssid"] = "HomeNet" // nmcli shows it for every Wi-Fi profile
+	h.loaded = &static
+	c, err := checkNM(t, n, h, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Planned.(*NMConnectionPlan); !d.Reload || d.Write || len(c.Refusals) != 1 || c.Refusals[0].Check != CheckAddressMove {
+		t.Errorf("held static, file DHCP: %+v refusals %v", d, c.Refusals)
+	}
+	// Held on DHCP too, under another name: a reload that keeps the
+	// address.
+	dhcp := h.inSync(n)
+	dhcp.Fields["connection.id"] = "Imager"
+	dhcp.Fields["802-11-wireless.ssid"] = "HomeNet"
+	h.loaded = &dhcp
+	c, err = checkNM(t, n, h, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Planned.(*NMConnectionPlan); !d.Reload || len(c.Refusals) != 0 {
+		t.Errorf("held DHCP: %+v refusals %v", d, c.Refusals)
+	}
+	// Held on another network: bringing it up joins this one.
+	dhcp.Fields["802-11-wireless.ssid"] = "Neighbours"
+	if c, err = checkNM(t, n, h, env); err != nil || len(c.Refusals) != 1 {
+		t.Errorf("held on another network: %v refusals %v", err, c.Refusals)
 	}
 }
