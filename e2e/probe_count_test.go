@@ -55,3 +55,41 @@ func TestProbeCountIsConstant(t *testing.T) {
 		t.Errorf("the probe grows with the plan: 10 file tasks %q, 200 file tasks %q", counts[10][0], counts[200][0])
 	}
 }
+
+// The no-op apply of examples/quickstart (a folder, two files, one of
+// them secret, a guarded command; preflight's checks of the login user,
+// sshd's and sudo's configuration) probes the host in one round trip
+// that starts at most quickstartProbeProcesses processes there. On a lite
+// host (no systemd): the architecture (uname), the four configuration
+// files (one base64 each), the login user's account (getent, id twice,
+// one stat for ~/.ssh and authorized_keys, their read as the user, read
+// once though the checks ask for it by name and as the login user), one
+// stat and one sha256sum for the plan's paths and files, one namei for
+// their folders (asked by the reads and the leftover checks), the secret
+// file's read (its size and its content: its hash is not sent), the
+// subshell that looks for leftovers and the read of the last PID.
+const quickstartProbeProcesses = 20
+
+func TestProbeCountQuickstart(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	kh := h.KnownHostsFile(t)
+	if r := hako(t, append([]string{"apply"}, quickstart(h, kh)...)...); r.code != 0 {
+		t.Fatalf("first apply: %v", r)
+	}
+	for _, cmd := range []string{"plan", "apply"} {
+		r := hako(t, append([]string{cmd, "-v"}, quickstart(h, kh)...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "0 to change") && cmd == "plan" {
+			t.Fatalf("no-op %s: %v", cmd, r)
+		}
+		got := probeCount(t, r)
+		var n int
+		if _, err := fmt.Sscanf(got, "1 round trip, %d processes on the host", &n); err != nil {
+			t.Fatalf("no-op %s: %q: %v", cmd, got, err)
+		}
+		t.Logf("no-op %s of examples/quickstart: %s", cmd, got)
+		if n > quickstartProbeProcesses {
+			t.Errorf("no-op %s of examples/quickstart: %d processes on the host, want at most %d", cmd, n, quickstartProbeProcesses)
+		}
+	}
+}

@@ -202,10 +202,49 @@ func TestFileProbesStartConstantProcesses(t *testing.T) {
 	if !reflect.DeepEqual(small, large) {
 		t.Errorf("processes grow with the plan: 5 files %v, 60 files %v", small, large)
 	}
-	if small["base64"] != 0 || small["sha256sum"] != 1 || small["namei"] != 2 || small["stat"] != 1 {
+	// One namei for the folders, which the reads and the leftovers both
+	// ask; xargs only for it (rootpath's routes): stat and sha256sum are
+	// started by the command substitution itself.
+	if small["base64"] != 0 || small["sha256sum"] != 1 || small["namei"] != 1 || small["stat"] != 1 || small["xargs"] != 1 {
 		t.Errorf("5 files as planned: %v", small)
 	}
 	if got := count(60, 2); got["base64"] != 2 || got["sha256sum"] != 1 {
 		t.Errorf("2 of 60 files differ: %v", got)
+	}
+}
+
+// A list of paths longer than one command line takes (64 KiB and more)
+// goes through xargs, and is answered as a short one: every file, those
+// missing among them.
+func TestBatchPastOneCommandLine(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (the reads of root, as on hosts)")
+	}
+	base := t.TempDir()
+	var reqs []Request
+	long := strings.Repeat("n", 200)
+	for i := range 400 {
+		p := filepath.Join(base, fmt.Sprintf("%s%03d", long, i))
+		if i%7 != 3 {
+			must(t, os.WriteFile(p, []byte(fmt.Sprintln(i)), 0o644))
+		}
+		reqs = append(reqs, Stat{Path: p}, File{Path: p, Expect: hexSum("0\n")})
+	}
+	a, err := Gather(t.Context(), local(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 400 {
+		p := filepath.Join(base, fmt.Sprintf("%s%03d", long, i))
+		fi, c := a.Stat(p), Answer[Content](a, File{Path: p, Expect: hexSum("0\n")})
+		if i%7 == 3 {
+			if fi.Exists || c.Readable || c.SHA256 != "" {
+				t.Errorf("%d: missing, answered %+v %+v", i, fi, c)
+			}
+			continue
+		}
+		if !fi.Exists || fi.Size != int64(len(fmt.Sprintln(i))) || c.SHA256 != hexSum(fmt.Sprintln(i)) || i != 0 && string(c.Data) != fmt.Sprintln(i) {
+			t.Errorf("%d: %+v %+v", i, fi, c)
+		}
 	}
 }

@@ -13,6 +13,12 @@
 hako_nl='
 '
 hako_tab='	'
+# hako_euid is the prober's effective uid (id -u), read by the shell itself
+# from its /proc/self/status: no process. Every function that asks whether
+# it runs as root reads it; set here, never taken from the environment.
+hako_euid=
+while read -r _k _r _e _x; do [ "$_k" != Uid: ] || { hako_euid=$_e; break; }; done 2>/dev/null </proc/self/status
+[ -n "$hako_euid" ] || hako_euid=$(id -u)
 # hako_rec INDEX FIELD VALUE prints one record. Most values are one line
 # (a stat, an exit status): printf alone, no base64 process for each.
 hako_rec() {
@@ -28,6 +34,20 @@ hako_recb() { printf '%s %s %s\n' "$1" "$2" "$3"; }
 # "missing" field.
 hako_statrec() {
   if _s=$(stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$3" 2>/dev/null); then hako_rec "$1" "$2" "$_s"; else hako_rec "$1" "$2-missing" ""; fi
+}
+
+# hako_each COMMAND...: COMMAND with the paths of $_l (one a line, each
+# ending in a newline) after its arguments, its errors discarded. Run in a
+# command substitution, it replaces that subshell: one process, where a
+# pipe into xargs takes four. A list too long for one command line (the
+# kernel takes 128 KiB of arguments at the least) goes through xargs.
+hako_each() {
+  if [ "${#_l}" -lt 65536 ]; then
+    IFS=$hako_nl; set -f
+    # shellcheck disable=SC2086 # one path a line, split on purpose
+    exec "$@" $_l 2>/dev/null
+  fi
+  printf '%s' "$_l" | xargs -d "$hako_nl" -r "$@" 2>/dev/null
 }
 
 # hako_stat INDEX PATH
@@ -48,7 +68,8 @@ hako_stats() {
     shift 2
   done
   [ -n "$_ix" ] || return 0
-  _o=$(printf '%s' "$_l" | xargs -d "$hako_nl" -r stat -c "%F$hako_tab%a$hako_tab%U$hako_tab%G$hako_tab%u$hako_tab%g$hako_tab%s$hako_tab%n" -- 2>/dev/null)
+  set -- stat -c "%F$hako_tab%a$hako_tab%U$hako_tab%G$hako_tab%u$hako_tab%g$hako_tab%s$hako_tab%n" --
+  _o=$(hako_each "$@")
   _x=$IFS; IFS=' '; set -f
   # shellcheck disable=SC2086 # split on purpose: indexes, then lines
   set -- $_ix; IFS=$hako_nl
@@ -72,7 +93,7 @@ hako_stats() {
 # file, or the folder, for a link to /etc/shadow after the [ ! -L ] test,
 # and root would show its lines in the plan's diff.
 hako_ra() {
-  _a=; [ "$(id -u)" = 0 ] || return 0; route "${1%/*}"
+  _a=; [ "$hako_euid" = 0 ] || return 0; route "${1%/*}"
   case $_ru in
   '') ;;
   -) _a="setpriv --reuid=65534 --regid=65534 --clear-groups --" ;;
@@ -115,7 +136,7 @@ hako_fileout() {
 hako_files() {
   # Nothing is taken from the environment: a hako_uid or reader list
   # inherited from it would make root read what a user's folder holds.
-  hako_uid=$(id -u)
+  hako_uid=$hako_euid
   # shellcheck disable=SC2034 # the lists are read through eval
   hako_gl0='' hako_gi0=''
   _rl=; _rn=0; _ix=; _ld=
@@ -132,7 +153,7 @@ hako_files() {
     shift 3
   done
   [ -n "$_ix" ] || return 0
-  [ "$hako_uid" != 0 ] || routes
+  [ "$hako_uid" != 0 ] || hako_routes
   # Group the files by reader: 0 is root (or the prober, when it is not
   # root); hako_rk1... are the others ("-" or "OWNER GROUP", as route).
   _nk=0
@@ -152,7 +173,8 @@ hako_files() {
     hako_reader "$_g"
     eval "_l=\${hako_gl$_g:-} _gi=\${hako_gi$_g:-}"
     # shellcheck disable=SC2086 # $_a is a command prefix, split on purpose
-    if [ -n "$_l" ] && _o=$(printf '%s' "$_l" | $_a xargs -d "$hako_nl" -r sha256sum -- 2>/dev/null); then
+    set -- $_a sha256sum --
+    if [ -n "$_l" ] && _o=$(hako_each "$@"); then
       _x=$IFS; IFS=' '; set -f
       # shellcheck disable=SC2086 # split on purpose: indexes, then lines
       set -- $_gi; IFS=$hako_nl
@@ -167,6 +189,22 @@ hako_files() {
     if [ -n "$_h" ]; then hako_fileout "$_i" "$_p" "$_e" "$_h"
     else hako_file "$_i" "$_p" "$_e"; fi
   done
+}
+
+# hako_routes: routes of the $_rn folders in $_rl (rootpath's, which sets
+# _rt1...), with one namei for a list asked twice: hako_files and
+# hako_leftovers_in ask for the same folders (those of the plan's files).
+# The answers are kept in variables of their own, which no other caller
+# of routes overwrites.
+hako_rr_l=
+hako_routes() {
+  if [ -n "$hako_rr_l" ] && [ "$hako_rr_l" = "$_rl" ]; then
+    _k=1; while [ "$_k" -le "$_rn" ]; do eval "_rt$_k=\$hako_rr$_k"; _k=$((_k + 1)); done
+    return 0
+  fi
+  routes
+  _k=1; while [ "$_k" -le "$_rn" ]; do eval "hako_rr$_k=\$_rt$_k"; _k=$((_k + 1)); done
+  hako_rr_l=$_rl
 }
 
 # hako_reader GROUP sets _a to the command prefix that reads as the
@@ -223,7 +261,7 @@ hako_leftovers_in() {
     shift 2
   done
   [ -n "$_ix" ] || return 0
-  routes
+  hako_routes
   (
     for _i in $_ix; do
       eval "_d=\$hako_ld$_i _k=\$hako_dn$_i"; eval "_ru=\$_rt$_k"
@@ -271,7 +309,7 @@ hako_endpoint() { hako_rec "$1" conn "${HAKO_SSH_CONNECTION:-$SSH_CONNECTION}"; 
 
 # hako_login INDEX: the prober's uid and the user hako logged in as (sudo
 # sets SUDO_USER).
-hako_login() { hako_rec "$1" uid "$(id -u)"; hako_rec "$1" name "${SUDO_USER:-$(id -un)}"; }
+hako_login() { hako_rec "$1" uid "$hako_euid"; hako_rec "$1" name "${SUDO_USER:-$(id -un)}"; }
 
 # hako_account INDEX NAME: the account NAME (empty: the login user): its
 # passwd entry, groups, primary group, and the stat of ~/.ssh and
@@ -281,27 +319,81 @@ hako_login() { hako_rec "$1" uid "$(id -u)"; hako_rec "$1" name "${SUDO_USER:-$(
 # then show that file's lines in the plan or copy them into the new
 # authorized_keys; keys-unreadable says the user cannot read it. A prober
 # that is not root reads it as itself.
+#
+# The uid, gid and home come from the passwd entry (getent's line is what
+# id and cut read), by the shell; one stat for both paths. An account
+# asked twice in one script (by name, and as the login user, "") is read
+# once: the second answer is the first's records again, under its index.
 hako_account() {
-  _an=$2; [ -n "$_an" ] || _an=${SUDO_USER:-$(id -un)}
-  hako_rec "$1" name "$_an"
-  if ! _pw=$(getent passwd -- "$_an"); then hako_rec "$1" absent ""; return 0; fi
-  hako_rec "$1" passwd "$_pw"
-  hako_rec "$1" groups "$(id -nG -- "$_an")"
-  hako_rec "$1" primary "$(id -gn -- "$_an")"
-  _au=$(id -u -- "$_an"); _ag=$(id -g -- "$_an")
-  _ak="$(printf '%s\n' "$_pw" | cut -d: -f6)/.ssh"
-  hako_statrec "$1" sshdir "$_ak"; _ak=$_ak/authorized_keys; hako_statrec "$1" keyfile "$_ak"
+  _ai=$1; _an=$2; [ -n "$_an" ] || _an=${SUDO_USER:-$(id -un)}
+  _k=1
+  while [ "$_k" -le "$hako_nac" ]; do
+    eval "_n=\$hako_acn$_k"
+    if [ "$_n" = "$_an" ]; then
+      eval "_o=\$hako_acr$_k"
+      _x=$IFS; IFS=$hako_nl; set -f
+      for _l in $_o; do printf '%s %s\n' "$_ai" "$_l"; done
+      IFS=$_x; set +f
+      return 0
+    fi
+    _k=$((_k + 1))
+  done
+  _am=; _amok=1
+  hako_arec name "$_an"
+  if _pw=$(getent passwd -- "$_an"); then hako_account_read; else hako_arec absent ""; fi
+  [ "$_amok" = 1 ] || return 0
+  hako_nac=$((hako_nac + 1)); eval "hako_acn$hako_nac=\$_an hako_acr$hako_nac=\$_am"
+}
+hako_nac=0
+# hako_arec FIELD VALUE: hako_rec for the account asked (_ai), kept for a
+# second ask (_am) when the record is one line as it is.
+hako_arec() {
+  hako_rec "$_ai" "$1" "$2"
+  case $2 in *"$hako_nl"*) _amok=0 ;; *) _am=$_am$1' :'$2$hako_nl ;; esac
+}
+hako_account_read() {
+  hako_arec passwd "$_pw"
+  hako_arec groups "$(id -nG -- "$_an")"
+  hako_arec primary "$(id -gn -- "$_an")"
+  # NAME:PASSWORD:UID:GID:GECOS:HOME:SHELL
+  _r=${_pw#*:*:}; _au=${_r%%:*}; _r=${_r#*:}; _ag=${_r%%:*}
+  _r=${_pw#*:*:*:*:*:}; _ad="${_r%%:*}/.ssh"; _ak=$_ad/authorized_keys
+  case $_ad in
+  *"$hako_nl"* | *"$hako_tab"*) _s1=; _s2=
+    _s1=$(stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$_ad" 2>/dev/null) || _s1=
+    _s2=$(stat -c '%F	%a	%U	%G	%u	%g	%s' -- "$_ak" 2>/dev/null) || _s2= ;;
+  *)
+    # Each line ends in a tab and its path: a path with no line is missing.
+    _o=$(stat -c "%F$hako_tab%a$hako_tab%U$hako_tab%G$hako_tab%u$hako_tab%g$hako_tab%s$hako_tab%n" -- "$_ad" "$_ak" 2>/dev/null)
+    _s1=; _s2=
+    _x=$IFS; IFS=$hako_nl; set -f
+    for _l in $_o; do
+      case $_l in
+      *"$hako_tab$_ak") _s2=${_l%"$hako_tab$_ak"} ;;
+      *"$hako_tab$_ad") _s1=${_l%"$hako_tab$_ad"} ;;
+      esac
+    done
+    IFS=$_x; set +f ;;
+  esac
+  if [ -n "$_s1" ]; then hako_arec sshdir "$_s1"; else hako_arec sshdir-missing ""; fi
+  if [ -n "$_s2" ]; then hako_arec keyfile "$_s2"; else hako_arec keyfile-missing ""; fi
   if [ -f "$_ak" ] && [ ! -L "$_ak" ]; then
-    _a=; [ "$(id -u)" != 0 ] || _a="setpriv --reuid=$_au --regid=$_ag --init-groups --"
+    _a=; [ "$hako_euid" != 0 ] || _a="setpriv --reuid=$_au --regid=$_ag --init-groups --"
     # shellcheck disable=SC2086 # $_a is a command prefix, split on purpose
-    if _o=$($_a base64 -w0 -- "$_ak" 2>/dev/null); then hako_recb "$1" keys "$_o"; else hako_rec "$1" keys-unreadable ""; fi
+    if _o=$($_a base64 -w0 -- "$_ak" 2>/dev/null); then
+      hako_recb "$_ai" keys "$_o"; _am=${_am}keys' '$_o$hako_nl
+    else hako_arec keys-unreadable ""; fi
   fi
 }
 
 # hako_unit INDEX UNIT: PID 1's name, is-enabled and is-active of the
-# unit, and a socket unit's listen addresses.
+# unit, and a socket unit's listen addresses. PID 1's name is read by the
+# shell; without a systemctl command the answers are empty, as its failed
+# start would leave them, with no process started to learn that.
 hako_unit() {
-  hako_rec "$1" init "$(cat /proc/1/comm 2>/dev/null)"
+  _init=; { read -r _init </proc/1/comm; } 2>/dev/null
+  hako_rec "$1" init "$_init"
+  if ! command -v systemctl >/dev/null 2>&1; then hako_rec "$1" enabled ""; hako_rec "$1" active ""; return 0; fi
   hako_rec "$1" enabled "$(systemctl is-enabled -- "$2" 2>/dev/null)"
   hako_rec "$1" active "$(systemctl is-active -- "$2" 2>/dev/null)"
   case $2 in

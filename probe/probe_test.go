@@ -452,3 +452,32 @@ func TestEndLineCountsProcesses(t *testing.T) {
 		t.Errorf("processes %d", a.Processes)
 	}
 }
+
+// An account asked by name and as the login user ("", SUDO_USER) is read
+// once in the script: both answers are the one a single ask gets.
+func TestAccountAskedTwiceAnswersAlike(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("reads root's account as root")
+	}
+	t.Setenv("SUDO_USER", "root")
+	one, err := Gather(t.Context(), local(), []Request{Account{Name: "root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := Gather(t.Context(), local(), []Request{Account{Name: "root"}, Account{Name: ""}, Account{Name: "hako-no-such-user"}, Account{Name: "root "}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Answer[AccountInfo](one, Account{Name: "root"})
+	if !want.Exists || want.Home == "" || want.Primary != "root" || !want.SSHDir.Exists && want.KeyFile.Exists {
+		t.Fatalf("root %+v", want)
+	}
+	for _, r := range []Request{Account{Name: "root"}, Account{Name: ""}} {
+		if got := Answer[AccountInfo](two, r); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, want %+v", r.Describe(), got, want)
+		}
+	}
+	if got := Answer[AccountInfo](two, Account{Name: "root "}); got.Exists || got.Name != "root " {
+		t.Errorf("another name answered as root: %+v", got)
+	}
+}
