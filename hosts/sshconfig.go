@@ -212,15 +212,28 @@ func (c *SSHConfig) viaSSH(ctx context.Context, bin, alias, user string) (*SSHSe
 		args = append(args, "-F", f)
 		source = "ssh -G -F " + f + " " + alias
 	}
-	got, err := runSSHG(ctx, bin, append(args, alias))
-	if err != nil {
-		return nil, err
-	}
 	defArgs := []string{"-G", "-F", os.DevNull}
 	if user != "" {
 		defArgs = append(defArgs, "-l", user)
 	}
-	def, err := runSSHG(ctx, bin, append(defArgs, alias))
+	// OpenSSH's defaults for the same alias and user, to tell what the
+	// configuration sets: a second ssh -G, run beside the first (each
+	// takes a few tens of milliseconds of a connection's start).
+	type answer struct {
+		m   map[string][]string
+		err error
+	}
+	defc := make(chan answer, 1)
+	go func() {
+		m, err := runSSHG(ctx, bin, append(defArgs, alias))
+		defc <- answer{m, err}
+	}()
+	got, err := runSSHG(ctx, bin, append(args, alias))
+	d := <-defc
+	if err != nil {
+		return nil, err
+	}
+	def, err := d.m, d.err
 	if err != nil {
 		return nil, err
 	}
