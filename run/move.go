@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -96,7 +97,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		if err = a.makeMoves(ctx); err == nil && len(a.moves) > 0 {
 			next, err = a.confirmMoved(ctx, o, sv.env.Endpoint.ServerAddr, moveWait(timeout))
 		} else if err == nil {
-			next, err = a.confirmNewPath(ctx, o)
+			next, err = a.confirmNewPath(ctx, o, timeout)
 		}
 	}
 	if err != nil {
@@ -148,20 +149,41 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 
 // confirmNewPath logs in with the plan's own settings; the host must
 // present the key it proved on the bootstrap session.
-func (a *hostApply) confirmNewPath(ctx context.Context, o Options) (hosts.Host, error) {
+func (a *hostApply) confirmNewPath(ctx context.Context, o Options, guard time.Duration) (hosts.Host, error) {
 	kh, ok := a.conn.Host.(hosts.VerifiedHost)
 	if !ok || kh.HostKey() == nil {
 		return nil, fmt.Errorf("cannot confirm the new SSH path: the bootstrap session has no verified host key")
 	}
 	cfg := a.host.Conn
 	cfg.ExpectHostKey = kh.HostKey()
-	c, err := o.dial(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("the new SSH path (%s@%s:%d) does not work: %w", cfg.User, cfg.Address, cfg.Port, err)
+	// A refused connection is tried again for a while: sshd started by an
+	// init script (`service ssh restart` without systemd) forks into the
+	// background before it listens, so the restart can return before the
+	// new port answers. Anything else (a refused key, a timeout) is an
+	// answer already.
+	deadline := time.Now().Add(min(refusedRetry, guard/4))
+	for {
+		c, err := o.dial(ctx, cfg)
+		if err == nil {
+			noteHostKey(c, func(n string) { a.rep.Note(a.host.Name, n) })
+			return c, nil
+		}
+		if !errors.Is(err, hosts.ErrConnectionRefused) || !time.Now().Before(deadline) {
+			return nil, fmt.Errorf("the new SSH path (%s@%s:%d) does not work: %w", cfg.User, cfg.Address, cfg.Port, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(refusedPause):
+		}
 	}
-	noteHostKey(c, func(n string) { a.rep.Note(a.host.Name, n) })
-	return c, nil
 }
+
+// refusedRetry bounds how long confirmNewPath tries a refused connection
+// again, every refusedPause: long enough for a restarted sshd to bind on
+// a loaded machine; and at most a quarter of the guard's timer, which must
+// not roll back before the confirmed path is disarmed.
+var refusedRetry, refusedPause = 15 * time.Second, 250 * time.Millisecond
 
 // convergeAgain checks every task once more over the new connection and
 // applies what still differs, reporting only what changed.

@@ -259,6 +259,49 @@ func TestInterruptedMoveStillRollsBack(t *testing.T) {
 	}
 }
 
+// sshd restarted by an init script listens a moment after the restart
+// returns: a refused confirmation login is tried again (and the move
+// confirmed once sshd answers), while any other failure is an answer at
+// once and rolls the move back.
+func TestConfirmationRetriesARefusedConnection(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		fail     error
+		failures int
+		wantTry  int
+		moved    bool
+	}{
+		{"refused twice, then listening", fmt.Errorf("tcp connect: %w", hosts.ErrConnectionRefused), 2, 3, true},
+		{"timed out", errors.New("i/o timeout"), 1, 1, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, _ := movePlan(t)
+			net := &fakeNet{}
+			o := moveOptions(t, true, net)
+			dial := o.Dial
+			tries := 0
+			o.Dial = func(ctx context.Context, cfg hosts.Config) (hosts.Host, error) {
+				if cfg.ExpectHostKey != nil {
+					if tries++; tries <= c.failures {
+						return nil, c.fail
+					}
+				}
+				return dial(ctx, cfg)
+			}
+			recaps := Apply(context.Background(), p, o, &recorder{})
+			if tries != c.wantTry {
+				t.Errorf("%d confirmation logins, want %d", tries, c.wantTry)
+			}
+			if moved := net.disarm == 1 && net.rolledBack == 0; moved != c.moved {
+				t.Errorf("disarmed %d, rolled back %d; want the move kept: %v (recap %+v)", net.disarm, net.rolledBack, c.moved, recaps[0])
+			}
+			if failed := recaps[0].Unreachable != nil; failed == c.moved {
+				t.Errorf("recap %+v", recaps[0])
+			}
+		})
+	}
+}
+
 // Ctrl-C while a task runs: no handler is started, nor the confirmation
 // login; the net rolls back at once, and the interrupt is reported as one.
 func TestMoveInterruptedDuringATask(t *testing.T) {
