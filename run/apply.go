@@ -349,8 +349,12 @@ func (a *hostApply) refresh(ctx context.Context, i int, extra []tasks.Probe) boo
 	a.pending = nil
 	a.refreshErr = err
 	if err != nil {
-		for _, p := range pending {
-			a.verified(p, fmt.Errorf("checking the result: %w", err))
+		if ctx.Err() != nil {
+			a.interrupted(pending)
+		} else {
+			for _, p := range pending {
+				a.verified(p, fmt.Errorf("checking the result: %w", err))
+			}
 		}
 		a.flush()
 		return false
@@ -379,6 +383,22 @@ func (a *hostApply) refresh(ctx context.Context, i int, extra []tasks.Probe) boo
 	}
 	a.flush()
 	return true
+}
+
+// interrupted: the run was cancelled before the pending tasks' re-check.
+// Their changes were made, so they stay reported as changed, with a note
+// that they were not re-checked: reported as failed, they would hide from
+// the operator what the host got. Nothing more runs on the host, as
+// after a failure.
+func (a *hostApply) interrupted(pending []pendingCheck) {
+	var names []string
+	for _, p := range pending {
+		names = append(names, p.step.Task.Address().String())
+	}
+	if len(names) > 0 {
+		a.rep.Note(a.host.Name, "interrupted: applied but not re-checked: "+strings.Join(names, ", "))
+	}
+	a.failed = true
 }
 
 // verified records a pending task's re-check: err fails the task (and the

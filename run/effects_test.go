@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -242,5 +243,68 @@ task "file" "plain" {
 	}
 	if len(realDirProbes(all, all)) == 0 {
 		t.Error("the file task's folder is not asked")
+	}
+}
+
+// interruptingHost cancels the run when a write reaches a path ending in
+// stopAt, failing that write as a cancelled one would.
+type interruptingHost struct {
+	*hosts.Local
+	stopAt string
+	cancel context.CancelFunc
+}
+
+func (h interruptingHost) WriteFile(ctx context.Context, w hosts.FileWrite) error {
+	if strings.HasSuffix(w.Path, h.stopAt) {
+		h.cancel()
+		return ctx.Err()
+	}
+	return h.Local.WriteFile(ctx, w)
+}
+
+// Ctrl-C while the third of three files is written: the two written before
+// are reported as changed (with a note that they were not re-checked), not
+// as failed, so that the operator sees what the host got; the third fails.
+func TestInterruptKeepsAppliedChangesReported(t *testing.T) {
+	p, root := localPlan(t, `
+task "file" "a" {
+  path    = "ROOT/a"
+  content = "a\n"
+}
+task "file" "b" {
+  path    = "ROOT/b"
+  content = "b\n"
+}
+task "file" "c" {
+  path    = "ROOT/c"
+  content = "c\n"
+}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := localOpts
+	o.Dial = func(context.Context, hosts.Config) (hosts.Host, error) {
+		return interruptingHost{hosts.NewLocal("local"), "/c", cancel}, nil
+	}
+	rec := &recorder{}
+	recaps := Apply(ctx, p, o, rec)
+	got := map[string]Status{}
+	for _, r := range rec.results {
+		got[r.Step.Task.Address().String()] = r.Status
+	}
+	if got["file.a"] != Changed || got["file.b"] != Changed || got["file.c"] != Failed {
+		t.Errorf("statuses %v, want a and b changed, c failed", got)
+	}
+	for _, f := range []string{"a", "b"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Errorf("file %s: %v", f, err)
+		}
+	}
+	if !slices.ContainsFunc(rec.notes, func(n string) bool {
+		return strings.Contains(n, "interrupted: applied but not re-checked: file.a, file.b")
+	}) {
+		t.Errorf("no note on the unchecked changes: %q", rec.notes)
+	}
+	if r := recaps[0]; r.Changed != 2 || r.Failed != 1 {
+		t.Errorf("recap %+v", r)
 	}
 }
