@@ -44,6 +44,11 @@ type effect struct {
 	global  bool     // anything: the change's effects are not known by path
 	paths   []string // the real paths written; a folder stands for its tree
 	folders bool     // and the missing folders above them may have been made
+	// literal are the paths written as the plan names them: a check also
+	// walks the folders on its path as written (the route and leftover
+	// checks), also those before a symlink whose target lies elsewhere,
+	// so a change of a folder's owner or mode there touches it too.
+	literal []string
 }
 
 // probeInputs are paths whose content changes the probe script's answers
@@ -116,6 +121,7 @@ func effectOf(s *plan.Step, st *tasks.State) effect {
 			return effect{global: true}
 		}
 		e.paths = append(e.paths, rp)
+		e.literal = append(e.literal, path.Clean(p))
 	}
 	return e
 }
@@ -176,6 +182,12 @@ func affects(e effect, s *plan.Step, st *tasks.State) bool {
 		}
 		for _, w := range e.paths {
 			if within(q, w) || e.folders && within(w, q) {
+				return true
+			}
+		}
+		lq := path.Clean(r.path)
+		for _, w := range e.literal {
+			if within(lq, w) || e.folders && within(w, lq) {
 				return true
 			}
 		}
