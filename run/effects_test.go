@@ -356,3 +356,62 @@ task "file" "conf" {
 		})
 	}
 }
+
+// The choices apply's ordering rests on, one by one: a change that can cut
+// hako off (an sshd drop-in) or whose result is compared with its
+// prediction (ufw) is re-checked before the next task, a plain file is
+// not; a write to what the probe itself reads (users, groups, sudo, the
+// programs) changes anything, a write beside it only its own path.
+func TestApplyOrderingChoices(t *testing.T) {
+	p, _ := localPlan(t, `
+task "file" "dropin" {
+  path    = "/etc/ssh/sshd_config.d/20-port.conf"
+  content = "Port 2222\n"
+}
+task "ufw" "fw" {
+  default_incoming = "deny"
+  rule {
+    port = 22
+  }
+}
+task "file" "plain" {
+  path    = "/srv/app/app.conf"
+  content = "x\n"
+}
+task "file" "group" {
+  path    = "/etc/group"
+  content = "root:x:0:\n"
+}
+task "file" "sudo" {
+  path    = "/etc/sudoers.d/90-app"
+  content = "app ALL=(ALL) NOPASSWD: ALL\n"
+}
+task "file" "beside" {
+  path    = "/etc/groups-backup"
+  content = "x\n"
+}`)
+	steps := map[string]*plan.Step{}
+	for _, s := range p.Hosts[0].Steps {
+		steps[s.Task.Address().String()] = s
+	}
+	env := tasks.Env{LoginUsers: []string{"nobody"}}
+	for name, want := range map[string]bool{"file.dropin": true, "ufw.fw": true, "file.plain": false} {
+		if got := mustVerifyNow(steps[name], env); got != want {
+			t.Errorf("mustVerifyNow(%s) = %v, want %v", name, got, want)
+		}
+	}
+	fake := probe.NewFake()
+	for _, d := range []string{"/etc", "/etc/sudoers.d", "/srv/app"} {
+		fake.Set(probe.RealDir{Path: d}, d)
+	}
+	answers, err := fake.Answer([]probe.Request{probe.RealDir{Path: "/etc"}, probe.RealDir{Path: "/etc/sudoers.d"}, probe.RealDir{Path: "/srv/app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := tasks.NewState(answers)
+	for name, want := range map[string]bool{"file.group": true, "file.sudo": true, "file.beside": false, "file.plain": false} {
+		if got := effectOf(steps[name], st).global; got != want {
+			t.Errorf("effectOf(%s).global = %v, want %v", name, got, want)
+		}
+	}
+}
