@@ -25,8 +25,10 @@ func TestChildrenDoNotGetPlanVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(m["env"], " "); got != "CHILDENV_KEPT" {
-		t.Errorf("ssh -G saw HAKO_ variables %q, want only CHILDENV_KEPT", got)
+	// Other HAKO_ variables of the test's own environment (a CI run sets
+	// some) pass as they should: only the plan variables are judged.
+	if got := " " + strings.Join(m["env"], " ") + " "; strings.Contains(got, " VAR_") || !strings.Contains(got, " CHILDENV_KEPT ") {
+		t.Errorf("ssh -G saw HAKO_ variables %q, want CHILDENV_KEPT and no VAR_", got)
 	}
 
 	conn, closer, err := proxyCommandConn("env")
@@ -36,7 +38,7 @@ func TestChildrenDoNotGetPlanVariables(t *testing.T) {
 	out, _ := io.ReadAll(conn)
 	conn.Close()
 	closer.Close()
-	if got := hakoVars(string(out)); got != "HAKO_CHILDENV_KEPT=kept" {
+	if got := hakoVars(string(out)); strings.Contains(got, "HAKO_VAR_") || !strings.Contains(got, "HAKO_CHILDENV_KEPT=kept") {
 		t.Errorf("ProxyCommand's HAKO_ variables: %q", got)
 	}
 
@@ -44,7 +46,7 @@ func TestChildrenDoNotGetPlanVariables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := hakoVars(string(res.Stdout)); got != "HAKO_CHILDENV_KEPT=kept" {
+	if got := hakoVars(string(res.Stdout)); strings.Contains(got, "HAKO_VAR_") || !strings.Contains(got, "HAKO_CHILDENV_KEPT=kept") {
 		t.Errorf("a local host's shell's HAKO_ variables: %q", got)
 	}
 }
