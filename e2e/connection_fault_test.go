@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,25 +110,13 @@ func faultRun(t *testing.T, p interruptPoint, inject string, neighbour *testhost
 	sshConfig := filepath.Join(t.TempDir(), "ssh_config")
 	writeFile(t, sshConfig, "Host *\n  ServerAliveInterval 2\n  ServerAliveCountMax 4\n")
 
-	cmd := exec.Command(hakoBin, "apply", "-connect-timeout", "30s", "-F", sshConfig,
+	w := startWatched(t, h, p.cond, "apply", "-connect-timeout", "30s", "-F", sshConfig,
 		"-confirm", faultConfirm.String(), dir)
-	cmd.Env = append(filteredEnv(), "NO_COLOR=1")
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	seen := make(chan bool, 1)
-	go func() {
-		o := h.Exec(t, fmt.Sprintf(`i=0; until %s; do [ ! -e /run/stop-watch ] && [ $i -lt 15000 ] || { echo missed; exit 0; }; sleep 0.02; i=$((i+1)); done; echo seen`, p.cond))
-		seen <- o == "seen\n"
-	}()
+	out := w.out
 	var err error
 	var hit string
 	select {
-	case ok := <-seen:
+	case ok := <-w.seen:
 		if !ok {
 			t.Errorf("the moment never came:\n%s", out)
 			break
@@ -151,18 +138,12 @@ func faultRun(t *testing.T, p interruptPoint, inject string, neighbour *testhost
 		} else {
 			hit += " " + strings.TrimSpace(age)
 		}
-	case err = <-exited:
-		h.Exec(t, "touch /run/stop-watch")
-		<-seen
+	case err = <-w.exited:
+		w.stopWatch(t, h)
 		t.Logf("hako ended before the moment came (%v): not reached\n%s", err, out)
 		return o
 	}
-	select {
-	case err = <-exited:
-	case <-time.After(3 * time.Minute):
-		o.hung = true
-		_ = cmd.Process.Kill()
-		err = <-exited
+	if err, o.hung = w.wait(3 * time.Minute); o.hung {
 		t.Errorf("hako did not end within 3 minutes of the fault")
 	}
 	// The next apply comes from a new source port; the rule goes anyway.

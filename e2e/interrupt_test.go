@@ -13,6 +13,58 @@ import (
 	"github.com/hako-dev/hako/internal/testhost"
 )
 
+// watchedRun is hako started in the background while a watch inside the
+// host waits for the moment a test acts at (a shell condition polled every
+// 20 ms). seen answers true when the moment came, false when the watch
+// gave up (5 minutes, or stopWatch).
+type watchedRun struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan error
+	seen   chan bool
+}
+
+// startWatched starts hako with args and the watch for cond on h.
+func startWatched(t *testing.T, h *testhost.Host, cond string, args ...string) *watchedRun {
+	t.Helper()
+	w := &watchedRun{
+		cmd:    exec.Command(hakoBin, args...),
+		out:    &syncBuffer{},
+		exited: make(chan error, 1),
+		seen:   make(chan bool, 1),
+	}
+	w.cmd.Env = append(filteredEnv(), "NO_COLOR=1")
+	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.exited <- w.cmd.Wait() }()
+	go func() {
+		o := h.Exec(t, fmt.Sprintf(`i=0; until %s; do [ ! -e /run/stop-watch ] && [ $i -lt 15000 ] || { echo missed; exit 0; }; sleep 0.02; i=$((i+1)); done; echo seen`, cond))
+		w.seen <- o == "seen\n"
+	}()
+	return w
+}
+
+// stopWatch ends the watch inside the host (hako ended before the moment)
+// and waits for it.
+func (w *watchedRun) stopWatch(t *testing.T, h *testhost.Host) {
+	h.Exec(t, "touch /run/stop-watch")
+	<-w.seen
+}
+
+// wait waits up to limit for hako to end, then kills it; hung says it had
+// to be killed.
+func (w *watchedRun) wait(limit time.Duration) (err error, hung bool) {
+	select {
+	case err = <-w.exited:
+		return err, false
+	case <-time.After(limit):
+		_ = w.cmd.Process.Kill()
+		return <-w.exited, true
+	}
+}
+
 // movePort is the port the interrupted plans move SSH to.
 const movePort = 50022
 
@@ -132,43 +184,25 @@ func TestInterruptedMoveRollsBack(t *testing.T) {
 			}
 			dir := moveBehindFirewall(t, h)
 
-			cmd := exec.Command(hakoBin, "apply", "-connect-timeout", "30s", dir)
-			cmd.Env = append(filteredEnv(), "NO_COLOR=1")
-			out := &syncBuffer{}
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			seen := make(chan bool, 1)
-			go func() {
-				// Polled inside the host until the moment comes, hako ends
-				// (the test then touches the stop file) or 5 minutes pass.
-				o := h.Exec(t, fmt.Sprintf(`i=0; until %s; do [ ! -e /run/stop-watch ] && [ $i -lt 15000 ] || { echo missed; exit 0; }; sleep 0.02; i=$((i+1)); done; echo seen`, p.cond))
-				seen <- o == "seen\n"
-			}()
+			w := startWatched(t, h, p.cond, "apply", "-connect-timeout", "30s", dir)
+			out := w.out
 			var err error
 			select {
-			case ok := <-seen:
+			case ok := <-w.seen:
 				if ok {
 					reached++
 					time.Sleep(p.delay)
-					_ = cmd.Process.Signal(syscall.SIGINT)
+					_ = w.cmd.Process.Signal(syscall.SIGINT)
 				}
-				select {
-				case err = <-exited:
-				case <-time.After(5 * time.Minute):
-					_ = cmd.Process.Kill()
-					err = <-exited
+				var hung bool
+				if err, hung = w.wait(5 * time.Minute); hung {
 					t.Errorf("hako did not end within 5 minutes of the interrupt")
 				}
 				if !ok {
 					t.Errorf("the moment never came:\n%s", out)
 				}
-			case err = <-exited:
-				h.Exec(t, "touch /run/stop-watch")
-				<-seen
+			case err = <-w.exited:
+				w.stopWatch(t, h)
 				t.Errorf("hako ended before the moment came (%v):\n%s", err, out)
 				return
 			}
