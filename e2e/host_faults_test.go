@@ -156,17 +156,7 @@ task "file" "after" {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			h := testhost.Start(t, testhost.Options{})
 			h.Exec(t, c.setup)
-			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
-host "pi" {
-  address       = %q
-  port          = %d
-  user          = "pi"
-  identity_file = %q
-  known_hosts   = %q
-  become        = %t
-}
-`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t), c.become)+c.body)
+			dir := planWithHost(t, h, fmt.Sprintf("  become        = %t\n", c.become), c.body)
 			for name, content := range c.files {
 				writeFile(t, filepath.Join(dir, name), content)
 			}

@@ -13,6 +13,14 @@ import (
 // returns its directory.
 func planFor(t *testing.T, h *testhost.Host, body string) string {
 	t.Helper()
+	return planWithHost(t, h, "  become        = true\n", body)
+}
+
+// planWithHost writes a plan whose host "pi" block logs in to h as pi with
+// the test key and h's known_hosts, with the attribute lines extra (become,
+// bootstrap, ...) added to the block; body follows it.
+func planWithHost(t *testing.T, h *testhost.Host, extra, body string) string {
+	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
 host "pi" {
@@ -21,9 +29,8 @@ host "pi" {
   user          = "pi"
   identity_file = %q
   known_hosts   = %q
-  become        = true
-}
-`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t))+body)
+%s}
+`, h.Addr, h.Port, h.KeyFile, h.KnownHostsFile(t), extra)+body)
 	return dir
 }
 
