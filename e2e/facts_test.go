@@ -176,8 +176,8 @@ task "file" "dhcpcd" {
 		return strings.TrimSpace(h.Exec(t, "nmcli -g connection.uuid connection show "+name))
 	}
 	want := []string{
-		`name="lo" uuid="` + uuid("lo") + `" type="loopback" device="lo" state="activated" file="/run/NetworkManager/system-connections/lo.nmconnection" persistent=false`,
-		`name="preconfigured" uuid="` + uuid("preconfigured") + `" type="ethernet" device="eth0" state="activated" file="/etc/NetworkManager/system-connections/preconfigured.nmconnection" persistent=true`}
+		`name="lo" uuid="` + uuid("lo") + `" type="loopback" device="lo" state="activated" file="/run/NetworkManager/system-connections/lo.nmconnection" persistent=false netplan=false`,
+		`name="preconfigured" uuid="` + uuid("preconfigured") + `" type="ethernet" device="eth0" state="activated" file="/etc/NetworkManager/system-connections/preconfigured.nmconnection" persistent=true netplan=false`}
 	if got := nmProfileRows(r.stdout); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 		t.Errorf("hako facts' profiles:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

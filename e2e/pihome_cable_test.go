@@ -56,7 +56,7 @@ func TestPiHomeServerNetworkManagerOnACable(t *testing.T) {
 		t.Fatalf("facts:\n%s", facts)
 	}
 	uuid := strings.TrimSpace(h.Exec(t, "nmcli -g connection.uuid connection show 'Wired connection 1'"))
-	auto := `name="Wired connection 1" uuid="` + uuid + `" type="ethernet" device="eth0" state="activated" file="/run/NetworkManager/system-connections/Wired connection 1.nmconnection" persistent=false`
+	auto := `name="Wired connection 1" uuid="` + uuid + `" type="ethernet" device="eth0" state="activated" file="/run/NetworkManager/system-connections/Wired connection 1.nmconnection" persistent=false netplan=false`
 	if got := nmProfileRows(facts.stdout); !slices.Contains(got, auto) || len(got) != 2 {
 		t.Errorf("hako facts' profiles:\n%s\nwant among them:\n%s", strings.Join(got, "\n"), auto)
 	}

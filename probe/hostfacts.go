@@ -67,6 +67,14 @@ type NMProfile struct {
 	// /run, which a boot empties (netplan makes its own again from
 	// /etc/netplan).
 	Persistent bool `json:"persistent" cty:"persistent"`
+	// Netplan: netplan generated the profile (a file netplan-*.nmconnection
+	// in /run/NetworkManager/system-connections), as it does on a card
+	// whose network cloud-init sets up (Raspberry Pi OS trixie: Imager's
+	// network-config, rendered to /etc/netplan). Such a profile is read-only
+	// in effect: netplan writes it again at each boot from /etc/netplan, so
+	// a change made to it through NetworkManager does not last; a plan
+	// leaves it alone and saves a profile of its own in /etc.
+	Netplan bool `json:"netplan" cty:"netplan"`
 }
 
 // OSRelease holds the fields of os-release(5) a plan chooses by; a field
@@ -268,5 +276,11 @@ func parseNMProfile(line string) (NMProfile, bool) {
 		p.Type = t
 	}
 	p.Persistent = strings.HasPrefix(p.File, "/etc/")
+	base, inRun := strings.CutPrefix(p.File, nmRunDir)
+	p.Netplan = inRun && strings.HasPrefix(base, "netplan-") && strings.HasSuffix(base, ".nmconnection") && !strings.Contains(base, "/")
 	return p, true
 }
+
+// nmRunDir is where NetworkManager keeps the profiles a boot empties: its
+// own automatic ones and those netplan generates.
+const nmRunDir = "/run/NetworkManager/system-connections/"

@@ -142,7 +142,8 @@ func TestFactsSeeARunningDaemon(t *testing.T) {
 }
 
 // nmcli's terse lines become profiles: "\:" and "\\" unescaped, the long
-// type names shortened, persistent only for a file under /etc; a line of
+// type names shortened, persistent only for a file under /etc, netplan
+// only for a netplan-*.nmconnection file in /run; a line of
 // another shape fails the probe rather than naming a wrong profile.
 func TestDecodeNMConnections(t *testing.T) {
 	lines := []string{
@@ -150,6 +151,8 @@ func TestDecodeNMConnections(t *testing.T) {
 		`Wired connection 1:a58f-2:802-3-ethernet:eth0:activating:/run/NetworkManager/system-connections/Wired connection 1.nmconnection`,
 		`a\:b\\c:c3dd-3:pppoe:::/etc/NetworkManager/system-connections/a\:b\\c.nmconnection`,
 		`lo:e894-4:loopback:lo:activated:`,
+		`netplan-wlan0-Home Net:5d1c-5:802-11-wireless:wlan0:activated:/run/NetworkManager/system-connections/netplan-wlan0-Home Net.nmconnection`,
+		`netplan-eth0:7e2a-6:802-3-ethernet:::/etc/NetworkManager/system-connections/netplan-eth0.nmconnection`,
 	}
 	out := "0 arch :aarch64\n0 running :NetworkManager\n"
 	for _, l := range lines {
@@ -166,6 +169,10 @@ func TestDecodeNMConnections(t *testing.T) {
 			File: "/run/NetworkManager/system-connections/Wired connection 1.nmconnection"},
 		{Name: `a:b\c`, UUID: "c3dd-3", Type: "pppoe", File: `/etc/NetworkManager/system-connections/a:b\c.nmconnection`, Persistent: true},
 		{Name: "lo", UUID: "e894-4", Type: "loopback", Device: "lo", State: "activated"},
+		{Name: "netplan-wlan0-Home Net", UUID: "5d1c-5", Type: "wifi", Device: "wlan0", State: "activated",
+			File: "/run/NetworkManager/system-connections/netplan-wlan0-Home Net.nmconnection", Netplan: true},
+		// netplan-* by name only, saved in /etc: not netplan's.
+		{Name: "netplan-eth0", UUID: "7e2a-6", Type: "ethernet", File: "/etc/NetworkManager/system-connections/netplan-eth0.nmconnection", Persistent: true},
 	}
 	if got := a.HostFacts().NMConnections; !slices.Equal(got, want) {
 		t.Errorf("profiles\n got %+v\nwant %+v", got, want)
