@@ -138,7 +138,7 @@ func TestPiHomeExampleOnACable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if line := strings.Split(string(src), "\n")[diags[0].Subject.Start.Line-1]; !strings.Contains(line, "# no lan_connection file and no Ethernet port up: set lan_connection") {
+	if line := strings.Split(string(src), "\n")[diags[0].Subject.Start.Line-1]; !strings.Contains(line, "# no lan_connection file, no Ethernet port up and no netplan Wi-Fi up: set lan_connection") {
 		t.Errorf("the error's line says nothing of what to do: %s\n%s", line, render(diags))
 	}
 }
@@ -177,4 +177,75 @@ func piHomeKeyfile(t *testing.T, f probe.HostFacts, addr string) string {
 	}
 	t.Fatalf("no task %s in %s", addr, strings.Join(addrs(h), " "))
 	return ""
+}
+
+// Cards of today, Raspberry Pi OS bookworm and trixie, in the shapes
+// Imager and cloud-init leave them: the static address goes on the cable
+// when one is up, even where Imager set Wi-Fi (the Wi-Fi profile is left
+// alone); on a cloud-init card's netplan Wi-Fi, with no cable, it goes in
+// a netplan file of the plan's own that names the Wi-Fi device and no
+// secret.
+func TestPiHomeExampleOnTodaysCards(t *testing.T) {
+	const run = "/run/NetworkManager/system-connections/"
+	wifi := probe.NMProfile{Name: "preconfigured", Type: "wifi", Device: "wlan0", State: "activated",
+		File: "/etc/NetworkManager/system-connections/preconfigured.nmconnection", Persistent: true}
+	auto := probe.NMProfile{Name: "Wired connection 1", Type: "ethernet", Device: "eth0", State: "activated", File: run + "Wired connection 1.nmconnection"}
+	npWifi := probe.NMProfile{Name: "netplan-wlan0-Home Net", Type: "wifi", Device: "wlan0", State: "activated",
+		File: run + "netplan-wlan0-Home%20Net.nmconnection", Netplan: true}
+	npEth := probe.NMProfile{Name: "netplan-eth0", Type: "ethernet", Device: "eth0", State: "activated", File: run + "netplan-eth0.nmconnection", Netplan: true}
+	lo := probe.NMProfile{Name: "lo", Type: "loopback", Device: "lo", State: "activated", File: run + "lo.nmconnection"}
+	base := "package.base %s ufw.firewall file.sshd_hardening"
+	for _, c := range []struct {
+		name     string
+		profiles []probe.NMProfile
+		task     string
+	}{
+		{"bookworm, Imager's Wi-Fi and a cable", []probe.NMProfile{wifi, auto, lo}, "nm_connection.lan_wired"},
+		{"trixie, Imager's Wi-Fi and a cable", []probe.NMProfile{npWifi, auto, lo}, "nm_connection.lan_wired"},
+		{"trixie, network-config's Ethernet (the image's own)", []probe.NMProfile{npEth, lo}, "nm_connection.lan_wired"},
+		{"trixie, Imager's Wi-Fi only", []probe.NMProfile{npWifi, lo}, "file.netplan_lan"},
+	} {
+		f := sampleFacts()
+		f.NMConnections = c.profiles
+		if got, _ := piHomeTasks(t, f); got != strings.Replace(base, "%s", c.task, 1) {
+			t.Errorf("%s: tasks %s, want %s", c.name, got, c.task)
+		}
+		if c.task == "nm_connection.lan_wired" {
+			if k := piHomeKeyfile(t, f, c.task); !strings.Contains(k, "interface-name=eth0\n") || !strings.Contains(k, "address1=192.168.0.64/24\n") {
+				t.Errorf("%s: the keyfile:\n%s", c.name, k)
+			}
+		}
+	}
+
+	f := sampleFacts()
+	f.NMConnections = []probe.NMProfile{npWifi, lo}
+	cfg, diags := Load(filepath.Join("..", "examples", "pi-home-server"))
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	p, diags := Build(cfg, Inputs{Environ: []string{}, Args: []VarArg{{Assign: "address=192.0.2.64"}, {Assign: "ssh_port=50022"}}})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	h, diags := p.Hosts[0].WithFacts(f)
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	for _, s := range h.Steps {
+		if s.Task.Address().String() != "file.netplan_lan" {
+			continue
+		}
+		c := freshCheck(t, s.Task)
+		want := "network:\n  version: 2\n  wifis:\n    \"wlan0\":\n      dhcp4: false\n      addresses: [\"192.168.0.64/24\"]\n" +
+			"      routes:\n        - to: default\n          via: \"192.168.0.1\"\n      nameservers:\n        addresses: [\"192.168.0.1\"]\n"
+		diff := c.Content.Diff()
+		if c.Summary != "create /etc/netplan/90-hako-lan.yaml" || !strings.Contains(diff, "+"+strings.ReplaceAll(strings.TrimSuffix(want, "\n"), "\n", "\n+")) {
+			t.Errorf("file.netplan_lan: %s\n%s\nwant it to end in\n%s", c.Summary, diff, want)
+		}
+		for _, a := range c.Attrs {
+			if a.Name == "mode" && a.After != "0600" {
+				t.Errorf("file.netplan_lan: mode %s", a.After)
+			}
+		}
+	}
 }

@@ -45,32 +45,43 @@ task "file" "dhcpcd" {
   group = "root"
 }
 
-# The static address, where NetworkManager owns the network, on the
-# profile the card really has, chosen from host.facts.nm_connections:
+# The static address, where NetworkManager owns the network, goes on the
+# cable when one is up: a home server belongs on the LAN by cable, and a
+# card with both the Wi-Fi Imager set and a cable plugged in gets it
+# there, not on the Wi-Fi (which keeps its DHCP address). The profile is
+# chosen from host.facts.nm_connections:
 #
-# - A card Raspberry Pi Imager set Wi-Fi on has its connection saved in
-#   /etc (lan_connection, "preconfigured"): that one gets the address; its
-#   SSID, Wi-Fi key and uuid stay.
-# - A card booted on a cable has no such file: NetworkManager brought the
-#   Ethernet port up with its automatic "Wired connection 1" (DHCP), which
-#   it keeps in /run only and makes again at each boot. There the plan
-#   saves a profile of its own, "lan", bound to that port: the device
-#   "lan" is up on once it is, else the Ethernet device a profile is up
-#   on (never the PPPoE NIC), so that a second Ethernet port up later
-#   does not move it. At the next boot
-#   NetworkManager brings "lan" up and makes no automatic profile for the
-#   port, since a saved one fits it; were both there (NetworkManager
-#   restarted, a cable plugged in again), "lan" still wins: the automatic
-#   profile has autoconnect-priority -999, and "lan" has 10, above too
-#   the default 0 of any other profile for the port (such as one netplan
-#   makes at each boot from cloud-init's network settings).
+# - A cable is up (an Ethernet profile active on a port other than the
+#   PPPoE NIC): the plan saves a profile of its own, "lan", bound to that
+#   port (the port "lan" is up on once it is, so that a second Ethernet
+#   port up later does not move it), unless lan_connection is itself that
+#   Ethernet profile saved in /etc (then it is edited, as below). The
+#   profile NetworkManager brought the port up with stays as it is: its
+#   automatic "Wired connection 1" (DHCP, kept in /run only and made
+#   again at each boot), or on a cloud-init card (Raspberry Pi OS trixie)
+#   netplan's "netplan-eth0", which netplan writes again at each boot
+#   from /etc/netplan. "lan" wins over either at the next boot: it has
+#   autoconnect-priority 10, the automatic profile -999 and netplan's the
+#   default 0; and NetworkManager makes no automatic profile for a port a
+#   saved one fits.
+# - No cable, and Imager saved the Wi-Fi connection in /etc
+#   (lan_connection, "preconfigured", bookworm): that one gets the
+#   address; its SSID, Wi-Fi key and uuid stay.
+# - No cable, and the Wi-Fi is netplan's (a cloud-init card: Imager's
+#   network-config, rendered by cloud-init to /etc/netplan, from which
+#   netplan generates "netplan-wlan0-SSID" in /run at each boot): a
+#   NetworkManager profile of hako's own would need the Wi-Fi key, which
+#   only netplan's file holds, and editing netplan's profile would not
+#   last. So the plan adds a netplan file of its own that netplan merges
+#   over cloud-init's: the same Wi-Fi device with the static address; the
+#   network name and key stay in cloud-init's file.
 #
-# Neither is brought up now: that would move the address hako is
-# connected to under the run. NetworkManager applies it when the
-# connection next comes up, at the next boot, as dhcpcd does on older
-# cards.
+# None is brought up now: that would move the address hako is connected
+# to under the run. NetworkManager applies it when the connection next
+# comes up (netplan's file when netplan next generates, at boot), at the
+# next boot, as dhcpcd does on older cards.
 task "nm_connection" "lan" {
-  when = host.facts.network == "networkmanager" && contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection")
+  when = host.facts.network == "networkmanager" && contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection") && (contains([for c in host.facts.nm_connections : c.file if c.type == "ethernet"], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection") || length([for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface]) == 0)
   name = var.lan_connection
   up   = false
   ipv4 {
@@ -82,10 +93,10 @@ task "nm_connection" "lan" {
 }
 
 task "nm_connection" "lan_wired" {
-  when        = host.facts.network == "networkmanager" && !contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection")
+  when        = host.facts.network == "networkmanager" && !(contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection") && (contains([for c in host.facts.nm_connections : c.file if c.type == "ethernet"], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection") || length([for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface]) == 0)) && !(length([for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface]) == 0 && length([for c in host.facts.nm_connections : c.device if c.netplan && c.type == "wifi" && c.state == "activated"]) > 0)
   name        = "lan"
   type        = "ethernet"
-  interface   = concat([for c in host.facts.nm_connections : c.device if c.name == "lan" && c.state == "activated"], [for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface])[0] # no lan_connection file and no Ethernet port up: set lan_connection to the saved profile to edit
+  interface   = concat([for c in host.facts.nm_connections : c.device if c.name == "lan" && c.state == "activated"], [for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface])[0] # no lan_connection file, no Ethernet port up and no netplan Wi-Fi up: set lan_connection to the saved profile to edit
   autoconnect = true
   up          = false
   ipv4 {
@@ -95,6 +106,35 @@ task "nm_connection" "lan_wired" {
     dns       = var.dns
   }
   autoconnect_priority = 10
+}
+
+# netplan reads /etc/netplan/*.yaml in name order and merges a later file
+# over an earlier one key by key, so this file (after cloud-init's
+# 50-cloud-init.yaml) turns DHCP off on the Wi-Fi device and gives it the
+# static address, gateway and DNS; the access point and its key come from
+# cloud-init's file. netplan wants its files readable by root only.
+task "file" "netplan_lan" {
+  when    = host.facts.network == "networkmanager" && !contains([for c in host.facts.nm_connections : c.file], "/etc/NetworkManager/system-connections/${var.lan_connection}.nmconnection") && length([for c in host.facts.nm_connections : c.device if c.type == "ethernet" && c.state == "activated" && c.device != var.pppoe_iface]) == 0 && length([for c in host.facts.nm_connections : c.device if c.netplan && c.type == "wifi" && c.state == "activated"]) > 0
+  path    = "/etc/netplan/90-hako-lan.yaml"
+  content = <<-EOT
+    # hako (examples/pi-home-server): the static LAN address on the Wi-Fi
+    # that cloud-init's network-config set up; netplan merges this file
+    # over that one at boot.
+    network:
+      version: 2
+      wifis:
+        ${jsonencode(concat([for c in host.facts.nm_connections : c.device if c.netplan && c.type == "wifi" && c.state == "activated"], [""])[0])}:
+          dhcp4: false
+          addresses: ${jsonencode([var.static_address])}
+          routes:
+            - to: default
+              via: ${jsonencode(var.router)}
+          nameservers:
+            addresses: ${jsonencode(var.dns)}
+  EOT
+  mode    = "0600"
+  owner   = "root"
+  group   = "root"
 }
 
 # The firewall goes up before sshd changes: the SSH port is allowed first.

@@ -60,7 +60,7 @@ variable "lan_iface" {
 variable "lan_connection" {
   type        = string
   default     = "preconfigured"
-  description = "The saved NetworkManager connection that gets the static address (cards where NetworkManager owns the network); Raspberry Pi Imager names its Wi-Fi one preconfigured. Where its file is not in /etc/NetworkManager/system-connections (a card booted on a cable), the plan saves a connection of its own, lan, on the Ethernet port instead."
+  description = "The saved NetworkManager connection that gets the static address when no cable is up (cards where NetworkManager owns the network); Raspberry Pi Imager names its Wi-Fi one preconfigured on bookworm. With a cable up, or where its file is not in /etc/NetworkManager/system-connections, the plan saves a connection of its own, lan, on the Ethernet port instead (on a trixie card's netplan Wi-Fi with no cable: /etc/netplan/90-hako-lan.yaml)."
 }
 
 variable "static_address" {
