@@ -10,7 +10,8 @@ import (
 // cloudInitFiles plans the files of a CloudInit image: user-data, and
 // meta-data only if the image lost its own (NoCloud wants both).
 // network-config is never touched: the image's default brings up Ethernet
-// with DHCP, and the plan holds no Wi-Fi credentials.
+// with DHCP, and the plan holds no Wi-Fi credentials. What it brings up is
+// said, though, since the person must know whether to boot on a cable.
 func cloudInitFiles(c *card, user string, key PublicKey) error {
 	name, _ := c.existing("user-data")
 	old, err := c.read(name)
@@ -29,7 +30,61 @@ func cloudInitFiles(c *card, user string, key PublicKey) error {
 	} else {
 		c.write("meta-data", metaData(data), 0o644, "NoCloud instance settings, which cloud-init needs beside user-data")
 	}
+	if n, ok := c.existing("network-config"); ok {
+		netcfg, err := c.read(n)
+		if err != nil {
+			return err
+		}
+		c.keep(n, networkConfigNote(netcfg))
+	}
 	return nil
+}
+
+// networkConfigNote says what a network-config brings up at first boot:
+// cloud-init hands it to netplan, which has NetworkManager run the
+// interfaces it names (the image's own names eth0, by DHCP; Raspberry Pi
+// Imager's names the Wi-Fi it was given). Only the interface names under
+// ethernets and wifis are read, by their indentation: never an access
+// point or its key.
+func networkConfigNote(data []byte) string {
+	var eth, wifi []string
+	section, secIndent, childIndent := "", 0, -1
+	for l := range strings.SplitSeq(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		key, _, _ := strings.Cut(t, ":")
+		key = strings.Trim(strings.TrimSpace(key), `"'`)
+		switch {
+		case section != "" && indent > secIndent:
+			if childIndent < 0 {
+				childIndent = indent
+			}
+			if indent == childIndent && section == "ethernets" {
+				eth = append(eth, key)
+			} else if indent == childIndent {
+				wifi = append(wifi, key)
+			}
+			continue
+		case key == "ethernets" || key == "wifis":
+			section, secIndent, childIndent = key, indent, -1
+			continue
+		}
+		section = ""
+	}
+	if len(eth) == 0 && len(wifi) == 0 {
+		return "names no interface: NetworkManager brings a cable up by DHCP; boot the Pi on a cable"
+	}
+	var parts []string
+	if len(eth) > 0 {
+		parts = append(parts, "Ethernet "+strings.Join(eth, ", "))
+	}
+	if len(wifi) > 0 {
+		parts = append(parts, "Wi-Fi "+strings.Join(wifi, ", ")+" (as written there)")
+	}
+	return "left as it is: at first boot netplan brings up " + strings.Join(parts, " and ") + " by NetworkManager"
 }
 
 // firstSetting returns the first line of a YAML file that is not blank

@@ -93,7 +93,7 @@ func TestCloudInitCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTree(t, before, snapshot(t, dir))
-	if got, want := actions(res), map[string]Outcome{"user-data": Unchanged, "meta-data": Kept}; !equalMaps(got, want) {
+	if got, want := actions(res), map[string]Outcome{"user-data": Unchanged, "meta-data": Kept, "network-config": Kept}; !equalMaps(got, want) {
 		t.Errorf("second run: %v, want %v", got, want)
 	}
 
