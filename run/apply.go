@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hako-dev/hako/plan"
@@ -217,33 +218,18 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State, first map[
 	for s, c := range first {
 		a.checks[s] = c
 	}
-	for i, s := range a.host.Steps {
+	for i := 0; i < len(a.host.Steps); {
 		if a.failed {
-			a.queue(Result{Step: s, Status: Skipped})
+			a.queue(Result{Step: a.host.Steps[i], Status: Skipped})
+			i++
 			continue
 		}
-		start := time.Now()
-		r := a.applyStep(ctx, i, s)
-		r.Duration = time.Since(start)
-		if r.Applied {
-			if s.AlwaysRuns() {
-				a.ran[s] = true
-			}
-			for _, hn := range s.Notify {
-				a.notify(hn)
-			}
+		batch := a.prepareBatch(ctx, i)
+		a.applyBatch(ctx, batch)
+		for _, m := range batch {
+			a.settle(ctx, m)
 		}
-		if r.Status == Failed && !a.failed {
-			a.failed, a.failedTask = true, s.Task.Address()
-		}
-		verify := r.Status == Changed && !s.AlwaysRuns()
-		if verify {
-			a.pending = append(a.pending, pendingCheck{at: len(a.out), step: s, c: r.Change})
-		}
-		a.queue(r)
-		if verify && mustVerifyNow(s, a.conn.env(a.host, a.cur)) {
-			a.refresh(ctx, i+1, nil)
-		}
+		i += len(batch)
 	}
 	if len(a.pending) > 0 {
 		// The handlers' probes go with the last re-checks: they run
@@ -253,6 +239,32 @@ func (a *hostApply) runTasks(ctx context.Context, state *tasks.State, first map[
 		}
 	}
 	a.flush()
+}
+
+// settle records a task's outcome, in plan order: its handlers are
+// notified, a failure stops the run on the host, a change waits for its
+// re-check (at once for a change that can cut hako off).
+func (a *hostApply) settle(ctx context.Context, m *member) {
+	s, r := m.step, m.r
+	if r.Applied {
+		if s.AlwaysRuns() {
+			a.ran[s] = true
+		}
+		for _, hn := range s.Notify {
+			a.notify(hn)
+		}
+	}
+	if r.Status == Failed && !a.failed {
+		a.failed, a.failedTask = true, s.Task.Address()
+	}
+	verify := r.Status == Changed && !s.AlwaysRuns()
+	if verify {
+		a.pending = append(a.pending, pendingCheck{at: len(a.out), step: s, c: r.Change})
+	}
+	a.queue(r)
+	if verify && mustVerifyNow(s, a.conn.env(a.host, a.cur)) {
+		a.refresh(ctx, m.i+1, nil)
+	}
 }
 
 // mustVerifyNow: a change that can cut hako off (tasks.Cutter), or whose
@@ -270,60 +282,223 @@ func mustVerifyNow(s *plan.Step, env tasks.Env) bool {
 	return ok && c.Cuts(env) != 0
 }
 
-// applyStep checks s (i is its place) and applies its change, if any. A
-// changed task's result is Changed here; the run re-checks it later.
-func (a *hostApply) applyStep(ctx context.Context, i int, s *plan.Step) Result {
-	r := Result{Step: s}
+// member is a task of a batch (see prepareBatch): its place in the
+// plan, its result so far, and the change to apply (nil: r is final).
+type member struct {
+	i      int
+	step   *plan.Step
+	r      Result
+	change *tasks.Change
+	effect effect // what applying change may touch
+	reads  reads  // what the task's check read
+}
+
+// prepare checks s (i is its place) as its turn comes: it asks the host
+// again first when an applied change may have touched what s's check
+// read (s is stale), and when s's own change may touch what a changed
+// task waiting for its re-check reads (that task is judged on its own
+// effect first). A change to apply is left in the member's change.
+func (a *hostApply) prepare(ctx context.Context, i int, s *plan.Step) *member {
+	start := time.Now()
+	m := &member{i: i, step: s, r: Result{Step: s}}
+	defer func() { m.r.Duration = time.Since(start) }()
 	if a.ran[s] {
-		r.Status = OK // it ran in this apply already
-		return r
+		m.r.Status = OK // it ran in this apply already
+		return m
 	}
 	if a.stale[s] {
 		answered := a.refresh(ctx, i, nil)
 		switch {
 		case a.failed: // a re-check of an earlier task failed
-			r.Status = Skipped
-			return r
+			m.r.Status = Skipped
+			return m
 		case !answered:
-			r.Status, r.Err = Failed, fmt.Errorf("checking the host again after the changes before this task: %w", a.refreshErr)
-			return r
+			m.r.Status, m.r.Err = Failed, fmt.Errorf("checking the host again after the changes before this task: %w", a.refreshErr)
+			return m
 		}
 	}
 	fc, known := a.checks[s]
 	if !known {
 		fc.change, fc.err = a.recheck(s, a.cur)
 	}
-	r.Change = fc.change
+	m.r.Change = fc.change
 	if fc.err != nil {
-		r.Status, r.Err = Failed, fc.err
-		return r
+		m.r.Status, m.r.Err = Failed, fc.err
+		return m
 	}
 	if !fc.change.Changed() {
-		r.Status = OK
-		return r
+		m.r.Status = OK
+		return m
 	}
-	e := effectOf(s, a.cur)
-	if slices.ContainsFunc(a.pending, func(p pendingCheck) bool { return affects(e, p.step, a.cur) }) {
-		// This change may touch what a changed task reads: that task is
-		// judged on its own effect first.
+	m.effect = effectOf(s, a.cur)
+	if slices.ContainsFunc(a.pending, func(p pendingCheck) bool { return affects(m.effect, p.step, a.cur) }) {
 		a.refresh(ctx, i+1, nil)
 		if a.failed {
-			r.Status = Skipped
-			return r
+			m.r.Status = Skipped
+			return m
 		}
 	}
-	if err := apply(ctx, a.host.Name, s, a.conn, fc.change); err != nil {
-		r.Status, r.Err = Failed, err
-		return r
+	m.change = fc.change
+	return m
+}
+
+// Writes of files that are independent of each other are made together:
+// a first apply of hundreds of files must not cost each file's round
+// trips (folder checks, create, owner and mode on the handle, content,
+// fsync, close, rename) one file after the other. The SFTP client sends
+// the requests of all the writes in flight at once over the one session.
+//
+// A batch is a run of consecutive tasks from the i-th whose changes are
+// confined to the paths they write without creating folders (a file
+// without a validate command, which may do anything), that can cut
+// nothing (those are re-checked before anything more runs), and none of
+// which may touch what another one's check reads, either way round
+// (effect.touches): so it makes no difference in which order they are
+// applied, and none is checked against another's effect. A task that is
+// stale, or whose change may touch what a changed task waiting for its
+// re-check reads, starts a batch of its own, so that the host is asked
+// again before it as in plan order. Any other task is a batch of one.
+// A directory task is one too: folders it creates on the way may be
+// where another task's are.
+func (a *hostApply) prepareBatch(ctx context.Context, i int) []*member {
+	steps := a.host.Steps
+	head := a.prepare(ctx, i, steps[i])
+	batch := []*member{head}
+	if !a.concurrent(head) {
+		return batch
 	}
-	r.Status, r.Applied = Changed, true
-	a.noteMove(s, fc.change)
-	for _, t := range a.host.Steps[i+1:] {
-		if !a.stale[t] && affects(e, t, a.cur) {
+	for j := i + 1; j < len(steps) && len(batch) < maxBatch; j++ {
+		s := steps[j]
+		if a.stale[s] || !a.concurrentKind(s) {
+			break
+		}
+		e, r := effectOf(s, a.cur), readsIn(s, a.cur)
+		if slices.ContainsFunc(batch, func(m *member) bool { return m.effect.touches(r) || e.touches(m.reads) }) ||
+			slices.ContainsFunc(a.pending, func(p pendingCheck) bool { return affects(e, p.step, a.cur) }) {
+			break
+		}
+		m := a.prepare(ctx, j, s)
+		m.effect, m.reads = e, r
+		batch = append(batch, m)
+		if !a.concurrent(m) {
+			break
+		}
+	}
+	return batch
+}
+
+// maxBatch bounds a batch (the checks of a candidate against every
+// member grow with its square); applyWorkers bounds the writes in flight.
+const (
+	maxBatch     = 256
+	applyWorkers = 16
+)
+
+// concurrentKind: s's change is confined to the paths it writes, creates
+// no folder and cannot cut hako off.
+func (a *hostApply) concurrentKind(s *plan.Step) bool {
+	c, ok := s.Task.(tasks.Confined)
+	if !ok || s.AlwaysRuns() || a.ran[s] {
+		return false
+	}
+	confined, folders := c.Confined()
+	return confined && !folders && !mustVerifyNow(s, a.conn.env(a.host, a.cur))
+}
+
+// concurrent: m was checked and may be applied beside others (its
+// outcome is a change to apply, or OK), and what it touches and reads is
+// known. It fills in m's effect and reads when they are not yet.
+func (a *hostApply) concurrent(m *member) bool {
+	if m.change == nil && m.r.Status != OK || !a.concurrentKind(m.step) {
+		return false
+	}
+	if !m.reads.known {
+		m.effect, m.reads = effectOf(m.step, a.cur), readsIn(m.step, a.cur)
+	}
+	return !m.effect.global && m.reads.known
+}
+
+// applyBatch applies the changes of batch's members: one by itself, more
+// by up to applyWorkers at once, taken in plan order. After a failure no
+// further write starts: those already started finish (and are reported
+// as what they did), the ones not started are skipped, as everything
+// after the batch is. If the run on the host failed while the batch was
+// checked, nothing of it is applied.
+func (a *hostApply) applyBatch(ctx context.Context, batch []*member) {
+	var todo []*member
+	for _, m := range batch {
+		switch {
+		case m.change == nil:
+		case a.failed:
+			m.change, m.r.Status = nil, Skipped
+		default:
+			todo = append(todo, m)
+		}
+	}
+	if len(todo) == 1 {
+		a.applyMember(ctx, todo[0])
+	} else if len(todo) > 1 {
+		var mu sync.Mutex
+		next, stop := 0, false
+		var wg sync.WaitGroup
+		for range min(applyWorkers, len(todo)) {
+			wg.Go(func() {
+				for {
+					mu.Lock()
+					if stop || next == len(todo) {
+						mu.Unlock()
+						return
+					}
+					m := todo[next]
+					next++
+					mu.Unlock()
+					a.applyMember(ctx, m)
+					if m.r.Status == Failed {
+						mu.Lock()
+						stop = true
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, m := range todo[next:] {
+			m.r.Status = Skipped
+		}
+	}
+	// The later tasks whose checks an applied change may have touched are
+	// asked again before they run.
+	var applied []*member
+	for _, m := range batch {
+		if m.r.Applied {
+			a.noteMove(m.step, m.change)
+			applied = append(applied, m)
+		}
+	}
+	if len(applied) == 0 {
+		return
+	}
+	for _, t := range a.host.Steps[batch[len(batch)-1].i+1:] {
+		if a.stale[t] {
+			continue
+		}
+		r := readsIn(t, a.cur)
+		if slices.ContainsFunc(applied, func(m *member) bool { return m.effect.touches(r) }) {
 			a.stale[t] = true
 		}
 	}
-	return r
+}
+
+// applyMember applies m's change; it may run beside others, so it touches
+// nothing but m.
+func (a *hostApply) applyMember(ctx context.Context, m *member) {
+	start := time.Now()
+	defer func() { m.r.Duration += time.Since(start) }()
+	if err := apply(ctx, a.host.Name, m.step, a.conn, m.change); err != nil {
+		m.r.Status, m.r.Err = Failed, err
+		return
+	}
+	m.r.Status, m.r.Applied = Changed, true
 }
 
 // refresh asks the host, in one round trip, for the probes of the pending

@@ -162,14 +162,26 @@ func readsOf(s *plan.Step) ([]pathRead, bool) {
 // affects reports whether e may have changed what s's check read, with
 // the paths as st resolves them.
 func affects(e effect, s *plan.Step, st *tasks.State) bool {
-	if e.global {
-		return true
-	}
-	reads, known := readsOf(s)
+	return e.touches(readsIn(s, st))
+}
+
+// reads are the paths a check reads, where they really are (real, with
+// every symlink on the way resolved) and as the plan writes them
+// (literal); known is false when the check may read more, or when a
+// path's real place is not known.
+type reads struct {
+	real, literal []string
+	known         bool
+}
+
+// readsIn resolves what s's check reads with st's answers.
+func readsIn(s *plan.Step, st *tasks.State) reads {
+	rs, known := readsOf(s)
 	if !known {
-		return true
+		return reads{}
 	}
-	for _, r := range reads {
+	out := reads{known: true}
+	for _, r := range rs {
 		var q string
 		var ok bool
 		if r.folder {
@@ -178,14 +190,27 @@ func affects(e effect, s *plan.Step, st *tasks.State) bool {
 			q, ok = realPath(st, r.path)
 		}
 		if !ok {
-			return true
+			return reads{}
 		}
+		out.real = append(out.real, q)
+		out.literal = append(out.literal, path.Clean(r.path))
+	}
+	return out
+}
+
+// touches reports whether e may have changed what a check reading r read.
+func (e effect) touches(r reads) bool {
+	if e.global || !r.known {
+		return true
+	}
+	for _, q := range r.real {
 		for _, w := range e.paths {
 			if within(q, w) || e.folders && within(w, q) {
 				return true
 			}
 		}
-		lq := path.Clean(r.path)
+	}
+	for _, lq := range r.literal {
 		for _, w := range e.literal {
 			if within(lq, w) || e.folders && within(w, lq) {
 				return true

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
@@ -247,19 +248,31 @@ task "file" "plain" {
 }
 
 // interruptingHost cancels the run when a write reaches a path ending in
-// stopAt, failing that write as a cancelled one would.
+// stopAt, failing that write as a cancelled one would, once after the
+// writes of the other paths (written, at most a minute waited for them,
+// as independent files are written at once).
 type interruptingHost struct {
 	*hosts.Local
 	stopAt string
+	after  int
 	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 func (h interruptingHost) WriteFile(ctx context.Context, w hosts.FileWrite) error {
 	if strings.HasSuffix(w.Path, h.stopAt) {
+		for range h.after {
+			select {
+			case <-h.done:
+			case <-time.After(time.Minute):
+			}
+		}
 		h.cancel()
 		return ctx.Err()
 	}
-	return h.Local.WriteFile(ctx, w)
+	err := h.Local.WriteFile(ctx, w)
+	h.done <- struct{}{}
+	return err
 }
 
 // Ctrl-C while the third of three files is written: the two written before
@@ -283,7 +296,7 @@ task "file" "c" {
 	defer cancel()
 	o := localOpts
 	o.Dial = func(context.Context, hosts.Config) (hosts.Host, error) {
-		return interruptingHost{hosts.NewLocal("local"), "/c", cancel}, nil
+		return interruptingHost{hosts.NewLocal("local"), "/c", 2, cancel, make(chan struct{}, 2)}, nil
 	}
 	rec := &recorder{}
 	recaps := Apply(ctx, p, o, rec)
