@@ -154,12 +154,13 @@ func benchRounds(t testing.TB) int {
 
 // BenchmarkFirstApplyFiles times a first `hako apply` of plans of many
 // file tasks (ten files a folder; the folders exist, the files do not; medians)
-// against `ssh host true` to the same host, measured in the same run, and
+// against `ssh host true` to the same host, timed in turn with it, and
 // reports the probe round trips of one apply (its -v line).
 //
 //	sudo go test -run '^$' -bench FirstApplyFiles -benchtime 1x -timeout 0 ./bench/
 //
-// HAKO_BENCH_BIN names another hako binary to time instead of this tree's.
+// HAKO_BENCH_BIN names another hako binary to time instead of this tree's;
+// HAKO_BENCH_COMPARE one to time as well, in turn with it.
 func BenchmarkFirstApplyFiles(b *testing.B) {
 	testhost.Require(b)
 	bin := os.Getenv("HAKO_BENCH_BIN")
@@ -169,38 +170,52 @@ func BenchmarkFirstApplyFiles(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	other := os.Getenv("HAKO_BENCH_COMPARE") // a second build, timed in the same rounds
 	h := testhost.Start(b, testhost.Options{})
 	trips := regexp.MustCompile(`probe: (\d+) round trips?`)
 	for _, n := range benchSizes(b) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			dir := FilesPlan(b, h, n)
 			fresh := func() { h.Exec(b, "rm -f /srv/hako-bench/d*/file*.conf") }
-			apply := func() string {
+			applyWith := func(bin string) string {
 				out, err := exec.Command(bin, "apply", "-v", dir).CombinedOutput()
 				if err != nil {
 					b.Fatalf("apply: %v\n%s", err, out)
 				}
 				return string(out)
 			}
+			apply := func() string { return applyWith(bin) }
 			fresh()
 			m := trips.FindStringSubmatch(apply())
 			if m == nil {
 				b.Fatal("no probe count in apply -v")
 			}
 			rounds := benchRounds(b)
-			baseline := timeMedian(rounds, func() {
-				if _, code := h.SSH(b, "true"); code != 0 {
-					b.Fatal("ssh true failed")
-				}
-			})
+			floorTimes := make([]time.Duration, rounds)
 			times := make([]time.Duration, rounds)
-			for i := range times {
+			var otherTimes []time.Duration
+			for i := range times { // interleaved, so that a change in load weighs on both
+				floorTimes[i] = timeMedian(1, func() {
+					if _, code := h.SSH(b, "true"); code != 0 {
+						b.Fatal("ssh true failed")
+					}
+				})
 				fresh()
 				start := time.Now()
 				apply()
 				times[i] = time.Since(start)
+				if other != "" {
+					fresh()
+					start := time.Now()
+					applyWith(other)
+					otherTimes = append(otherTimes, time.Since(start))
+				}
 			}
-			first := median(times)
+			baseline, first := median(floorTimes), median(times)
+			if other != "" {
+				o := median(otherTimes)
+				fmt.Printf("%d file tasks: %s: first apply %v (%.1fx ssh true)\n", n, other, o.Round(time.Millisecond), float64(o)/float64(baseline))
+			}
 			b.ReportMetric(float64(first)/float64(baseline), "x-ssh-true")
 			fmt.Printf("%d file tasks: ssh true %v; first apply %v (%.1fx), %s probe round trips\n",
 				n, baseline.Round(time.Millisecond), first.Round(time.Millisecond), float64(first)/float64(baseline), m[1])
