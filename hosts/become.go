@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -32,6 +33,9 @@ type sudoer struct {
 	user     string // "" : root
 	password string // "" : sudo -n
 	marker   string // the line that follows the password on standard input
+	// trial: the first command, run before sudo is settled (see
+	// becomeState): sudo -k -n, and trialMarker printed first.
+	trial bool
 }
 
 // becomeNoPrompt is the exit status of a command whose sudo did not read
@@ -47,6 +51,9 @@ const (
 // command's output.
 func (s *sudoer) prefix() string {
 	p := "sudo -n "
+	if s.trial {
+		p = "sudo -k -n "
+	}
 	if s.password != "" {
 		p = "sudo -k -S -p '' "
 	}
@@ -62,6 +69,9 @@ func (s *sudoer) prefix() string {
 // A nil *sudoer (no become) is one without a password, here and in input
 // and stdin.
 func (s *sudoer) shell(body string) string {
+	if s != nil && s.trial {
+		return `sh -c 'echo ` + trialMarker + ` && ` + body + `'`
+	}
 	if s == nil || s.password == "" {
 		return `sh -c '` + body + `'`
 	}
@@ -99,18 +109,111 @@ func (s *sudoer) sftpCommand() string {
 // for a password that hako does not have, or refuses the one it has.
 var ErrBecomePassword = errors.New("sudo needs the become password")
 
-// setupBecome finds out, once per connection, whether sudo asks the login
-// user for a password, and checks the password once when it does: with a
-// wrong one sudo would read the next lines of standard input as further
-// attempts. LC_ALL=C: sudo's messages are read here.
-func (h *SSHHost) setupBecome(ctx context.Context, cfg Config) error {
+// checkBecomePassword refuses, before anything is sent, a become password
+// sudo cannot read.
+func checkBecomePassword(cfg Config) error {
+	if strings.ContainsAny(cfg.BecomePassword, "\r\n\x00") {
+		return fmt.Errorf("host %q: become: the become password holds a line break or a NUL byte, which sudo cannot read (it reads one line)", cfg.Name)
+	}
+	return nil
+}
+
+// becomeState settles, once per connection, how sudo is run (SSHHost.sudo)
+// before anything uses it. Most hosts' sudo asks for no password, so the
+// first command does not wait for a check of its own: it runs at once
+// through `sudo -k -n` and prints trialMarker first (see trialShell). The
+// marker proves that sudo ran it, and settles sudo -n for the connection
+// while the command goes on; without it sudo ran nothing, and setupBecome
+// checks sudo as it would before any command (its verdict and messages,
+// the password and its check), after which the command runs through the
+// sudo it settled. Anything else that needs sudo settled first (the SFTP
+// server, the writing user's id) waits for the trial, or runs setupBecome
+// itself when it comes first.
+type becomeState struct {
+	cfg Config
+	// turn is held by whoever settles: a trial command or setupBecome.
+	turn    chan struct{}
+	settled atomic.Bool // SSHHost.sudo and err are final
+	err     error       // why become failed for good (read once settled)
+}
+
+func newBecomeState(cfg Config) *becomeState {
+	return &becomeState{cfg: cfg, turn: make(chan struct{}, 1)}
+}
+
+// trialMarker is the line the trial command prints before its script:
+// only a shell that sudo started prints it.
+const trialMarker = "hako-sudo-ran"
+
+// settle makes h.sudo final, or returns why become failed. When it
+// returns trial true the caller holds the turn to settle by a trial
+// command and must call finish or give up (nothing is settled yet).
+func (h *SSHHost) settle(ctx context.Context, trial bool) (bool, error) {
+	b := h.bst
+	if b == nil || b.settled.Load() {
+		return false, h.becomeErr()
+	}
+	select {
+	case b.turn <- struct{}{}:
+	case <-ctx.Done():
+		return false, fmt.Errorf("host %q: become: waiting for sudo to be checked: %w", h.name, ctx.Err())
+	}
+	if b.settled.Load() {
+		<-b.turn
+		return false, h.becomeErr()
+	}
+	if trial {
+		return true, nil
+	}
+	defer func() { <-b.turn }()
+	return false, h.setupBecome(ctx)
+}
+
+// becomeErr is why become failed, nil when it did not (or when the host
+// has no become).
+func (h *SSHHost) becomeErr() error {
+	if h.bst == nil {
+		return nil
+	}
+	return h.bst.err
+}
+
+// settleWith makes s (nil: failure err) final. Call it holding the turn.
+func (h *SSHHost) settleWith(s *sudoer, err error) {
+	h.sudo, h.bst.err = s, err
+	h.bst.settled.Store(true)
+}
+
+// sudoNow is h.sudo for a caller that settled it.
+func (h *SSHHost) sudoNow() *sudoer {
+	if h.bst != nil && !h.bst.settled.Load() {
+		panic("hosts: sudo used before it was settled")
+	}
+	return h.sudo
+}
+
+// trialSudoer is how the trial command runs: `sudo -k -n` (-k: see
+// setupBecome) as the become user.
+func (h *SSHHost) trialSudoer() *sudoer {
+	return &sudoer{user: h.bst.cfg.BecomeUser, trial: true}
+}
+
+// setupBecome finds out whether sudo asks the login user for a password,
+// and checks the password once when it does: with a wrong one sudo would
+// read the next lines of standard input as further attempts. LC_ALL=C:
+// sudo's messages are read here. It settles h.sudo, also when become
+// fails for good (not when the connection or ctx failed); call it holding
+// the turn.
+func (h *SSHHost) setupBecome(ctx context.Context) error {
+	cfg := h.bst.cfg
 	s := &sudoer{user: cfg.BecomeUser}
 	as := "root"
 	if s.user != "" {
 		as = fmt.Sprintf("user %q", s.user)
 	}
-	if strings.ContainsAny(cfg.BecomePassword, "\r\n\x00") {
-		return fmt.Errorf("host %q: become: the become password holds a line break or a NUL byte, which sudo cannot read (it reads one line)", h.name)
+	fail := func(err error) error {
+		h.settleWith(nil, err)
+		return err
 	}
 	// -k: the answer must hold for the whole run, so a timestamp sudo
 	// cached for the login user (timestamp_type=global, a user's recent
@@ -122,13 +225,13 @@ func (h *SSHHost) setupBecome(ctx context.Context, cfg Config) error {
 	}
 	switch {
 	case code == 0:
-		h.sudo = s // sudo asks for no password: sudo -n, and none is sent
+		h.settleWith(s, nil) // sudo asks for no password: sudo -n, and none is sent
 		return nil
 	case !strings.Contains(stderr, "a password is required"):
-		return fmt.Errorf("host %q: become: `sudo -n` as %q to %s failed (exit %d): %s", h.name, cfg.User, as, code, sudoMessage(stderr))
+		return fail(fmt.Errorf("host %q: become: `sudo -n` as %q to %s failed (exit %d): %s", h.name, cfg.User, as, code, sudoMessage(stderr)))
 	case cfg.BecomePassword == "":
-		return fmt.Errorf("host %q: sudo asks user %q for a password to become %s: give it with -ask-become-password or the host's become_password (%w)",
-			h.name, cfg.User, as, ErrBecomePassword)
+		return fail(fmt.Errorf("host %q: sudo asks user %q for a password to become %s: give it with -ask-become-password or the host's become_password (%w)",
+			h.name, cfg.User, as, ErrBecomePassword))
 	}
 	s.password, s.marker = cfg.BecomePassword, "hako-become-"+randomSuffix()
 	code, stderr, err = h.runRaw(ctx, "LC_ALL=C "+s.prefix()+"true", s.password+"\n")
@@ -137,12 +240,55 @@ func (h *SSHHost) setupBecome(ctx context.Context, cfg Config) error {
 	}
 	if code != 0 {
 		if strings.Contains(stderr, "incorrect password") || strings.Contains(stderr, "try again") {
-			return fmt.Errorf("host %q: sudo refused the become password of user %q (%s) (%w)", h.name, cfg.User, sudoMessage(stderr), ErrBecomePassword)
+			return fail(fmt.Errorf("host %q: sudo refused the become password of user %q (%s) (%w)", h.name, cfg.User, sudoMessage(stderr), ErrBecomePassword))
 		}
-		return fmt.Errorf("host %q: become: sudo with the become password as %q to %s failed (exit %d): %s", h.name, cfg.User, as, code, sudoMessage(stderr))
+		return fail(fmt.Errorf("host %q: become: sudo with the become password as %q to %s failed (exit %d): %s", h.name, cfg.User, as, code, sudoMessage(stderr)))
 	}
-	h.sudo = s
+	h.settleWith(s, nil)
 	return nil
+}
+
+// markerWriter passes on what the trial command writes to standard
+// output after trialMarker's line, and calls seen once it has found that
+// line: before it comes only sudo can have written (a PAM module, say),
+// which is dropped, at most markerSearch bytes of it looked at.
+type markerWriter struct {
+	w     io.Writer
+	seen  func()
+	found bool
+	head  []byte
+}
+
+const markerSearch = 64 << 10
+
+func (m *markerWriter) Write(p []byte) (int, error) {
+	if m.found {
+		return m.w.Write(p)
+	}
+	if len(m.head) >= markerSearch {
+		return len(p), nil
+	}
+	m.head = append(m.head, p...)
+	line := []byte(trialMarker + "\n")
+	i := -1
+	if bytes.HasPrefix(m.head, line) {
+		i = 0
+	} else if j := bytes.Index(m.head, append([]byte{'\n'}, line...)); j >= 0 {
+		i = j + 1
+	}
+	if i < 0 {
+		return len(p), nil
+	}
+	m.found = true
+	m.seen()
+	rest := m.head[i+len(line):]
+	m.head = nil
+	if len(rest) > 0 {
+		if _, err := m.w.Write(rest); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
 }
 
 // sudoMessage is what sudo wrote to stderr (it never holds the password;
@@ -220,4 +366,22 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		l.n -= k
 	}
 	return len(p), nil
+}
+
+// settled is the sudoer a trial settles: plain sudo -n from then on.
+func (s *sudoer) settled() *sudoer {
+	c := *s
+	c.trial = false
+	return &c
+}
+
+// mixedRules adds to err, the failed start of an SFTP server through
+// sudo -n, why sudo asked for a password there: hako's first command ran
+// without one, so the sudoers rules ask for a password for some of the
+// commands hako runs only.
+func (h *SSHHost) mixedRules(su *sudoer, err error) error {
+	if su == nil || su.password != "" || !strings.Contains(err.Error(), "a password is required") {
+		return err
+	}
+	return fmt.Errorf("%w (sudo ran hako's commands without asking for a password, but asks for one for the SFTP server: the sudoers rules must ask for a password for all of the commands hako runs, or for none)", err)
 }

@@ -22,7 +22,8 @@ import (
 type SSHHost struct {
 	name   string
 	become bool
-	sudo   *sudoer // with become: how sudo is run (see setupBecome)
+	sudo   *sudoer      // with become: how sudo is run, once settled (see becomeState)
+	bst    *becomeState // with become: settles sudo on first use; nil without become
 	client *ssh.Client
 	sem    chan struct{} // bounds concurrent exec sessions (sshd MaxSessions)
 	end    Endpoint
@@ -153,10 +154,14 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	}
 	h.watch(cfg)
 	if cfg.Become {
-		if err := h.setupBecome(ctx, cfg); err != nil {
+		// Whether sudo asks for a password is found out by the first
+		// command (see becomeState): a session of its own for it would
+		// cost every run a round trip and a sudo more.
+		if err := checkBecomePassword(cfg); err != nil {
 			h.Close()
 			return nil, err
 		}
+		h.bst = newBecomeState(cfg)
 	}
 	return h, nil
 }

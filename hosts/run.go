@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -36,12 +38,12 @@ const evalStdin = `eval "$(cat)"`
 // makes that sudo (which passes TERM on to its command, env then timeout)
 // or timeout itself. Without a limit timeout runs all the same, with 0
 // (no limit), for the TERM it passes on.
-func (h *SSHHost) shellCommand(run string, limit time.Duration) string {
-	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, max(limit, 0).Seconds(), h.sudo.shell(evalStdin))
-	if h.sudo == nil {
+func shellCommand(su *sudoer, run string, limit time.Duration) string {
+	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, max(limit, 0).Seconds(), su.shell(evalStdin))
+	if su == nil {
 		return "exec " + cmd
 	}
-	return "exec " + h.sudo.prefix() + cmd
+	return "exec " + su.prefix() + cmd
 }
 
 // newRunID is a fresh HAKO_RUN value: 128 random bits, hex.
@@ -74,13 +76,73 @@ func (h *SSHHost) Run(ctx context.Context, cmd string) (Result, error) {
 }
 
 // run is Run; sweep says whether a cancelled command's leftovers are
-// swept (the sweep's own run is not).
+// swept (the sweep's own run is not). With become, the first command
+// settles sudo (see becomeState): run as a trial, it settles sudo -n as
+// soon as its marker shows that sudo ran it; when sudo ran nothing,
+// setupBecome checks sudo, and the command runs again through the
+// password when that is what sudo needs. (Without the password's line
+// first on its standard input no password-asking sudo ran the trial.)
 func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, error) {
 	// A cancelled run starts nothing more on the host (select below
 	// chooses at random when both cases are ready).
 	if err := ctx.Err(); err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("host %q: run: %w", h.name, err)
 	}
+	trial, err := h.settle(ctx, true)
+	if err != nil {
+		return Result{ExitCode: -1}, err
+	}
+	if !trial {
+		return h.runAs(ctx, h.sudoNow(), nil, cmd, sweep)
+	}
+	t := &trialRun{h: h}
+	defer t.giveUp()
+	res, err := h.runAs(ctx, h.trialSudoer(), t, cmd, sweep)
+	if err != nil || t.ran.Load() {
+		return res, err
+	}
+	// sudo ran nothing of it: check sudo as before any command.
+	err = h.setupBecome(ctx)
+	t.giveUp()
+	if err != nil {
+		return Result{ExitCode: -1}, err
+	}
+	if h.sudoNow().password == "" {
+		// sudo -n works, yet did not run the trial (a command of the
+		// chain missing, a passing failure): its result stands, as that
+		// of any other command whose sudo failed.
+		return res, nil
+	}
+	return h.runAs(ctx, h.sudoNow(), nil, cmd, sweep)
+}
+
+// trialRun is the first command's part in settling sudo.
+type trialRun struct {
+	h    *SSHHost
+	ran  atomic.Bool // the marker came: sudo -n ran the command
+	once sync.Once
+}
+
+// marked settles sudo -n: sudo ran the trial without a password.
+func (t *trialRun) marked() {
+	t.ran.Store(true)
+	t.once.Do(func() {
+		t.h.settleWith(t.h.trialSudoer().settled(), nil)
+		<-t.h.bst.turn
+	})
+}
+
+// giveUp lets the next command settle sudo, unless this one did already.
+// nil-safe.
+func (t *trialRun) giveUp() {
+	if t != nil {
+		t.once.Do(func() { <-t.h.bst.turn })
+	}
+}
+
+// runAs runs cmd through su (nil: no sudo); t is the trial run when this
+// is one.
+func (h *SSHHost) runAs(ctx context.Context, su *sudoer, t *trialRun, cmd string, sweep bool) (Result, error) {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -103,14 +165,17 @@ func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, erro
 	stdout := &headWriter{max: MaxStdout}
 	stderr := &tailWriter{max: MaxStderr}
 	s.Stdout, s.Stderr = stdout, stderr
-	s.Stdin = h.sudo.stdin(strings.NewReader(cmd))
+	if t != nil {
+		s.Stdout = &markerWriter{w: stdout, seen: t.marked}
+	}
+	s.Stdin = su.stdin(strings.NewReader(cmd))
 	started := time.Now()
 	run := newRunID()
 	limit, ofTask := h.cmdTimeout, false
 	if d, ok := ctx.Value(taskTimeoutKey{}).(time.Duration); ok {
 		limit, ofTask = d, true
 	}
-	if err := s.Start(h.shellCommand(run, limit)); err != nil {
+	if err := s.Start(shellCommand(su, run, limit)); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)
@@ -142,7 +207,8 @@ func (h *SSHHost) run(ctx context.Context, cmd string, sweep bool) (Result, erro
 			// when TERM comes while it forks), and one may have let go
 			// of the session's output.
 			s.Close()
-			release() // the sweep needs a session of its own
+			release()  // the sweep needs a session of its own
+			t.giveUp() // and sudo, settled or not
 			ended = h.sweep(run)
 		}
 		res := result()

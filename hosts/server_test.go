@@ -41,6 +41,9 @@ type testServer struct {
 	// connections. It drops before the exit status is sent, so it never
 	// lags behind the client's own count; peak is its maximum.
 	running, peak atomic.Int32
+	// execs counts the exec requests (commands started), over all
+	// connections.
+	execs atomic.Int32
 
 	password string // "" : public keys only
 	forward  bool   // accept direct-tcpip channels to loopback (a jump host)
@@ -262,6 +265,7 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				continue
 			}
 			req.Reply(true, nil)
+			s.execs.Add(1)
 			done := s.working()
 			code := s.exec(ch, p.Command, reqs)
 			done()

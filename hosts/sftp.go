@@ -90,7 +90,10 @@ func (h *SSHHost) ops(ctx context.Context) (fileOps, error) {
 // writerUID: root with become (to root); else the login user or the
 // become user, asked once.
 func (h *SSHHost) writerUID(ctx context.Context) (int, error) {
-	if h.sudo != nil && (h.sudo.user == "" || h.sudo.user == "root") {
+	if _, err := h.settle(ctx, false); err != nil {
+		return noUser, err
+	}
+	if su := h.sudoNow(); su != nil && (su.user == "" || su.user == "root") {
 		return 0, nil
 	}
 	h.users.mu.Lock()
@@ -120,6 +123,10 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 	}
 	h.users.mu.Lock()
 	defer h.users.mu.Unlock()
+	if _, err := h.settle(ctx, false); err != nil {
+		h.users.give()
+		return nil, nil, err
+	}
 	if c := h.users.c; c != nil && h.users.uid == uid {
 		return sftpOps{c: c.c, fsync: c.fsync}, h.users.give, nil
 	}
@@ -127,12 +134,14 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 		closeSFTP(h.users.c.c, h.users.c.s)
 		h.users.c = nil
 	}
-	cmd := h.sudo.shell(setprivAs(`"$1"`, sftpServerPath+` -u 077`)) + fmt.Sprintf(" sh %d", uid)
-	if h.sudo != nil {
-		cmd = h.sudo.prefix() + cmd
+	su := h.sudoNow()
+	cmd := su.shell(setprivAs(`"$1"`, sftpServerPath+` -u 077`)) + fmt.Sprintf(" sh %d", uid)
+	if su != nil {
+		cmd = su.prefix() + cmd
 	}
-	c, s, fsync, err := h.startSFTP(ctx, cmd, h.sudo.input())
+	c, s, fsync, err := h.startSFTP(ctx, cmd, su.input())
 	if err != nil {
+		err = h.mixedRules(su, err)
 		h.users.give()
 		return nil, nil, err
 	}
@@ -148,12 +157,17 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 	if h.sftp != nil {
 		return h.sftp, h.sftpFsync, nil
 	}
-	cmd := ""
-	if h.sudo != nil {
-		cmd = h.sudo.sftpCommand()
+	if _, err := h.settle(ctx, false); err != nil {
+		return nil, false, err
 	}
-	c, s, fsync, err := h.startSFTP(ctx, cmd, h.sudo.input())
+	su := h.sudoNow()
+	cmd := ""
+	if su != nil {
+		cmd = su.sftpCommand()
+	}
+	c, s, fsync, err := h.startSFTP(ctx, cmd, su.input())
 	if err != nil {
+		err = h.mixedRules(su, err)
 		return nil, false, err
 	}
 	h.sftp, h.sftpSession, h.sftpFsync = c, s, fsync
