@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -34,8 +35,11 @@ type Server struct {
 	Port    int
 	HostKey ssh.PublicKey
 
-	cfg   *ssh.ServerConfig
-	env   []string // added to the environment of the commands run
+	cfg *ssh.ServerConfig
+	env []string // added to the environment of the commands run
+	// Execs counts the commands started (exec requests), over all
+	// connections.
+	Execs atomic.Int32
 	ln    net.Listener
 	mu    sync.Mutex
 	conns map[net.Conn]bool
@@ -208,6 +212,7 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				continue
 			}
 			req.Reply(true, nil)
+			s.Execs.Add(1)
 			go drain(reqs)
 			exit(s.run(ch, p.Command))
 			return
