@@ -103,7 +103,7 @@ func applyHost(ctx context.Context, h *plan.Host, o Options, rep Reporter) *Reca
 	if a.refuse(sv) {
 		return recap
 	}
-	if sv.conn.moveTo != 0 || o.Confirm > 0 && armsGuard(h.Steps, sv.changes(), sv.env) {
+	if sv.conn.moveTo != 0 || armsGuard(h.Steps, sv.changes(), sv.env, o.Confirm > 0) {
 		a.guardedRun(ctx, o, sv)
 		return recap
 	}

@@ -78,7 +78,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		a.rep.Note(a.host.Name, fmt.Sprintf("moving SSH from port %d (%s) to port %d (%s); the host rolls back by itself within %v unless the new port is confirmed",
 			from.Port, from.User, a.host.Conn.Port, a.host.Conn.User, timeout))
 	} else {
-		a.rep.Note(a.host.Name, fmt.Sprintf("guarded change: the host rolls back its SSH, firewall and network configuration by itself within %v unless hako confirms over a new connection", timeout))
+		a.rep.Note(a.host.Name, guardNote(a.host.Steps, sv, o.Confirm, timeout))
 	}
 	a.runTasks(ctx, sv.state, sv.checked)
 	a.runHandlers(ctx)

@@ -2,8 +2,10 @@ package run
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
@@ -34,11 +36,20 @@ func guarded(t tasks.Task, env tasks.Env) (paths, firewall []string, ok bool) {
 	return paths, firewall, len(paths) > 0 || len(firewall) > 0
 }
 
-// armsGuard reports whether, with -confirm, this run changes something
-// that can cut hako off and that the guard can restore (a file under
+// armsGuard reports whether this run arms the guard, judged from the
+// checked changes. Without -confirm (confirm false), a change to SSH's own
+// configuration arms it (sshConfigChange); with -confirm, any change to
+// what can cut hako off that the guard can restore (a file under
 // /etc/ssh, network or sudo configuration, a user's sudo rule, the
-// firewall), judged from the checked changes.
-func armsGuard(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tasks.Env) bool {
+// firewall). A run that changes none of these arms nothing and costs
+// nothing more.
+func armsGuard(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tasks.Env, confirm bool) bool {
+	if sshConfigChange(steps, changes, env) != nil {
+		return true
+	}
+	if !confirm {
+		return false
+	}
 	for _, s := range steps {
 		if c := changes[s]; c == nil || !c.Changed() {
 			continue
@@ -48,6 +59,34 @@ func armsGuard(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tas
 		}
 	}
 	return false
+}
+
+// sshConfigChange is the first changed step that writes SSH's own
+// configuration (nil: none), which every run guards, -confirm or not:
+// sshd's files (/etc/ssh), its systemd units and their drop-ins,
+// /etc/default/ssh, PAM and TCP wrappers (tasks.PathCuts' SSH paths).
+// Such a change can pass every lockout check and still refuse the next
+// login (sshd fails to start, a ForceCommand or ChrootDirectory for the
+// user, a PAM module that says no), and nothing but a new login proves
+// it. The login user's authorized_keys are not among them: they lie in
+// the user's home, which the rollback, acting as root by path, does not
+// restore (the lockout checks judge them instead).
+func sshConfigChange(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tasks.Env) *plan.Step {
+	for _, s := range steps {
+		if c := changes[s]; c == nil || !c.Changed() {
+			continue
+		}
+		paths, _, ok := guarded(s.Task, env)
+		if !ok {
+			continue
+		}
+		for _, p := range paths {
+			if tasks.PathCuts(p)&tasks.CutsSSH != 0 {
+				return s
+			}
+		}
+	}
+	return nil
 }
 
 // guardRequest is what the guard saves and restarts for these tasks: the
@@ -141,4 +180,17 @@ func (a *hostApply) recheck(s *plan.Step, st *tasks.State) (*tasks.Change, error
 		return nil, stand[0]
 	}
 	return nil, errors.Join(stand...)
+}
+
+// guardNote says, for a run that arms the guard without a port move, why
+// and for how long: apply prints it as it arms, plan as what apply will
+// do. A change to SSH's configuration is named, since it arms the guard
+// without -confirm.
+func guardNote(steps []*plan.Step, sv *survey, confirm, timeout time.Duration) string {
+	why := ""
+	if s := sshConfigChange(steps, sv.changes(), sv.env); s != nil && confirm <= 0 {
+		why = fmt.Sprintf(" (%s changes SSH's configuration, which is always guarded; -confirm sets the time)", s.Task.Address())
+	}
+	return fmt.Sprintf("guarded change%s: the host rolls back its SSH, firewall and network configuration by itself within %v unless hako confirms over a new connection",
+		why, timeout)
 }

@@ -73,7 +73,8 @@ func capabilitySteps(t *testing.T) (*plan.Host, map[string]*plan.Step) {
 // guard can restore what it writes: sshd's and the network's files, a
 // user's sudo rule (alice's file in /etc/sudoers.d: sudo's configuration
 // is hako's way to root, whoever the rule is for), the firewall. Nothing
-// else arms it, nor an unchanged task.
+// else arms it, nor an unchanged task. Without -confirm, a change to
+// SSH's own configuration (the sshd drop-in, ssh.socket's) arms it alone.
 func TestArmsGuard(t *testing.T) {
 	h, by := capabilitySteps(t)
 	env := tasks.Env{LoginUsers: []string{"nobody"}}
@@ -85,11 +86,15 @@ func TestArmsGuard(t *testing.T) {
 		"fw":         true, "cmd": false, "ssh": false,
 	} {
 		changes := map[*plan.Step]*tasks.Change{by[name]: {Action: tasks.Update}}
-		if got := armsGuard(h.Steps, changes, env); got != want {
-			t.Errorf("%s changed: arms %v, want %v", name, got, want)
+		if got := armsGuard(h.Steps, changes, env, true); got != want {
+			t.Errorf("%s changed: -confirm arms %v, want %v", name, got, want)
+		}
+		// Without -confirm, only SSH's own configuration arms it.
+		if got := armsGuard(h.Steps, changes, env, false); got != (name == "sshd" || name == "socket") {
+			t.Errorf("%s changed: without -confirm arms %v", name, got)
 		}
 		changes[by[name]] = &tasks.Change{}
-		if armsGuard(h.Steps, changes, env) {
+		if armsGuard(h.Steps, changes, env, true) || armsGuard(h.Steps, changes, env, false) {
 			t.Errorf("%s unchanged: arms the guard", name)
 		}
 	}
@@ -171,9 +176,10 @@ func (c countingTask) Apply(context.Context, hosts.Host, *tasks.Change) error {
 	return nil
 }
 
-// It guards what it writes, so that -confirm weighs it.
-func (countingTask) Cuts(tasks.Env) tasks.Cuts { return tasks.CutsSSH }
-func (countingTask) WrittenPaths() []string    { return []string{"/etc/ssh/sshd_config"} }
+// It guards what it writes, so that -confirm weighs it: network
+// configuration, which only -confirm guards (SSH's is guarded always).
+func (countingTask) Cuts(tasks.Env) tasks.Cuts { return tasks.CutsNetwork }
+func (countingTask) WrittenPaths() []string    { return []string{"/etc/network/interfaces"} }
 
 // plan and apply check each task once, for the lockout checks, the preview,
 // -confirm's decision and the run alike; apply checks again only after a

@@ -50,6 +50,16 @@ func Plan(ctx context.Context, p *plan.Plan, o Options) []*HostPlan {
 		if rest := sv.hostRefusals(h); len(rest) > 0 {
 			hp.Err = fmt.Errorf("host %s: %w", h.Name, refusalError(rest))
 		}
+		// What apply's guard will do, as apply decides it: a change to
+		// SSH's configuration is guarded on every run (plan has no
+		// -confirm, so only that case is foreseen here).
+		if len(sv.refused) == 0 && sv.conn.moveTo == 0 && armsGuard(h.Steps, sv.changes(), sv.env, o.Confirm > 0) {
+			timeout := o.Confirm
+			if timeout <= 0 {
+				timeout = DefaultMoveTimeout
+			}
+			hp.Notes = append(hp.Notes, "apply: "+guardNote(h.Steps, sv, o.Confirm, timeout))
+		}
 		return hp
 	}, func(h *plan.Host, err error) *HostPlan {
 		return &HostPlan{Host: h, Err: err}

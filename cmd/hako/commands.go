@@ -171,11 +171,13 @@ func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var o options
 	fs := newFlagSet("apply", &o, stderr, true)
 	// What arms is run/policy.go's armsGuard: every change that can cut
-	// SSH and that the guard can restore, not port moves alone.
+	// SSH and that the guard can restore, not port moves alone; a change
+	// to SSH's configuration arms it without -confirm too.
 	fs.DurationVar(&o.confirm, "confirm", 0,
 		"commit-confirmed: a change that can cut SSH (/etc/ssh, network or sudo configuration, a user's sudo rule, the firewall) "+
 			"arms a rollback on the host, disarmed only over a new connection; unconfirmed within this time, the host rolls back "+
-			"by itself. Port moves are always guarded (default 10m). It also lets a connection brought up now "+
+			"by itself. Port moves and changes to SSH's configuration (/etc/ssh, ssh's units, /etc/default/ssh, PAM, TCP wrappers) "+
+			"are always guarded (default 10m). It also lets a connection brought up now "+
 			"move the address hako uses (check address-move)")
 	if err := parse(fs, args, &o); err != nil {
 		return usageError(err, stderr)

@@ -247,7 +247,7 @@ func TestConfirmHelp(t *testing.T) {
 		t.Fatalf("no -confirm in:\n%s", help)
 	}
 	line := strings.Join(strings.Fields(help[i:min(len(help), i+600)]), " ")
-	for _, want := range []string{"a change that can cut SSH", "/etc/ssh", "network or sudo configuration", "a user's sudo rule", "the firewall", "Port moves are always guarded (default 10m)"} {
+	for _, want := range []string{"a change that can cut SSH", "/etc/ssh", "network or sudo configuration", "a user's sudo rule", "the firewall", "Port moves and changes to SSH's configuration", "PAM", "are always guarded (default 10m)"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("-confirm's help lacks %q:\n%s", want, help[i:])
 		}
