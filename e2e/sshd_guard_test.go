@@ -56,4 +56,23 @@ func TestSSHDChangeIsGuardedWithoutConfirm(t *testing.T) {
 	if out, code := h.SSH(t, "echo in"); code != 0 || out != "in\n" {
 		t.Errorf("pi after the rollback, without a restart: exit %d, %q", code, out)
 	}
+
+	// The new login works, but sshd runs /bin/true in place of every
+	// command (exit 0, no output): hako could never work over it, so the
+	// disarm that did not run must not count as a confirmation.
+	dir = sshdDropIn(t, h, `Match User pi\n  ForceCommand /bin/true`)
+	r = hako(t, "apply", dir)
+	if r.code != 1 {
+		t.Fatalf("apply of a ForceCommand drop-in: want exit 1\n%s", r)
+	}
+	mustContain(t, r, always, "changed  file.sshd_listen", "could not be disarmed over it", "did not run", "rolled back", "reachable on port 22 as before")
+	if got := h.Exec(t, "cat /etc/ssh/sshd_config.d/20-listen.conf"); got != "LoginGraceTime 90\n" {
+		t.Errorf("after the rollback the drop-in holds %q", got)
+	}
+	if out, code := h.SSH(t, "echo in"); code != 0 || out != "in\n" {
+		t.Errorf("pi after the rollback: exit %d, %q", code, out)
+	}
+	if got := h.Exec(t, "ls /var/lib/hako/guard/*/rolledback 2>/dev/null | wc -l"); strings.TrimSpace(got) != "2" {
+		t.Errorf("rolled-back guards on the host: %s", got)
+	}
 }

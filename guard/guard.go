@@ -24,6 +24,7 @@
 package guard
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -300,6 +301,13 @@ func (a *Armed) Disarm(ctx context.Context, h hosts.Host) error {
 	}
 	switch res.ExitCode {
 	case exitOK:
+		// Exit 0 alone does not prove it: sshd may have run something
+		// else in place of the command (a ForceCommand, a login shell
+		// that runs none), and then the rollback is still armed.
+		if !bytes.Contains(res.Stdout, []byte("hako guard: disarmed "+a.id+"\n")) {
+			return fmt.Errorf("host %q: guard %s: disarm exited 0 but did not run (did sshd run another command in its place, a ForceCommand or the login shell?): %s",
+				h.Name(), a.id, tail(res.Stderr, res.Stdout))
+		}
 		return nil
 	case exitNotArmed:
 		return fmt.Errorf("host %q: guard %s: %w", h.Name(), a.id, ErrNotArmed)

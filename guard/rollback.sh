@@ -92,6 +92,9 @@ if [ "$mode" = disarm ]; then
 	cancel || { echo "hako guard: cannot stop the scheduled rollback of $ID" >&2; exit 1; }
 	rm -rf -- "$D" || { echo "hako guard: cannot remove $D" >&2; exit 1; }
 	syslog "disarmed: the change was confirmed"
+	# Disarm looks for this line: a session whose command was replaced
+	# (a ForceCommand, a login shell that runs none) can exit 0 too.
+	echo "hako guard: disarmed $ID"
 	exit 0
 fi
 

@@ -128,10 +128,22 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		return
 	}
 	if err := net.Disarm(ctx, next); err != nil {
-		// Most likely the timer fired first: the host is back on its old
-		// configuration. Converging again now would redo the change unguarded.
+		// The login worked but hako cannot work over it (a ForceCommand
+		// or a login shell that runs no command, sudo refused), or the
+		// timer fired first. Either way the change must not stand:
+		// rolled back through the session still held (RollbackNow
+		// restores the snapshot even after the timer did), the host is
+		// as before. Converging again now would redo the change unguarded.
 		next.Close()
-		a.failHost(fmt.Errorf("the new connection worked, but the rollback could not be disarmed (%v); run apply again", err))
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		rerr := net.RollbackNow(rctx, a.conn.Host)
+		cancel()
+		if rerr != nil {
+			a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and rolling back failed: %v (the host rolls back by itself when the timer ends)", err, rerr))
+			return
+		}
+		a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); the SSH, firewall and network configuration were rolled back: the host is reachable on port %d as before",
+			err, from.Port))
 		return
 	}
 	if !moving {

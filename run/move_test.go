@@ -140,8 +140,13 @@ func TestPortMoveTooLateToDisarm(t *testing.T) {
 	net := &fakeNet{tooLate: true}
 	rec := &recorder{}
 	recaps := Apply(context.Background(), p, moveOptions(t, true, net), rec)
-	if r := recaps[0]; r.Failed == 0 || r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "could not be disarmed") {
+	if r := recaps[0]; r.Failed == 0 || r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "could not be disarmed over it") ||
+		!strings.Contains(r.Unreachable.Error(), "reachable on port 22 as before") {
 		t.Errorf("recap %+v", r)
+	}
+	// Rolled back through the session hako holds, not left to the timer.
+	if net.rolledBack != 1 {
+		t.Errorf("rolled back %d times", net.rolledBack)
 	}
 	if strings.Contains(strings.Join(rec.notes, "\n"), "confirmed: logged in") {
 		t.Error("a move that was rolled back must not be reported as confirmed")

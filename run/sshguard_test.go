@@ -94,4 +94,17 @@ func TestSSHConfigChangeIsAlwaysGuarded(t *testing.T) {
 	if r := recaps[0]; r.Failed == 0 || r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "rolled back") {
 		t.Errorf("failed login: recap %+v", r)
 	}
+
+	// The new login works but the disarm over it fails (a ForceCommand
+	// ran in its place): rolled back through the held session at once,
+	// not left to the host's timer.
+	todo, net = true, &fakeNet{tooLate: true}
+	recaps = Apply(context.Background(), p, sshdOptions(t, true, net), &recorder{})
+	if net.disarm != 1 || net.rolledBack != 1 {
+		t.Errorf("failed disarm: net %+v", net)
+	}
+	if r := recaps[0]; r.Failed == 0 || r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "could not be disarmed over it") ||
+		!strings.Contains(r.Unreachable.Error(), "rolled back") {
+		t.Errorf("failed disarm: recap %+v", r)
+	}
 }
