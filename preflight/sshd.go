@@ -50,7 +50,8 @@ func (d sshdDirective) keyword() string {
 
 var sshdKeywords = map[string]string{"port": "Port", "listenaddress": "ListenAddress", "passwordauthentication": "PasswordAuthentication",
 	"pubkeyauthentication": "PubkeyAuthentication", "dsaauthentication": "DSAAuthentication", "authenticationmethods": "AuthenticationMethods",
-	"allowusers": "AllowUsers", "denyusers": "DenyUsers", "allowgroups": "AllowGroups", "denygroups": "DenyGroups"}
+	"allowusers": "AllowUsers", "denyusers": "DenyUsers", "allowgroups": "AllowGroups", "denygroups": "DenyGroups",
+	"permitrootlogin": "PermitRootLogin"}
 
 // isSSHDPath: a file sshd may read (through Include).
 func isSSHDPath(p string) bool { return strings.HasPrefix(p, "/etc/ssh/") }

@@ -106,6 +106,13 @@ func (e *env) sshdDenies(user string, groups []string) (sshdDenial, bool) {
 			return sshdDenial{d: allow[0], why: "names no group of " + user + "'s", fix: "Add one of its groups to it", groups: true}, true
 		}
 	}
+	// Root's login: PermitRootLogin no refuses it, forced-commands-only
+	// lets a key in only to run that key's forced command, never hako's.
+	// (sshd asks uid 0; the account of that uid is named root on Debian.)
+	if d, ok := effectiveOf(ds, "permitrootlogin"); ok && user == "root" && len(d.args) > 0 &&
+		(strings.EqualFold(d.args[0], "no") || strings.EqualFold(d.args[0], "forced-commands-only")) {
+		return sshdDenial{d: d, why: "refuses root's key login", fix: "Keep PermitRootLogin prohibit-password, or log in as another user with become"}, true
+	}
 	if d, ok := effectiveOf(ds, "pubkeyauthentication", "dsaauthentication"); ok && len(d.args) > 0 && strings.EqualFold(d.args[0], "no") {
 		return sshdDenial{d: d, why: "turns off key logins", fix: "Keep PubkeyAuthentication yes"}, true
 	}

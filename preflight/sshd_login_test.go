@@ -320,3 +320,41 @@ func TestSSHDLoginUserFreshCard(t *testing.T) {
 		})
 	}
 }
+
+// hako logging in as root: PermitRootLogin no, or forced-commands-only
+// (a key runs only its forced command), refuses that login; sshd's
+// default prohibit-password, and the setting for another user, do not.
+func TestSSHDLoginUserPermitRootLogin(t *testing.T) {
+	const rootOn22 = `host "pi" {
+  address = "192.0.2.10"
+  user    = "root"
+}
+`
+	base := []fact{login("root"), hostFile("/etc/ssh/sshd_config", debianSSHD), userLine("root", "root"), keysLine("root", pubKey(t)+"\n")}
+	for _, c := range []struct{ content, want string }{
+		{"PermitRootLogin no\n", `"PermitRootLogin no" refuses root's key login`},
+		{"PermitRootLogin forced-commands-only\n", "refuses root's key login"},
+		{"PermitRootLogin prohibit-password\n", ""},
+		{"PermitRootLogin without-password\n", ""},
+		{"PermitRootLogin yes\n", ""},
+		{"PermitRootLogin yes\nPermitRootLogin no\n", ""},
+		{"Match User root\n  PermitRootLogin no\n", "refuses root's key login"},
+		{"Match Address 192.168.0.0/16\n  PermitRootLogin no\n", ""},
+	} {
+		ref := runFrom(t, "10.0.0.5", rootOn22+sshdTask("sshd", hardening, c.content), base...)
+		switch {
+		case c.want == "" && len(ref) > 0:
+			t.Errorf("%q: refused: %v", c.content, ref)
+		case c.want != "" && len(ref) != 1:
+			t.Errorf("%q: refusals %v", c.content, ref)
+		case c.want != "":
+			mustMention(t, ref[0], "file.sshd would lock hako out", "sshd would refuse hako's login as root", c.want)
+		}
+	}
+	// hanako is no root: PermitRootLogin no is nothing to her.
+	ref := runFrom(t, "10.0.0.5", hanakoOn22+sshdTask("sshd", hardening, "PermitRootLogin no\n"),
+		login("hanako"), hostFile("/etc/ssh/sshd_config", debianSSHD), userLine("hanako", "hanako,sudo"), keysLine("hanako", pubKey(t)+"\n"))
+	if len(ref) > 0 {
+		t.Errorf("hanako refused: %v", ref)
+	}
+}
