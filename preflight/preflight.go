@@ -37,7 +37,7 @@ const (
 )
 
 // RefusalChecks lists the checks -allow-risky can override.
-var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude, CheckSSHDLoginUser, tasks.CheckAddressMove}
+var RefusalChecks = []string{CheckUFWLockout, CheckPasswordAuth, CheckLoginUserSudo, CheckSocketPort, CheckSSHDPort, CheckPendingRollback, CheckSSHDInclude, CheckSSHDLoginUser, tasks.CheckAddressMove, tasks.CheckLoginUserShell}
 
 // IsRefusalCheck reports whether name is one of RefusalChecks.
 func IsRefusalCheck(name string) bool { return slices.Contains(RefusalChecks, name) }

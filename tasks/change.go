@@ -208,8 +208,9 @@ type Refusal struct {
 
 // The checks of the tasks' own refusals.
 const (
-	CheckUFWLockout    = "ufw-lockout"
-	CheckLoginUserSudo = "login-user-sudo"
+	CheckUFWLockout     = "ufw-lockout"
+	CheckLoginUserSudo  = "login-user-sudo"
+	CheckLoginUserShell = "login-user-shell"
 )
 
 func (r *Refusal) Error() string {

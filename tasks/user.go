@@ -244,6 +244,13 @@ func (u *User) Check(s *State, env Env) (*Change, error) {
 		}
 		c.Attrs = append(c.Attrs, attrs...)
 	}
+	// A user hako logs in as (the host's user, one a bootstrap session
+	// makes for it) needs a shell that runs commands.
+	if w.Shell != "" && slices.Contains(env.LoginUsers, u.name) && noLoginShell(w.Shell) {
+		c.Refusals = append(c.Refusals, &Refusal{Check: CheckLoginUserShell, Reason: fmt.Sprintf(
+			"%s would give %q, whom hako logs in as, the shell %s: sshd runs every command through it, so hako could log in but run nothing; keep a shell that runs commands (/bin/bash, /bin/sh)",
+			u.addr, u.name, w.Shell)})
+	}
 	attr, err := u.checkSudo(f, w)
 	if err != nil {
 		return nil, err
@@ -445,4 +452,14 @@ func (u *User) Apply(ctx context.Context, h hosts.Host, c *Change) error {
 			Mode: os.FileMode(0o440), Owner: "root", Group: "root", Validate: "visudo -cf %s"})
 	}
 	return nil
+}
+
+// noLoginShell: a shell that refuses to run commands (nologin, false):
+// sshd still lets the user in, and runs hako's every command through it.
+func noLoginShell(shell string) bool {
+	switch path.Base(shell) {
+	case "nologin", "false":
+		return true
+	}
+	return false
 }

@@ -571,3 +571,35 @@ func TestUserKeysUnreadableByUser(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// A shell that runs no command (nologin, false) for a user hako logs in
+// as is refused (login-user-shell): sshd lets the user in and runs every
+// command of hako's through that shell. For another user, or a shell that
+// runs commands, it is no refusal.
+func TestUserCheckLoginUserShell(t *testing.T) {
+	for _, c := range []struct {
+		shell  string
+		logins []string
+		refuse bool
+	}{
+		{"/usr/sbin/nologin", []string{"alice"}, true},
+		{"/bin/false", []string{"pi", "alice"}, true}, // alice: the bootstrap user while connected as it
+		{"/usr/sbin/nologin", []string{"pi"}, false},
+		{"/usr/bin/zsh", []string{"alice"}, false},
+	} {
+		u := userTask(t, map[string]cty.Value{"name": str("alice"), "shell": str(c.shell)})
+		for _, answer := range []userProbe{aliceExists("", nil, nil), noUser()} {
+			ch, err := u.Check(answer.state(t, u), Env{LoginUsers: c.logins})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := RefusalsOf(ch, nil)
+			switch {
+			case c.refuse && (len(rs) != 1 || rs[0].Check != CheckLoginUserShell || !strings.Contains(rs[0].Reason, c.shell)):
+				t.Errorf("%s for %v: refusals %v", c.shell, c.logins, rs)
+			case !c.refuse && len(rs) > 0:
+				t.Errorf("%s for %v: refused %v", c.shell, c.logins, rs)
+			}
+		}
+	}
+}
