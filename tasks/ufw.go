@@ -32,13 +32,10 @@ type UFW struct {
 	goal ufw.Goal
 }
 
-const (
-	ufwStatusProbe = "LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH ufw status verbose"
-	// ufwKernelIPv6 is missing when the kernel has no IPv6 (ipv6.disable=1):
-	// ufw then keeps IPv4 rules only, whatever IPV6 says (use_ipv6 in
-	// backend.py).
-	ufwKernelIPv6 = "/proc/sys/net/ipv6"
-)
+// ufwKernelIPv6 is missing when the kernel has no IPv6 (ipv6.disable=1):
+// ufw then keeps IPv4 rules only, whatever IPV6 says (use_ipv6 in
+// backend.py).
+const ufwKernelIPv6 = "/proc/sys/net/ipv6"
 
 func init() {
 	register(Kind{
@@ -219,12 +216,15 @@ func (u *UFW) FirewallFiles() []string {
 		"/etc/ufw/before.rules", "/etc/ufw/before6.rules", "/etc/ufw/after.rules", "/etc/ufw/after6.rules"}
 }
 
+// Probes read ufw's state without running ufw: its files, exactly as ufw
+// reads them, and what it asks the kernel (package ufw, NewHost). The
+// stat of /etc/default/ufw is for its mode and owner, which a rewrite
+// keeps.
 func (u *UFW) Probes() []Probe {
 	return []Probe{
-		probe.Output{Cmd: ufwStatusProbe},
-		probe.Stat{Path: ufw.DefaultsPath}, probe.File{Path: ufw.DefaultsPath},
+		ufwKernel{},
+		probe.Stat{Path: ufw.DefaultsPath}, probe.File{Path: ufw.DefaultsPath}, probe.File{Path: ufw.ConfPath},
 		probe.File{Path: ufw.RulesPath}, probe.File{Path: ufw.Rules6Path},
-		probe.Stat{Path: ufwKernelIPv6},
 	}
 }
 
@@ -232,35 +232,32 @@ func (u *UFW) Probes() []Probe {
 // of /etc/default/ufw, which a rewrite keeps.
 type ufwHost struct {
 	*ufw.Host
+	kernelIPv6  bool
 	defaultInfo FileInfo
 }
 
 func readUFWHost(s *State) (*ufwHost, error) {
-	out := s.Output(ufwStatusProbe)
-	st, err := ufw.ParseStatus(out.ExitCode, out.Stdout)
-	if err != nil {
-		return nil, err
+	k := probe.Answer[ufw.Kernel](s.Answers, ufwKernel{})
+	if !k.Installed {
+		h, err := ufw.NewHost(k, ufw.HostFiles{})
+		return &ufwHost{Host: h, kernelIPv6: k.IPv6}, err
 	}
-	if !st.Installed {
-		h, err := ufw.NewHost(st, nil, nil, nil)
-		return &ufwHost{Host: h}, err
-	}
-	var data [3][]byte
-	for i, path := range []string{ufw.DefaultsPath, ufw.RulesPath, ufw.Rules6Path} {
+	var data [4][]byte
+	for i, path := range []string{ufw.DefaultsPath, ufw.ConfPath, ufw.RulesPath, ufw.Rules6Path} {
 		c := s.Content(path)
 		switch {
-		case !c.Readable && i == 0:
+		case !c.Readable && i < 2:
 			return nil, fmt.Errorf("cannot read %s (is ufw installed completely?)", path)
 		case !c.Readable:
 			return nil, fmt.Errorf("cannot read %s (ufw needs root: set become = true on the host)", path)
 		}
 		data[i] = c.Data
 	}
-	h, err := ufw.NewHost(st, data[0], data[1], data[2])
+	h, err := ufw.NewHost(k, ufw.HostFiles{Defaults: data[0], Conf: data[1], Rules: data[2], Rules6: data[3]})
 	if err != nil {
 		return nil, err
 	}
-	return &ufwHost{Host: h, defaultInfo: s.Stat(ufw.DefaultsPath)}, nil
+	return &ufwHost{Host: h, kernelIPv6: k.IPv6, defaultInfo: s.Stat(ufw.DefaultsPath)}, nil
 }
 
 // UFWPlan is a ufw task's planned change: what Apply carries out (the
@@ -302,12 +299,12 @@ func (d UFWDefaultsFile) MarshalJSON() ([]byte, error) {
 }
 
 func (u *UFW) Check(s *State, env Env) (*Change, error) {
-	if u.goal.IPv6 && !s.Stat(ufwKernelIPv6).Exists {
-		return nil, fmt.Errorf("the host's kernel has no IPv6 (%s is missing, as with the boot option ipv6.disable=1), so ufw keeps IPv4 rules only and refuses IPv6 ones; set ipv6 = false in this task for such a host", ufwKernelIPv6)
-	}
 	h, err := readUFWHost(s)
 	if err != nil {
 		return nil, err
+	}
+	if u.goal.IPv6 && !h.kernelIPv6 {
+		return nil, fmt.Errorf("the host's kernel has no IPv6 (%s is missing, as with the boot option ipv6.disable=1), so ufw keeps IPv4 rules only and refuses IPv6 ones; set ipv6 = false in this task for such a host", ufwKernelIPv6)
 	}
 	cv, err := ufw.Converge(h.Host, &u.goal)
 	if err != nil {
@@ -335,7 +332,7 @@ func (u *UFW) Check(s *State, env Env) (*Change, error) {
 	switch {
 	case len(cv.Changes) == 0:
 		c.Summary = h.Summary(u.goal.IPv6)
-	case u.goal.Enabled && !h.Status.Active:
+	case u.goal.Enabled && !h.Status.Active && !h.Status.Enabled:
 		c.Action, c.Summary = Create, "enable ufw: "+u.goal.Summary()
 		if !h.Status.Installed {
 			c.Summary = "ufw is not installed yet (an earlier task must install it); then enable it: " + u.goal.Summary()

@@ -21,12 +21,30 @@ import (
 )
 
 // ufwHostFiles is what the ufw probes read, by probe argument, plus the
-// status command's exit status.
+// captured `ufw status verbose` and its exit status, from which the
+// kernel's answer is made (kernel).
 type ufwHostFiles struct {
 	status     string
 	statusExit int
 	files      map[string]string // path → content; absent: missing
 	noIPv6     bool              // the kernel has no IPv6: /proc/sys/net/ipv6 is missing
+	exit4      int               // iptables -S's exit status
+}
+
+// kernel is what the ufw probe finds on the host the scenario was
+// captured on: ufw installed unless the shell found no ufw command (exit
+// status 127), and its chains loaded when the status said active.
+func (hf ufwHostFiles) kernel() ufw.Kernel {
+	k := ufw.Kernel{IPv6: !hf.noIPv6, Installed: hf.statusExit != 127, Exit4: -1, Exit6: -1,
+		Sysctl: map[string]string{"ipv4/ip_forward": "0", "ipv6/conf/default/forwarding": "0", "ipv6/conf/all/forwarding": "0"}}
+	if !k.Installed {
+		return k
+	}
+	k.Exit4 = hf.exit4
+	if strings.HasPrefix(hf.status, "Status: active\n") {
+		k.Chains4, k.Exit6, k.Chains6 = ufw.Chains, 0, ufw.Chains
+	}
+	return k
 }
 
 // loadScenario reads a scenario captured from a real bookworm test host's
@@ -56,6 +74,15 @@ func loadScenario(t *testing.T, name string) ufwHostFiles {
 			hf.files[path] = s
 		}
 	}
+	// ufw.conf was not captured: it says ENABLED as the status did, and
+	// LOGLEVEL=low, as the captured statuses show.
+	if _, ok := hf.files[ufw.DefaultsPath]; ok {
+		enabled := "no"
+		if strings.HasPrefix(hf.status, "Status: active\n") {
+			enabled = "yes"
+		}
+		hf.files[ufw.ConfPath] = "ENABLED=" + enabled + "\nLOGLEVEL=low\n"
+	}
 	return hf
 }
 
@@ -78,13 +105,11 @@ func (hf ufwHostFiles) state(t *testing.T, task Task) *State {
 	f := probe.NewFake()
 	for _, p := range task.Probes() {
 		switch p := p.(type) {
-		case probe.Output:
-			f.Set(p, Output{ExitCode: hf.statusExit, Stdout: []byte(hf.status)})
+		case ufwKernel:
+			f.Set(p, hf.kernel())
 		case probe.Stat:
 			data, ok := hf.files[p.Path]
 			switch {
-			case p.Path == ufwKernelIPv6 && !hf.noIPv6:
-				f.Set(p, FileInfo{Exists: true, Type: "directory", Mode: 0o555, User: "root", Group: "root"})
 			case ok:
 				f.Set(p, FileInfo{Exists: true, Type: "regular file", Mode: 0o644, User: "root", Group: "root", Size: int64(len(data))})
 			default:
@@ -419,9 +444,19 @@ func TestUFWCheckNotInstalled(t *testing.T) {
 func TestUFWCheckErrors(t *testing.T) {
 	u := mustUFW(t, seedRules)
 	hf := loadScenario(t, "active-seed")
-	hf.statusExit, hf.status = 1, ""
+	delete(hf.files, ufw.RulesPath)
 	if _, err := strict(u.Check(hf.state(t, u), Env{Endpoint: noEndpoint})); err == nil || !strings.Contains(err.Error(), "become = true") {
-		t.Errorf("ufw status failing (not root): %v", err)
+		t.Errorf("user.rules unreadable (not root): %v", err)
+	}
+	hf = loadScenario(t, "active-seed")
+	hf.exit4 = 4
+	if _, err := strict(u.Check(hf.state(t, u), Env{Endpoint: noEndpoint})); err == nil || !strings.Contains(err.Error(), "iptables -S exited 4") {
+		t.Errorf("iptables failing: %v", err)
+	}
+	hf = loadScenario(t, "active-seed")
+	hf.files[ufw.DefaultsPath] = strings.ReplaceAll(hf.files[ufw.DefaultsPath], "DEFAULT_OUTPUT_POLICY=", "#")
+	if _, err := strict(u.Check(hf.state(t, u), Env{Endpoint: noEndpoint})); err == nil || !strings.Contains(err.Error(), "no DEFAULT_OUTPUT_POLICY") {
+		t.Errorf("a policy missing: %v", err)
 	}
 	hf = loadScenario(t, "active-seed")
 	delete(hf.files, ufw.Rules6Path)
@@ -663,8 +698,14 @@ func (f *fakeHost) Run(_ context.Context, cmd string) (hosts.Result, error) {
 	return hosts.Result{}, nil
 }
 func (f *fakeHost) WriteFile(_ context.Context, w hosts.FileWrite) error {
-	f.calls = append(f.calls, fmt.Sprintf("write:%s %o %s:%s IPV6=%v", w.Path, w.Mode, w.Owner, w.Group, ufw.ParseDefaultFile(w.Content).IPv6))
+	f.calls = append(f.calls, fmt.Sprintf("write:%s %o %s:%s IPV6=%v", w.Path, w.Mode, w.Owner, w.Group, ufwIPv6(w.Content)))
 	return nil
+}
+
+// ufwIPv6 is IPV6 as ufw reads it from /etc/default/ufw.
+func ufwIPv6(data []byte) bool {
+	set, err := ufw.ParseSettings(ufw.NamedFile{Path: ufw.DefaultsPath, Data: data})
+	return err == nil && set["ipv6"] == "yes"
 }
 
 func (f *fakeHost) MakeDir(_ context.Context, d hosts.Dir) error {
@@ -714,9 +755,9 @@ func TestUFWKernelWithoutIPv6(t *testing.T) {
 	u := mustUFW(t, "rule {\n port = 22\n proto = \"tcp\"\n}\nrule { port = 8080 }")
 	probed := false
 	for _, p := range u.Probes() {
-		probed = probed || p == Probe(probe.Stat{Path: ufwKernelIPv6})
+		probed = probed || p == Probe(ufwKernel{})
 	}
-	if !probed {
+	if !probed || !strings.Contains(ufwKernelFunc, "[ -e "+ufwKernelIPv6+" ]") {
 		t.Errorf("no probe of %s: %v", ufwKernelIPv6, u.Probes())
 	}
 	// As ufw leaves such a host after `ufw allow 22/tcp` with IPV6=yes.

@@ -108,13 +108,16 @@ func Converge(h *Host, g *Goal) (*Convergence, error) {
 		host[f] = append([]Entry(nil), l...)
 	}
 
-	status := "inactive"
-	switch {
-	case !h.Status.Installed:
-		status = "not installed"
-	case h.Status.Active:
-		status = "active"
-	}
+	// hako counts ufw as active only when it is on in full (Status.On):
+	// rules loaded and ENABLED=yes. A host with one but not the other
+	// (ufw.conf edited by hand, `systemctl stop ufw`, a rule command run
+	// while ENABLED=no) is switched off first, with `ufw disable`, which
+	// unloads the rules and sets ENABLED=no: from there the commands
+	// change the files alone, and `ufw enable` at the end loads exactly
+	// them. Left half on, ufw's commands would change the files and not
+	// the running firewall, or fail on the missing chains.
+	on := h.Status.On()
+	status := h.Status.describe()
 	want := "inactive"
 	if g.Enabled {
 		want = "active"
@@ -125,7 +128,7 @@ func Converge(h *Host, g *Goal) (*Convergence, error) {
 			cv.summary = append(cv.summary, "disable")
 		}
 	}
-	if h.Status.Active && !g.Enabled {
+	if (h.Status.Active || h.Status.Enabled) && !(on && g.Enabled) {
 		cv.Before = append(cv.Before, []string{"disable"})
 	}
 	if !h.Status.Installed || h.Defaults.IPv6 != g.IPv6 {
@@ -136,7 +139,7 @@ func Converge(h *Host, g *Goal) (*Convergence, error) {
 			cv.summary = append(cv.summary, "IPV6="+yesNo(g.IPv6))
 		}
 		cv.attr("IPV6", before, yesNo(g.IPv6))
-		if h.Status.Active && g.Enabled {
+		if on && g.Enabled {
 			s.cmd("reload")
 		}
 	}
@@ -172,7 +175,7 @@ func Converge(h *Host, g *Goal) (*Convergence, error) {
 			}
 		}
 	}
-	if g.Enabled && !h.Status.Active {
+	if g.Enabled && !on {
 		s.cmd("--force", "enable")
 	}
 

@@ -1,11 +1,10 @@
 package ufw
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // What ufw keeps on the host, read from its files and its status, and how
@@ -80,22 +79,29 @@ func (k Key) simple() bool {
 // ParseUserRules reads the tuple lines of a user.rules or user6.rules file,
 // in order, the way ufw's backend does (_read_rules).
 func ParseUserRules(data []byte) ([]Rule, error) {
+	// ufw reads the file as UTF-8 text, with Python's universal newlines
+	// (\r ends a line too), and fails on other bytes.
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("not UTF-8 text (ufw cannot read it either)")
+	}
 	var out []Rule
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	// A line can be as long as the file; none is cut short.
-	sc.Buffer(make([]byte, 64*1024), len(data)+1)
-	for n := 1; sc.Scan(); n++ {
-		line, ok := strings.CutPrefix(sc.Text(), "### tuple ###")
+	for i, l := range pyLines(string(data)) {
+		// ufw splits every line at " comment=" before it looks for a
+		// tuple, and fails on a line with two.
+		if strings.Count(l, " comment=") > 1 {
+			return nil, fmt.Errorf("line %d: two comments (ufw fails on this line)", i+1)
+		}
+		line, ok := strings.CutPrefix(l, "### tuple ###")
 		if !ok {
 			continue
 		}
 		r, err := parseTuple(line)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
 		}
 		out = append(out, r)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // parseTuple reads "ACTION[_LOG] PROTO DPORT DST SPORT SRC [DAPP SAPP]
@@ -110,7 +116,7 @@ func parseTuple(line string) (Rule, error) {
 		}
 		r.Comment = string(c)
 	}
-	f := strings.Fields(line)
+	f := strings.FieldsFunc(line, pySpace)
 	if len(f) < 6 || len(f) > 9 {
 		return r, fmt.Errorf("unexpected tuple %q", strings.TrimSpace(line))
 	}
@@ -247,163 +253,36 @@ func ruleCommand(r Rule, src string) string {
 	return b.String()
 }
 
-// Status is what `ufw status verbose` says.
-type Status struct {
-	Installed bool
-	Active    bool
-	// Incoming and Outgoing are the running defaults (only when active).
-	Incoming, Outgoing string
-}
-
-// ParseStatus reads `ufw status verbose` from its exit status and standard
-// output; exit status 127 means ufw is not installed (the shell found no
-// command).
-func ParseStatus(exitCode int, stdout []byte) (Status, error) {
-	var st Status
-	switch exitCode {
-	case 0:
-	case 127:
-		return st, nil
-	default:
-		return st, fmt.Errorf("`ufw status verbose` failed with exit status %d (ufw needs root: is become = true set on the host?)", exitCode)
-	}
-	st.Installed = true
-	lines := strings.Split(string(stdout), "\n")
-	switch strings.TrimSpace(lines[0]) {
-	case "Status: active":
-		st.Active = true
-	case "Status: inactive":
-		return st, nil
-	default:
-		return st, fmt.Errorf("unexpected output of `ufw status verbose`: %.80q", lines[0])
-	}
-	for _, l := range lines[1:] {
-		def, ok := strings.CutPrefix(l, "Default: ")
-		if !ok {
-			continue
-		}
-		// Default: deny (incoming), allow (outgoing), disabled (routed)
-		for _, part := range strings.Split(def, ",") {
-			policy, dir, _ := strings.Cut(strings.TrimSpace(part), " ")
-			switch dir {
-			case "(incoming)":
-				st.Incoming = policy
-			case "(outgoing)":
-				st.Outgoing = policy
-			}
-		}
-	}
-	if st.Incoming == "" || st.Outgoing == "" {
-		return st, fmt.Errorf("`ufw status verbose` shows no default policies")
-	}
-	return st, nil
-}
-
-// The files ufw keeps its settings and rules in.
-const (
-	DefaultsPath = "/etc/default/ufw"
-	RulesPath    = "/etc/ufw/user.rules"
-	Rules6Path   = "/etc/ufw/user6.rules"
-)
-
-// Host is the firewall as a host has it.
-type Host struct {
-	Status Status
-	// Defaults are those in force: the running ones when ufw is active,
-	// else those /etc/default/ufw holds for the next start.
-	Defaults    Defaults
-	DefaultFile []byte // /etc/default/ufw
-	Lists       map[Family][]Rule
-}
-
-// NewHost reads the firewall from what `ufw status verbose` said,
-// /etc/default/ufw and the two rules files (v4: user.rules, v6:
-// user6.rules).
-func NewHost(st Status, defaultFile, v4, v6 []byte) (*Host, error) {
-	h := &Host{Status: st, DefaultFile: defaultFile, Defaults: ParseDefaultFile(defaultFile), Lists: map[Family][]Rule{}}
-	if st.Active {
-		h.Defaults.Incoming, h.Defaults.Outgoing = st.Incoming, st.Outgoing
-	}
-	for _, l := range []struct {
-		f    Family
-		path string
-		data []byte
-	}{{V4, RulesPath, v4}, {V6, Rules6Path, v6}} {
-		var err error
-		if h.Lists[l.f], err = ParseUserRules(l.data); err != nil {
-			return nil, fmt.Errorf("%s: %w", l.path, err)
-		}
-	}
-	return h, nil
-}
-
-// Summary says what the host has, e.g. "ufw active: 4 rules, default deny
-// incoming, allow outgoing"; with ipv6, a rule in both lists counts once.
-func (h *Host) Summary(ipv6 bool) string {
-	status := "inactive"
-	if h.Status.Active {
-		status = "active"
-	}
-	n := len(h.Lists[V4])
-	if ipv6 {
-		n = len(mergeFamilies(h.Lists, ipv6))
-	}
-	return fmt.Sprintf("ufw %s: %s, default %s incoming, %s outgoing", status, plural(n, "rule"), h.Defaults.Incoming, h.Defaults.Outgoing)
-}
-
-// Defaults is what /etc/default/ufw says.
-type Defaults struct {
-	IPv6               bool
-	Incoming, Outgoing string // deny, allow, reject
-}
-
-// ParseDefaultFile reads the settings of /etc/default/ufw that hako
-// manages, as ufw reads them (quotes removed, case ignored).
-func ParseDefaultFile(data []byte) Defaults {
-	var d Defaults
-	policy := map[string]string{"drop": "deny", "accept": "allow", "reject": "reject"}
-	for _, l := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if !ok {
-			continue
-		}
-		v = strings.ToLower(strings.Trim(strings.TrimSpace(v), `"'`))
-		switch strings.TrimSpace(k) {
-		case "IPV6":
-			d.IPv6 = v == "yes"
-		case "DEFAULT_INPUT_POLICY":
-			d.Incoming = policy[v]
-		case "DEFAULT_OUTPUT_POLICY":
-			d.Outgoing = policy[v]
-		}
-	}
-	return d
-}
-
-// SetIPv6 returns /etc/default/ufw with its IPV6 line set to on, keeping
-// everything else; without such a line it appends one.
+// SetIPv6 returns /etc/default/ufw with its IPV6 lines set to on,
+// keeping everything else. When ufw would still not read the setting as
+// on (no such line, or another line it reads as IPV6 after them, such as
+// ipv6=no) it appends one, which ufw reads last.
 func SetIPv6(data []byte, on bool) []byte {
 	val := "IPV6=no"
 	if on {
 		val = "IPV6=yes"
 	}
 	lines := strings.SplitAfter(string(data), "\n")
-	found := false
 	for i, l := range lines {
-		if k, _, ok := strings.Cut(strings.TrimSpace(l), "="); ok && strings.TrimSpace(k) == "IPV6" {
-			nl := ""
-			if strings.HasSuffix(l, "\n") {
-				nl = "\n"
-			}
-			lines[i], found = val+nl, true
+		body, nl := strings.CutSuffix(l, "\n")
+		if nl {
+			body = strings.TrimSuffix(body, "\r")
+		}
+		// A carriage return inside the line ends a line for ufw: the
+		// line holds more than one setting, which must stay.
+		if strings.Contains(body, "\r") {
+			continue
+		}
+		if k, _, ok := strings.Cut(strings.TrimSpace(body), "="); ok && strings.TrimSpace(k) == "IPV6" {
+			lines[i] = val + strings.TrimPrefix(l, body)
 		}
 	}
 	out := strings.Join(lines, "")
-	if !found {
-		if out != "" && !strings.HasSuffix(out, "\n") {
-			out += "\n"
-		}
-		out += val + "\n"
+	if set, err := ParseSettings(NamedFile{DefaultsPath, []byte(out)}); err == nil && (set["ipv6"] == "yes") == on {
+		return []byte(out)
 	}
-	return []byte(out)
+	if out != "" && !strings.HasSuffix(out, "\n") {
+		out += "\n"
+	}
+	return []byte(out + val + "\n")
 }

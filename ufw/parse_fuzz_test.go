@@ -2,10 +2,10 @@ package ufw
 
 import (
 	"bytes"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -21,26 +21,40 @@ func scenarioFile(f *testing.F, name, file string) []byte {
 	return b
 }
 
-// FuzzParseStatus reads any `ufw status verbose` output: no panic; an
-// active firewall read without error has both default policies.
-func FuzzParseStatus(f *testing.F) {
+// FuzzHostState reads any ufw files and any answer of the kernel probe,
+// as NewHost does: no panic, an answer within a bound; a host read
+// without error has valid policies, a status ufw could report, and prints
+// as `ufw status verbose` would.
+func FuzzHostState(f *testing.F) {
 	for _, s := range ufwScenarios {
-		code, _ := strconv.Atoi(strings.TrimSpace(string(scenarioFile(f, s, "status.exit"))))
-		f.Add(code, scenarioFile(f, s, "status.txt"))
+		f.Add(scenarioFile(f, s, "default-ufw"), []byte("ENABLED=yes\nLOGLEVEL=low\n"), scenarioFile(f, s, "user.rules"), scenarioFile(f, s, "user6.rules"), "input output forward", "input", 0, "1")
 	}
-	f.Add(0, []byte("Status: active\nDefault: deny (incoming),,allow (outgoing)\n"))
-	f.Fuzz(func(t *testing.T, code int, out []byte) {
+	f.Add([]byte("IPV6=yes\rDEFAULT_INPUT_POLICY=\"DROP\"\r\nDEFAULT_OUTPUT_POLICY=ACCEPT\nDEFAULT_FORWARD_POLICY=reject\nDEFAULT_APPLICATION_POLICY=SKIP"),
+		[]byte("ENABLED=\"yes\"\nİPV6=no\nLOGLEVEL='low'\n"), []byte("### tuple ### allow any 22 0.0.0.0/0 any 0.0.0.0/0 in comment=zz\n"), []byte("\xff"), "output", "", 4, "-")
+	f.Fuzz(func(t *testing.T, defaults, conf, v4, v6 []byte, chains4, chains6 string, exit int, fwd string) {
 		defer fuzzbound.Start()()
-		st, err := ParseStatus(code, out)
+		k := Kernel{Installed: true, IPv6: exit%2 == 0, Exit4: exit, Exit6: exit / 2, Chains4: strings.Fields(chains4), Chains6: strings.Fields(chains6),
+			Sysctl: map[string]string{"ipv4/ip_forward": fwd}}
+		h, err := NewHost(k, HostFiles{Defaults: defaults, Conf: conf, Rules: v4, Rules6: v6})
 		if err != nil {
+			if err.Error() == "" {
+				t.Error("an empty error")
+			}
 			return
 		}
-		if st.Active && (st.Incoming == "" || st.Outgoing == "") {
-			t.Errorf("active without defaults: %+v", st)
+		for _, p := range []string{h.Defaults.Incoming, h.Defaults.Outgoing, h.Defaults.Routed} {
+			if p != "allow" && p != "deny" && p != "reject" {
+				t.Errorf("policy %q: %+v", p, h.Defaults)
+			}
 		}
-		if st.Active && !st.Installed {
-			t.Errorf("active but not installed: %+v", st)
+		if h.Status.Active && exit != 0 {
+			t.Errorf("active though iptables failed: %+v", h.Status)
 		}
+		out := h.StatusVerbose()
+		if h.Status.Active != strings.HasPrefix(out, "Status: active\n") {
+			t.Errorf("status %+v prints %q", h.Status, out)
+		}
+		_ = h.Summary(true)
 	})
 }
 
@@ -56,8 +70,8 @@ func FuzzUserRules(f *testing.F) {
 		[]byte("### tuple ### route:deny any any ::/0 any ::/0 OpenSSH - in!out_eth1\n### tuple ### limit udp 53 ::/0 1 fd00::/8 - DNS%20x out_wg0\n"), true)
 	f.Fuzz(func(t *testing.T, v4, v6 []byte, exclusive bool) {
 		defer fuzzbound.Start()()
-		st := Status{Installed: true, Active: true, Incoming: "deny", Outgoing: "allow"}
-		h, err := NewHost(st, []byte("IPV6=yes\n"), v4, v6)
+		k := Kernel{Installed: true, IPv6: true, Chains4: Chains, Chains6: Chains, Sysctl: map[string]string{"ipv4/ip_forward": "0"}}
+		h, err := NewHost(k, HostFiles{Defaults: []byte(testDefaults), Conf: []byte("ENABLED=yes\n"), Rules: v4, Rules6: v6})
 		if err != nil {
 			return
 		}
@@ -99,10 +113,17 @@ func FuzzDefaultFile(f *testing.F) {
 	f.Add([]byte("IPV6=\"YES\"\nDEFAULT_INPUT_POLICY='ACCEPT'\n IPV6 = no \r\nIPV6"), false)
 	f.Fuzz(func(t *testing.T, data []byte, on bool) {
 		defer fuzzbound.Start()()
-		before := ParseDefaultFile(data)
+		before, err := ParseSettings(NamedFile{DefaultsPath, data})
+		if err != nil {
+			return
+		}
 		set := SetIPv6(data, on)
-		after := ParseDefaultFile(set)
-		if after.IPv6 != on || after.Incoming != before.Incoming || after.Outgoing != before.Outgoing {
+		after, err := ParseSettings(NamedFile{DefaultsPath, set})
+		if err != nil {
+			t.Fatalf("SetIPv6 made %q unreadable: %v", set, err)
+		}
+		delete(before, "ipv6")
+		if (after["ipv6"] == "yes") != on || !maps.Equal(before, withoutIPv6(after)) {
 			t.Errorf("SetIPv6(%v) read back as %+v (before %+v):\n%q", on, after, before, set)
 		}
 		if again := SetIPv6(set, on); !bytes.Equal(again, set) {
@@ -132,4 +153,13 @@ func FuzzNormalize(f *testing.F) {
 			}
 		}
 	})
+}
+
+// testDefaults is a valid /etc/default/ufw, as Debian ships it in short.
+const testDefaults = "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\nDEFAULT_FORWARD_POLICY=\"DROP\"\nDEFAULT_APPLICATION_POLICY=\"SKIP\"\n"
+
+func withoutIPv6(s Settings) Settings {
+	out := maps.Clone(s)
+	delete(out, "ipv6")
+	return out
 }

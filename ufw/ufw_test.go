@@ -3,6 +3,7 @@ package ufw
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -49,7 +50,39 @@ func loadScenario(t *testing.T, name string) ufwHostFiles {
 			hf.files[path] = s
 		}
 	}
+	// ufw.conf was not captured: it says ENABLED as the status did, and
+	// LOGLEVEL=low, as the captured statuses show.
+	if _, ok := hf.files[DefaultsPath]; ok {
+		hf.files[ConfPath] = "ENABLED=no\nLOGLEVEL=low\n"
+		if hf.active() {
+			hf.files[ConfPath] = "ENABLED=yes\nLOGLEVEL=low\n"
+		}
+	}
 	return hf
+}
+
+func (hf ufwHostFiles) active() bool { return strings.HasPrefix(hf.status, "Status: active\n") }
+
+// kernel is what the ufw probe finds on the host the scenario was
+// captured on: ufw installed unless the shell found no ufw command (exit
+// status 127), its chains loaded when the status said active, no
+// forwarding (the test hosts do not forward).
+func (hf ufwHostFiles) kernel() Kernel {
+	k := Kernel{IPv6: true, Installed: hf.statusExit != 127, Exit4: -1, Exit6: -1,
+		Sysctl: map[string]string{"ipv4/ip_forward": "0", "ipv6/conf/default/forwarding": "0", "ipv6/conf/all/forwarding": "0"}}
+	if k.Installed {
+		k.Exit4 = 0
+	}
+	if hf.active() {
+		k.Chains4, k.Exit6, k.Chains6 = Chains, 0, Chains
+	}
+	return k
+}
+
+// hostFiles are the scenario's files as the probe reads them.
+func (hf ufwHostFiles) hostFiles() HostFiles {
+	return HostFiles{Defaults: []byte(hf.files[DefaultsPath]), Conf: []byte(hf.files[ConfPath]),
+		Rules: []byte(hf.files[RulesPath]), Rules6: []byte(hf.files[Rules6Path])}
 }
 
 // with returns a copy of hf with rule tuples appended to a rules file.
@@ -68,14 +101,7 @@ func (hf ufwHostFiles) with(path string, tuples ...string) ufwHostFiles {
 // host reads hf as the task does.
 func (hf ufwHostFiles) host(t *testing.T) *Host {
 	t.Helper()
-	st, err := ParseStatus(hf.statusExit, []byte(hf.status))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !st.Installed {
-		hf.files = nil
-	}
-	h, err := NewHost(st, []byte(hf.files[DefaultsPath]), []byte(hf.files[RulesPath]), []byte(hf.files[Rules6Path]))
+	h, err := NewHost(hf.kernel(), hf.hostFiles())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,35 +195,31 @@ func sameLines(t *testing.T, what string, got, want []string) {
 	}
 }
 
-// Parsing: every captured rules file renders, rule for rule, as `ufw show
-// added` printed it, and the status says what it said.
+// Parsing: every captured scenario, read from its files as the probe
+// reads them, prints as `ufw status verbose` printed it (its rules, their
+// order, ports, addresses, interfaces, comments; the policies, logging),
+// and every rule renders as `ufw show added` printed it.
 func TestUFWParseCaptured(t *testing.T) {
 	wantStatus := map[string]Status{
 		"not-installed":   {},
 		"inactive-fresh":  {Installed: true},
 		"inactive-seed":   {Installed: true},
-		"active-seed":     {Installed: true, Active: true, Incoming: "deny", Outgoing: "allow"},
-		"active-mixed":    {Installed: true, Active: true, Incoming: "deny", Outgoing: "reject"},
-		"active-ipv6-off": {Installed: true, Active: true, Incoming: "deny", Outgoing: "reject"},
+		"active-seed":     {Installed: true, Active: true, Enabled: true},
+		"active-mixed":    {Installed: true, Active: true, Enabled: true},
+		"active-ipv6-off": {Installed: true, Active: true, Enabled: true},
 	}
 	for _, name := range ufwScenarios {
 		t.Run(name, func(t *testing.T) {
 			hf := loadScenario(t, name)
-			st, err := ParseStatus(hf.statusExit, []byte(hf.status))
-			if err != nil {
-				t.Fatal(err)
+			h := hf.host(t)
+			if h.Status != wantStatus[name] {
+				t.Errorf("status %+v, want %+v", h.Status, wantStatus[name])
 			}
-			if st != wantStatus[name] {
-				t.Errorf("status %+v, want %+v", st, wantStatus[name])
-			}
-			lists := map[Family][]Rule{}
-			for f, path := range map[Family]string{V4: RulesPath, V6: Rules6Path} {
-				if lists[f], err = ParseUserRules([]byte(hf.files[path])); err != nil {
-					t.Fatal(err)
-				}
+			if name != "not-installed" {
+				sameLines(t, "ufw status verbose", strings.Split(h.StatusVerbose()+"\n", "\n"), strings.Split(hf.status, "\n"))
 			}
 			var got []string
-			for _, r := range mergeFamilies(lists, true) {
+			for _, r := range mergeFamilies(h.Lists, true) {
 				got = append(got, "ufw "+ruleCommand(r, ""))
 			}
 			var want []string
@@ -252,12 +274,27 @@ func TestUFWParseMixedDetails(t *testing.T) {
 func TestUFWDefaultsFile(t *testing.T) {
 	hf := loadScenario(t, "active-ipv6-off")
 	data := []byte(hf.files[DefaultsPath])
-	d := ParseDefaultFile(data)
-	if d != (Defaults{IPv6: false, Incoming: "deny", Outgoing: "reject"}) {
+	read := func(data ...[]byte) Defaults {
+		t.Helper()
+		var files []NamedFile
+		for _, d := range data {
+			files = append(files, NamedFile{DefaultsPath, d})
+		}
+		set, err := ParseSettings(files...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := set.defaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := read(data); d != (Defaults{IPv6: false, Incoming: "deny", Outgoing: "reject", Routed: "deny", AppPolicy: "skip"}) {
 		t.Errorf("defaults %+v", d)
 	}
 	on := SetIPv6(data, true)
-	if !ParseDefaultFile(on).IPv6 {
+	if !read(on).IPv6 {
 		t.Error("IPV6 not set")
 	}
 	// Only the IPV6 line changes.
@@ -270,11 +307,46 @@ func TestUFWDefaultsFile(t *testing.T) {
 			t.Errorf("line %d changed: %q → %q", i+1, a[i], b[i])
 		}
 	}
-	if got := string(SetIPv6([]byte("# nothing\nFOO=1"), false)); got != "# nothing\nFOO=1\nIPV6=no\n" {
+	for in, want := range map[string]string{
+		"# nothing\nFOO=1":          "# nothing\nFOO=1",             // no IPV6 is no for ufw
+		"IPV6=yes\nipv6=yes\n":      "IPV6=no\nipv6=yes\nIPV6=no\n", // ufw reads the last one
+		"IPV6=yes\rFOO=1\n":         "IPV6=yes\rFOO=1\nIPV6=no\n",   // two lines for ufw
+		" IPV6 = yes \r\nBAR=2\r\n": "IPV6=no\r\nBAR=2\r\n",
+	} {
+		if got := string(SetIPv6([]byte(in), false)); got != want {
+			t.Errorf("SetIPv6(%q, false) = %q, want %q", in, got, want)
+		}
+	}
+	if got := string(SetIPv6([]byte("# nothing\nFOO=1"), true)); got != "# nothing\nFOO=1\nIPV6=yes\n" {
 		t.Errorf("append to a file without IPV6: %q", got)
 	}
-	if d := ParseDefaultFile([]byte("IPV6=\"YES\"\nDEFAULT_INPUT_POLICY='ACCEPT'\n")); !d.IPv6 || d.Incoming != "allow" {
-		t.Errorf("quoted values: %+v", d)
+}
+
+// Settings are read as ufw reads them (_get_defaults): only lines that
+// start with NAME= and a word, double quotes trimmed, ufw.conf over
+// /etc/default/ufw, names and values in lower case; Python's universal
+// newlines; not UTF-8 is an error, as ufw fails on it.
+func TestUFWSettings(t *testing.T) {
+	set, err := ParseSettings(
+		NamedFile{DefaultsPath, []byte("IPV6=\"YES\"\nDEFAULT_INPUT_POLICY='ACCEPT'\n DEFAULT_OUTPUT_POLICY=ACCEPT\nDEFAULT_FORWARD_POLICY=\"REJECT\" # x\rLOGLEVEL=high\r\nA=b=c\nENABLED=yes\nX=\n")},
+		NamedFile{ConfPath, []byte("ENABLED=no\nLoglevel=medium")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{"ipv6": "yes", "default_forward_policy": `reject" # x`, "loglevel": "medium", "a": "b", "enabled": "no"}
+	if !maps.Equal(set, want) {
+		t.Errorf("settings %q, want %q", set, want)
+	}
+	for _, c := range []struct{ file, err string }{
+		{"DEFAULT_INPUT_POLICY=DROP\nDEFAULT_OUTPUT_POLICY=ACCEPT\nDEFAULT_APPLICATION_POLICY=SKIP\n", "no DEFAULT_FORWARD_POLICY"},
+		{testDefaults + "DEFAULT_OUTPUT_POLICY=allow\n", `DEFAULT_OUTPUT_POLICY is "allow"`},
+		{strings.ReplaceAll(testDefaults, "DEFAULT_APPLICATION_POLICY", "#"), "no DEFAULT_APPLICATION_POLICY"},
+		{testDefaults + "\xff\n", "not UTF-8"},
+	} {
+		_, err := NewHost(Kernel{Installed: true, Exit4: 0}, HostFiles{Defaults: []byte(c.file)})
+		if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), DefaultsPath) {
+			t.Errorf("%q: %v, want %q", c.file, err, c.err)
+		}
 	}
 }
 
