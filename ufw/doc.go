@@ -13,9 +13,11 @@
 //
 // Everything here is a pure function of data; nothing touches a host:
 //
-//   - parse.go reads what ufw keeps on the host (the "### tuple ###" lines
-//     of /etc/ufw/user.rules and user6.rules, `ufw status verbose`,
-//     /etc/default/ufw) into a Host, and renders a rule as ufw's command.
+//   - parse.go reads the "### tuple ###" lines of /etc/ufw/user.rules and
+//     user6.rules into rules, and renders a rule as ufw's command.
+//   - status.go reads ufw's state as ufw does, without running it: its
+//     settings files, its rules, and what the kernel holds (Kernel), into
+//     a Host; StatusVerbose prints that as `ufw status verbose` would.
 //   - goal.go is the firewall a plan declares (Goal, PlanRule), with the
 //     normalisation ufw applies to ports and addresses.
 //   - backend.go is what ufw's backend does with one add, insert or delete
