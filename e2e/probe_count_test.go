@@ -3,8 +3,11 @@ package e2e
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hako-dev/hako/internal/testhost"
 )
@@ -93,3 +96,48 @@ func TestProbeCountQuickstart(t *testing.T) {
 		}
 	}
 }
+
+// The no-op apply of examples/pi-home-server (packages, the firewall,
+// services, a dozen files) probes the host in one round trip that starts
+// at most piHomeProbeProcesses processes there. ufw's state is read from
+// its files, with one iptables -S and one ip6tables -S for what the
+// kernel holds: `ufw status verbose` alone started a Python process and
+// eleven more (iptables for each chain, sysctl, iptables -V) on every
+// run.
+func TestProbeCountPiHome(t *testing.T) {
+	h, run := piHome(t)
+	if r := run("apply"); r.code != 0 {
+		t.Fatalf("first apply:\n%s", r)
+	}
+	var runs, floor []time.Duration
+	for range 5 {
+		start := time.Now()
+		if _, code := h.SSH(t, "true"); code != 0 {
+			t.Fatal("ssh true failed")
+		}
+		floor = append(floor, time.Since(start))
+		r := run("apply", "-v")
+		if r.code != 0 || !strings.Contains(r.stdout, " changed=0 failed=0") {
+			t.Fatalf("no-op apply:\n%s", r)
+		}
+		runs = append(runs, r.elapsed)
+		got := probeCount(t, r)
+		m := regexp.MustCompile(`^\d+ round trips?, (\d+) processes`).FindStringSubmatch(got)
+		if m == nil {
+			t.Fatalf("no-op apply: %q", got)
+		}
+		n, _ := strconv.Atoi(m[1])
+		t.Logf("no-op apply of examples/pi-home-server: %s, %v", got, r.elapsed.Round(time.Millisecond))
+		if n > piHomeProbeProcesses {
+			t.Errorf("no-op apply of examples/pi-home-server: %d processes on the host, want at most %d", n, piHomeProbeProcesses)
+		}
+	}
+	slices.Sort(runs)
+	slices.Sort(floor)
+	t.Logf("median no-op apply %v, ssh true %v (figures, not asserted)", runs[2].Round(time.Millisecond), floor[2].Round(time.Millisecond))
+}
+
+// piHomeProbeProcesses bounds the probe of a no-op apply of
+// examples/pi-home-server on a systemd host: 47 processes there, where
+// `ufw status verbose` made it 58.
+const piHomeProbeProcesses = 50

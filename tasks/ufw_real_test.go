@@ -81,14 +81,19 @@ func TestUFWStateFromFilesIsUFWStatus(t *testing.T) {
 		if step.script != "" {
 			th.Exec(t, "set -e\nexport LC_ALL=C\n"+step.script+" >/dev/null")
 		}
+		start := time.Now()
 		res, err := c.Run(ctx, "LC_ALL=C ufw status verbose")
 		if err != nil {
 			t.Fatal(err)
 		}
+		ufwTime := time.Since(start)
+		start = time.Now()
 		st, err := Gather(ctx, c, u.Probes())
 		if err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
+		t.Logf("%s: `ufw status verbose` %v, the task's probe %v, %d processes (figures, not asserted)",
+			step.name, ufwTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), st.Processes)
 		h, err := readUFWHost(st)
 		switch {
 		case res.ExitCode == 127:
