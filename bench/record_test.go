@@ -2,7 +2,6 @@ package bench
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -59,8 +58,7 @@ func median(d []time.Duration) time.Duration {
 
 // withTarget sets r's target: hako at most max times its floor.
 func withTarget(r Result, max float64) Result {
-	r.Target = fmt.Sprintf("≤ %.1fx", max)
-	met := r.Floor > 0 && float64(r.Hako) <= max*float64(r.Floor)
-	r.Met = &met
+	r.MaxRatio = max
+	r.Judge()
 	return r
 }
