@@ -130,12 +130,16 @@ func LastPID(t testing.TB, h *testhost.Host) int {
 
 // benchSizes are the plan sizes to time: HAKO_BENCH_SIZES (10,200,1000 by
 // default).
-func benchSizes(t testing.TB) []int {
+func benchSizes(t testing.TB) []int { return sizesFrom(t, "HAKO_BENCH_SIZES", "10,200,1000") }
+
+// sizesFrom reads a list of plan sizes from the environment variable env,
+// def when it is unset.
+func sizesFrom(t testing.TB, env, def string) []int {
 	var out []int
-	for _, f := range strings.Split(cmp.Or(os.Getenv("HAKO_BENCH_SIZES"), "10,200,1000"), ",") {
+	for _, f := range strings.Split(cmp.Or(os.Getenv(env), def), ",") {
 		n, err := strconv.Atoi(f)
 		if err != nil || n <= 0 {
-			t.Fatalf("HAKO_BENCH_SIZES: %q is not a size", f)
+			t.Fatalf("%s: %q is not a size", env, f)
 		}
 		out = append(out, n)
 	}
@@ -155,7 +159,9 @@ func benchRounds(t testing.TB) int {
 // BenchmarkFirstApplyFiles times a first `hako apply` of plans of many
 // file tasks (ten files a folder; the folders exist, the files do not; medians)
 // against `ssh host true` to the same host, timed in turn with it, and
-// reports the probe round trips of one apply (its -v line).
+// reports the probe round trips of one apply (its -v line). The sizes are
+// HAKO_BENCH_FIRST_SIZES (200 by default: a first apply costs tens of ms a
+// file, so a thousand files take minutes a round).
 //
 //	sudo go test -run '^$' -bench FirstApplyFiles -benchtime 1x -timeout 0 ./bench/
 //
@@ -173,7 +179,7 @@ func BenchmarkFirstApplyFiles(b *testing.B) {
 	other := os.Getenv("HAKO_BENCH_COMPARE") // a second build, timed in the same rounds
 	h := testhost.Start(b, testhost.Options{})
 	trips := regexp.MustCompile(`probe: (\d+) round trips?`)
-	for _, n := range benchSizes(b) {
+	for _, n := range sizesFrom(b, "HAKO_BENCH_FIRST_SIZES", "200") {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			dir := FilesPlan(b, h, n)
 			fresh := func() { h.Exec(b, "rm -f /srv/hako-bench/d*/file*.conf") }
@@ -219,6 +225,13 @@ func BenchmarkFirstApplyFiles(b *testing.B) {
 			b.ReportMetric(float64(first)/float64(baseline), "x-ssh-true")
 			fmt.Printf("%d file tasks: ssh true %v; first apply %v (%.1fx), %s probe round trips\n",
 				n, baseline.Round(time.Millisecond), first.Round(time.Millisecond), float64(first)/float64(baseline), m[1])
+			r := Result{Case: fmt.Sprintf("%d file tasks, first apply; floor: one ssh host true", n), Hako: first, Floor: baseline,
+				Extra: "probe round trips of one apply: " + m[1]}
+			if n == 200 { // the target: 200 new files within 1.5 s, and 6 handshakes
+				r.MaxRatio, r.MaxTime = 6, 1500*time.Millisecond
+				r.Judge()
+			}
+			record(b, r)
 		})
 	}
 }
