@@ -2,33 +2,20 @@ package e2e
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hako-dev/hako/internal/pihome"
 	"github.com/hako-dev/hako/internal/testhost"
 )
 
-const pppoePassword = "isp-Pa55-Secret"
+const pppoePassword = pihome.PPPoEPassword
 
 // piHome starts a systemd test host with sshd on the hardened port and a
 // local apt repository, and returns it with the example's arguments.
 func piHome(t *testing.T) (*testhost.Host, func(args ...string) result) {
 	t.Helper()
-	testhost.Require(t)
-	h := testhost.Start(t, testhost.Options{Init: "systemd", SSHPort: 2222})
-	h.LocalAptRepo(t, "hako-demo-pkg")
-	kh := h.KnownHostsFile(t)
-	varFile := filepath.Join(t.TempDir(), "test.hcl")
-	writeFile(t, varFile, fmt.Sprintf(`address        = %q
-identity_file  = %q
-known_hosts    = %q
-ssh_port       = %d
-pppoe_user     = "user@isp.example"
-pppoe_password = %q
-pppoe_connect  = false
-extra_packages = ["hako-demo-pkg"]
-`, h.Addr, h.KeyFile, kh, h.Port, pppoePassword))
+	h, varFile := pihome.Start(t)
 	run := func(args ...string) result {
 		return hako(t, append(args, repoPath("examples/pi-home-server"), "-var-file", varFile)...)
 	}
