@@ -9,13 +9,12 @@ import (
 )
 
 // What netplan 0.106 (Debian's, the version Raspberry Pi OS builds its
-// own from) generates in /run/NetworkManager/system-connections/ from a
-// cloud-init network-config with the image's own Ethernet entry (eth0,
-// DHCP) and the Wi-Fi Raspberry Pi Imager writes (wlan0, one access
-// point): `netplan generate --root-dir` run on those files gave these two
-// files, names and contents, byte for byte (the key is a made-up one).
-// The test image has no netplan, so the test writes them as the netplan
-// generator does at each boot, before NetworkManager starts.
+// own from; the test image has it) generates in
+// /run/NetworkManager/system-connections/ from cloud-init's
+// 50-cloud-init.yaml with the image's own Ethernet entry (eth0, DHCP) and
+// the Wi-Fi Raspberry Pi Imager writes (wlan0, one access point):
+// cloudInitWifi. TestPiHomeServerTrixieWifiCard checks both files against
+// the generator on the host, byte for byte.
 const (
 	netplanEth0 = "[connection]\nid=netplan-eth0\ntype=ethernet\ninterface-name=eth0\n\n[ethernet]\nwake-on-lan=0\n\n" +
 		"[ipv4]\nmethod=auto\n\n[ipv6]\nmethod=ignore\n"
@@ -23,12 +22,12 @@ const (
 		"[wifi]\nssid=Home Net\nmode=infrastructure\n\n[wifi-security]\nkey-mgmt=wpa-psk\npsk=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
 )
 
-// netplanBoot is the shell that puts netplan's two profiles in /run as
-// its generator leaves them at boot, root 0600, before NetworkManager
-// starts.
-const netplanBoot = "d=/run/NetworkManager/system-connections; install -d -m 0755 $d; (umask 077; " +
-	"printf '%s' '" + netplanEth0 + "' > $d/netplan-eth0.nmconnection; " +
-	"printf '%s' '" + netplanWlan0 + "' > \"$d/netplan-wlan0-Home%20Net.nmconnection\")"
+// netplanBoot is the shell that does what a trixie card's boot does
+// before NetworkManager starts: cloud-init's file in /etc/netplan (root
+// 0600), and netplan's generator, run by systemd as
+// /lib/systemd/system-generators/netplan, writing its profiles in /run.
+const netplanBoot = "install -d -m 0755 /etc/netplan; (umask 077; printf '%s' '" + cloudInitWifi + "' > /etc/netplan/50-cloud-init.yaml); " +
+	"/usr/lib/netplan/generate"
 
 // bootWith starts NetworkManager afresh as a boot does (/run emptied, the
 // saved profiles in /etc only), with prepare run before it starts, and
@@ -121,7 +120,7 @@ func TestPiHomeServerTrixieCard(t *testing.T) {
 		t.Errorf("netplan's profiles changed:\n%s\nwere:\n%s", after, before)
 	}
 	if out := h.Exec(t, "ls /etc/netplan 2>&1; nmcli -t -f NAME,DEVICE connection show --active | sort; ip -4 -o addr show dev eth0 | awk '{ print $4 }'"); out !=
-		"ls: cannot access '/etc/netplan': No such file or directory\nlo:lo\nnetplan-eth0:eth0\n"+h.Addr+"/24\n" {
+		"50-cloud-init.yaml\nlo:lo\nnetplan-eth0:eth0\n"+h.Addr+"/24\n" {
 		t.Errorf("after apply (saved, not brought up):\n%s", out)
 	}
 
@@ -140,7 +139,8 @@ func TestPiHomeServerTrixieCard(t *testing.T) {
 		"lan:eth0:activated\nlo:lo:activated\nnetplan-eth0::\nnetplan-wlan0-Home Net::\n" {
 		t.Errorf("NetworkManager restarted with both profiles:\n%s", out)
 	}
-	// A boot: /run emptied, netplan's generator writes its profiles again,
+	// A boot: /run emptied, netplan's generator writes its profiles again
+	// (the plan wrote nothing in /etc/netplan),
 	// NetworkManager starts and brings lan up with the static address.
 	h.Exec(t, "set -e; systemctl stop NetworkManager; rm -rf /run/NetworkManager; ip addr flush dev eth0 scope global; "+netplanBoot+
 		"; systemctl start NetworkManager; nm-online -s -q -t 120")
