@@ -40,7 +40,16 @@ var notes = []string{
 	"First applies: each round starts fresh hosts, outside the timed part; a first apply of examples/pi-home-server " +
 		"runs apt-get update, installs a package from the host's local repository, enables the firewall, writes eight " +
 		"files and restarts sshd (HAKO_BENCH_PIHOME_ROUNDS rounds, 3 by default).",
+	profileNote,
 }
+
+// profileNote points from every RESULTS.md to the profile of the targets
+// not met: where each case's wall time goes (hako's own CPU, the
+// handshake, sudo, the probe's processes, the SFTP writes), measured by
+// hand with strace on both ends, which a timed run cannot show.
+const profileNote = "Why the targets not met are missed, with the profile that shows it (the share of each case's wall " +
+	"time in hako's own CPU, ssh_config reading, the SSH handshake and PAM, sudo, the probe's processes on the host " +
+	"and the SFTP writes; its method, date and the machine's load when measured): bench/PROFILE.md."
 
 func main() {
 	in := flag.String("in", "", "results file, one JSON object a line")
