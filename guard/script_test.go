@@ -182,7 +182,8 @@ func TestDisarmReplies(t *testing.T) {
 		res   hosts.Result
 		check func(error) bool
 	}{
-		{hosts.Result{}, func(err error) bool { return err == nil }},
+		{hosts.Result{Stdout: []byte("hako guard: disarmed 20261126T060809-0123456789abcdef\n")}, func(err error) bool { return err == nil }},
+		{hosts.Result{}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "did not run") }},
 		{hosts.Result{ExitCode: 3}, func(err error) bool { return errors.Is(err, ErrNotArmed) }},
 		{hosts.Result{ExitCode: 4, Stdout: []byte("... rollback done: ok\n")}, func(err error) bool {
 			var rb *RolledBackError

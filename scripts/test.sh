@@ -60,7 +60,7 @@ go test -race -count=1 -parallel 4 -timeout 60m "$@" ./... || status=$?
 fuzz_targets=(
 	plan:FuzzPlan templates:FuzzTemplateFile
 	probe:FuzzDecode probe:FuzzRecordRoundTrip probe:FuzzStatRecord probe:FuzzEndpoint
-	ufw:FuzzParseStatus ufw:FuzzUserRules ufw:FuzzDefaultFile ufw:FuzzNormalize
+	ufw:FuzzHostState ufw:FuzzUserRules ufw:FuzzDefaultFile ufw:FuzzNormalize
 	preflight:FuzzSSHDConfig guard:FuzzPending
 	hosts:FuzzKnownHosts hosts:FuzzKnownHostsLine hosts:FuzzMatchPattern hosts:FuzzSSHConfig
 )
@@ -80,6 +80,12 @@ fuzz() {
 		fi
 		cat "$fuzz_logs/$target"
 		echo "fuzz target $target (./$pkg/) failed; the input is in $pkg/testdata/fuzz/$target/" >&2
+		return 1
+	fi
+	# go test passes a -fuzz pattern that names no target, fuzzing nothing.
+	if ! grep -q 'execs: [0-9]' "$fuzz_logs/$target"; then
+		cat "$fuzz_logs/$target"
+		echo "fuzz target $target (./$pkg/) did not run: is it still there?" >&2
 		return 1
 	fi
 	echo "fuzz $target: $(grep -o 'execs: [0-9]*' "$fuzz_logs/$target" | tail -n 1) in 10 s"
