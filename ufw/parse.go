@@ -264,8 +264,9 @@ func SetIPv6(data []byte, on bool) []byte {
 	}
 	lines := strings.SplitAfter(string(data), "\n")
 	for i, l := range lines {
+		// \r\n ends a line, and so does a \r that ends the file.
 		body, nl := strings.CutSuffix(l, "\n")
-		if nl {
+		if nl || i == len(lines)-1 {
 			body = strings.TrimSuffix(body, "\r")
 		}
 		// A carriage return inside the line ends a line for ufw: the
