@@ -452,6 +452,7 @@ func (s *secretScan) sampleLocal(hako int) {
 	if err != nil {
 		return
 	}
+	hakoExe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", hako))
 	parent := map[int]int{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -477,6 +478,13 @@ func (s *secretScan) sampleLocal(hako int) {
 		}
 		for p, n := parent[pid], 0; p > 1 && n < 64; p, n = parent[p], n+1 {
 			if p == hako {
+				// A child caught between fork and exec still runs hako's
+				// own program in hako's memory: its environ is hako's own
+				// (left out above). Read before the environment: a child
+				// that has exec'd by then shows the environment it got.
+				if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe != "" && exe == hakoExe {
+					break
+				}
 				comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 				if envb, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err == nil {
 					s.scan("environment of a process hako started ("+strings.TrimSpace(string(comm))+")", envb)
