@@ -10,10 +10,9 @@ import (
 	"github.com/hako-dev/hako/tasks"
 )
 
-// piHomeTasks builds the repository's example with vars for a host with
-// the given facts and returns its tasks' addresses and what its package
-// task installs.
-func piHomeTasks(t *testing.T, f probe.HostFacts, vars ...string) (tasks, packages string) {
+// piHomePlan loads and builds the repository's example with its test
+// address and SSH port and the given vars.
+func piHomePlan(t *testing.T, vars ...string) *Plan {
 	t.Helper()
 	cfg, diags := Load(filepath.Join("..", "examples", "pi-home-server"))
 	if diags.HasErrors() {
@@ -27,10 +26,24 @@ func piHomeTasks(t *testing.T, f probe.HostFacts, vars ...string) (tasks, packag
 	if diags.HasErrors() {
 		t.Fatal(render(diags))
 	}
-	h, diags := p.Hosts[0].WithFacts(f)
+	return p
+}
+
+// piHomeHost is the example's host (piHomePlan) with the given facts.
+func piHomeHost(t *testing.T, f probe.HostFacts, vars ...string) *Host {
+	t.Helper()
+	h, diags := piHomePlan(t, vars...).Hosts[0].WithFacts(f)
 	if diags.HasErrors() {
 		t.Fatal(render(diags))
 	}
+	return h
+}
+
+// piHomeTasks returns the addresses of the example's tasks on a host with
+// the given facts and vars, and what its package task installs.
+func piHomeTasks(t *testing.T, f probe.HostFacts, vars ...string) (tasks, packages string) {
+	t.Helper()
+	h := piHomeHost(t, f, vars...)
 	for _, s := range h.Steps {
 		if s.Task.Address().String() == "package.base" {
 			packages = freshCheck(t, s.Task).Summary
@@ -121,16 +134,8 @@ func TestPiHomeExampleOnACable(t *testing.T) {
 
 	f := sampleFacts()
 	f.NMConnections = []probe.NMProfile{waiting, usb}
-	cfg, diags := Load(filepath.Join("..", "examples", "pi-home-server"))
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
-	p, diags := Build(cfg, Inputs{Environ: []string{}, Args: []VarArg{{Assign: "address=192.0.2.64"}, {Assign: "ssh_port=50022"}}})
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
 	// The error shows its line, whose comment says what to do.
-	_, diags = p.Hosts[0].WithFacts(f)
+	_, diags := piHomePlan(t).Hosts[0].WithFacts(f)
 	if !diags.HasErrors() || diags[0].Subject == nil || filepath.Base(diags[0].Subject.Filename) != "tasks.hcl" {
 		t.Fatalf("no Ethernet port up:\n%s", render(diags))
 	}
@@ -147,18 +152,7 @@ func TestPiHomeExampleOnACable(t *testing.T) {
 // with these facts where NetworkManager runs and no keyfile exists yet.
 func piHomeKeyfile(t *testing.T, f probe.HostFacts, addr string) string {
 	t.Helper()
-	cfg, diags := Load(filepath.Join("..", "examples", "pi-home-server"))
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
-	p, diags := Build(cfg, Inputs{Environ: []string{}, Args: []VarArg{{Assign: "address=192.0.2.64"}, {Assign: "ssh_port=50022"}}})
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
-	h, diags := p.Hosts[0].WithFacts(f)
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
+	h := piHomeHost(t, f)
 	for _, s := range h.Steps {
 		if s.Task.Address().String() != addr {
 			continue
@@ -219,19 +213,7 @@ func TestPiHomeExampleOnTodaysCards(t *testing.T) {
 
 	f := sampleFacts()
 	f.NMConnections = []probe.NMProfile{npWifi, lo}
-	cfg, diags := Load(filepath.Join("..", "examples", "pi-home-server"))
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
-	p, diags := Build(cfg, Inputs{Environ: []string{}, Args: []VarArg{{Assign: "address=192.0.2.64"}, {Assign: "ssh_port=50022"}}})
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
-	h, diags := p.Hosts[0].WithFacts(f)
-	if diags.HasErrors() {
-		t.Fatal(render(diags))
-	}
-	for _, s := range h.Steps {
+	for _, s := range piHomeHost(t, f).Steps {
 		if s.Task.Address().String() != "file.netplan_lan" {
 			continue
 		}
