@@ -61,46 +61,12 @@ func TestPiHomeServerNetworkManagerOnACable(t *testing.T) {
 		t.Errorf("hako facts' profiles:\n%s\nwant among them:\n%s", strings.Join(got, "\n"), auto)
 	}
 
-	plan := hako(t, append([]string{"plan"}, args()...)...)
-	if plan.code != 0 {
-		t.Fatalf("plan:\n%s", plan)
-	}
-	mustContain(t, plan, "+ nm_connection.lan_wired  create connection lan (ethernet); applies when the connection next comes up",
-		"+interface-name=eth0", "+address1=192.168.0.64/24")
-	if strings.Contains(plan.stdout, "nm_connection.lan ") || strings.Contains(plan.stdout, "preconfigured") {
-		t.Errorf("the plan edits preconfigured, which this card has not:\n%s", plan)
-	}
-
-	apply := hako(t, append([]string{"apply"}, args()...)...)
-	if apply.code != 0 {
-		t.Fatalf("apply:\n%s", apply)
-	}
-	t.Logf("apply:\n%s", apply.stdout)
-	mustContain(t, apply, "changed  nm_connection.lan_wired", "confirmed: logged in on port 2222 as ada", "failed=0")
-
-	const keyfile = "/etc/NetworkManager/system-connections/lan.nmconnection"
-	if out := h.Exec(t, "stat -c '%U %G %a' "+keyfile); out != "root root 600\n" {
-		t.Errorf("%s: %s", keyfile, out)
-	}
-	want := "ipv4.method:manual\nipv4.addresses:192.168.0.64/24\nipv4.gateway:192.168.0.1\nipv4.dns:192.168.0.1\n"
-	if out := h.Exec(t, "nmcli -t -f ipv4.method,ipv4.addresses,ipv4.gateway,ipv4.dns connection show lan"); out != want {
-		t.Errorf("nmcli connection show lan:\n%s\nwant:\n%s", out, want)
-	}
-	if out := h.Exec(t, "nmcli -t -f connection.type,connection.interface-name,connection.autoconnect,connection.autoconnect-priority connection show lan"); out !=
-		"connection.type:802-3-ethernet\nconnection.interface-name:eth0\nconnection.autoconnect:yes\nconnection.autoconnect-priority:10\n" {
-		t.Errorf("nmcli connection show lan:\n%s", out)
-	}
+	applyLanWired(t, h, args, []string{"nm_connection.lan ", "preconfigured"})
 	// Saved, not brought up: the automatic profile keeps eth0 and the lab
 	// address the session uses.
 	if out := h.Exec(t, "nmcli -t -f NAME,DEVICE connection show --active | sort; ip -4 -o addr show dev eth0 | awk '{ print $4 }'"); out !=
 		"Wired connection 1:eth0\nlo:lo\n"+h.Addr+"/24\n" {
 		t.Errorf("after apply, active profiles and eth0's addresses:\n%s", out)
-	}
-
-	again := hako(t, append([]string{"apply"}, args()...)...)
-	mustContain(t, again, "\npi  ok=4 changed=0 failed=0 skipped=0\n")
-	if t.Failed() {
-		t.Logf("second apply:\n%s", again)
 	}
 
 	// NetworkManager started again with both profiles in place and eth0
@@ -113,6 +79,7 @@ func TestPiHomeServerNetworkManagerOnACable(t *testing.T) {
 	if out := h.Exec(t, "nmcli -t -f NAME,DEVICE,STATE connection show | sort"); out != "Wired connection 1::\nlan:eth0:activated\nlo:lo:activated\n" {
 		t.Errorf("NetworkManager restarted with both profiles:\n%s", out)
 	}
+	const keyfile = "/etc/NetworkManager/system-connections/lan.nmconnection"
 	// A boot: /run is empty, so only the saved profiles are there, and
 	// NetworkManager makes no automatic one for eth0, which lan fits.
 	h.Exec(t, "set -e; systemctl stop NetworkManager; rm -rf /run/NetworkManager; ip addr flush dev eth0 scope global; "+

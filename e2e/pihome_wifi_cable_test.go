@@ -27,29 +27,8 @@ func TestPiHomeServerWifiAndCable(t *testing.T) {
 	wifi := "sha256sum /etc/NetworkManager/system-connections/preconfigured.nmconnection; nmcli -t -f ipv4.method,ipv4.addresses connection show preconfigured"
 	before := h.Exec(t, wifi)
 
-	plan := hako(t, append([]string{"plan"}, args()...)...)
-	if plan.code != 0 {
-		t.Fatalf("plan:\n%s", plan)
-	}
-	mustContain(t, plan, "+ nm_connection.lan_wired  create connection lan (ethernet); applies when the connection next comes up",
-		"+interface-name=eth0", "+address1=192.168.0.64/24")
-	if strings.Contains(plan.stdout, "nm_connection.lan ") || strings.Contains(plan.stdout, "preconfigured") {
-		t.Errorf("the plan edits the Wi-Fi connection:\n%s", plan)
-	}
-
-	apply := hako(t, append([]string{"apply"}, args()...)...)
-	if apply.code != 0 {
-		t.Fatalf("apply:\n%s", apply)
-	}
-	mustContain(t, apply, "changed  nm_connection.lan_wired", "confirmed: logged in on port 2222 as ada", "failed=0")
-	lanIsStatic(t, h)
+	applyLanWired(t, h, args, []string{"nm_connection.lan ", "preconfigured"})
 	if after := h.Exec(t, wifi); after != before || !strings.HasSuffix(after, "ipv4.method:auto\nipv4.addresses:\n") {
 		t.Errorf("the Wi-Fi connection:\n%s\nwas:\n%s", after, before)
-	}
-
-	again := hako(t, append([]string{"apply"}, args()...)...)
-	mustContain(t, again, "\npi  ok=4 changed=0 failed=0 skipped=0\n")
-	if t.Failed() {
-		t.Logf("apply:\n%s\nsecond apply:\n%s", apply.stdout, again)
 	}
 }
