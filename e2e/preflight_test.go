@@ -42,7 +42,7 @@ host "pi" {
 // inside the host.
 func hostSnapshot(t *testing.T, h *testhost.Host) string {
 	return h.Exec(t, `ls -l --time-style=+%s.%N /etc/ssh/sshd_config.d/ /etc/sudoers.d/ /etc/motd 2>&1
-sha256sum /etc/ssh/sshd_config /etc/motd 2>&1
+sha256sum /etc/ssh/sshd_config /etc/motd /etc/passwd /etc/group 2>&1
 getent passwd alice || echo no alice
 ufw status verbose; grep -h '^### tuple' /etc/ufw/user.rules /etc/ufw/user6.rules || true`)
 }
