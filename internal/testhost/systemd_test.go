@@ -142,3 +142,34 @@ func assertNoLeftovers(t *testing.T, h *Host) {
 		return nil
 	})
 }
+
+// `systemctl reboot` on a systemd host reboots it: the harness boots it again on the same disk
+// (a file written before is there, /run is empty), with the same host key, and SSH works;
+// stopping it afterwards leaves nothing behind (the shell that booted it again included).
+func TestSystemdHostReboots(t *testing.T) {
+	Require(t)
+	h := Start(t, Options{Init: InitSystemd})
+	h.Exec(t, "echo kept >/var/lib/hako-disk; touch /run/hako-gone")
+	key, boot := h.HostKeyLine(), h.BootID(t)
+	t0 := time.Now()
+	h.Exec(t, "systemctl reboot")
+	h.WaitRebooted(t, boot, 2*time.Minute)
+	t.Logf("%s rebooted in %v", h.Name, time.Since(t0))
+	if got := h.Exec(t, "cat /var/lib/hako-disk; test -e /run/hako-gone && echo run kept || true; cat /proc/1/comm; systemctl is-active ssh"); got != "kept\nsystemd\nactive\n" {
+		t.Errorf("after the reboot: %q, want the file on disk, /run empty, systemd, ssh active", got)
+	}
+	if got := h.HostKeyLine(); got != key {
+		t.Errorf("host key changed across the reboot: %s, was %s", got, key)
+	}
+	if out, code := h.SSH(t, "echo in"); code != 0 || out != "in\n" {
+		t.Errorf("SSH after the reboot: exit %d, %q", code, out)
+	}
+	if log := h.Log(t); !strings.Contains(log, "rebooted; booting it again") {
+		t.Errorf("the console log does not tell of the reboot:\n%s", log)
+	}
+	h.Stop(t)
+	if out, err := exec.Command("ps", "-eo", "pid=,args=").Output(); err != nil || strings.Contains(string(out), h.Name) {
+		t.Errorf("a process naming %s survived the stop (err %v):\n%s", h.Name, err, out)
+	}
+	assertNoLeftovers(t, h)
+}

@@ -397,3 +397,37 @@ func hostName(testName string, pid int, seq int64) string {
 	}
 	return fmt.Sprintf("%s-%d-%d", base, pid, seq)
 }
+
+// BootID identifies the host's current boot: the start time of its PID 1, in clock ticks
+// since this machine booted. A reboot of the host (`systemctl reboot` on a systemd or nm host,
+// which the harness boots again) starts a new PID 1; the kernel is this machine's, so its
+// /proc/sys/kernel/random/boot_id stays the same.
+func (h *Host) BootID(t testing.TB) string {
+	t.Helper()
+	return strings.TrimSpace(h.Exec(t, "cut -d' ' -f22 /proc/1/stat"))
+}
+
+// WaitRebooted waits until the host runs a boot other than old (a BootID) and, on a systemd
+// or nm host, systemd has finished starting it (running or degraded); it fails the test when
+// that takes longer than timeout. While the host reboots it has no PID 1, and exec fails.
+func (h *Host) WaitRebooted(t testing.TB, old string, timeout time.Duration) {
+	t.Helper()
+	check := "cut -d' ' -f22 /proc/1/stat"
+	if h.Init != InitLite {
+		check += "; systemctl is-system-running --wait"
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		c := exec.Command(mustScript(t), "exec", h.Name, "/bin/sh", "-c", check)
+		c.WaitDelay = 5 * time.Second
+		out, _ := c.Output() // non-zero while there is no PID 1, and for degraded
+		f := strings.Fields(string(out))
+		if len(f) > 0 && f[0] != old && (h.Init == InitLite || len(f) == 2 && (f[1] == "running" || f[1] == "degraded")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testhost: %s did not come back from its reboot within %v (last: %q)", h.Name, timeout, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
