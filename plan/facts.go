@@ -18,10 +18,11 @@ import (
 // still checks every name, offers "did you mean" for a misspelt one and
 // points at file:line:column) and keeps it on the host unevaluated;
 // WithFacts decodes it once the run has the facts. The run asks for them
-// in a round trip of their own, before the survey, only for a host whose
-// plan reads them: the survey's probes are the decoded tasks' own, so
-// they cannot be asked in the same round trip, and a plan that reads no
-// fact costs no extra round trip at all.
+// first, only for a host whose plan reads them, and with them the probes
+// of the tasks it can guess (Speculative): the survey's probes are the
+// decoded tasks' own, so a task whose probes the guess missed costs a
+// second round trip; one whose when alone reads the facts does not, and
+// a plan that reads no fact costs no extra round trip at all.
 
 // factsType is the type of host.facts: probe.HostFacts by its cty tags.
 var factsType = func() cty.Type {
@@ -232,4 +233,35 @@ func closestName(name string, ty cty.Type) string {
 		}
 	}
 	return best
+}
+
+// Speculative is every step the host may run, as far as it can be guessed
+// before the facts: Steps, and each task that reads host.facts decoded as
+// if its when were true, with the facts of a host that says nothing (the
+// zero probe.HostFacts: empty names, no connections); a task that does not
+// decode with those is left out. The run asks the probes of these steps in
+// the facts' own round trip: when the facts only decide which of them run
+// (a when) or agree with the guess, the survey needs no second round trip;
+// WithFacts decides what runs, and a probe the guess missed is asked then.
+// A host that reads no fact has Steps.
+func (h *Host) Speculative() []*Step {
+	if h.pending == nil {
+		return h.Steps
+	}
+	p := h.pending
+	hev := p.ev.forHost(hostValue(h, factsValue(probe.HostFacts{})))
+	var out []*Step
+	for _, t := range p.tasks {
+		if t.decl == nil {
+			out = append(out, t.step)
+			continue
+		}
+		var diags hcl.Diagnostics
+		s := p.cfg.decodeTask(hev, t.decl, &diags)
+		if diags.HasErrors() {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -68,6 +68,10 @@ func (s *session) gatherKnown(ctx context.Context, known *probe.Answers, probes 
 		return s.gather(ctx, probes)
 	}
 	probes = slices.DeleteFunc(slices.Clone(probes), known.Has)
+	if len(probes) == 0 {
+		// Everything was answered already: no round trip.
+		return tasks.StateOf(s.Host, known), nil
+	}
 	st, err := s.gather(ctx, probes)
 	if err != nil {
 		return nil, err

@@ -146,3 +146,69 @@ task "file" "b" {
 		t.Error("a task ran")
 	}
 }
+
+// A plan whose tasks read host.facts only in their when is surveyed in one
+// round trip: the probes of those tasks go with the facts. The facts still
+// decide: the task for another architecture does not run, and the unless
+// of a command whose when is false is not run either, not even as a probe.
+func TestFactsInWhenCostNoRoundTrip(t *testing.T) {
+	arch := localArch(t)
+	const plain = `
+task "file" "a" {
+  path    = "ROOT/a"
+  content = "a\n"
+}
+`
+	whenOnly := plain + `
+task "file" "mine" {
+  path    = "ROOT/mine"
+  content = "mine\n"
+  when    = host.facts.arch == "` + arch + `"
+}
+task "file" "other" {
+  path    = "ROOT/other"
+  content = "x\n"
+  when    = host.facts.arch == "no-such-arch"
+}
+task "command" "other" {
+  command = "true"
+  unless  = "touch ROOT/unless-ran"
+  when    = host.facts.arch == "no-such-arch"
+}
+`
+	trips := func(src string) (plan, apply int32, root string) {
+		p, root := localPlan(t, src)
+		o, n, asked := countingOpts()
+		if hp := Plan(context.Background(), p, o); hp[0].Err != nil {
+			t.Fatal(hp[0].Err)
+		}
+		if asked.Load() != 1 {
+			t.Errorf("plan asked for the facts %d times", asked.Load())
+		}
+		plan = n.Swap(0)
+		p, _ = localPlan(t, strings.ReplaceAll(src, "ROOT", root))
+		rec := &recorder{}
+		if r := Apply(context.Background(), p, o, rec); r[0].Failed > 0 || r[0].Unreachable != nil {
+			t.Fatalf("apply %+v", r[0])
+		}
+		if src != plain {
+			if got := rec.statuses(); got != "file.a=changed file.mine=changed" {
+				t.Errorf("apply: %s", got)
+			}
+		}
+		return plan, n.Load(), root
+	}
+	plainPlan, plainApply, _ := trips(plain)
+	whenPlan, whenApply, root := trips(whenOnly)
+	if plainPlan != 1 || whenPlan != 1 {
+		t.Errorf("plan: %d round trips without facts, %d with facts in when", plainPlan, whenPlan)
+	}
+	if whenApply != plainApply {
+		t.Errorf("apply: %d round trips without facts, %d with facts in when", plainApply, whenApply)
+	}
+	for _, name := range []string{"other", "unless-ran"} {
+		if _, err := os.Stat(filepath.Join(root, name)); err == nil {
+			t.Errorf("%s exists: a task for another architecture ran", name)
+		}
+	}
+}

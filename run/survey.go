@@ -43,9 +43,11 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 	if err != nil {
 		return nil, err
 	}
-	// A plan whose tasks read host.facts costs one round trip more, for
-	// the facts alone (see plan/facts.go); its answer is kept, not asked
-	// again with the rest.
+	// A plan whose tasks read host.facts asks for them first (see
+	// plan/facts.go), and with them, speculatively, the probes of every
+	// step it may run (see speculativeProbes); the answers are kept, not
+	// asked again. When the facts only decide which of those steps run,
+	// that is the survey's one round trip; else a second asks the rest.
 	var known *probe.Answers
 	if h.NeedsFacts() {
 		if known, h, err = withFacts(ctx, conn, h); err != nil {
@@ -82,11 +84,11 @@ func (o Options) take(ctx context.Context, h *plan.Host, note func(string)) (*su
 	return s, nil
 }
 
-// withFacts asks the host for its facts and decodes the tasks that read
-// them; an error in those tasks names the host and the plan's
-// file:line:column.
+// withFacts asks the host for its facts, with the speculative probes,
+// and decodes the tasks that read them; an error in those tasks names the
+// host and the plan's file:line:column.
 func withFacts(ctx context.Context, conn *session, h *plan.Host) (*probe.Answers, *plan.Host, error) {
-	st, err := conn.gather(ctx, []tasks.Probe{probe.Facts{}}) // counted with the others for -v
+	st, err := conn.gather(ctx, append([]tasks.Probe{probe.Facts{}}, speculativeProbes(h)...)) // counted with the others for -v
 	if err != nil {
 		return nil, nil, fmt.Errorf("host %s: %w", h.Name, err)
 	}
@@ -107,6 +109,34 @@ func withFacts(ctx context.Context, conn *session, h *plan.Host) (*probe.Answers
 		return nil, nil, errors.Join(errs...)
 	}
 	return a, rh, nil
+}
+
+// speculativeProbes are the probes the survey of h will likely ask once
+// its facts are known: those of h.Speculative() and preflight's. Exit and
+// Output run the plan's own commands (a command task's unless): those of a
+// task whose when the facts may make false (`unless` written for another
+// kind of host) are not run before the facts say the task runs.
+func speculativeProbes(h *plan.Host) []tasks.Probe {
+	decided := map[*plan.Step]bool{}
+	for _, s := range h.Steps {
+		decided[s] = true
+	}
+	spec := h.Speculative()
+	var out []tasks.Probe
+	for _, s := range spec {
+		ps := stepProbes(spec, []*plan.Step{s})
+		if !decided[s] {
+			ps = slices.DeleteFunc(ps, func(p tasks.Probe) bool {
+				switch p.(type) {
+				case probe.Exit, probe.Output:
+					return true
+				}
+				return false
+			})
+		}
+		out = append(out, ps...)
+	}
+	return append(out, preflight.Probes(h)...)
 }
 
 // changes are the first checks' changes, by step.

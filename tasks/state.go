@@ -50,9 +50,16 @@ func Gather(ctx context.Context, h hosts.Host, probes []Probe) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	return StateOf(h, a), nil
+}
+
+// StateOf is the State of answers a that h gave, which include the answer
+// to probe.Endpoint: a host that cannot say how it sees the connection
+// (a local one) has the Endpoint its connection knows.
+func StateOf(h hosts.Host, a *probe.Answers) *State {
 	st := NewState(a)
 	if eh, ok := h.(hosts.EndpointHost); ok && st.Endpoint.ServerPort == 0 {
 		st.Endpoint = eh.Endpoint()
 	}
-	return st, nil
+	return st
 }
