@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -227,5 +228,44 @@ func TestFactsValue(t *testing.T) {
 	if v.GetAttr("os").GetAttr("codename") != cty.StringVal("bookworm") || v.GetAttr("network_stacks").GetAttr("networkmanager") != cty.True ||
 		v.GetAttr("ufw") != cty.True || v.GetAttr("sshd") != cty.StringVal("service") {
 		t.Errorf("facts %#v", v)
+	}
+}
+
+// Before the facts, the steps a host may run are guessed: every task,
+// those that read the facts decoded as if their when held, with empty
+// facts; one that does not decode with those is left out. The guess of a
+// task that reads the facts only in its when is the task WithFacts gives.
+func TestSpeculative(t *testing.T) {
+	p, diags := Build(loadSource(t, factsPlan+`
+task "file" "needs_an_arch" {
+  path    = "/etc/x"
+  content = "x\n"
+  mode    = host.facts.arch == "" ? "banana" : "0644"
+}
+`), Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	h := p.Hosts[0]
+	spec := h.Speculative()
+	var got []string
+	for _, s := range spec {
+		got = append(got, s.Task.Address().String())
+	}
+	if strings.Join(got, " ") != "file.first file.motd command.systemd_only file.last" {
+		t.Errorf("speculative steps: %s", got)
+	}
+	if c := freshCheck(t, spec[1].Task.(*tasks.File)); c.Content == nil || !strings.Contains(c.Content.Diff(), "+ on \n") {
+		t.Errorf("motd with empty facts: %+v", c.Content)
+	}
+	rh, diags := h.WithFacts(sampleFacts())
+	if diags.HasErrors() {
+		t.Fatal(render(diags))
+	}
+	if !reflect.DeepEqual(rh.Steps[2].Task, spec[2].Task) {
+		t.Errorf("systemd_only: guessed %+v, with the facts %+v", spec[2].Task, rh.Steps[2].Task)
+	}
+	if np := p.Hosts[0]; !np.NeedsFacts() {
+		t.Error("Speculative changed the host")
 	}
 }

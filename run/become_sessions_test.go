@@ -30,7 +30,8 @@ exec "$@"
 
 // A no-op apply with become, where sudo asks for no password, starts one
 // command on the host: the probe, which also finds out that sudo needs no
-// password. Finding that out costs no session (and no sudo) of its own.
+// password. Finding that out costs no session (and no sudo) of its own,
+// nor do the facts that a task's when reads: they come with the probe.
 func TestNoOpApplyWithBecomeIsOneSession(t *testing.T) {
 	t.Setenv("SSH_AUTH_SOCK", "")
 	bin := t.TempDir()
@@ -48,18 +49,25 @@ task "file" "conf" {
   path    = "` + root + `/d/conf"
   content = "setting\n"
 }
+task "file" "arch" {
+  path    = "` + root + `/d/arch"
+  content = "arch\n"
+  when    = host.facts.arch != "no-such-arch"
+}
 `
 	// As planned already: a write would need an sftp-server, which this
 	// machine may lack.
 	if err := os.Mkdir(filepath.Join(root, "d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "d", "conf"), []byte("setting\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for name, content := range map[string]string{"conf": "setting\n", "arch": "arch\n"} {
+		if err := os.WriteFile(filepath.Join(root, "d", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p := plantest.Build(t, src)
 	r := Apply(context.Background(), p, Options{}, &recorder{})[0]
-	if r.Unreachable != nil || r.Failed != 0 || r.OK != 2 {
+	if r.Unreachable != nil || r.Failed != 0 || r.OK != 3 {
 		t.Fatalf("no-op apply: %+v %v", r, r.Unreachable)
 	}
 	calls, err := os.ReadFile(log)
