@@ -183,11 +183,42 @@ hako_files() {
     fi
     _g=$((_g + 1))
   done
+  # The files to read whole (their hash is not the expected one) are
+  # sized by one stat for all, as root as hako_fileout's own stat is;
+  # each is then read by its group's reader.
+  _l=; _rd=
   for _i in $_ix; do
     eval "_p=\$hako_p$_i _e=\$hako_e$_i _h=\${hako_h$_i:-} _g=\$hako_g$_i"
+    if [ -z "$_h" ]; then hako_reader "$_g"; hako_file "$_i" "$_p" "$_e"; continue; fi
+    hako_rec "$_i" sha256 "$_h"
+    [ "$_h" != "$_e" ] || continue
+    _l=$_l$_p$hako_nl; _rd="$_rd $_i"; eval "hako_sz$_i="
+  done
+  [ -n "$_rd" ] || return 0
+  set -- stat -c "%s$hako_tab%n" --
+  _o=$(hako_each "$@")
+  # stat prints a line for each file it could stat, in order, the size
+  # before the first tab and the path after it: a file gone since its
+  # hash has no line, and is not read (as hako_fileout).
+  _x=$IFS; IFS=' '; set -f
+  # shellcheck disable=SC2086 # split on purpose: indexes, then lines
+  set -- $_rd; IFS=$hako_nl
+  for _s in $_o; do
+    while [ $# -gt 0 ]; do
+      eval "_p=\$hako_p$1"
+      [ "${_s#*"$hako_tab"}" != "$_p" ] || break
+      shift
+    done
+    [ $# -gt 0 ] || break
+    eval "hako_sz$1=\${_s%%\"\$hako_tab\"*}"; shift
+  done
+  IFS=$_x; set +f
+  for _i in $_rd; do
+    eval "_p=\$hako_p$_i _sz=\${hako_sz$_i:-} _g=\$hako_g$_i"
+    if [ -z "$_sz" ] || [ "$_sz" -gt "$hako_max_read" ]; then continue; fi
     hako_reader "$_g"
-    if [ -n "$_h" ]; then hako_fileout "$_i" "$_p" "$_e" "$_h"
-    else hako_file "$_i" "$_p" "$_e"; fi
+    # shellcheck disable=SC2086 # $_a is a command prefix, split on purpose
+    if _o=$($_a base64 -w0 -- "$_p" 2>/dev/null); then hako_recb "$_i" data "$_o"; else hako_rec "$_i" unreadable ""; fi
   done
 }
 
