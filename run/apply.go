@@ -189,6 +189,14 @@ type hostApply struct {
 	// the probes of the handlers due then too (nil: none made).
 	afterTasks *tasks.State
 	refreshErr error // why the last refresh failed
+
+	// The rollback guard, while it is armed (see guardedRun and
+	// overtime): guardEnd is when the host's timer ends at the earliest
+	// (zero: no guard armed), guardTimeout its length; overrun says why
+	// the run stopped for want of time (nil: it did not).
+	guardEnd     time.Time
+	guardTimeout time.Duration
+	overrun      error
 }
 
 // pendingCheck is a changed task waiting for its re-check: out[at] is its
@@ -436,7 +444,11 @@ func (a *hostApply) applyBatch(ctx context.Context, batch []*member) {
 		}
 	}
 	if len(todo) == 1 {
-		a.applyMember(ctx, todo[0])
+		if a.overtime(todo[0].step) {
+			todo[0].r.Status = Skipped
+		} else {
+			a.applyMember(ctx, todo[0])
+		}
 	} else if len(todo) > 1 {
 		var mu sync.Mutex
 		next, stop := 0, false
@@ -445,7 +457,8 @@ func (a *hostApply) applyBatch(ctx context.Context, batch []*member) {
 			wg.Go(func() {
 				for {
 					mu.Lock()
-					if stop || next == len(todo) {
+					if stop || next == len(todo) || a.overtime(todo[next].step) {
+						stop = true
 						mu.Unlock()
 						return
 					}
@@ -661,15 +674,20 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 		return
 	}
 	a.notified = nil // each notification runs its handler once
-	if ctx.Err() != nil {
-		// Interrupted: nothing more is started on the host (a guarded
-		// run rolls back, and restarts what it restores, next).
+	if ctx.Err() != nil || a.overrun != nil || a.overtime(due[0]) {
+		// Interrupted, or out of the guard's time: nothing more is
+		// started on the host (the guarded run rolls back, and restarts
+		// what it restores, next).
 		var names []string
 		for _, s := range due {
 			names = append(names, s.Task.Address().String())
 			a.report(Result{Step: s, Handler: true, Status: Skipped})
 		}
-		a.rep.Note(a.host.Name, "interrupted: these handlers of changed tasks did not run: "+strings.Join(names, ", "))
+		why := "interrupted"
+		if ctx.Err() == nil {
+			why = "out of the rollback timer's time"
+		}
+		a.rep.Note(a.host.Name, why+": these handlers of changed tasks did not run: "+strings.Join(names, ", "))
 		return
 	}
 	if a.failed {
@@ -695,6 +713,8 @@ func (a *hostApply) runHandlers(ctx context.Context) {
 			r.Status, r.Err = Failed, err
 		case !c.Changed():
 			r.Status = OK
+		case a.overrun != nil || a.overtime(s):
+			r.Status = Skipped
 		default:
 			if err := apply(ctx, a.host.Name, s, a.conn, c); err != nil {
 				r.Status, r.Err = Failed, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
 )
 
@@ -65,6 +66,10 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	}
 	req := guardRequest(a.host.Steps, sv.env)
 	req.Timeout, req.AllowPending = timeout, a.conn.allow[preflight.CheckPendingRollback]
+	// Taken before the arming command is sent: the host starts its timer
+	// later than this, so the time left reckoned from here is never more
+	// than the host's, whatever either clock says.
+	armed := clock()
 	net, err := o.ArmSafetyNet(ctx, a.conn.Host, req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -80,12 +85,15 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	} else {
 		a.rep.Note(a.host.Name, guardNote(a.host.Steps, sv, o.Confirm, timeout))
 	}
+	a.guardEnd, a.guardTimeout = armed.Add(timeout), timeout
 	a.runTasks(ctx, sv.state, sv.checked)
 	a.runHandlers(ctx)
 
 	var next hosts.Host
 	taskFailed := false
-	if err = ctx.Err(); err == nil && moving && a.failed {
+	if err = ctx.Err(); err == nil && (a.overrun != nil || a.overtime(nil)) {
+		err = a.overrun
+	} else if err == nil && moving && a.failed {
 		// A port move that failed part-way is taken back whole: confirmed
 		// now, the host would keep the new port with the rest of the plan
 		// undone, the temporary rule that keeps the old port open for this
@@ -154,6 +162,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 			err, from.Port))
 		return
 	}
+	a.guardEnd = time.Time{} // disarmed: what follows runs unguarded
 	if !moving {
 		a.rep.Note(a.host.Name, "confirmed over a new connection; the rollback is disarmed")
 		next.Close()
@@ -165,6 +174,59 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	a.conn = &session{Host: next, cfg: a.host.Conn, allow: old.allow, guarded: old.guarded, probed: old.probed}
 	old.Close()
 	a.convergeAgain(ctx)
+}
+
+// clock is the time the guard's deadline is reckoned by (tests set it).
+var clock = time.Now
+
+// guardMargin is how much of the rollback timer must be left for hako to
+// start another change under the guard, or to confirm: the confirmation
+// logs in over a new connection (trying a refused one again for up to a
+// quarter of the timer, see confirmNewPath) and disarms, and a rollback
+// through the held session should start before the host's own. 10 s
+// covers a login and a command or two on a loaded host; a fifth of the
+// timer grows with it, as the tasks a long timer is given for may take
+// long too. It is at most half the timer, so that a short one (-confirm
+// 10s) still lets the run start.
+func guardMargin(timeout time.Duration) time.Duration {
+	return min(max(10*time.Second, timeout/5), timeout/2)
+}
+
+// overtime reports whether the guard armed for this run leaves too little
+// time (guardMargin) to start s (nil: to confirm). The host's timer rolls
+// back by itself when it ends, whatever hako is doing: a change started
+// near its end may land after the rollback and stand unguarded (a
+// restarted sshd on a new port, the firewall enabled with the old port
+// closed) while the files that would undo it were restored already. So
+// hako stops instead: the run fails (a.failed, a.overrun says why), and
+// guardedRun rolls back through the session it holds.
+func (a *hostApply) overtime(s *plan.Step) bool {
+	if a.overrun != nil {
+		return true
+	}
+	if a.guardEnd.IsZero() {
+		return false
+	}
+	left := a.guardEnd.Sub(clock())
+	if left >= guardMargin(a.guardTimeout) {
+		return false
+	}
+	what := "confirming"
+	if s != nil {
+		what = "task " + s.Task.Address().String()
+		for name, h := range a.host.Handlers {
+			if h == s {
+				what = "handler " + name
+			}
+		}
+		if !a.failed {
+			a.failedTask = s.Task.Address()
+		}
+	}
+	a.overrun = fmt.Errorf("the run took longer than the rollback timer allows (-confirm %v, %v left): stopped before %s; give -confirm a longer time",
+		a.guardTimeout, max(left, 0).Round(time.Second), what)
+	a.failed = true
+	return true
 }
 
 // confirmNewPath logs in with the plan's own settings; the host must
