@@ -51,7 +51,7 @@ task "command" "use_token" {
 	// Every line sudo logged for hako has the shape the README gives (the
 	// first command of a connection prints a marker first: see hosts'
 	// becomeState).
-	shape := regexp.MustCompile(`^COMMAND=(/usr/bin/true|/usr/bin/env HAKO_RUN=[0-9a-f]{32} 'HAKO_SSH_CONNECTION=[0-9.]+ [0-9]+ [0-9.]+ [0-9]+' timeout -k 10s 3600\.000s sh -c '(echo hako-sudo-ran && )?eval "\$\(cat\)"')$`)
+	shape := regexp.MustCompile(`^COMMAND=(/usr/bin/true|/usr/bin/env HAKO_RUN=[0-9a-f]{32} HAKO_CONN=[0-9a-f]{32} 'HAKO_SSH_CONNECTION=[0-9.]+ [0-9]+ [0-9.]+ [0-9]+' timeout -k 10s 3600\.000s sh -c '(echo hako-sudo-ran && )?eval "\$\(cat\)"')$`)
 	for _, l := range strings.Split(journal, "\n") {
 		if _, cmd, ok := strings.Cut(l, "pi : PWD=/home/pi ; USER=root ; "); ok && !shape.MatchString(cmd) {
 			t.Errorf("sudo logged %q", cmd)

@@ -102,6 +102,12 @@ if [ -n "$UFW" ]; then
 	echo "$st" >"$D/ufw" || die "cannot write $D/ufw"
 fi
 echo "$sched" >"$D/scheduler" || die "cannot write $D/scheduler"
+# The connection this command came over (see the hosts package): the
+# timer's rollback ends its processes before it restores (rollback.sh).
+case ${HAKO_CONN-} in
+'' | *[!0-9a-f]*) ;;
+*) echo "$HAKO_CONN" >"$D/conn" || die "cannot write $D/conn" ;;
+esac
 printf '%s' "$ROLLBACK" >"$D/rollback" || die "cannot write $D/rollback"
 date -u "+%Y-%m-%dT%H:%M:%SZ timeout ${TIMEOUT_MS}ms" >"$D/armed" || die "cannot write $D/armed"
 case $sched in
@@ -114,10 +120,10 @@ systemd)
 	;;
 process)
 	scheduled=1
-	# Without HAKO_RUN: hako's sweep of a cancelled run must not end the
-	# rollback timer.
+	# Without HAKO_RUN and HAKO_CONN: hako's sweep of a cancelled run must
+	# not end the rollback timer, nor the rollback its own.
 	# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-	setsid nohup env -u HAKO_RUN /bin/sh -c 'echo $$ >"$1/pid.new" && mv -f "$1/pid.new" "$1/pid" && sleep "$2" && /bin/sh "$1/rollback" timer' \
+	setsid nohup env -u HAKO_RUN -u HAKO_CONN /bin/sh -c 'echo $$ >"$1/pid.new" && mv -f "$1/pid.new" "$1/pid" && sleep "$2" && /bin/sh "$1/rollback" timer' \
 		"hako-guard-$ID" "$D" "$TIMEOUT_S" </dev/null >/dev/null 2>&1 8>&- &
 	i=0
 	while [ ! -s "$D/pid" ]; do

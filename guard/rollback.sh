@@ -104,6 +104,28 @@ if [ "$mode" = timer ] && [ -e "$D/rolledback" ]; then
 fi
 log "rolling back ($mode), armed $(cat "$D/armed")"
 fail=0
+# When the timer fires, the run that armed it may still be at work over
+# its connection (a long task, a write in flight): what it does after the
+# restore would stand unguarded, and half of it is what the restore undid
+# (an sshd on a new port, a firewall enabled without the old port). So its
+# processes end first, all that carry its connection's HAKO_CONN (arm.sh
+# saved it): the commands, whatever they left running, and the SFTP server
+# started through sudo. hako's own rollback (now) runs over that
+# connection after its commands have ended, and leaves them be.
+if [ "$mode" = timer ] && [ -s "$D/conn" ]; then
+	conn=$(cat "$D/conn")
+	case $conn in
+	'' | *[!0-9a-f]*) log "FAILED: $D/conn holds no connection id" && fail=1 ;;
+	*)
+		if n=$(endrun "HAKO_CONN=$conn"); then
+			[ "$n" = 0 ] || log "ended the $n processes the run still had under way"
+		else
+			log "FAILED: of the $n processes the run still had under way, some did not end"
+			fail=1
+		fi
+		;;
+	esac
+fi
 nmconn=
 for pf in "$D"/*.path; do
 	[ -e "$pf" ] || continue

@@ -44,6 +44,12 @@ var rollbackSh string
 //go:embed run.sh
 var runSh string
 
+// endrunSh defines endrun, with which the timer's rollback ends the
+// processes of the run that armed it (see rollback.sh).
+//
+//go:embed endrun.sh
+var endrunSh string
+
 // assign writes the shell assignment NAME='value'.
 func assign(b *strings.Builder, name, value string) {
 	b.WriteString(name + "=" + hosts.Quote(value) + "\n")
@@ -122,7 +128,7 @@ func runPreamble(id, mode string) string {
 // was deleted meanwhile), 4 already rolled back (disarm), 5 rollback done
 // but some steps failed (see the log).
 func rollbackScript(id string, restart, reapply []string) string {
-	return rollbackPreamble(id, restart, reapply) + wayFuncs + rollbackSh
+	return rollbackPreamble(id, restart, reapply) + wayFuncs + endrunSh + rollbackSh
 }
 
 // rollbackPreamble starts the rollback script with what it is and how to

@@ -96,13 +96,15 @@ func (s *sudoer) stdin(r io.Reader) io.Reader {
 	return io.MultiReader(strings.NewReader(s.input()), r)
 }
 
-// sftpCommand starts sftp-server as the become user. -u 077: created
-// files start private; WriteFile sets the real mode.
-func (s *sudoer) sftpCommand() string {
+// sftpCommand starts sftp-server as the become user, with HAKO_CONN=conn
+// in its environment (see SSHHost.conn). -u 077: created files start
+// private; WriteFile sets the real mode.
+func (s *sudoer) sftpCommand(conn string) string {
+	server := "env HAKO_CONN=" + conn + " " + sftpServerPath + " -u 077"
 	if s.password == "" {
-		return s.prefix() + sftpServerPath + " -u 077"
+		return s.prefix() + server
 	}
-	return s.prefix() + s.shell(`exec `+sftpServerPath+` -u 077`)
+	return s.prefix() + s.shell(`exec `+server)
 }
 
 // ErrBecomePassword is wrapped by the errors of a host whose sudo asks

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,9 @@ import (
 // with FAKE_SUDO_PASSWORD set it asks for that password (-n: "a password
 // is required"; -S: it reads exactly one line of standard input, then the
 // command reads the rest), except for commands that FAKE_SUDO_NOPASSWD
-// names (a NOPASSWD rule for them), or without -k when FAKE_SUDO_CACHED
+// names (a NOPASSWD rule for them) unless one of their arguments is
+// FAKE_SUDO_PASSWD_FOR (a PASSWD rule for those arguments), or without -k
+// when FAKE_SUDO_CACHED
 // is set (a timestamp cached by an earlier sudo). The file FAKE_SUDO_RULES,
 // when it exists, is read first and may set these anew (sudoers changed
 // during a run). It logs its arguments, one call a line, to FAKE_SUDO_LOG,
@@ -36,6 +39,7 @@ while [ $# -gt 0 ]; do
 done
 ask=$FAKE_SUDO_PASSWORD
 [ -n "$FAKE_SUDO_NOPASSWD" ] && [ "$1" = "$FAKE_SUDO_NOPASSWD" ] && ask=
+[ -n "${FAKE_SUDO_PASSWD_FOR-}" ] && case " $* " in *" $FAKE_SUDO_PASSWD_FOR "*) true ;; *) false ;; esac && ask=$FAKE_SUDO_PASSWORD
 [ -n "$FAKE_SUDO_CACHED" ] && [ -z "$k" ] && ask=
 if [ -n "$ask" ]; then
   if [ -n "$n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
@@ -187,7 +191,7 @@ func TestBecomeCheckedByTheFirstCommand(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(readFile(t, log)), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "-k -n -- env HAKO_RUN=") ||
-		!strings.HasPrefix(lines[1], "-n -- env HAKO_RUN=") || lines[2] != "-n -- "+sftpServerPath+" -u 077" {
+		!strings.HasPrefix(lines[1], "-n -- env HAKO_RUN=") || !regexp.MustCompile(`^-n -- env HAKO_CONN=[0-9a-f]{32} `+sftpServerPath+` -u 077$`).MatchString(lines[2]) {
 		t.Errorf("sudo calls:\n%s", strings.Join(lines, "\n"))
 	}
 }
@@ -224,7 +228,7 @@ func TestBecomeSettledOnce(t *testing.T) {
 	f2, log2 := sudoFixture(t, "", "")
 	h2 := f2.dial(t)
 	_ = h2.WriteFile(t.Context(), FileWrite{Path: filepath.Join(t.TempDir(), "f"), Content: []byte("x"), Mode: 0o644})
-	if calls := readFile(t, log2); calls != "-k -n -- true\n-n -- "+sftpServerPath+" -u 077\n" {
+	if calls := readFile(t, log2); !regexp.MustCompile(`^-k -n -- true\n-n -- env HAKO_CONN=[0-9a-f]{32} ` + sftpServerPath + ` -u 077\n$`).MatchString(calls) {
 		t.Errorf("sudo calls for a file written first:\n%s", calls)
 	}
 }
@@ -258,11 +262,13 @@ func TestBecomePasswordNotAsked(t *testing.T) {
 }
 
 // A sudo that asks for a password for some of hako's commands only (here
-// all but env, which runs the scripts) runs the scripts through sudo -n,
-// as it allows, and the SFTP server it refuses says why: the rules must
-// ask for all of hako's commands or for none.
+// all but env, which runs the scripts, save env running the SFTP server)
+// runs the scripts through sudo -n, as it allows, and the SFTP server it
+// refuses says why: the rules must ask for all of hako's commands or for
+// none.
 func TestBecomeMixedRules(t *testing.T) {
-	f, _ := sudoFixture(t, testBecomePassword, "env")
+	f, log := sudoFixture(t, testBecomePassword, "env")
+	writeFile(t, filepath.Join(filepath.Dir(log), "rules"), "FAKE_SUDO_PASSWD_FOR="+sftpServerPath+"\n")
 	f.cfg.BecomePassword = testBecomePassword
 	h := f.dial(t)
 	if res, err := h.Run(t.Context(), "echo ran"); err != nil || string(res.Stdout) != "ran\n" {

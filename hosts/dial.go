@@ -45,6 +45,13 @@ type SSHHost struct {
 	cmdTimeout time.Duration // 0: none
 	alive      *keepalive
 
+	// conn names this connection on the host: every command and SFTP
+	// server it starts carries HAKO_CONN=conn in its environment. The
+	// rollback guard records it when it is armed, and its timer ends those
+	// processes before it restores (see the guard package): what the run
+	// still has under way must not change the host after that.
+	conn string
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -148,6 +155,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 		Replaced: hk.replaced,
 		Recorded: hk.recorded,
 		via:      via,
+		conn:     newRunID(),
 	}
 	if via != nil || cfg.ProxyCommand != "" {
 		h.end.ClientAddr = "" // our side of a channel or pipe says nothing about the host's view

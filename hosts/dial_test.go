@@ -407,7 +407,7 @@ func TestBecomeSudoFails(t *testing.T) {
 		t.Errorf("Run: %+v %v", res, err)
 	}
 	err = h.WriteFile(t.Context(), FileWrite{Path: filepath.Join(t.TempDir(), "f"), Mode: 0o644})
-	wantContains(t, err, `host "box"`, "start sftp", "sudo -n -- "+sftpServerPath+" -u 077", "sudo: a password is required")
+	wantContains(t, err, `host "box"`, "start sftp", "sudo -n -- env HAKO_CONN=", sftpServerPath+" -u 077", "sudo: a password is required")
 }
 
 // With become the real OpenSSH sftp-server (through sudo) is used, so the

@@ -28,7 +28,10 @@ const evalStdin = `eval "$(cat)"`
 // drops SSH_CONNECTION, which says how the host sees this connection
 // (lockout checks need it): it is passed on as HAKO_SSH_CONNECTION.
 // HAKO_RUN names this run, so that the processes it started can be found
-// after a cancel (see sweep); it is random, not a secret.
+// after a cancel (see sweep); HAKO_CONN names the connection (see
+// SSHHost.conn), so that the host's rollback guard can end every process
+// the connection started before it restores; both are random, not
+// secrets.
 //
 // GNU timeout runs the shell: at the limit, or when it is sent SIGTERM,
 // it signals the shell's whole process group (TERM, then KILL 10 s
@@ -38,8 +41,8 @@ const evalStdin = `eval "$(cat)"`
 // makes that sudo (which passes TERM on to its command, env then timeout)
 // or timeout itself. Without a limit timeout runs all the same, with 0
 // (no limit), for the TERM it passes on.
-func shellCommand(su *sudoer, run string, limit time.Duration) string {
-	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, max(limit, 0).Seconds(), su.shell(evalStdin))
+func shellCommand(su *sudoer, conn, run string, limit time.Duration) string {
+	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_CONN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, conn, max(limit, 0).Seconds(), su.shell(evalStdin))
 	if su == nil {
 		return "exec " + cmd
 	}
@@ -175,7 +178,7 @@ func (h *SSHHost) runAs(ctx context.Context, su *sudoer, t *trialRun, cmd string
 	if d, ok := ctx.Value(taskTimeoutKey{}).(time.Duration); ok {
 		limit, ofTask = d, true
 	}
-	if err := s.Start(shellCommand(su, run, limit)); err != nil {
+	if err := s.Start(shellCommand(su, h.conn, run, limit)); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)

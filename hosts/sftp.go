@@ -135,7 +135,7 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 		h.users.c = nil
 	}
 	su := h.sudoNow()
-	cmd := su.shell(setprivAs(`"$1"`, sftpServerPath+` -u 077`)) + fmt.Sprintf(" sh %d", uid)
+	cmd := "env HAKO_CONN=" + h.conn + " " + su.shell(setprivAs(`"$1"`, sftpServerPath+` -u 077`)) + fmt.Sprintf(" sh %d", uid)
 	if su != nil {
 		cmd = su.prefix() + cmd
 	}
@@ -163,7 +163,7 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 	su := h.sudoNow()
 	cmd := ""
 	if su != nil {
-		cmd = su.sftpCommand()
+		cmd = su.sftpCommand(h.conn)
 	}
 	c, s, fsync, err := h.startSFTP(ctx, cmd, su.input())
 	if err != nil {

@@ -1,0 +1,75 @@
+package guard_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hako-dev/hako/guard"
+	"github.com/hako-dev/hako/hosts"
+	"github.com/hako-dev/hako/internal/testhost"
+)
+
+// When the timer fires while the run that armed it is still at work over
+// its connection, the rollback first ends every process of that
+// connection (they carry its HAKO_CONN): the command under way, what it
+// left running in a session of its own, the SFTP server started through
+// sudo. Else what they do after the restore would stand: here a command
+// that keeps writing the guarded file would undo the restore. Afterwards
+// the file is as saved and stays so, and no process of the connection is
+// left on the host.
+func TestTimerEndsTheRunsProcesses(t *testing.T) {
+	forEachInit(t, func(t *testing.T, h *testhost.Host) {
+		setUp(t, h)
+		c := dial(t, h)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}}, window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := strings.TrimSpace(h.Exec(t, "cat "+a.Dir()+"/conn"))
+		if len(conn) != 32 {
+			t.Fatalf("the guard recorded the connection %q", conn)
+		}
+		// The SFTP server (through sudo) starts with the first write.
+		if err := c.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("v2\n"), Mode: 0o640, Owner: "root", Group: "adm"}); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Run(ctx, `setsid sleep 3600 </dev/null >/dev/null 2>&1 &
+while :; do printf 'late\n' >`+guarded+`; sleep 0.2; done`)
+			done <- err
+		}()
+		of := func() string {
+			return h.Exec(t, `grep -lzxF "HAKO_CONN=`+conn+`" /proc/[0-9]*/environ 2>/dev/null | while IFS=/ read -r _ _ pid _; do ps -o args= -p "$pid"; done; true`)
+		}
+		for p := of(); !strings.Contains(p, "sleep 3600") || !strings.Contains(p, "sftp-server"); p = of() {
+			if time.Now().After(a.Deadline()) {
+				t.Fatalf("the run's processes did not start before the deadline:\n%s", p)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+
+		waitRolledBack(t, h, a)
+		select {
+		case err := <-done:
+			t.Logf("the run's command ended: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Error("the run's command still runs 30 s after the rollback")
+		}
+		time.Sleep(time.Second) // a write still to come would land by now
+		log := h.Exec(t, "cat "+a.Dir()+"/log")
+		if got := h.Exec(t, "cat "+guarded); got != "v1\n" {
+			t.Errorf("%s after the rollback: %q, want the saved v1\n%s", guarded, got, log)
+		}
+		if p := of(); p != "" {
+			t.Errorf("processes of the run's connection left after the rollback:\n%s", p)
+		}
+		if !strings.Contains(log, "processes the run still had under way") || !strings.Contains(log, "rollback done: ok") {
+			t.Errorf("rollback log:\n%s", log)
+		}
+	})
+}
