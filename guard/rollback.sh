@@ -105,10 +105,10 @@ fi
 log "rolling back ($mode), armed $(cat "$D/armed")"
 fail=0
 # When the timer fires, the run that armed it may still be at work over
-# its connection (a long task, a write in flight): what it does after the
-# restore would stand unguarded, and half of it is what the restore undid
-# (an sshd on a new port, a firewall enabled without the old port). So its
-# processes end first, all that carry its connection's HAKO_CONN (arm.sh
+# its connection (a long task, a write in flight): what it did after the
+# restore would stand unguarded beside the files put back (an sshd
+# restarted on a new port, a firewall enabled without the old port, a
+# rules file written over the restored one). So its processes end first, all that carry its connection's HAKO_CONN (arm.sh
 # saved it): the commands, whatever they left running, and the SFTP server
 # started through sudo. hako's own rollback (now) runs over that
 # connection after its commands have ended, and leaves them be.
