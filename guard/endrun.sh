@@ -28,8 +28,28 @@ endrun() {
 	echo "$_found"
 	return 0
 }
-# endrun_left ENTRY: the processes whose environment holds ENTRY. A
-# zombie's environ reads empty: what has ended is not counted.
+# endrun_left ENTRY: the processes whose environment holds ENTRY and that
+# started before this shell did. A zombie's environ reads empty: what has
+# ended is not counted. Those started later are left be: hako's own
+# rollback or disarm over the run's connection, which wait for the lock
+# the rollback holds and must get their answer.
 endrun_left() {
-	grep -lzxF -- "$1" /proc/[0-9]*/environ 2>/dev/null | sed -e 's|^/proc/||' -e 's|/environ$||'
+	_t0=$(endrun_start $$)
+	# shellcheck disable=SC2013 # /proc/PID/environ: no spaces
+	for _e in $(grep -lzxF -- "$1" /proc/[0-9]*/environ 2>/dev/null); do
+		_q=${_e#/proc/}
+		_q=${_q%/environ}
+		_t=$(endrun_start "$_q") || continue
+		[ "$_t" -gt "$_t0" ] || echo "$_q"
+	done
+}
+# endrun_start PID: when PID started (clock ticks since boot, the 22nd
+# field of its stat; the 2nd, its name, may hold spaces and parentheses).
+endrun_start() {
+	_s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	_s=${_s##*) }
+	# shellcheck disable=SC2086 # the fields after the name
+	set -- $_s
+	[ $# -ge 20 ] || return 1
+	eval "echo \${20}"
 }

@@ -110,8 +110,9 @@ fail=0
 # restarted on a new port, a firewall enabled without the old port, a
 # rules file written over the restored one). So its processes end first, all that carry its connection's HAKO_CONN (arm.sh
 # saved it): the commands, whatever they left running, and the SFTP server
-# started through sudo. hako's own rollback (now) runs over that
-# connection after its commands have ended, and leaves them be.
+# started through sudo. hako's own rollback (now) or disarm, started over
+# that connection after this rollback began, waits for its lock and is
+# left be (see endrun_left).
 if [ "$mode" = timer ] && [ -s "$D/conn" ]; then
 	conn=$(cat "$D/conn")
 	case $conn in
