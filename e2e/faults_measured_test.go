@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -452,8 +453,13 @@ func faultsOverPiHome(t *testing.T, k faultKind, neighbour *testhost.Host) {
 // every managed file is as before or as planned with its owner and mode,
 // SSH answers another address on the LAN, and one apply converges the
 // host without leaving temp files. The kinds run at once, each on hosts
-// of its own.
+// of its own. It takes about half an hour on a 2-CPU machine (each point
+// of the connection kinds waits out the guard's timer on a fresh host), so
+// it runs only when asked: HAKO_E2E_LONG=1 (README, Tests).
 func TestFaultsDuringFirstApplyAndConfirm(t *testing.T) {
+	if os.Getenv("HAKO_E2E_LONG") != "1" {
+		t.Skip("a long measurement (about 30 minutes): set HAKO_E2E_LONG=1 to run it")
+	}
 	testhost.Require(t)
 	neighbour := testhost.Start(t, testhost.Options{})
 	for _, k := range []faultKind{
