@@ -48,6 +48,9 @@ func SSHDEffectiveRefusal(out []byte, l SSHDLogin) string {
 		ds = append(ds, sshdDirective{key: strings.ToLower(f[0]), args: f[1:], line: n, global: true, conn: true})
 	}
 	c := &sshdConn{user: l.User, groups: l.Groups, addr: l.Addr, laddr: l.LAddr, lport: l.LPort}
+	if c.groups == nil {
+		c.groups = []string{}
+	}
 	if d, ok := first(ds, "usedns"); !ok || len(d.args) == 0 || !strings.EqualFold(d.args[0], "yes") {
 		c.host = c.addr
 	}
