@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,17 +211,7 @@ func startAt(t *testing.T, h *testhost.Host, p runPoint, args ...string) *watche
 	if p.cond != "" {
 		return startWatched(t, h, p.cond, args...)
 	}
-	w := &watchedRun{
-		cmd:    exec.Command(hakoBin, args...),
-		out:    &syncBuffer{},
-		exited: make(chan error, 1),
-		seen:   make(chan bool, 1),
-	}
-	w.cmd.Env = append(filteredEnv(), "NO_COLOR=1")
-	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	w := startRun(t, args...)
 	done := make(chan struct{})
 	go func() { err := w.cmd.Wait(); close(done); w.exited <- err }()
 	go func() {

@@ -24,8 +24,9 @@ type watchedRun struct {
 	seen   chan bool
 }
 
-// startWatched starts hako with args and the watch for cond on h.
-func startWatched(t *testing.T, h *testhost.Host, cond string, args ...string) *watchedRun {
+// startRun starts hako with args in the background, its output in out;
+// the caller waits for it (cmd.Wait) and answers seen.
+func startRun(t *testing.T, args ...string) *watchedRun {
 	t.Helper()
 	w := &watchedRun{
 		cmd:    exec.Command(hakoBin, args...),
@@ -38,6 +39,13 @@ func startWatched(t *testing.T, h *testhost.Host, cond string, args ...string) *
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	return w
+}
+
+// startWatched starts hako with args and the watch for cond on h.
+func startWatched(t *testing.T, h *testhost.Host, cond string, args ...string) *watchedRun {
+	t.Helper()
+	w := startRun(t, args...)
 	go func() { w.exited <- w.cmd.Wait() }()
 	go func() {
 		o := h.Exec(t, fmt.Sprintf(`i=0; until %s; do [ ! -e /run/stop-watch ] && [ $i -lt 15000 ] || { echo missed; exit 0; }; sleep 0.02; i=$((i+1)); done; echo seen`, cond))
