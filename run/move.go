@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hako-dev/hako/guard"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
@@ -107,6 +108,12 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		} else if err == nil {
 			next, err = a.confirmNewPath(ctx, o, timeout)
 		}
+		// Interrupted once the new connection works and before the disarm
+		// began: the change is not confirmed, so it is rolled back.
+		if err == nil && ctx.Err() != nil {
+			next.Close()
+			err = ctx.Err()
+		}
 	}
 	if err != nil {
 		if !taskFailed { // a failed task is counted already
@@ -135,7 +142,14 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		}
 		return
 	}
-	if err := net.Disarm(ctx, next); err != nil {
+	// The disarm is the moment the change stands. An interrupt does not
+	// cut it short: its answer would be lost, and with it whether the
+	// change stands (the rollback after it would find no guard). It is one
+	// short command, bounded on its own.
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), disarmTimeout)
+	err = net.Disarm(dctx, next)
+	dcancel()
+	if err != nil {
 		// The login worked but hako cannot work over it (a ForceCommand
 		// or a login shell that runs no command, sudo refused), or the
 		// timer fired first. Either way the change must not stand:
@@ -146,6 +160,15 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		rerr := net.RollbackNow(rctx, a.conn.Host)
 		cancel()
+		if errors.Is(rerr, guard.ErrNotArmed) {
+			// RollbackNow runs even after the timer rolled back; only a
+			// disarm removes the guard. So the disarm took effect and
+			// only its answer was lost (the new connection failed while
+			// it ran): the change stands.
+			a.failHost(fmt.Errorf("the answer of the disarm over the new connection was lost (%v), yet the host has no rollback armed any more: the disarm took effect and %s stands%s; apply again to finish the run",
+				err, what, a.standsOn(moving)))
+			return
+		}
 		if rerr != nil {
 			a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and rolling back failed: %v (the host rolls back by itself when the timer ends)", err, rerr))
 			return
@@ -162,6 +185,11 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	}
 	a.rep.Note(a.host.Name, fmt.Sprintf("confirmed: logged in on port %d as %s with the same host key (recorded in known_hosts)",
 		a.host.Conn.Port, a.host.Conn.User))
+	if ctx.Err() != nil {
+		next.Close()
+		a.failHost(fmt.Errorf("interrupted after the move was confirmed: %s stands%s; the pass that removes the temporary rule for this machine did not run: apply again", what, a.standsOn(true)))
+		return
+	}
 	old := a.conn
 	a.conn = &session{Host: next, cfg: a.host.Conn, allow: old.allow, guarded: old.guarded, probed: old.probed}
 	old.Close()
@@ -266,6 +294,10 @@ func (a *hostApply) convergeAgain(ctx context.Context) {
 		return
 	}
 	state, err := a.conn.gather(ctx, stepProbes(a.host.Steps, a.host.Steps))
+	if err != nil && ctx.Err() != nil {
+		a.failHost(fmt.Errorf("interrupted after the move was confirmed: it stands%s; the pass that removes the temporary rule for this machine did not run: apply again", a.standsOn(true)))
+		return
+	}
 	if err != nil {
 		a.failHost(fmt.Errorf("checking the host over the new SSH path: %w", err))
 		return
@@ -274,6 +306,18 @@ func (a *hostApply) convergeAgain(ctx context.Context) {
 	a.runTasks(ctx, state, nil)
 	a.runHandlers(ctx)
 }
+
+// standsOn says where SSH answers once a confirmed change stands: after
+// a move, the new port and user.
+func (a *hostApply) standsOn(moving bool) string {
+	if !moving {
+		return ""
+	}
+	return fmt.Sprintf(" (SSH on port %d as %s)", a.host.Conn.Port, a.host.Conn.User)
+}
+
+// disarmTimeout bounds the disarm, which an interrupt does not cut short.
+const disarmTimeout = 30 * time.Second
 
 // failHost records a failure of the host as a whole.
 func (a *hostApply) failHost(err error) {

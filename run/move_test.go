@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hako-dev/hako/guard"
 	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
 	"golang.org/x/crypto/ssh"
@@ -29,21 +30,32 @@ func (k keyedHost) KnownHostsNote() string { return "" }
 type fakeNet struct {
 	req                NetRequest
 	rolledBack, disarm int
-	tooLate            bool  // the host rolled back before Disarm
-	rollbackCtxErr     error // ctx.Err() as RollbackNow saw it
+	tooLate            bool   // the host rolled back before Disarm
+	rollbackCtxErr     error  // ctx.Err() as RollbackNow saw it
+	duringDisarm       func() // called as Disarm runs
+	disarmCtxErr       error  // ctx.Err() as Disarm saw it, after duringDisarm
+	disarmErr          error  // what Disarm returns (after it took effect)
+	rollbackErr        error  // what RollbackNow returns
 }
 
 func (f *fakeNet) RollbackNow(ctx context.Context, _ hosts.Host) error {
 	f.rolledBack++
 	f.rollbackCtxErr = ctx.Err()
+	if f.rollbackErr != nil {
+		return f.rollbackErr
+	}
 	return ctx.Err()
 }
-func (f *fakeNet) Disarm(context.Context, hosts.Host) error {
+func (f *fakeNet) Disarm(ctx context.Context, _ hosts.Host) error {
 	f.disarm++
+	if f.duringDisarm != nil {
+		f.duringDisarm()
+	}
+	f.disarmCtxErr = ctx.Err()
 	if f.tooLate {
 		return errors.New("too late: the host rolled back")
 	}
-	return nil
+	return f.disarmErr
 }
 
 func hostKey(t *testing.T) ssh.PublicKey {
@@ -374,5 +386,72 @@ func TestPortMovePassesAllowPending(t *testing.T) {
 		if net.req.Timeout == 0 || net.req.AllowPending != allow {
 			t.Errorf("allow %v: net request %+v", allow, net.req)
 		}
+	}
+}
+
+// Ctrl-C while the disarm runs: the disarm is not cut short (its answer
+// says whether the change stands), the move stands, and the run says it
+// was interrupted after the confirmation, without rolling back.
+func TestPortMoveInterruptedDuringDisarm(t *testing.T) {
+	p, _ := movePlan(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	net := &fakeNet{duringDisarm: cancel}
+	rec := &recorder{}
+	r := Apply(ctx, p, moveOptions(t, true, net), rec)[0]
+	if net.disarm != 1 || net.disarmCtxErr != nil || net.rolledBack != 0 {
+		t.Errorf("net %+v: want one disarm that did not see the cancel, no rollback", net)
+	}
+	if notes := strings.Join(rec.notes, "\n"); !strings.Contains(notes, "confirmed: logged in on port 2222") {
+		t.Errorf("notes lack the confirmation:\n%s", notes)
+	}
+	if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "interrupted after the move was confirmed") ||
+		!strings.Contains(r.Unreachable.Error(), "SSH on port 2222") || strings.Contains(r.Unreachable.Error(), "rolled back") {
+		t.Errorf("recap %+v", r)
+	}
+}
+
+// Ctrl-C once the new connection works but before the disarm: the change
+// is not confirmed, so it is rolled back and reported as an interrupt.
+func TestPortMoveInterruptedBeforeDisarm(t *testing.T) {
+	p, _ := movePlan(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	net := &fakeNet{}
+	o := moveOptions(t, true, net)
+	dial := o.Dial
+	o.Dial = func(c context.Context, cfg hosts.Config) (hosts.Host, error) {
+		h, err := dial(c, cfg)
+		if err == nil && cfg.Port == 2222 {
+			cancel() // the new path logged in; Ctrl-C comes now
+		}
+		return h, err
+	}
+	r := Apply(ctx, p, o, &recorder{})[0]
+	if net.disarm != 0 || net.rolledBack != 1 || net.rollbackCtxErr != nil {
+		t.Errorf("net %+v: want no disarm and one rollback that did not see the cancel", net)
+	}
+	if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "interrupted") ||
+		!strings.Contains(r.Unreachable.Error(), "reachable on port 22 as before") {
+		t.Errorf("recap %+v", r)
+	}
+}
+
+// The disarm's answer lost (the new connection died as it ran) and the
+// rollback finding no guard: the disarm took effect, so the run says the
+// change stands, not that the host will roll back by itself.
+func TestPortMoveDisarmAnswerLost(t *testing.T) {
+	p, _ := movePlan(t)
+	net := &fakeNet{
+		disarmErr:   errors.New("run: the connection was closed while the command ran"),
+		rollbackErr: fmt.Errorf("host \"pi\": guard g: %w", guard.ErrNotArmed),
+	}
+	r := Apply(context.Background(), p, moveOptions(t, true, net), &recorder{})[0]
+	if net.disarm != 1 || net.rolledBack != 1 {
+		t.Errorf("net %+v", net)
+	}
+	if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "the disarm took effect and moving SSH from port 22 to 2222 stands (SSH on port 2222 as ") ||
+		strings.Contains(r.Unreachable.Error(), "rolls back by itself") {
+		t.Errorf("recap %+v", r)
 	}
 }
