@@ -83,6 +83,13 @@ type sshdDenial struct {
 func (e *env) sshdDenies(user string, groups []string) (sshdDenial, bool) {
 	c := e.sshdConnFor(user, groups)
 	ds, _, _ := e.sshdReadFor(c)
+	return sshdRefuses(ds, c)
+}
+
+// sshdRefuses judges a public-key login over c against the directives ds
+// (read for c), in sshd's order.
+func sshdRefuses(ds []sshdDirective, c *sshdConn) (sshdDenial, bool) {
+	user := c.user
 	for _, d := range sshdList(ds, "denyusers") {
 		if slices.ContainsFunc(d.args, c.matchUser) {
 			return sshdDenial{d: d, why: "lists " + user, fix: "Take " + user + " out of it"}, true

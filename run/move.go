@@ -107,6 +107,14 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 			next, err = a.confirmMoved(ctx, o, sv.env.Endpoint.ServerAddr, moveWait(timeout))
 		} else if err == nil {
 			next, err = a.confirmNewPath(ctx, o, timeout)
+			// The login met the sshd running now; one that no handler
+			// restarted still has the old configuration, so the files on
+			// disk are asked too (sshd_ondisk.go).
+			if changed, sensitive := changesSSHDFiles(a.host.Steps, sv.changes(), sv.env); err == nil && changed {
+				if err = a.judgeSSHDOnDisk(ctx, next, sensitive); err != nil {
+					next.Close()
+				}
+			}
 		}
 		// Interrupted once the new connection works and before the disarm
 		// began: the change is not confirmed, so it is rolled back.
