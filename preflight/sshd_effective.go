@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -35,8 +36,12 @@ type SSHDLogin struct {
 // returns why sshd would refuse l's public-key login ("" when it would
 // let it in): a user or group list that keeps l.User out, key logins off,
 // AuthenticationMethods asking more than a key, root's login refused, or
-// no listening address on l's port.
-func SSHDEffectiveRefusal(out []byte, l SSHDLogin) string {
+// no listening address on l's port. check is the lockout check that
+// refuses the same at plan time, so that its -allow-risky overrides this
+// judgement too: sshd-login-user for the login rules, sshd-port when sshd
+// would not listen on l's port at all; "" when no check covers why (sshd
+// on l's port, but not on the address hako reached).
+func SSHDEffectiveRefusal(out []byte, l SSHDLogin) (why, check string) {
 	var ds []sshdDirective
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<20)
@@ -56,12 +61,12 @@ func SSHDEffectiveRefusal(out []byte, l SSHDLogin) string {
 	}
 	if deny, ok := sshdRefuses(ds, c); ok {
 		if l.Sensitive {
-			return strings.ToLower(deny.d.keyword()) + " (sensitive; " + deny.why + ")"
+			return strings.ToLower(deny.d.keyword()) + " (sensitive; " + deny.why + ")", CheckSSHDLoginUser
 		}
-		return strings.ToLower(deny.d.keyword()) + " " + strings.Join(deny.d.args, " ") + " (" + deny.why + ")"
+		return strings.ToLower(deny.d.keyword()) + " " + strings.Join(deny.d.args, " ") + " (" + deny.why + ")", CheckSSHDLoginUser
 	}
 	if l.Socket {
-		return ""
+		return "", ""
 	}
 	if !listensFor(ds, l.LAddr, l.LPort) {
 		var on []string
@@ -78,12 +83,18 @@ func SSHDEffectiveRefusal(out []byte, l SSHDLogin) string {
 		if l.LAddr != "" {
 			where = netip.AddrPortFrom(parseAddr(l.LAddr), uint16(l.LPort)).String()
 		}
-		if l.Sensitive {
-			return "sshd would not listen on " + where
+		// sshd-port judges ports only: sshd still on l's port, on other
+		// addresses, is a lockout no plan-time check refuses.
+		check = CheckSSHDPort
+		if ports, _ := sshdListenPorts(ds); slices.Contains(ports, strconv.Itoa(l.LPort)) {
+			check = ""
 		}
-		return "sshd would listen on " + strings.Join(on, ", ") + ", not on " + where
+		if l.Sensitive {
+			return "sshd would not listen on " + where, check
+		}
+		return "sshd would listen on " + strings.Join(on, ", ") + ", not on " + where, check
 	}
-	return ""
+	return "", ""
 }
 
 // listensFor: one of sshd's listening addresses takes connections to

@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -79,14 +80,17 @@ func (e errSSHDUnknown) Error() string { return e.why }
 
 // judgeSSHDOnDisk asks the sshd on the host's disk, over the new
 // connection c, whether it would let hako's login in once it restarts: an
-// error (naming why) when it would not.
+// error (naming why) when it would not. A refusal that a lockout check
+// covers, when -allow-risky overrides that check, is a warning instead:
+// the operator forced that change, and the override holds for the sshd
+// on disk as it did for the plan.
 func (a *hostApply) judgeSSHDOnDisk(ctx context.Context, c hosts.Host, sensitive bool) error {
 	user := a.host.Conn.User
 	res, err := c.Run(ctx, sshdOnDiskScript(user))
 	if err != nil {
 		return fmt.Errorf("asking sshd over the new connection how it would judge the next login: %w", err)
 	}
-	why, err := judgeSSHDAnswer(res.Stdout, user, sensitive)
+	why, check, err := judgeSSHDAnswer(res.Stdout, user, sensitive)
 	if unknown, ok := err.(errSSHDUnknown); ok {
 		a.rep.Note(a.host.Name, unknown.why+"; only the login proves the change, against the sshd running now")
 		return nil
@@ -94,24 +98,37 @@ func (a *hostApply) judgeSSHDOnDisk(ctx context.Context, c hosts.Host, sensitive
 	if err != nil {
 		return err
 	}
-	if why != "" {
-		return fmt.Errorf("sshd's configuration on disk would refuse the next login of %s once sshd restarts: %s", user, why)
+	if why == "" {
+		return nil
 	}
-	return nil
+	f := preflight.Finding{Check: check, Message: fmt.Sprintf("sshd's configuration on disk would refuse the next login of %s once sshd restarts: %s", user, why)}
+	if overrides(check, a.conn.allow, false) {
+		f.Overridden = true
+		a.rep.Warning(a.host.Name, f.String())
+		return nil
+	}
+	if check != "" {
+		return fmt.Errorf("%s (check %s; -allow-risky %s overrides it)", f.Message, check, check)
+	}
+	return errors.New(f.Message)
 }
 
 // judgeSSHDAnswer reads sshdOnDiskScript's output: why sshd would refuse
-// user's login over the connection the script ran on ("" when it would not); errSSHDUnknown when the host could not tell.
-func judgeSSHDAnswer(out []byte, user string, sensitive bool) (string, error) {
+// user's login over the connection the script ran on ("" when it would
+// not), and the lockout check that covers why ("" none: see
+// sshdTestCheck and preflight.SSHDEffectiveRefusal); errSSHDUnknown when
+// the host could not tell.
+func judgeSSHDAnswer(out []byte, user string, sensitive bool) (why, check string, err error) {
 	head, rest, _ := bytes.Cut(out, []byte("\n"))
 	switch string(head) {
 	case "hako-sshd: none":
-		return "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: no " + sshdBinary + " on the host"}
+		return "", "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: no " + sshdBinary + " on the host"}
 	case "hako-sshd: noconn":
-		return "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: the host did not say how it sees the connection"}
+		return "", "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: the host did not say how it sees the connection"}
 	case "hako-sshd: invalid":
+		check := sshdTestCheck(rest)
 		if sensitive {
-			return "sshd -t refuses it (its message is not shown: a file under /etc/ssh holds sensitive content)", nil
+			return "sshd -t refuses it (its message is not shown: a file under /etc/ssh holds sensitive content)", check, nil
 		}
 		msg := strings.TrimSpace(string(rest))
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
@@ -120,17 +137,17 @@ func judgeSSHDAnswer(out []byte, user string, sensitive bool) (string, error) {
 		if len(msg) > 200 {
 			msg = msg[:197] + "..."
 		}
-		return "sshd -t: " + msg, nil
+		return "sshd -t: " + msg, check, nil
 	case "hako-sshd: valid":
 	default:
 		// Not this script's answer: sshd ran something in its place. The
 		// disarm, which must print its own line, refuses such a login.
-		return "", nil
+		return "", "", nil
 	}
 	l := preflight.SSHDLogin{User: user, Sensitive: sensitive}
 	info, dump, ok := bytes.Cut(rest, []byte("hako-sshd-T:\n"))
 	if !ok {
-		return "", nil
+		return "", "", nil
 	}
 	for _, line := range strings.Split(string(info), "\n") {
 		if g, ok := strings.CutPrefix(line, "hako-sshd-groups: "); ok {
@@ -147,7 +164,7 @@ func judgeSSHDAnswer(out []byte, user string, sensitive bool) (string, error) {
 		}
 	}
 	if l.Addr == "" || l.LPort == 0 {
-		return "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: the host did not say how it sees the connection"}
+		return "", "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: the host did not say how it sees the connection"}
 	}
 	if i := bytes.Index(dump, []byte("hako-sshd-T-failed: ")); i >= 0 {
 		msg := strings.TrimSpace(string(dump[:i]))
@@ -157,7 +174,19 @@ func judgeSSHDAnswer(out []byte, user string, sensitive bool) (string, error) {
 		if len(msg) > 200 {
 			msg = msg[:197] + "..."
 		}
-		return "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: sshd -T failed: " + msg}
+		return "", "", errSSHDUnknown{"cannot ask sshd how it would judge the next login: sshd -T failed: " + msg}
 	}
-	return preflight.SSHDEffectiveRefusal(dump, l), nil
+	why, check = preflight.SSHDEffectiveRefusal(dump, l)
+	return why, check, nil
+}
+
+// sshdTestCheck is the lockout check that covers what sshd -t refused
+// (its output is msg): sshd-include refuses, at plan time, Includes that
+// nest too deep or loop, which sshd -t reports as too many recursive
+// includes. No check judges sshd's syntax otherwise: "".
+func sshdTestCheck(msg []byte) string {
+	if bytes.Contains(msg, []byte("Too many recursive configuration includes")) {
+		return preflight.CheckSSHDInclude
+	}
+	return ""
 }
