@@ -100,9 +100,13 @@ func TestLintSSHDLoginUserRoot(t *testing.T) {
 	// The refusal is right: once sshd reads PermitRootLogin no, root's
 	// key login is refused.
 	dir = rootPlan(t, h, body("no"))
-	if r := hako(t, "apply", "-allow-risky", "sshd-login-user", dir); r.code != 0 {
+	r = hako(t, "apply", "-allow-risky", "sshd-login-user", dir)
+	if r.code != 0 {
 		t.Fatalf("apply -allow-risky: want exit 0\n%s", r)
 	}
+	// The confirmation's look at the sshd on disk honours it too.
+	mustContain(t, r, "warning: overridden by -allow-risky sshd-login-user: sshd's configuration on disk would refuse the next login of root once sshd restarts: permitrootlogin no (refuses root's key login)",
+		"confirmed over a new connection; the rollback is disarmed")
 	if ok, _ := rootLoginAfterRestart(t, h, root); ok {
 		t.Errorf("root logged in by key with PermitRootLogin no")
 	}

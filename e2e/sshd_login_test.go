@@ -28,7 +28,10 @@ func TestLintSSHDLoginUser(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("apply -allow-risky: want exit 0\n%s", r)
 	}
-	mustContain(t, r, "warning: overridden by -allow-risky sshd-login-user: file.allow would lock hako out", "changed  file.allow")
+	mustContain(t, r, "warning: overridden by -allow-risky sshd-login-user: file.allow would lock hako out", "changed  file.allow",
+		// The confirmation's look at the sshd on disk honours it too.
+		"warning: overridden by -allow-risky sshd-login-user: sshd's configuration on disk would refuse the next login of pi once sshd restarts: allowusers someoneelse (leaves out pi)",
+		"confirmed over a new connection; the rollback is disarmed")
 	if got := h.Exec(t, "cat "+dropIn); got != "AllowUsers someoneelse\n" {
 		t.Errorf("%s holds %q", dropIn, got)
 	}

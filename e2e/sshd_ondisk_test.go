@@ -99,6 +99,16 @@ task "command" "lock_group" {
 		t.Errorf("pi cannot log in after the rollback and a restart: %s", why)
 	}
 
+	// An Include loop: sshd-include refuses it at plan time; forced, sshd
+	// -t on disk fails with too many recursive includes, which the same
+	// override covers (a warning, confirmed).
+	r = hako(t, "apply", "-allow-risky", "sshd-include", sshdDropInNoRestart(t, h, "Include "+listenDropIn, ""))
+	if r.code != 0 {
+		t.Fatalf("apply -allow-risky sshd-include of an Include loop without a restart: want exit 0\n%s", r)
+	}
+	mustContain(t, r, "warning: overridden by -allow-risky sshd-include: sshd's configuration on disk would refuse the next login of pi once sshd restarts: sshd -t: Too many recursive configuration includes",
+		"changed  file.sshd_listen", "confirmed over a new connection; the rollback is disarmed")
+
 	// Once restarted, sshd would listen on another port only: sshd-port
 	// refuses that at plan time, and its override forces it on disk too
 	// (a warning names it; the run confirms and the drop-in stays).
