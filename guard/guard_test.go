@@ -342,6 +342,10 @@ func TestAbsentPathsRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		run(t, c, "mkdir -p /etc/hako-new.d/sub && echo x >/etc/hako-new.d/sub/f")
+		// Temp files of writes cut short, beside a path absent when armed
+		// and beside one unchanged; and a name that is no temp file of
+		// hako's.
+		run(t, c, "echo half >/etc/.hako-new.conf.hako-0123456789ab && echo half >/etc/.motd.hako-abcdef012345 && echo mine >/etc/.motd.hako-0123")
 		c.Close()
 
 		for {
@@ -355,11 +359,16 @@ func TestAbsentPathsRemoved(t *testing.T) {
 		}
 		waitRolledBack(t, h, a)
 		log := h.Exec(t, "cat "+a.Dir()+"/log")
-		for _, want := range []string{"removed /etc/hako-new.conf (absent when armed)", "removed /etc/hako-new.d (absent when armed)", "unchanged /etc/motd", "rollback done: ok"} {
+		for _, want := range []string{"removed /etc/hako-new.conf (absent when armed)", "removed /etc/hako-new.d (absent when armed)", "unchanged /etc/motd",
+			"removed /etc/.hako-new.conf.hako-0123456789ab (a write of the run cut short)", "removed /etc/.motd.hako-abcdef012345 (a write of the run cut short)", "rollback done: ok"} {
 			if !strings.Contains(log, want) {
 				t.Errorf("log lacks %q:\n%s", want, log)
 			}
 		}
+		if got := h.Exec(t, "ls -a /etc | grep -F .hako- || true"); got != ".motd.hako-0123\n" {
+			t.Errorf("hidden files named .hako- in /etc after the rollback: %q, want only the one not hako's", got)
+		}
+		h.Exec(t, "rm /etc/.motd.hako-0123")
 		if l := leftovers(t, h); l != "" {
 			t.Errorf("left behind:\n%s", l)
 		}

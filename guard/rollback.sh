@@ -83,6 +83,18 @@ restore() {
 	run mv -fT -- "$tmp" "$2" || { rm -rf -- "$tmp"; return 1; }
 }
 ufw_running() { iptables -n -L ufw-user-input >/dev/null 2>&1; }
+# leftovers LIVE: remove the temp files that atomic writes of LIVE left
+# beside it (.BASE.hako-<12 hex digits>, see the hosts package): a write
+# whose connection ended before its rename leaves one, and the rollback
+# is the last thing of the run to act on the host.
+x='[0-9a-f]'
+leftovers() {
+	for t in "${1%/*}/.${1##*/}.hako-"$x$x$x$x$x$x$x$x$x$x$x$x; do
+		if [ -f "$t" ] || [ -L "$t" ]; then
+			run rm -f -- "$t" && log "removed $t (a write of the run cut short)" || fail=1
+		fi
+	done
+}
 
 if [ "$mode" = disarm ]; then
 	if [ -e "$D/rolledback" ]; then
@@ -160,6 +172,7 @@ for pf in "$D"/*.path; do
 		log "FAILED: the saved copy of $p is missing"
 		fail=1
 	fi
+	if safe "$p"; then leftovers "$p"; fi
 done
 if [ -f "$D/ufw" ]; then
 	want=$(cat "$D/ufw")
