@@ -2,6 +2,7 @@ package guard_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,53 @@ while :; do printf 'late\n' >`+guarded+`; sleep 0.2; done`)
 		}
 		if !strings.Contains(log, "processes the run still had under way") || !strings.Contains(log, "rollback done: ok") {
 			t.Errorf("rollback log:\n%s", log)
+		}
+	})
+}
+
+// Once the timer has rolled back, the run that armed the guard changes
+// nothing more over its connection: a command it starts afterwards, the
+// SFTP server it starts for its first write (as root, and as another
+// user), refuse, and the restored file stays as saved. The guard's own
+// commands over that connection still answer (Disarm: too late;
+// RollbackNow runs again), and a new connection works as before.
+func TestTimerRefusesTheRunsLaterCommands(t *testing.T) {
+	forEachInit(t, func(t *testing.T, h *testhost.Host) {
+		setUp(t, h)
+		c := dial(t, h)
+		ctx := context.Background()
+		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}}, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, c, "echo v2 >"+guarded)
+		waitRolledBack(t, h, a)
+
+		res, err := c.Run(ctx, "echo late >"+guarded)
+		if !errors.Is(err, hosts.ErrGuardRolledBack) {
+			t.Errorf("a command after the rollback: %+v %v", res, err)
+		}
+		err = c.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("late\n"), Mode: 0o640, Owner: "root", Group: "adm"})
+		if !errors.Is(err, hosts.ErrGuardRolledBack) {
+			t.Errorf("a write after the rollback: %v", err)
+		}
+		err = c.WriteFile(ctx, hosts.FileWrite{Path: "/home/" + h.User + "/hako-late", Content: []byte("late\n"), Mode: 0o644, Owner: h.User, Group: h.User})
+		if !errors.Is(err, hosts.ErrGuardRolledBack) {
+			t.Errorf("a write as %s after the rollback: %v", h.User, err)
+		}
+		if got := h.Exec(t, "cat "+guarded+"; ls /home/"+h.User+"/hako-late 2>&1 || true"); !strings.HasPrefix(got, "v1\n") || !strings.Contains(got, "No such file") {
+			t.Errorf("%s and the late file after the refused commands:\n%s", guarded, got)
+		}
+
+		var rb *guard.RolledBackError
+		if err := a.Disarm(ctx, c); !errors.As(err, &rb) || !strings.Contains(rb.Log, "rollback done: ok") {
+			t.Errorf("Disarm over the run's connection: %v", err)
+		}
+		if err := a.RollbackNow(ctx, c); err != nil {
+			t.Errorf("RollbackNow over the run's connection: %v", err)
+		}
+		if out := run(t, dial(t, h), "echo new >"+guarded+"; cat "+guarded); out != "new\n" {
+			t.Errorf("a new connection: %q", out)
 		}
 	})
 }

@@ -269,7 +269,7 @@ func Arm(ctx context.Context, h hosts.Host, s Snapshot, timeout time.Duration) (
 func abort(ctx context.Context, h hosts.Host, id string, deadline time.Time, cause error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if r, err := h.Run(cctx, runScript(id, "abort")); err != nil || r.ExitCode != 0 {
+	if r, err := h.Run(hosts.GuardCommand(cctx), runScript(id, "abort")); err != nil || r.ExitCode != 0 {
 		return fmt.Errorf("host %q: guard: %w; it may be armed: at about %s it restores what it saved before any change "+
 			"(`sudo sh %s/rollback disarm` cancels it)", h.Name(), cause, deadline.Format(time.TimeOnly), BaseDir+"/"+id)
 	}
@@ -295,7 +295,7 @@ func (a *Armed) Disarm(ctx context.Context, h hosts.Host) error {
 	if err := checkID(a.id); err != nil {
 		return fmt.Errorf("host %q: guard: %w", h.Name(), err)
 	}
-	res, err := h.Run(ctx, runScript(a.id, "disarm"))
+	res, err := h.Run(hosts.GuardCommand(ctx), runScript(a.id, "disarm"))
 	if err != nil {
 		return fmt.Errorf("host %q: guard %s: disarm: %w", h.Name(), a.id, err)
 	}
@@ -330,7 +330,7 @@ func (a *Armed) RollbackNow(ctx context.Context, h hosts.Host) error {
 	if err := checkID(a.id); err != nil {
 		return fmt.Errorf("host %q: guard: %w", h.Name(), err)
 	}
-	res, err := h.Run(ctx, runScript(a.id, "now"))
+	res, err := h.Run(hosts.GuardCommand(ctx), runScript(a.id, "now"))
 	if err != nil {
 		return fmt.Errorf("host %q: guard %s: rollback: %w", h.Name(), a.id, err)
 	}

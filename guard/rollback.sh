@@ -116,6 +116,23 @@ if [ "$mode" = timer ] && [ -e "$D/rolledback" ]; then
 fi
 log "rolling back ($mode), armed $(cat "$D/armed")"
 fail=0
+# When the timer rolls back, the run that armed this guard changes nothing
+# more on the host over its connection: every command hako starts, and
+# every SFTP server, first looks for this mark and refuses when it is there
+# (hosts.guardCheck); the guard's own commands (disarm, rollback) do not
+# look. Left before the run's processes are ended below: what passed its
+# check before the mark started before this script did and is ended with
+# them, but for one that started in the moment between this script's start
+# and the mark. hako's own rollback (now) leaves no mark: the run that
+# asked for it knows, and its connection still serves it.
+conn=''
+if [ "$mode" = timer ] && [ -s "$D/conn" ]; then
+	conn=$(cat "$D/conn")
+	case $conn in
+	'' | *[!0-9a-f]*) log "FAILED: $D/conn holds no connection id" && fail=1 conn='' ;;
+	*) : >"$D/rolledback-conn.$conn" || { log "FAILED: cannot write $D/rolledback-conn.$conn" && fail=1; } ;;
+	esac
+fi
 # When the timer fires, the run that armed it may still be at work over
 # its connection (a long task, a write in flight): what it did after the
 # restore would stand unguarded beside the files put back (an sshd
@@ -125,19 +142,13 @@ fail=0
 # started through sudo. hako's own rollback (now) or disarm, started over
 # that connection after this rollback began, waits for its lock and is
 # left be (see endrun_left).
-if [ "$mode" = timer ] && [ -s "$D/conn" ]; then
-	conn=$(cat "$D/conn")
-	case $conn in
-	'' | *[!0-9a-f]*) log "FAILED: $D/conn holds no connection id" && fail=1 ;;
-	*)
-		if n=$(endrun "HAKO_CONN=$conn"); then
-			[ "$n" = 0 ] || log "ended the $n processes the run still had under way"
-		else
-			log "FAILED: of the $n processes the run still had under way, some did not end"
-			fail=1
-		fi
-		;;
-	esac
+if [ "$mode" = timer ] && [ -n "$conn" ]; then
+	if n=$(endrun "HAKO_CONN=$conn"); then
+		[ "$n" = 0 ] || log "ended the $n processes the run still had under way"
+	else
+		log "FAILED: of the $n processes the run still had under way, some did not end"
+		fail=1
+	fi
 fi
 nmconn=
 for pf in "$D"/*.path; do

@@ -280,3 +280,14 @@ func TestPreambles(t *testing.T) {
 		}
 	}
 }
+
+// hosts refuses the commands of a connection whose changes a guard rolled
+// back by the mark rollback.sh leaves in the guard's directory.
+func TestRolledBackMarkWhereHostsLooks(t *testing.T) {
+	if want := BaseDir + "/*/rolledback-conn."; hosts.GuardRolledBackMarks != want {
+		t.Errorf("hosts looks for %q, the guard leaves %q", hosts.GuardRolledBackMarks, want)
+	}
+	if !strings.Contains(rollbackSh, `: >"$D/rolledback-conn.$conn"`) {
+		t.Error("rollback.sh leaves no mark where hosts looks")
+	}
+}

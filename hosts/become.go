@@ -97,14 +97,12 @@ func (s *sudoer) stdin(r io.Reader) io.Reader {
 }
 
 // sftpCommand starts sftp-server as the become user, with HAKO_CONN=conn
-// in its environment (see SSHHost.conn). -u 077: created files start
-// private; WriteFile sets the real mode.
+// in its environment (see SSHHost.conn), through a shell that first
+// refuses when a guard has rolled back the connection's changes (see
+// guardCheck): a server started after that would write unguarded. -u
+// 077: created files start private; WriteFile sets the real mode.
 func (s *sudoer) sftpCommand(conn string) string {
-	server := "env HAKO_CONN=" + conn + " " + sftpServerPath + " -u 077"
-	if s.password == "" {
-		return s.prefix() + server
-	}
-	return s.prefix() + s.shell(`exec `+server)
+	return s.prefix() + "env HAKO_CONN=" + conn + " " + s.shell(guardCheck(conn)+"exec "+sftpServerPath+" -u 077")
 }
 
 // ErrBecomePassword is wrapped by the errors of a host whose sudo asks

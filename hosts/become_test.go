@@ -191,7 +191,7 @@ func TestBecomeCheckedByTheFirstCommand(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(readFile(t, log)), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "-k -n -- env HAKO_RUN=") ||
-		!strings.HasPrefix(lines[1], "-n -- env HAKO_RUN=") || !regexp.MustCompile(`^-n -- env HAKO_CONN=[0-9a-f]{32} `+sftpServerPath+` -u 077$`).MatchString(lines[2]) {
+		!strings.HasPrefix(lines[1], "-n -- env HAKO_RUN=") || !regexp.MustCompile(`^-n -- env HAKO_CONN=[0-9a-f]{32} sh -c for hako_g in .*rolledback-conn\.[0-9a-f]{32};.* exec `+sftpServerPath+` -u 077$`).MatchString(lines[2]) {
 		t.Errorf("sudo calls:\n%s", strings.Join(lines, "\n"))
 	}
 }
@@ -228,7 +228,7 @@ func TestBecomeSettledOnce(t *testing.T) {
 	f2, log2 := sudoFixture(t, "", "")
 	h2 := f2.dial(t)
 	_ = h2.WriteFile(t.Context(), FileWrite{Path: filepath.Join(t.TempDir(), "f"), Content: []byte("x"), Mode: 0o644})
-	if calls := readFile(t, log2); !regexp.MustCompile(`^-k -n -- true\n-n -- env HAKO_CONN=[0-9a-f]{32} ` + sftpServerPath + ` -u 077\n$`).MatchString(calls) {
+	if calls := readFile(t, log2); !regexp.MustCompile(`^-k -n -- true\n-n -- env HAKO_CONN=[0-9a-f]{32} sh -c .* exec ` + sftpServerPath + ` -u 077\n$`).MatchString(calls) {
 		t.Errorf("sudo calls for a file written first:\n%s", calls)
 	}
 }

@@ -62,7 +62,7 @@ func TestRun(t *testing.T) {
 		// The script is not on any command line (sudo logs those, ps shows
 		// them): the shell running it has only the fixed one.
 		res, err = h.Run(ctx, "tr '\\0' ' ' </proc/$$/cmdline; echo; : script-marker")
-		if err != nil || strings.Contains(string(res.Stdout), "script-marker") || !strings.Contains(string(res.Stdout), "sh -c "+evalStdin) {
+		if err != nil || strings.Contains(string(res.Stdout), "script-marker") || !strings.Contains(string(res.Stdout), evalStdin+" \n") {
 			t.Errorf("command line: %q %v", res.Stdout, err)
 		}
 

@@ -41,8 +41,15 @@ const evalStdin = `eval "$(cat)"`
 // makes that sudo (which passes TERM on to its command, env then timeout)
 // or timeout itself. Without a limit timeout runs all the same, with 0
 // (no limit), for the TERM it passes on.
-func shellCommand(su *sudoer, conn, run string, limit time.Duration) string {
-	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_CONN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, conn, max(limit, 0).Seconds(), su.shell(evalStdin))
+//
+// Unless guardCmd, the shell first checks that no rollback guard on the
+// host has rolled back the changes of this connection (see guardCheck).
+func shellCommand(su *sudoer, conn, run string, limit time.Duration, guardCmd bool) string {
+	body := evalStdin
+	if !guardCmd {
+		body = guardCheck(conn) + body
+	}
+	cmd := fmt.Sprintf("env HAKO_RUN=%s HAKO_CONN=%s HAKO_SSH_CONNECTION=\"$SSH_CONNECTION\" timeout -k 10s %.3fs %s", run, conn, max(limit, 0).Seconds(), su.shell(body))
 	if su == nil {
 		return "exec " + cmd
 	}
@@ -178,7 +185,8 @@ func (h *SSHHost) runAs(ctx context.Context, su *sudoer, t *trialRun, cmd string
 	if d, ok := ctx.Value(taskTimeoutKey{}).(time.Duration); ok {
 		limit, ofTask = d, true
 	}
-	if err := s.Start(shellCommand(su, h.conn, run, limit)); err != nil {
+	guardCmd := ctx.Value(guardCommandKey{}) != nil
+	if err := s.Start(shellCommand(su, h.conn, run, limit, guardCmd)); err != nil {
 		return Result{}, fmt.Errorf("host %q: run: start command: %w", h.name, h.lost(err))
 	}
 	done := make(chan error, 1)
@@ -228,6 +236,10 @@ func (h *SSHHost) runAs(ctx context.Context, su *sudoer, t *trialRun, cmd string
 		return res, nil
 	case errors.As(err, &exit):
 		res.ExitCode = exit.ExitStatus()
+		if !guardCmd && refusedByGuard(res.ExitCode, res.Stderr) {
+			res.ExitCode = -1
+			return res, fmt.Errorf("host %q: %w", h.name, ErrGuardRolledBack)
+		}
 		if limit > 0 && (res.ExitCode == exitTimedOut || res.ExitCode == exitKilled) && time.Since(started) >= limit {
 			res.ExitCode = -1
 			return res, fmt.Errorf("host %q: run: %w", h.name, timedOut(limit, ofTask))
@@ -270,6 +282,16 @@ func timedOut(limit time.Duration, ofTask bool) error {
 }
 
 type taskTimeoutKey struct{}
+
+type guardCommandKey struct{}
+
+// GuardCommand returns ctx under which Run starts its command even when a
+// rollback guard on the host has rolled back this connection's changes
+// (see guardCheck): the guard's own commands (disarm, rollback) must
+// still get their answer then.
+func GuardCommand(ctx context.Context) context.Context {
+	return context.WithValue(ctx, guardCommandKey{}, true)
+}
 
 // WithTaskTimeout returns ctx under which Run limits the command it starts
 // to d (a task's own `timeout`) instead of the host's CommandTimeout: a
@@ -356,7 +378,9 @@ func (h *SSHHost) sweep(run string) bool {
 	defer cancel()
 	res := make(chan bool, 1)
 	go func() {
-		r, err := h.run(ctx, "RUN="+run+"\n"+sweepScript, false)
+		// It only ends what the run left: the guard's refusal (see
+		// guardCheck) does not hold it back.
+		r, err := h.run(GuardCommand(ctx), "RUN="+run+"\n"+sweepScript, false)
 		res <- err == nil && r.ExitCode == 0
 	}()
 	select {

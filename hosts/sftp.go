@@ -135,7 +135,7 @@ func (h *SSHHost) opsAs(ctx context.Context, uid int) (fileOps, func(), error) {
 		h.users.c = nil
 	}
 	su := h.sudoNow()
-	cmd := "env HAKO_CONN=" + h.conn + " " + su.shell(setprivAs(`"$1"`, sftpServerPath+` -u 077`)) + fmt.Sprintf(" sh %d", uid)
+	cmd := "env HAKO_CONN=" + h.conn + " " + su.shell(guardCheck(h.conn)+setprivAs(`"$1"`, sftpServerPath+` -u 077`)) + fmt.Sprintf(" sh %d", uid)
 	if su != nil {
 		cmd = su.prefix() + cmd
 	}
@@ -223,6 +223,9 @@ func (h *SSHHost) startSFTP(ctx context.Context, cmd, input string) (*sftp.Clien
 			return nil, nil, false, fmt.Errorf("%s: %w", what, ctx.Err())
 		}
 		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, guardRefusal) {
+			return nil, nil, false, ErrGuardRolledBack
+		}
 		if msg == "" {
 			msg = "no message on stderr"
 		}
