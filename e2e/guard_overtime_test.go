@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,45 +20,12 @@ func TestGuardedRunLongerThanItsTimerStops(t *testing.T) {
 	h := testhost.Start(t, testhost.Options{})
 	neighbour := testhost.Start(t, testhost.Options{})
 	before := h.Exec(t, hostState)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
-host "pi" {
-  address       = %q
-  port          = %d
-  user          = "pi"
-  identity_file = %q
-  known_hosts   = %q
-  become        = true
-  bootstrap {
-    port = 22
-    user = "pi"
-  }
-}
-
-task "ufw" "firewall" {
-  default_incoming = "deny"
-  default_outgoing = "allow"
-  rule {
-    port    = %d
-    comment = "ssh"
-  }
-}
-
+	dir := guardedMovePlan(t, h, sshRuleOnly, `
 task "command" "slow" {
   command = "sleep 1234"
 }
 
-task "file" "sshd_port" {
-  path     = "/etc/ssh/sshd_config.d/20-port.conf"
-  content  = "Port %d\n"
-  validate = "/usr/sbin/sshd -t -f %%s"
-  notify   = ["restart_ssh"]
-}
-
-handler "restart_ssh" {
-  command = "service ssh restart"
-}
-`, h.Addr, movePort, h.KeyFile, h.KnownHostsFile(t), movePort, movePort))
+`)
 
 	const sleeping = `ps -eo args= | grep -qx 'sleep 1234'`
 	w := startWatched(t, h, sleeping, "apply", "-confirm", "45s", "-connect-timeout", "30s", dir)

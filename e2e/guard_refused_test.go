@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,30 +18,7 @@ func TestGuardedRunRefusedAfterTheTimerRolledBack(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
 	before := h.Exec(t, hostState)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
-host "pi" {
-  address       = %q
-  port          = %d
-  user          = "pi"
-  identity_file = %q
-  known_hosts   = %q
-  become        = true
-  bootstrap {
-    port = 22
-    user = "pi"
-  }
-}
-
-task "ufw" "firewall" {
-  default_incoming = "deny"
-  default_outgoing = "allow"
-  rule {
-    port    = %d
-    comment = "ssh"
-  }
-}
-
+	dir := guardedMovePlan(t, h, sshRuleOnly, `
 task "command" "timer" {
   command = <<-EOT
     exec setsid env -u HAKO_CONN -u HAKO_RUN sh -c 'trap "" TERM
@@ -57,17 +32,7 @@ task "command" "late" {
   command = "touch /root/hako-late"
 }
 
-task "file" "sshd_port" {
-  path     = "/etc/ssh/sshd_config.d/20-port.conf"
-  content  = "Port %d\n"
-  validate = "/usr/sbin/sshd -t -f %%s"
-  notify   = ["restart_ssh"]
-}
-
-handler "restart_ssh" {
-  command = "service ssh restart"
-}
-`, h.Addr, movePort, h.KeyFile, h.KnownHostsFile(t), movePort, movePort))
+`)
 
 	w := startRun(t, "apply", "-confirm", "3m", "-connect-timeout", "30s", dir)
 	go func() { w.exited <- w.cmd.Wait() }()

@@ -82,10 +82,23 @@ const movePort = 50022
 func moveBehindFirewall(t *testing.T, h *testhost.Host) string {
 	t.Helper()
 	var rules strings.Builder
+	rules.WriteString("  ipv6             = true\n  exclusive        = true\n")
 	fmt.Fprintf(&rules, "  rule {\n    port    = %d\n    comment = \"ssh\"\n  }\n", movePort)
 	for i := range 15 {
 		fmt.Fprintf(&rules, "  rule {\n    port    = %d\n    from    = \"10.%d.0.0/16\"\n    comment = \"service %d\"\n  }\n", 8000+i, i, i)
 	}
+	return guardedMovePlan(t, h, rules.String(), "")
+}
+
+// sshRuleOnly is a ufw task's body that opens movePort alone.
+var sshRuleOnly = fmt.Sprintf("  rule {\n    port    = %d\n    comment = \"ssh\"\n  }\n", movePort)
+
+// guardedMovePlan writes a plan that moves SSH from 22 (pi) to movePort:
+// a ufw task (deny incoming, allow outgoing, then ufwBody: attributes and
+// rules), the tasks given in HCL, sshd's port, and its restart. It returns
+// the plan's folder.
+func guardedMovePlan(t *testing.T, h *testhost.Host, ufwBody, tasks string) string {
+	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "plan.hcl"), fmt.Sprintf(`
 host "pi" {
@@ -104,10 +117,8 @@ host "pi" {
 task "ufw" "firewall" {
   default_incoming = "deny"
   default_outgoing = "allow"
-  ipv6             = true
-  exclusive        = true
 %s}
-
+%s
 task "file" "sshd_port" {
   path     = "/etc/ssh/sshd_config.d/20-port.conf"
   content  = "Port %d\n"
@@ -118,7 +129,7 @@ task "file" "sshd_port" {
 handler "restart_ssh" {
   command = "service ssh restart"
 }
-`, h.Addr, movePort, h.KeyFile, h.KnownHostsFile(t), rules.String(), movePort))
+`, h.Addr, movePort, h.KeyFile, h.KnownHostsFile(t), ufwBody, tasks, movePort))
 	return dir
 }
 
