@@ -490,8 +490,8 @@ func faultsOverPiHome(t *testing.T, k faultKind, neighbour *testhost.Host, long 
 // host without leaving temp files. The kinds run at once, each on hosts
 // of its own. Ctrl-C runs at every point; each connection kind at every
 // other first-apply point (and every -confirm point), as each such point
-// waits out the guard's timer on a fresh host: with the port-move tests
-// that makes 100 points in make test. HAKO_E2E_LONG=1 runs every kind at
+// waits out the guard's timer on a fresh host: 77 points here, 102 with
+// the port-move tests, in make test. HAKO_E2E_LONG=1 runs every kind at
 // every point (README, Tests).
 func TestFaultsDuringFirstApplyAndConfirm(t *testing.T) {
 	testhost.Require(t)

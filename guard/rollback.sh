@@ -87,9 +87,8 @@ ufw_running() { iptables -n -L ufw-user-input >/dev/null 2>&1; }
 # beside it (.BASE.hako-<12 hex digits>, see the hosts package): a write
 # whose connection ended before its rename leaves one, and the rollback
 # is the last thing of the run to act on the host.
-x='[0-9a-f]'
 leftovers() {
-	for t in "${1%/*}/.${1##*/}.hako-"$x$x$x$x$x$x$x$x$x$x$x$x; do
+	for t in "${1%/*}/.${1##*/}.hako-"[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]; do
 		if [ -f "$t" ] || [ -L "$t" ]; then
 			run rm -f -- "$t" && log "removed $t (a write of the run cut short)" || fail=1
 		fi

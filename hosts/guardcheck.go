@@ -37,8 +37,10 @@ const guardRefusal = "hako: a guard on this host rolled back the changes of this
 // command that starts after that does nothing, and one already under way
 // is ended. It is sh builtins only (a glob and a test): no process, no
 // round trip; without a guard directory on the host the glob stays
-// itself and the test fails. It runs as root: only root can read the
-// guard's directory, and only root can arm a guard.
+// itself and the test fails. Only root can read the guard's directory,
+// and only root can arm a guard: on a connection whose commands do not
+// run as root the check finds nothing and lets the command through, and
+// no guard can have been armed over it.
 func guardCheck(conn string) string {
 	return `for hako_g in ` + guardMarks + conn + `; do [ ! -e "$hako_g" ] || { echo "` + guardRefusal + `" >&2; exit ` +
 		strconv.Itoa(exitGuardRolledBack) + `; }; done; `

@@ -224,7 +224,7 @@ func (h *SSHHost) startSFTP(ctx context.Context, cmd, input string) (*sftp.Clien
 		}
 		msg := strings.TrimSpace(stderr.String())
 		if strings.Contains(msg, guardRefusal) {
-			return nil, nil, false, ErrGuardRolledBack
+			return nil, nil, false, fmt.Errorf("host %q: %w", h.name, ErrGuardRolledBack)
 		}
 		if msg == "" {
 			msg = "no message on stderr"
