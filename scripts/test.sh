@@ -61,7 +61,7 @@ fuzz_targets=(
 	plan:FuzzPlan templates:FuzzTemplateFile
 	probe:FuzzDecode probe:FuzzRecordRoundTrip probe:FuzzStatRecord probe:FuzzEndpoint
 	ufw:FuzzHostState ufw:FuzzUserRules ufw:FuzzDefaultFile ufw:FuzzNormalize
-	preflight:FuzzSSHDConfig guard:FuzzPending
+	preflight:FuzzSSHDConfig run:FuzzSSHDAnswer guard:FuzzPending
 	hosts:FuzzKnownHosts hosts:FuzzKnownHostsLine hosts:FuzzMatchPattern hosts:FuzzSSHConfig
 )
 fuzz_logs=$(mktemp -d)
