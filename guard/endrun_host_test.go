@@ -90,7 +90,11 @@ func TestTimerRefusesTheRunsLaterCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run(t, c, "echo v2 >"+guarded)
+		// Written over SFTP: the run's SFTP server is up when the timer
+		// ends it, as in a real run.
+		if err := c.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("v2\n"), Mode: 0o640, Owner: "root", Group: "adm"}); err != nil {
+			t.Fatal(err)
+		}
 		waitRolledBack(t, h, a)
 
 		res, err := c.Run(ctx, "echo late >"+guarded)

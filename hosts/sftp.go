@@ -3,6 +3,7 @@ package hosts
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -21,11 +22,29 @@ import (
 // the host uses become, or as the user owning a folder on the way). See
 // writeAtomic for the steps.
 func (h *SSHHost) WriteFile(ctx context.Context, w FileWrite) error {
-	return writeAtomic(ctx, h, w)
+	return h.guardRefused(ctx, writeAtomic(ctx, h, w))
 }
 
 // MakeDir makes sure d.Path is a directory with d's owner and mode.
-func (h *SSHHost) MakeDir(ctx context.Context, d Dir) error { return makeDir(ctx, h, d) }
+func (h *SSHHost) MakeDir(ctx context.Context, d Dir) error {
+	return h.guardRefused(ctx, makeDir(ctx, h, d))
+}
+
+// guardRefused is err, or ErrGuardRolledBack when err is the SFTP server
+// gone and a guard's mark now refuses this connection: the timer's
+// rollback ends the run's SFTP server (it carries HAKO_CONN) and the
+// client kept for reuse then only says "connection lost". One command,
+// which the mark refuses (see guardCheck), tells which, on this failure
+// path only.
+func (h *SSHHost) guardRefused(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(err, sftp.ErrSSHFxConnectionLost) || ctx.Err() != nil {
+		return err
+	}
+	if _, rerr := h.Run(ctx, ":"); errors.Is(rerr, ErrGuardRolledBack) {
+		return rerr
+	}
+	return err
+}
 
 // userFiles is an SSHHost's file access as another user: one
 // sftp-server as that user, started when needed. One at a time: with the
