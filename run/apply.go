@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hako-dev/hako/hosts"
 	"github.com/hako-dev/hako/plan"
 	"github.com/hako-dev/hako/preflight"
 	"github.com/hako-dev/hako/probe"
@@ -737,6 +738,12 @@ func (a *hostApply) dueHandlers() []*plan.Step {
 }
 
 func (a *hostApply) report(r Result) {
+	// A command or write the guard's mark refused: the host's timer has
+	// rolled back, so nothing more is started under the guard (as when
+	// the time is up, see overtime) and guardedRun rolls back at once.
+	if r.Err != nil && a.overrun == nil && !a.guardEnd.IsZero() && errors.Is(r.Err, hosts.ErrGuardRolledBack) {
+		a.overrun, a.failed = hosts.ErrGuardRolledBack, true
+	}
 	if a.quiet && r.Status == OK {
 		return
 	}

@@ -93,7 +93,8 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	var next hosts.Host
 	taskFailed := false
 	if err = ctx.Err(); err == nil && (a.overrun != nil || a.overtime(nil)) {
-		err = a.overrun
+		// The guard's refusal came as a task's failure, counted already.
+		err, taskFailed = a.overrun, errors.Is(a.overrun, hosts.ErrGuardRolledBack)
 	} else if err == nil && moving && a.failed {
 		// A port move that failed part-way is taken back whole: confirmed
 		// now, the host would keep the new port with the rest of the plan

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,41 @@ func TestGuardedRunStopsBeforeTheTimerEnds(t *testing.T) {
 				t.Errorf("recap %+v: the host must fail", r)
 			}
 		})
+	}
+}
+
+// refusedTask's apply is refused by the guard's mark: the host's timer
+// has rolled back this connection's changes.
+type refusedTask struct{ countingTask }
+
+func (refusedTask) Apply(context.Context, hosts.Host, *tasks.Change) error {
+	return fmt.Errorf("host %q: %w", "local", hosts.ErrGuardRolledBack)
+}
+
+// Once the guard's mark refuses a task, hako starts nothing more under
+// the guard (the next task is skipped, no new connection, no disarm) and
+// rolls back at once, saying why.
+func TestGuardedRunStopsWhenTheGuardRefuses(t *testing.T) {
+	p, _ := localPlan(t, "")
+	h := p.Hosts[0]
+	checks, todo1, todo2 := 0, true, true
+	second := &plan.Step{Task: countingTask{"second", &checks, &todo2}}
+	h.Steps = append(h.Steps, &plan.Step{Task: refusedTask{countingTask{"first", &checks, &todo1}}}, second)
+	net := &fakeNet{}
+	o := sshdOptions(t, true, net)
+	o.Confirm = 30 * time.Second
+	r := Apply(context.Background(), p, o, &recorder{})[0]
+	if !todo2 {
+		t.Errorf("the task after the refused one was applied")
+	}
+	if net.rolledBack != 1 || net.disarm != 0 {
+		t.Errorf("net %+v: want rolled back at once, not confirmed", net)
+	}
+	if r.Failed != 1 || r.Skipped != 1 {
+		t.Errorf("recap %+v: want the refused task failed (once) and the next skipped", r)
+	}
+	want := "the host's guard rolled back this run's changes (its timer ended): nothing more is done on it; the SSH, firewall and network configuration were rolled back"
+	if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), want) {
+		t.Errorf("recap's error %v\nwant it to hold %q", r.Unreachable, want)
 	}
 }
