@@ -210,17 +210,28 @@ func (h *SSHHost) runAs(ctx context.Context, su *sudoer, t *trialRun, cmd string
 		stopped = timedOut(limit, ofTask)
 	}
 	if stopped != nil {
-		ended := stopCommand(s, done)
+		// The session's end is not proof that its processes ended: one
+		// may outlive the process sshd started (timeout(1) of coreutils
+		// 9.1 exits at once, leaving its command running, when TERM comes
+		// while it forks), and one may have let go of the session's
+		// output. The sweep ends them.
+		var sweepNow func() bool
+		swept := false
 		if sweep {
-			// The session's end is not proof that its processes ended:
-			// one may outlive the process sshd started (timeout(1) of
-			// coreutils 9.1 exits at once, leaving its command running,
-			// when TERM comes while it forks), and one may have let go
-			// of the session's output.
+			sweepNow = func() bool {
+				swept = true
+				// The sweep needs a session of its own (while the
+				// stopped one may still be open: maxSessions leaves
+				// room for it) and sudo, settled or not.
+				release()
+				t.giveUp()
+				return h.sweep(run)
+			}
+		}
+		ended := stopCommand(s, done, sweepNow)
+		if sweep && !swept {
 			s.Close()
-			release()  // the sweep needs a session of its own
-			t.giveUp() // and sudo, settled or not
-			ended = h.sweep(run)
+			ended = sweepNow()
 		}
 		res := result()
 		res.ExitCode = -1
@@ -323,9 +334,16 @@ const stopResend = 500 * time.Millisecond
 // stopGrace, for its exit status (done): a cancelled run must not go on
 // (a rollback above all) while its command still changes the host. TERM
 // reaches sudo, which passes it on, and timeout, which ends the whole
-// script. It reports whether the command ended; either way the channel
+// script. When the session outlasts stopGrace, sweep (when not nil) runs
+// before the session is closed, and its answer is the result: a session
+// still open after its command was told to end has processes holding its
+// output (timeout(1) gone, its command never told), and the sweep's TERM
+// must find that output still open. Closed, it breaks their next write
+// with SIGPIPE, which ends them before their TERM handling: dash, for
+// one, writes "Terminated" for a child the TERM killed before it runs
+// its trap. It reports whether the command ended; either way the channel
 // is closed, which makes Wait return.
-func stopCommand(s *ssh.Session, done <-chan error) bool {
+func stopCommand(s *ssh.Session, done <-chan error, sweep func() bool) bool {
 	// Signal writes to the connection, which blocks when the connection
 	// is dead: the waiting must not depend on it.
 	quit := make(chan struct{})
@@ -351,6 +369,10 @@ func stopCommand(s *ssh.Session, done <-chan error) bool {
 		return true
 	case <-t.C:
 	}
+	ended := false
+	if sweep != nil {
+		ended = sweep()
+	}
 	// sshd answers the close only once the command has ended: wait no
 	// longer for that (done is buffered; its goroutine ends with the
 	// connection).
@@ -359,7 +381,7 @@ func stopCommand(s *ssh.Session, done <-chan error) bool {
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
-	return false
+	return ended
 }
 
 //go:embed sweep.sh
