@@ -76,9 +76,10 @@ while :; do printf 'late\n' >`+guarded+`; sleep 0.2; done`)
 }
 
 // Once the timer has rolled back, the run that armed the guard changes
-// nothing more over its connection: a command it starts afterwards, the
-// SFTP server it starts for its first write (as root, and as another
-// user), refuse, and the restored file stays as saved. The guard's own
+// nothing more over its connection: a command it starts afterwards, a
+// write as root over the SFTP server it started before (which the
+// rollback ended) and a write as another user (whose server starts
+// afterwards) refuse, and the restored file stays as saved. The guard's own
 // commands over that connection still answer (Disarm: too late;
 // RollbackNow runs again), and a new connection works as before.
 func TestTimerRefusesTheRunsLaterCommands(t *testing.T) {
