@@ -94,11 +94,11 @@ task "file" "home" {
 	}
 
 	journal := h.Exec(t, "journalctl --no-pager -o cat")
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(journal, "COMMAND=/usr/bin/sh -c") && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(journal, "COMMAND=/usr/bin/env HAKO_") && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
 		journal = h.Exec(t, "journalctl --no-pager -o cat")
 	}
-	if !strings.Contains(journal, "COMMAND=/usr/bin/sh -c") || !strings.Contains(journal, "pam_unix(sudo:auth)") {
+	if !strings.Contains(journal, "COMMAND=/usr/bin/env HAKO_") || !strings.Contains(journal, "pam_unix(sudo:auth)") {
 		t.Errorf("no sudo lines of hako's in the journal:\n%s", lastLines(journal, 40))
 	}
 	for _, secret := range []string{pw, wrong} {

@@ -45,16 +45,22 @@ task "command" "use_token" {
 		time.Sleep(200 * time.Millisecond)
 		journal = h.Exec(t, "journalctl --no-pager -o cat")
 	}
-	if !strings.Contains(journal, logged) || !strings.Contains(journal, `sh -c 'eval "$(cat)"'`) {
+	if !strings.Contains(journal, logged) || !strings.Contains(journal, `; done; eval "$(cat)"'`) {
 		t.Fatalf("no sudo command lines from hako in the journal:\n%s", lastLines(journal, 40))
 	}
 	// Every line sudo logged for hako has the shape the README gives (the
 	// first command of a connection prints a marker first: see hosts'
-	// becomeState).
-	shape := regexp.MustCompile(`^COMMAND=(/usr/bin/true|/usr/bin/env HAKO_RUN=[0-9a-f]{32} HAKO_CONN=[0-9a-f]{32} 'HAKO_SSH_CONNECTION=[0-9.]+ [0-9]+ [0-9.]+ [0-9]+' timeout -k 10s 3600\.000s sh -c '(echo hako-sudo-ran && )?eval "\$\(cat\)"')$`)
+	// becomeState; then the check of the rollback guard's mark for the
+	// connection: see hosts' guardCheck).
+	shape := regexp.MustCompile(`^COMMAND=(/usr/bin/true|/usr/bin/env HAKO_RUN=[0-9a-f]{32} HAKO_CONN=([0-9a-f]{32}) 'HAKO_SSH_CONNECTION=[0-9.]+ [0-9]+ [0-9.]+ [0-9]+' timeout -k 10s 3600\.000s sh -c '(echo hako-sudo-ran && )?` +
+		`for hako_g in /var/lib/hako/guard/\*/rolledback-conn\.([0-9a-f]{32}); do \[ ! -e "\$hako_g" \] \|\| \{ echo "hako: a guard on this host rolled back the changes of this connection: nothing more is done over it" >&2; exit 86; \}; done; ` +
+		`eval "\$\(cat\)"')$`)
 	for _, l := range strings.Split(journal, "\n") {
-		if _, cmd, ok := strings.Cut(l, "pi : PWD=/home/pi ; USER=root ; "); ok && !shape.MatchString(cmd) {
-			t.Errorf("sudo logged %q", cmd)
+		if _, cmd, ok := strings.Cut(l, "pi : PWD=/home/pi ; USER=root ; "); ok {
+			// The mark checked is the connection's own.
+			if m := shape.FindStringSubmatch(cmd); m == nil || m[2] != m[4] {
+				t.Errorf("sudo logged %q", cmd)
+			}
 		}
 	}
 	if strings.Contains(journal, token) {
