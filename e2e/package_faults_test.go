@@ -149,3 +149,35 @@ task "package" "p" {
 	holdAptLocks(t, h, true)
 	mustContain(t, install("hako-second-pkg", ""), "changed  package.p: install hako-second-pkg")
 }
+
+// A dpkg run cut short (a Ctrl-C or a lost connection during an earlier
+// apply) leaves dpkg's journal of updates behind, and apt then refuses all
+// work ("dpkg was interrupted, you must manually run 'dpkg --configure
+// -a'"): the next apply runs that repair and installs.
+func TestPackageAfterInterruptedDpkg(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	h.LocalAptRepo(t, "hako-demo-pkg")
+	// What dpkg leaves when it is killed mid-run: a status entry in its
+	// updates journal, not yet merged into its status file.
+	h.Exec(t, `mkdir -p /var/lib/dpkg/updates && dpkg-query -s base-files >/var/lib/dpkg/updates/0001`)
+	if got := h.Exec(t, "apt-get -y install base-files 2>&1 || true"); !strings.Contains(got, "dpkg was interrupted") {
+		t.Fatalf("apt does not see an interrupted dpkg; the test sets up nothing:\n%s", got)
+	}
+	dir := planFor(t, h, `
+task "package" "p" {
+  names = ["hako-demo-pkg"]
+}
+`)
+	r := hako(t, "apply", dir)
+	if r.code != 0 {
+		t.Fatalf("apply after an interrupted dpkg: want exit 0\n%s", r)
+	}
+	mustContain(t, r, "changed  package.p: install hako-demo-pkg")
+	if got := h.Exec(t, "dpkg-query -W -f='${db:Status-Status}' hako-demo-pkg; ls -A /var/lib/dpkg/updates"); got != "installed" {
+		t.Errorf("after the apply: %q, want the package installed and dpkg's journal empty", got)
+	}
+	if r := hako(t, "plan", "-detailed-exitcode", dir); r.code != 0 {
+		t.Errorf("plan after the apply: want exit 0\n%s", r)
+	}
+}

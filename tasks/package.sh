@@ -17,6 +17,19 @@ end=$(($(date +%s) + LOCK))
 left() { l=$((end - $(date +%s))); [ "$l" -gt 0 ] || l=0; echo "$l"; }
 aptget() { apt-get -q -y -o DPkg::Lock::Timeout="$(left)" "$@"; }
 
+# apt_do ARGS: apt-get ARGS, its output in out. apt refuses all work after
+# a dpkg run that was cut short (a Ctrl-C or a lost connection during an
+# earlier apply, a power cut): "dpkg was interrupted, you must manually run
+# 'dpkg --configure -a'". That is the repair apt names; it finishes what
+# dpkg had begun, so it runs once, and apt-get again.
+apt_do() {
+  out=$(aptget "$@" 2>&1) && return 0
+  printf '%s\n' "$out" | grep -q "dpkg was interrupted" || return 1
+  fix=$(dpkg --configure -a 2>&1) || { out="$out
+$fix"; return 1; }
+  out=$(aptget "$@" 2>&1)
+}
+
 # update fails the task (exit 100) when a source could not be fetched:
 # apt-get update only warns about a source it cannot reach and exits 0,
 # which would leave hako installing from lists it claims are fresh and
@@ -46,7 +59,7 @@ update() {
 }
 
 if [ "$ACTION" = remove ]; then
-  out=$(aptget remove -- "$@" 2>&1) && exit 0
+  apt_do remove -- "$@" && exit 0
   printf '%s\n' "$out" >&2
   exit 1
 fi
@@ -55,10 +68,10 @@ fi
 # refresh once and try again.
 updated=no
 [ "$UPDATE" = yes ] && update
-out=$(aptget install --no-install-recommends -- "$@" 2>&1) && exit 0
+apt_do install --no-install-recommends -- "$@" && exit 0
 if [ $updated = no ] && printf '%s' "$out" | grep -q 'Unable to locate package'; then
   update
-  out=$(aptget install --no-install-recommends -- "$@" 2>&1) && exit 0
+  apt_do install --no-install-recommends -- "$@" && exit 0
 fi
 printf '%s\n' "$out" >&2
 exit 1
