@@ -95,14 +95,31 @@ type proxyConn struct {
 
 func (c *proxyConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		select {
-		case <-c.p.done:
-			err = fmt.Errorf("the ProxyCommand ended (%v)%s: %w", c.p.err, c.p.stderr.tail(), err)
-		case <-time.After(100 * time.Millisecond):
-		}
+	return n, c.explain(err)
+}
+
+// Write is explained as Read is: the handshake writes first, so a proxy
+// that has already exited shows up as a broken pipe here as often as as
+// an EOF on the next read, depending on which side the scheduler ran.
+func (c *proxyConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	return n, c.explain(err)
+}
+
+// explain adds how the proxy ended and what it printed to an error on
+// its socket. The socket fails as soon as the proxy's end closes, a
+// moment before Wait reaps the process, so it waits briefly for that;
+// only failures pay the wait.
+func (c *proxyConn) explain(err error) error {
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+		return err // nothing the proxy did: our own deadline or Close
 	}
-	return n, err
+	select {
+	case <-c.p.done:
+		return fmt.Errorf("the ProxyCommand ended (%v)%s: %w", c.p.err, c.p.stderr.tail(), err)
+	case <-time.After(time.Second):
+		return err
+	}
 }
 
 func (c *proxyConn) Close() error {
