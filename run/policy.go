@@ -72,6 +72,12 @@ func armsGuard(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tas
 // the user's home, which the rollback, acting as root by path, does not
 // restore (the lockout checks judge them instead).
 func sshConfigChange(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tasks.Env) *plan.Step {
+	return changedStepWriting(steps, changes, env, func(p string) bool { return tasks.PathCuts(p)&tasks.CutsSSH != 0 })
+}
+
+// changedStepWriting is the first changed step among steps whose guarded
+// paths include one that match accepts (nil: none).
+func changedStepWriting(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tasks.Env, match func(path string) bool) *plan.Step {
 	for _, s := range steps {
 		if c := changes[s]; c == nil || !c.Changed() {
 			continue
@@ -81,7 +87,7 @@ func sshConfigChange(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, e
 			continue
 		}
 		for _, p := range paths {
-			if tasks.PathCuts(p)&tasks.CutsSSH != 0 {
+			if match(p) {
 				return s
 			}
 		}

@@ -30,24 +30,15 @@ const sshdBinary = "/usr/sbin/sshd"
 // step writes sensitive content there (then what sshd says of its files
 // is not shown: it may quote that content).
 func changesSSHDFiles(steps []*plan.Step, changes map[*plan.Step]*tasks.Change, env tasks.Env) (changed, sensitive bool) {
+	inSSHD := func(p string) bool { return strings.HasPrefix(p, "/etc/ssh/") }
 	for _, s := range steps {
-		if f, ok := s.Task.(tasks.PlannedFile); ok && strings.HasPrefix(f.ManagedPath(), "/etc/ssh/") {
+		if f, ok := s.Task.(tasks.PlannedFile); ok && inSSHD(f.ManagedPath()) {
 			if _, hidden := f.PlannedContent(); hidden {
 				sensitive = true
 			}
 		}
-		if c := changes[s]; c == nil || !c.Changed() {
-			continue
-		}
-		paths, _, ok := guarded(s.Task, env)
-		if !ok {
-			continue
-		}
-		for _, p := range paths {
-			changed = changed || strings.HasPrefix(p, "/etc/ssh/")
-		}
 	}
-	return changed, sensitive
+	return changedStepWriting(steps, changes, env, inSSHD) != nil, sensitive
 }
 
 // sshdOnDiskScript asks the host, in one command, whether sshd's files
