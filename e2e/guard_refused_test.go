@@ -62,3 +62,70 @@ task "command" "late" {
 		t.Errorf("the host differs after the run:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// Logged in as root without become, the run's SFTP server is ended by the
+// timer's rollback as one started through sudo is (a write in flight
+// would otherwise finish after the restore), and the next task is
+// refused: a guarded sshd change, then the timer's rollback started early
+// (as above), then a file task.
+func TestRootLoginWriteRefusedAfterTheTimerRolledBack(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{})
+	root := rootLogin(t, h)
+	const dropIn = "/etc/ssh/sshd_config.d/50-root.conf"
+	dir := rootPlan(t, h, `
+task "file" "sshd" {
+  path    = "`+dropIn+`"
+  content = "PermitRootLogin prohibit-password\n"
+}
+
+task "command" "timer" {
+  command = <<-EOT
+    exec setsid env -u HAKO_CONN -u HAKO_RUN sh -c 'trap "" TERM
+    grep -ls "^/usr/lib/openssh/sftp-serve[r]" /proc/[0-9]*/cmdline >/root/sftp-before
+    setsid -f sh -c "until grep -qs \"rollback done\" /var/lib/hako/guard/*/log; do sleep 0.05; done
+      grep -ls \"^/usr/lib/openssh/sftp-serve[r]\" /proc/[0-9]*/cmdline >/root/sftp-after.tmp
+      mv /root/sftp-after.tmp /root/sftp-after" </dev/null >/dev/null 2>&1
+    setsid -f sh /var/lib/hako/guard/*/rollback timer </dev/null >/dev/null 2>&1
+    until grep -qs "rolling back (timer)" /var/lib/hako/guard/*/log; do sleep 0.05; done
+    sleep 0.5'
+  EOT
+}
+
+task "file" "late" {
+  path    = "/etc/hako-late"
+  content = "late\n"
+}
+`)
+	w := startRun(t, "apply", "-confirm", "3m", "-connect-timeout", "30s", dir)
+	go func() { w.exited <- w.cmd.Wait() }()
+	err, hung := w.wait(4 * time.Minute)
+	out := w.out.String()
+	log := h.Exec(t, "cat /var/lib/hako/guard/*/log 2>/dev/null || true")
+	t.Logf("hako: %v\n%s\nguard log:\n%s", err, out, log)
+	if hung {
+		t.Fatalf("hako did not end within 4 minutes")
+	}
+	for _, want := range []string{
+		"the host's guard rolled back this run's changes (its timer ended): nothing more is done on it",
+		"file.late",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("hako's output lacks %q", want)
+		}
+	}
+	// The run's SFTP server was there before the timer's rollback and
+	// gone after it.
+	if got := h.Exec(t, "cat /root/sftp-before"); got == "" {
+		t.Errorf("no SFTP server before the timer's rollback: the run wrote no file?")
+	}
+	if got := h.Exec(t, "i=0; until [ -e /root/sftp-after ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; cat /root/sftp-after"); got != "" {
+		t.Errorf("SFTP servers left after the timer's rollback: %s", got)
+	}
+	if got := h.Exec(t, "ls /etc/hako-late "+dropIn+" 2>/dev/null || true"); got != "" {
+		t.Errorf("after the timer's rollback these are on the host: %s", got)
+	}
+	if out, code, _ := h.SSHAs(t, root, "id -u"); code != 0 || out != "0\n" {
+		t.Errorf("root cannot log in after the run: exit %d, %q", code, out)
+	}
+}

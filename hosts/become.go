@@ -96,13 +96,18 @@ func (s *sudoer) stdin(r io.Reader) io.Reader {
 	return io.MultiReader(strings.NewReader(s.input()), r)
 }
 
-// sftpCommand starts sftp-server as the become user, with HAKO_CONN=conn
-// in its environment (see SSHHost.conn), through a shell that first
-// refuses when a guard has rolled back the connection's changes (see
-// guardCheck): a server started after that would write unguarded. -u
-// 077: created files start private; WriteFile sets the real mode.
+// sftpCommand starts sftp-server as the become user (a nil *sudoer: as
+// the login user, root), with HAKO_CONN=conn in its environment (see
+// SSHHost.conn), through a shell that first refuses when a guard has
+// rolled back the connection's changes (see guardCheck): a server
+// started after that would write unguarded. -u 077: created files start
+// private; WriteFile sets the real mode.
 func (s *sudoer) sftpCommand(conn string) string {
-	return s.prefix() + "env HAKO_CONN=" + conn + " " + s.shell(guardCheck(conn)+"exec "+sftpServerPath+" -u 077")
+	prefix := ""
+	if s != nil {
+		prefix = s.prefix()
+	}
+	return prefix + "env HAKO_CONN=" + conn + " " + s.shell(guardCheck(conn)+"exec "+sftpServerPath+" -u 077")
 }
 
 // ErrBecomePassword is wrapped by the errors of a host whose sudo asks

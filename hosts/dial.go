@@ -22,6 +22,11 @@ import (
 type SSHHost struct {
 	name   string
 	become bool
+	// root: the login user is root (Config.User "root"). Without become
+	// such a run can arm a rollback guard, so its SFTP server is started
+	// as a command that carries HAKO_CONN and the guard's check, as one
+	// started through sudo is (see sftpClient), not as sshd's subsystem.
+	root   bool
 	sudo   *sudoer      // with become: how sudo is run, once settled (see becomeState)
 	bst    *becomeState // with become: settles sudo on first use; nil without become
 	client *ssh.Client
@@ -148,6 +153,7 @@ func Dial(ctx context.Context, cfg Config) (*SSHHost, error) {
 	h := &SSHHost{
 		name:     cfg.Name,
 		become:   cfg.Become,
+		root:     cfg.User == "root",
 		client:   ssh.NewClient(c, chans, reqs),
 		sem:      make(chan struct{}, maxSessions),
 		end:      endpoint(conn, cfg.Port),

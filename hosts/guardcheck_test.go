@@ -41,6 +41,14 @@ func TestGuardMarkRefusesTheConnection(t *testing.T) {
 			f.cfg.BecomePassword = testBecomePassword
 			return f.dial(t)
 		}},
+		// Root without become: the commands, and so the writes that
+		// start with one, refuse too (see also
+		// TestRootLoginSFTPServerCarriesTheConnection).
+		{"root-login", func(t *testing.T) *SSHHost {
+			f := newFixture(t, withUser("root"))
+			f.cfg.User = "root"
+			return f.dial(t)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			marks := t.TempDir()
@@ -97,5 +105,42 @@ func TestGuardCheckIsBuiltins(t *testing.T) {
 	}
 	if cmd := shellCommand(nil, "c0", "r0", 0, false); !strings.Contains(cmd, "rolledback-conn.c0;") {
 		t.Errorf("a command is not checked: %s", cmd)
+	}
+}
+
+// Logged in as root without become, hako can arm a guard, so its SFTP
+// server must be one the guard's check refuses and its rollback ends:
+// started as a command carrying HAKO_CONN behind guardCheck, not as
+// sshd's sftp subsystem, which carries neither. Another login without
+// become keeps the subsystem.
+func TestRootLoginSFTPServerCarriesTheConnection(t *testing.T) {
+	for _, user := range []string{"root", "tester"} {
+		t.Run(user, func(t *testing.T) {
+			f := newFixture(t, withUser(user))
+			f.cfg.User = user
+			h := f.dial(t)
+			// The server may be missing here (no openssh-server): only
+			// how it was asked for matters.
+			_, _, _ = h.sftpClient(t.Context())
+			var sftpStarts []string
+			for _, s := range f.srv.startedSessions() {
+				if strings.HasPrefix(s, "subsystem: ") || strings.Contains(s, sftpServerPath) {
+					sftpStarts = append(sftpStarts, s)
+				}
+			}
+			if len(sftpStarts) != 1 {
+				t.Fatalf("SFTP server starts: %q", sftpStarts)
+			}
+			got := sftpStarts[0]
+			if user == "tester" {
+				if got != "subsystem: sftp" {
+					t.Errorf("a login that is not root started %q, not the subsystem", got)
+				}
+				return
+			}
+			if !strings.HasPrefix(got, "exec: env HAKO_CONN="+h.conn+" sh -c '"+guardCheck(h.conn)+"exec "+sftpServerPath+" ") {
+				t.Errorf("root's SFTP server: %q", got)
+			}
+		})
 	}
 }

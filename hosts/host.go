@@ -185,6 +185,7 @@ const (
 	// MaxSessions defaults to 10 and the long-lived SFTP session takes one.
 	maxSessions = 8
 	// sftpServerPath is where Debian/Ubuntu/Raspberry Pi OS install it; with
-	// become it is started through sudo instead of the sftp subsystem.
+	// become, or logged in as root, it is started as a command (through
+	// sudo with become) instead of the sftp subsystem.
 	sftpServerPath = "/usr/lib/openssh/sftp-server"
 )

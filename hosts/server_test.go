@@ -44,6 +44,10 @@ type testServer struct {
 	// execs counts the exec requests (commands started), over all
 	// connections.
 	execs atomic.Int32
+	// started lists what each session asked to run, in order, over all
+	// connections: "exec: COMMAND" or "subsystem: NAME".
+	startedMu sync.Mutex
+	started   []string
 
 	password string // "" : public keys only
 	forward  bool   // accept direct-tcpip channels to loopback (a jump host)
@@ -81,8 +85,27 @@ func withUserCA(ca ssh.PublicKey) serverOption {
 	return func(s *testServer) { s.userCA = ca }
 }
 
+// withUser lets user in instead of "tester" (the fixture's cfg.User must
+// follow).
+func withUser(user string) serverOption {
+	return func(s *testServer) { s.user = user }
+}
+
 func withMaxAuthTries(n int) serverOption {
 	return func(s *testServer) { s.maxAuthTries = n }
+}
+
+func (s *testServer) record(what string) {
+	s.startedMu.Lock()
+	defer s.startedMu.Unlock()
+	s.started = append(s.started, what)
+}
+
+// startedSessions is what the sessions asked to run so far (see started).
+func (s *testServer) startedSessions() []string {
+	s.startedMu.Lock()
+	defer s.startedMu.Unlock()
+	return append([]string(nil), s.started...)
 }
 
 // offeredKeys are the fingerprints of the keys offered so far, in order.
@@ -266,6 +289,7 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 			}
 			req.Reply(true, nil)
 			s.execs.Add(1)
+			s.record("exec: " + p.Command)
 			done := s.working()
 			code := s.exec(ch, p.Command, reqs)
 			done()
@@ -277,6 +301,7 @@ func (s *testServer) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				req.Reply(false, nil)
 				continue
 			}
+			s.record("subsystem: " + p.Name)
 			req.Reply(true, nil)
 			srv, err := sftp.NewServer(ch)
 			if err != nil {

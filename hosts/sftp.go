@@ -180,8 +180,12 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 		return nil, false, err
 	}
 	su := h.sudoNow()
+	// The sftp subsystem (cmd "") serves a login that is not root without
+	// become: no guard can be armed over its connection (arming needs
+	// root), and sshd's own subsystem setting (internal-sftp, a chroot)
+	// holds for it.
 	cmd := ""
-	if su != nil {
+	if su != nil || h.root {
 		cmd = su.sftpCommand(h.conn)
 	}
 	c, s, fsync, err := h.startSFTP(ctx, cmd, su.input())
