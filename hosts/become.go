@@ -107,8 +107,16 @@ func (s *sudoer) sftpCommand(conn string) string {
 	if s != nil {
 		prefix = s.prefix()
 	}
-	return prefix + "env HAKO_CONN=" + conn + " " + s.shell(guardCheck(conn)+"exec "+sftpServerPath+" -u 077")
+	return prefix + "env HAKO_CONN=" + conn + " " + s.shell(guardCheck(conn)+
+		"[ -x "+sftpServerPath+" ] || { echo \""+noSFTPServer+"\" >&2; exit 127; }; exec "+sftpServerPath+" -u 077")
 }
+
+// noSFTPServer is what sftpCommand prints when the host has no
+// sftp-server where Debian puts it. It holds no quote, $ or backquote.
+const noSFTPServer = "hako: no " + sftpServerPath + " on this host"
+
+// errNoSFTPServer: sftpCommand found no sftp-server (see noSFTPServer).
+var errNoSFTPServer = errors.New("no " + sftpServerPath + " on the host")
 
 // ErrBecomePassword is wrapped by the errors of a host whose sudo asks
 // for a password that hako does not have, or refuses the one it has.

@@ -189,6 +189,13 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 		cmd = su.sftpCommand(h.conn)
 	}
 	c, s, fsync, err := h.startSFTP(ctx, cmd, su.input())
+	if su == nil && errors.Is(err, errNoSFTPServer) {
+		// Root on a host whose sftp-server is not where Debian puts it:
+		// sshd's subsystem knows where it is. The guard can neither
+		// refuse nor end it, but the commands around every write still
+		// look for the guard's mark.
+		c, s, fsync, err = h.startSFTP(ctx, "", "")
+	}
 	if err != nil {
 		err = h.mixedRules(su, err)
 		return nil, false, err
@@ -248,6 +255,9 @@ func (h *SSHHost) startSFTP(ctx context.Context, cmd, input string) (*sftp.Clien
 		msg := strings.TrimSpace(stderr.String())
 		if strings.Contains(msg, guardRefusal) {
 			return nil, nil, false, fmt.Errorf("host %q: %w", h.name, ErrGuardRolledBack)
+		}
+		if strings.Contains(msg, noSFTPServer) {
+			return nil, nil, false, fmt.Errorf("%s: %w", what, errNoSFTPServer)
 		}
 		if msg == "" {
 			msg = "no message on stderr"
