@@ -3,6 +3,7 @@ package guard_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +126,82 @@ func TestTimerRefusesTheRunsLaterCommands(t *testing.T) {
 			t.Errorf("a new connection: %q", out)
 		}
 	})
+}
+
+// A rollback by hand (`sh .../rollback now` on the host, as the
+// pending-rollback refusal says) does as the timer does: the run that
+// armed the guard may still be at work from elsewhere, so its SFTP server
+// is ended and its later commands and writes refuse; the scheduled
+// rollback is cancelled. hako's own RollbackNow over a run's connection
+// leaves no mark: that run's commands go on.
+func TestRollbackByHandRefusesTheRunsLaterCommands(t *testing.T) {
+	forEachInit(t, func(t *testing.T, h *testhost.Host) {
+		setUp(t, h)
+		c := dial(t, h)
+		ctx := context.Background()
+		a, err := guard.Arm(ctx, c, guard.Snapshot{Paths: []string{guarded}}, window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("v2\n"), Mode: 0o640, Owner: "root", Group: "adm"}); err != nil {
+			t.Fatal(err)
+		}
+		out := h.Exec(t, "sh "+a.Dir()+"/rollback now; echo rc=$?; cat "+a.Dir()+"/log")
+		if !strings.Contains(out, "rc=0") || !strings.Contains(out, "rolling back (now)") || !strings.Contains(out, "ended the 1 processes the run still had under way") {
+			t.Errorf("the rollback by hand (want the run's SFTP server ended):\n%s", out)
+		}
+		if res, err := c.Run(ctx, "echo late >"+guarded); !errors.Is(err, hosts.ErrGuardRolledBack) {
+			t.Errorf("a command after the rollback by hand: %+v %v", res, err)
+		}
+		if err := c.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("late\n"), Mode: 0o640, Owner: "root", Group: "adm"}); !errors.Is(err, hosts.ErrGuardRolledBack) {
+			t.Errorf("a write after the rollback by hand: %v", err)
+		}
+		if got := h.Exec(t, "cat "+guarded); got != "v1\n" {
+			t.Errorf("%s after the rollback by hand: %q, want the saved v1", guarded, got)
+		}
+		assertNotScheduled(t, h, a)
+
+		// hako's own rollback: no mark, the connection still serves.
+		c2 := dial(t, h)
+		a2, err := guard.Arm(ctx, c2, guard.Snapshot{Paths: []string{guarded}}, window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c2.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("v3\n"), Mode: 0o640, Owner: "root", Group: "adm"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a2.RollbackNow(ctx, c2); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.Exec(t, "ls "+a2.Dir()+"/ | grep -c rolledback-conn || true"); got != "0\n" {
+			t.Errorf("hako's own rollback left %s marks", strings.TrimSpace(got))
+		}
+		if out := run(t, c2, "echo after >"+guarded+"; cat "+guarded); out != "after\n" {
+			t.Errorf("the connection after hako's own rollback: %q", out)
+		}
+		if err := c2.WriteFile(ctx, hosts.FileWrite{Path: guarded, Content: []byte("v4\n"), Mode: 0o640, Owner: "root", Group: "adm"}); err != nil {
+			t.Errorf("a write after hako's own rollback: %v", err)
+		}
+	})
+}
+
+// assertNotScheduled: a's scheduled rollback is cancelled (the timer
+// unit inactive, or the scheduler process gone).
+func assertNotScheduled(t *testing.T, h *testhost.Host, a *guard.Armed) {
+	t.Helper()
+	var out string
+	switch a.Scheduler() {
+	case "systemd":
+		out = h.Exec(t, "systemctl is-active hako-guard-"+a.ID()+".timer || true")
+		out = strings.TrimSpace(out)
+		if out == "inactive" {
+			return
+		}
+	case "process":
+		out = h.Exec(t, "if kill -0 "+strconv.Itoa(a.PID())+" 2>/dev/null; then echo running; else echo gone; fi")
+		if out == "gone\n" {
+			return
+		}
+	}
+	t.Errorf("the scheduled rollback (%s) is not cancelled: %q", a.Scheduler(), out)
 }

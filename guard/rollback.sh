@@ -6,8 +6,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=
 umask 022
 mode=${1:-now}
 case $mode in
-timer | now | disarm) ;;
-*) echo "usage: sh $D/rollback [now|timer|disarm]" >&2; exit 2 ;;
+timer | now | run | disarm) ;;
+*) echo "usage: sh $D/rollback [now|timer|disarm|run]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "hako guard: needs root" >&2; exit 1; }
 # Outlive the SSH session that may have started us.
@@ -115,33 +115,35 @@ if [ "$mode" = timer ] && [ -e "$D/rolledback" ]; then
 fi
 log "rolling back ($mode), armed $(cat "$D/armed")"
 fail=0
-# When the timer rolls back, the run that armed this guard changes nothing
+# When the timer rolls back, or someone by hand (now: the run that armed
+# this guard may still be at work from elsewhere), that run changes nothing
 # more on the host over its connection: every command hako starts, and
 # every SFTP server, first looks for this mark and refuses when it is there
 # (hosts.guardCheck); the guard's own commands (disarm, rollback) do not
 # look. Left before the run's processes are ended below: what passed its
 # check before the mark started before this script did and is ended with
 # them, but for one that started in the moment between this script's start
-# and the mark. hako's own rollback (now) leaves no mark: the run that
-# asked for it knows, and its connection still serves it.
+# and the mark. hako's own rollback (run) leaves no mark and ends nothing:
+# the run that asked for it knows, and its connection still serves it.
 conn=''
-if [ "$mode" = timer ] && [ -s "$D/conn" ]; then
+if [ "$mode" != run ] && [ -s "$D/conn" ]; then
 	conn=$(cat "$D/conn")
 	case $conn in
 	'' | *[!0-9a-f]*) log "FAILED: $D/conn holds no connection id" && fail=1 conn='' ;;
 	*) : >"$D/rolledback-conn.$conn" || { log "FAILED: cannot write $D/rolledback-conn.$conn" && fail=1; } ;;
 	esac
 fi
-# When the timer fires, the run that armed it may still be at work over
-# its connection (a long task, a write in flight): what it did after the
-# restore would stand unguarded beside the files put back (an sshd
-# restarted on a new port, a firewall enabled without the old port, a
-# rules file written over the restored one). So its processes end first, all that carry its connection's HAKO_CONN (arm.sh
-# saved it): the commands, whatever they left running, and the SFTP server
-# started through sudo. hako's own rollback (now) or disarm, started over
+# When the timer fires (or someone rolls back by hand), the run that
+# armed the guard may still be at work over its connection (a long task, a
+# write in flight): what it did after the restore would stand unguarded
+# beside the files put back (an sshd restarted on a new port, a firewall
+# enabled without the old port, a rules file written over the restored
+# one). So its processes end first, all that carry its connection's
+# HAKO_CONN (arm.sh saved it): the commands, whatever they left running,
+# and its SFTP server. hako's own rollback (run) or disarm, started over
 # that connection after this rollback began, waits for its lock and is
 # left be (see endrun_left).
-if [ "$mode" = timer ] && [ -n "$conn" ]; then
+if [ "$mode" != run ] && [ -n "$conn" ]; then
 	if n=$(endrun "HAKO_CONN=$conn"); then
 		[ "$n" = 0 ] || log "ended the $n processes the run still had under way"
 	else
@@ -241,7 +243,7 @@ if [ -n "$nmconn" ] && command -v nmcli >/dev/null 2>&1 &&
 	[ "$(nmcli -t -f RUNNING general 2>/dev/null)" = running ]; then
 	if run nmcli connection reload; then log "NetworkManager: reloaded the connection files"; else fail=1; fi
 fi
-if [ "$mode" = now ]; then
+if [ "$mode" != timer ]; then
 	cancel || { log "FAILED: cannot stop the scheduled rollback"; fail=1; }
 fi
 if [ $fail = 0 ]; then st=ok; else st=incomplete; fi

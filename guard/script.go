@@ -118,8 +118,13 @@ func runPreamble(id, mode string) string {
 // rollbackScript is the script kept in the snapshot directory: a preamble
 // with the guard's values, then rollback.sh. Modes:
 //
-//	timer   run by the scheduler: roll back unless already rolled back
-//	now     roll back (again), then cancel the scheduled run
+//	timer   run by the scheduler: roll back unless already rolled back;
+//	        first mark the arming run's connection refused and end its
+//	        processes (it may still be at work)
+//	now     by hand: as timer, rolling back again if done already, then
+//	        cancel the scheduled run
+//	run     hako's own rollback (RollbackNow, through run.sh): as now but
+//	        with no mark and nothing of the run ended (the run asked)
 //	disarm  cancel the scheduled run and delete the snapshot, unless
 //	        already rolled back (then print the log, exit 4)
 //

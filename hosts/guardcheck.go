@@ -7,7 +7,7 @@ import (
 )
 
 // GuardRolledBackMarks is the glob of the marks a rollback guard leaves on
-// the host when its timer rolls back, one per guard, named after the
+// the host when its timer rolls back, or someone by hand, one per guard, named after the
 // connection of the run that armed it: GuardRolledBackMarks + HAKO_CONN
 // (see SSHHost.conn and the guard package, whose snapshots are
 // /var/lib/hako/guard/ID).
@@ -20,7 +20,7 @@ var guardMarks = GuardRolledBackMarks
 // server, of a connection whose changes a rollback guard on the host has
 // rolled back. A run that outlived its guard's timer must not change the
 // host after the restore; what it did before is undone.
-var ErrGuardRolledBack = errors.New("the host's guard rolled back this run's changes (its timer ended): nothing more is done on it")
+var ErrGuardRolledBack = errors.New("the host's guard rolled back this run's changes (its timer ended, or someone rolled back by hand): nothing more is done on it")
 
 // exitGuardRolledBack is the exit status of a command guardCheck refused;
 // with guardRefusal on stderr it tells the refusal from a script's own 86.
