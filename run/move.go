@@ -159,32 +159,16 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	err = net.Disarm(dctx, next)
 	dcancel()
 	if err != nil {
-		// The login worked but hako cannot work over it (a ForceCommand
-		// or a login shell that runs no command, sudo refused), or the
-		// timer fired first. Either way the change must not stand:
-		// rolled back through the session still held (RollbackNow
-		// restores the snapshot even after the timer did), the host is
-		// as before. Converging again now would redo the change unguarded.
 		next.Close()
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-		rerr := net.RollbackNow(rctx, a.conn.Host)
-		cancel()
-		if errors.Is(rerr, guard.ErrNotArmed) {
-			// RollbackNow runs even after the timer rolled back; only a
-			// disarm removes the guard. So the disarm took effect and
-			// only its answer was lost (the new connection failed while
-			// it ran): the change stands.
-			a.failHost(fmt.Errorf("the answer of the disarm over the new connection was lost (%v), yet the host has no rollback armed any more: the disarm took effect and %s stands%s; apply again to finish the run",
-				err, what, a.standsOn(moving)))
+		relogin := func(ctx context.Context) (hosts.Host, error) {
+			if len(a.moves) > 0 {
+				return a.confirmMoved(ctx, o, sv.env.Endpoint.ServerAddr, disarmTimeout)
+			}
+			return a.confirmNewPath(ctx, o, timeout)
+		}
+		if next = a.disarmFailed(ctx, net, relogin, err, from.Port, what, moving); next == nil {
 			return
 		}
-		if rerr != nil {
-			a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and rolling back failed: %v (the host rolls back by itself when the timer ends)", err, rerr))
-			return
-		}
-		a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); the SSH, firewall and network configuration were rolled back: the host is reachable on port %d as before",
-			err, from.Port))
-		return
 	}
 	a.guardEnd = time.Time{} // disarmed: what follows runs unguarded
 	if !moving {
@@ -203,6 +187,65 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 	a.conn = &session{Host: next, cfg: a.host.Conn, allow: old.allow, guarded: old.guarded, probed: old.probed}
 	old.Close()
 	a.convergeAgain(ctx)
+}
+
+// disarmFailed follows a disarm over the new connection that failed
+// (disarmErr): the login worked but hako cannot work over it (a
+// ForceCommand or a login shell that runs no command, sudo refused), the
+// timer fired first, or the connection died while the disarm ran. The
+// change must not stand unconfirmed: it is rolled back through the
+// session still held (RollbackNow restores the snapshot even after the
+// timer did), and the host is as before; converging again now would redo
+// the change unguarded. When the rollback fails too, both connections
+// are gone (sshd or the network went away as the disarm ran) and whether
+// the disarm took effect is unknown: hako logs in once more and asks
+// again over relogin, as the confirmation logged in. It returns the
+// connection to go on over when the change stands confirmed, else nil,
+// with the host failed and why.
+func (a *hostApply) disarmFailed(ctx context.Context, net SafetyNet, relogin func(context.Context) (hosts.Host, error), disarmErr error, fromPort int, what string, moving bool) hosts.Host {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	rerr := net.RollbackNow(rctx, a.conn.Host)
+	cancel()
+	var partial *guard.RollbackError
+	switch {
+	case errors.Is(rerr, guard.ErrNotArmed):
+		// RollbackNow runs even after the timer rolled back; only a
+		// disarm removes the guard. So the disarm took effect and
+		// only its answer was lost (the new connection failed while
+		// it ran): the change stands.
+		a.failHost(fmt.Errorf("the answer of the disarm over the new connection was lost (%v), yet the host has no rollback armed any more: the disarm took effect and %s stands%s; apply again to finish the run",
+			disarmErr, what, a.standsOn(moving)))
+		return nil
+	case rerr == nil:
+		a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); the SSH, firewall and network configuration were rolled back: the host is reachable on port %d as before",
+			disarmErr, fromPort))
+		return nil
+	case errors.As(rerr, &partial):
+		a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and rolling back failed: %v (the host rolls back by itself when the timer ends)", disarmErr, rerr))
+		return nil
+	}
+	// Bounded as the disarm is, and not cut short by an interrupt: what
+	// it finds out is whether the change stands.
+	actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), disarmTimeout+time.Minute)
+	defer acancel()
+	again, err := relogin(actx)
+	if err == nil {
+		err = net.Disarm(actx, again)
+		switch {
+		case err == nil || errors.Is(err, guard.ErrNotArmed):
+			// Disarmed now, or the first disarm had taken effect: either
+			// way no rollback is armed and the change stands.
+			a.rep.Note(a.host.Name, fmt.Sprintf("the disarm's answer was lost (%v); asked again over another new connection: no rollback is armed any more", disarmErr))
+			return again
+		case errors.Is(err, guard.ErrRolledBack):
+			again.Close()
+			a.failHost(fmt.Errorf("the new connection logged in, but the disarm's answer was lost (%v), and by the time hako asked again the host's timer had rolled back: the host is reachable on port %d as before", disarmErr, fromPort))
+			return nil
+		}
+		again.Close()
+	}
+	a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and rolling back failed: %v; asking again over another new connection failed: %v (the host rolls back by itself when the timer ends)", disarmErr, rerr, err))
+	return nil
 }
 
 // clock is the time the guard's deadline is reckoned by (tests set it).

@@ -30,12 +30,13 @@ func (k keyedHost) KnownHostsNote() string { return "" }
 type fakeNet struct {
 	req                NetRequest
 	rolledBack, disarm int
-	tooLate            bool   // the host rolled back before Disarm
-	rollbackCtxErr     error  // ctx.Err() as RollbackNow saw it
-	duringDisarm       func() // called as Disarm runs
-	disarmCtxErr       error  // ctx.Err() as Disarm saw it, after duringDisarm
-	disarmErr          error  // what Disarm returns (after it took effect)
-	rollbackErr        error  // what RollbackNow returns
+	tooLate            bool    // the host rolled back before Disarm
+	rollbackCtxErr     error   // ctx.Err() as RollbackNow saw it
+	duringDisarm       func()  // called as Disarm runs
+	disarmCtxErr       error   // ctx.Err() as Disarm saw it, after duringDisarm
+	disarmErr          error   // what Disarm returns (after it took effect)
+	disarmErrs         []error // what the first Disarms return, in turn; then disarmErr
+	rollbackErr        error   // what RollbackNow returns
 }
 
 func (f *fakeNet) RollbackNow(ctx context.Context, _ hosts.Host) error {
@@ -54,6 +55,11 @@ func (f *fakeNet) Disarm(ctx context.Context, _ hosts.Host) error {
 	f.disarmCtxErr = ctx.Err()
 	if f.tooLate {
 		return errors.New("too late: the host rolled back")
+	}
+	if len(f.disarmErrs) > 0 {
+		err := f.disarmErrs[0]
+		f.disarmErrs = f.disarmErrs[1:]
+		return err
 	}
 	return f.disarmErr
 }
@@ -453,5 +459,53 @@ func TestPortMoveDisarmAnswerLost(t *testing.T) {
 	if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), "the disarm took effect and moving SSH from port 22 to 2222 stands (SSH on port 2222 as ") ||
 		strings.Contains(r.Unreachable.Error(), "rolls back by itself") {
 		t.Errorf("recap %+v", r)
+	}
+}
+
+// The disarm's answer lost and the rollback through the held session
+// failing too (sshd or the network went away as the disarm ran): whether
+// the change stands is unknown, so hako logs in once more and asks again.
+// No guard armed any more, or the disarm done now: the change stands and
+// the run goes on over that connection. The timer's rollback come first:
+// the host is as before, and the run says so.
+func TestPortMoveDisarmAskedAgain(t *testing.T) {
+	lost := errors.New("run: the connection was closed while the command ran")
+	for _, c := range []struct {
+		name      string
+		second    error
+		converged bool
+		want      string
+	}{
+		{"disarmed before", fmt.Errorf("host \"pi\": guard g: %w", guard.ErrNotArmed), true, ""},
+		{"disarmed now", nil, true, ""},
+		{"timer first", &guard.RolledBackError{Host: "pi", ID: "g", Log: "rollback done: ok"}, false,
+			"by the time hako asked again the host's timer had rolled back: the host is reachable on port 22 as before"},
+		{"fails again", lost, false,
+			"asking again over another new connection failed: run: the connection was closed while the command ran (the host rolls back by itself when the timer ends)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, root := movePlan(t)
+			net := &fakeNet{disarmErrs: []error{lost, c.second}, rollbackErr: errors.New("open session: EOF")}
+			rec := &recorder{}
+			r := Apply(context.Background(), p, moveOptions(t, true, net), rec)[0]
+			if net.disarm != 2 || net.rolledBack != 1 {
+				t.Errorf("net %+v", net)
+			}
+			if c.converged {
+				if r.Unreachable != nil || r.Failed != 0 {
+					t.Fatalf("recap %+v: %v", r, r.Unreachable)
+				}
+				if !strings.Contains(strings.Join(rec.notes, "\n"), "the disarm's answer was lost (run: the connection was closed while the command ran); asked again over another new connection: no rollback is armed any more") {
+					t.Errorf("notes %q", rec.notes)
+				}
+				if b, err := os.ReadFile(filepath.Join(root, "sshd.conf")); err != nil || string(b) != "Port 2222\n" {
+					t.Errorf("sshd.conf %q %v", b, err)
+				}
+				return
+			}
+			if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), c.want) {
+				t.Errorf("recap %+v: %v, want %q", r, r.Unreachable, c.want)
+			}
+		})
 	}
 }
