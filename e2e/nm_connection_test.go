@@ -252,3 +252,63 @@ task "nm_connection" "lan" {
 		t.Errorf("ssh after the rollback: %q, exit %d", out, code)
 	}
 }
+
+// After an address move too, the confirmation asks the sshd on disk how it
+// would judge hako's next login, over the connection at the new address:
+// a DenyGroups drop-in that no handler restarts sshd for, with a command
+// task putting hako's user in that group (a lockout the plan-time checks
+// cannot see), is not confirmed. The connection at the old address is gone
+// with the move, so the host's timer rolls back: the drop-in is removed,
+// the host answers at its old address, and hako's user logs in after a
+// restart of sshd.
+func TestNMConnectionAddressMoveJudgesSSHDOnDisk(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitNM})
+	idx := h.Addr[strings.LastIndexByte(h.Addr, '.')+1:]
+	var n int
+	fmt.Sscan(idx, &n)
+	moved := fmt.Sprintf("10.213.0.%d", 254-n)
+	dir := nmPlanFor(t, h, fmt.Sprintf(`
+task "file" "sshd_deny" {
+  path    = %q
+  content = "DenyGroups hakolocked\n"
+}
+
+task "command" "lock_group" {
+  command = "getent group hakolocked >/dev/null || groupadd hakolocked; usermod -aG hakolocked %s"
+}
+
+task "nm_connection" "lan" {
+  name = "preconfigured"
+  up   = true
+  ipv4 {
+    method    = "manual"
+    addresses = ["%s/24"]
+    gateway   = "10.213.0.1"
+  }
+}
+`, listenDropIn, h.User, moved))
+	apply := hako(t, "apply", "-confirm", "1m", dir)
+	t.Logf("apply -confirm:\n%s", apply)
+	if apply.code != 1 {
+		t.Fatalf("apply -confirm: want exit 1")
+	}
+	mustContain(t, apply, "nm_connection.lan: moving the host to "+moved+" now",
+		"sshd's configuration on disk would refuse the next login of "+h.User+" once sshd restarts: denygroups hakolocked (names a group of "+h.User+"'s)",
+		"the host rolls back by itself when the timer ends")
+	deadline := time.Now().Add(4 * time.Minute)
+	for h.Exec(t, "test -e "+listenDropIn+" && echo there || echo gone") != "gone\n" ||
+		!strings.Contains(h.Exec(t, "ip -4 -o addr show dev eth0 | awk '{ print $4 }'"), h.Addr+"/24\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no rollback within 4 minutes: eth0:\n%s\nguard log:\n%s", h.Exec(t, "ip addr show dev eth0"), h.Exec(t, "cat /var/lib/hako/guard/*/log 2>/dev/null || true"))
+		}
+		time.Sleep(time.Second)
+	}
+	if !strings.Contains(" "+h.Exec(t, "id -Gn "+h.User), " hakolocked") {
+		t.Fatalf("the command task did not put %s in hakolocked: the test proves nothing", h.User)
+	}
+	h.Exec(t, "systemctl restart ssh")
+	if out, code := h.SSH(t, "echo back"); code != 0 || out != "back\n" {
+		t.Errorf("ssh at the old address after the rollback and a restart of sshd: %q, exit %d", out, code)
+	}
+}

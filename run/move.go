@@ -108,13 +108,14 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 			next, err = a.confirmMoved(ctx, o, sv.env.Endpoint.ServerAddr, moveWait(timeout))
 		} else if err == nil {
 			next, err = a.confirmNewPath(ctx, o, timeout)
-			// The login met the sshd running now; one that no handler
-			// restarted still has the old configuration, so the files on
-			// disk are asked too (sshd_ondisk.go).
-			if changed, sensitive := changesSSHDFiles(a.host.Steps, sv.changes(), sv.env); err == nil && changed {
-				if err = a.judgeSSHDOnDisk(ctx, next, sensitive); err != nil {
-					next.Close()
-				}
+		}
+		// The login met the sshd running now; one that no handler
+		// restarted still has the old configuration, so the files on
+		// disk are asked too (sshd_ondisk.go), over the connection that
+		// confirms, at the host's new address after an address move.
+		if changed, sensitive := changesSSHDFiles(a.host.Steps, sv.changes(), sv.env); err == nil && changed {
+			if err = a.judgeSSHDOnDisk(ctx, next, sensitive); err != nil {
+				next.Close()
 			}
 		}
 		// Interrupted once the new connection works and before the disarm
@@ -235,11 +236,11 @@ func (a *hostApply) disarmFailed(ctx context.Context, net SafetyNet, relogin fun
 		case err == nil || errors.Is(err, guard.ErrNotArmed):
 			// Disarmed now, or the first disarm had taken effect: either
 			// way no rollback is armed and the change stands.
-			a.rep.Note(a.host.Name, fmt.Sprintf("the disarm's answer was lost (%v); asked again over another new connection: no rollback is armed any more", disarmErr))
+			a.rep.Note(a.host.Name, fmt.Sprintf("the disarm over the new connection failed (%v), and so did the rollback through the first; asked again over another new connection: no rollback is armed any more", disarmErr))
 			return again
 		case errors.Is(err, guard.ErrRolledBack):
 			again.Close()
-			a.failHost(fmt.Errorf("the new connection logged in, but the disarm's answer was lost (%v), and by the time hako asked again the host's timer had rolled back: the host is reachable on port %d as before", disarmErr, fromPort))
+			a.failHost(fmt.Errorf("the new connection logged in, but the disarm over it failed (%v), and by the time hako asked again the host's timer had rolled back: the host is reachable on port %d as before", disarmErr, fromPort))
 			return nil
 		}
 		again.Close()

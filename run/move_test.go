@@ -495,7 +495,7 @@ func TestPortMoveDisarmAskedAgain(t *testing.T) {
 				if r.Unreachable != nil || r.Failed != 0 {
 					t.Fatalf("recap %+v: %v", r, r.Unreachable)
 				}
-				if !strings.Contains(strings.Join(rec.notes, "\n"), "the disarm's answer was lost (run: the connection was closed while the command ran); asked again over another new connection: no rollback is armed any more") {
+				if !strings.Contains(strings.Join(rec.notes, "\n"), "the disarm over the new connection failed (run: the connection was closed while the command ran), and so did the rollback through the first; asked again over another new connection: no rollback is armed any more") {
 					t.Errorf("notes %q", rec.notes)
 				}
 				if b, err := os.ReadFile(filepath.Join(root, "sshd.conf")); err != nil || string(b) != "Port 2222\n" {
