@@ -89,7 +89,18 @@ var (
 	// ErrNotArmed: the host has no such guard (never armed there, or
 	// already disarmed).
 	ErrNotArmed = errors.New("no such guard armed on the host")
+	// ErrNoAnswer: the command of a Disarm or RollbackNow got no answer
+	// (the connection failed, or the context ended first): whether it
+	// took effect on the host is unknown.
+	ErrNoAnswer = errors.New("no answer from the host")
 )
+
+// noAnswerError is a failed Run of a guard command: it reads as that
+// error and matches ErrNoAnswer too.
+type noAnswerError struct{ err error }
+
+func (e noAnswerError) Error() string   { return e.err.Error() }
+func (e noAnswerError) Unwrap() []error { return []error{e.err, ErrNoAnswer} }
 
 // RolledBackError is what Disarm returns when the rollback has run. It
 // matches ErrRolledBack.
@@ -297,7 +308,7 @@ func (a *Armed) Disarm(ctx context.Context, h hosts.Host) error {
 	}
 	res, err := h.Run(hosts.GuardCommand(ctx), runScript(a.id, "disarm"))
 	if err != nil {
-		return fmt.Errorf("host %q: guard %s: disarm: %w", h.Name(), a.id, err)
+		return fmt.Errorf("host %q: guard %s: disarm: %w", h.Name(), a.id, noAnswerError{err})
 	}
 	switch res.ExitCode {
 	case exitOK:
@@ -332,7 +343,7 @@ func (a *Armed) RollbackNow(ctx context.Context, h hosts.Host) error {
 	}
 	res, err := h.Run(hosts.GuardCommand(ctx), runScript(a.id, "now"))
 	if err != nil {
-		return fmt.Errorf("host %q: guard %s: rollback: %w", h.Name(), a.id, err)
+		return fmt.Errorf("host %q: guard %s: rollback: %w", h.Name(), a.id, noAnswerError{err})
 	}
 	switch res.ExitCode {
 	case exitOK:

@@ -15,11 +15,11 @@ disarm)
 	;;
 now)
 	[ -f "$D/rollback" ] || exit "$NOT_ARMED"
-	# hako's own rollback (mode run: no mark, nothing of the run ended; see
-	# rollback.sh). In a session of its own, the rollback completes even if the SSH
-	# connection drops or the run is cancelled (without HAKO_RUN and
-	# HAKO_CONN, hako's sweep of a cancelled run and the timer's rollback
-	# leave it be); what it logged is printed after it.
+	# hako's own rollback (mode run: no mark, nothing of the run ended;
+	# see rollback.sh). In a session of its own, the rollback completes
+	# even if the SSH connection drops or the run is cancelled (without
+	# HAKO_RUN and HAKO_CONN, hako's sweep of a cancelled run and the
+	# timer's rollback leave it be); what it logged is printed after it.
 	n=$(stat -c %s "$D/log" 2>/dev/null || echo 0)
 	setsid -w env -u HAKO_RUN -u HAKO_CONN /bin/sh "$D/rollback" run </dev/null >/dev/null 2>&1
 	rc=$?

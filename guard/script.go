@@ -121,7 +121,8 @@ func runPreamble(id, mode string) string {
 //	timer   run by the scheduler: roll back unless already rolled back;
 //	        first mark the arming run's connection refused and end its
 //	        processes (it may still be at work)
-//	now     by hand: as timer, rolling back again if done already, then
+//	now     by hand: as timer (but for the network services, which only
+//	        the timer restarts), rolling back again if done already, then
 //	        cancel the scheduled run
 //	run     hako's own rollback (RollbackNow, through run.sh): as now but
 //	        with no mark and nothing of the run ended (the run asked)

@@ -204,8 +204,23 @@ func TestDisarmReplies(t *testing.T) {
 	}
 	f := &fakeHost{replies: []fakeReply{{res: hosts.Result{ExitCode: 5, Stdout: []byte("x FAILED (exit 1): ufw reload: boom\nx rollback done: incomplete\n")}}}}
 	var re *RollbackError
-	if err := a.RollbackNow(ctx, f); !errors.As(err, &re) || !strings.Contains(err.Error(), "ufw reload: boom") {
+	if err := a.RollbackNow(ctx, f); !errors.As(err, &re) || !strings.Contains(err.Error(), "ufw reload: boom") || errors.Is(err, ErrNoAnswer) {
 		t.Errorf("RollbackNow, partial: %v", err)
+	}
+	// No answer: the outcome is unknown (ErrNoAnswer), the cause kept.
+	lost := errors.New("connection lost")
+	for name, call := range map[string]func(hosts.Host) error{
+		"Disarm":      func(h hosts.Host) error { return a.Disarm(ctx, h) },
+		"RollbackNow": func(h hosts.Host) error { return a.RollbackNow(ctx, h) },
+	} {
+		err := call(&fakeHost{replies: []fakeReply{{err: lost}}})
+		if !errors.Is(err, ErrNoAnswer) || !errors.Is(err, lost) || strings.Contains(err.Error(), ErrNoAnswer.Error()) {
+			t.Errorf("%s without an answer: %v", name, err)
+		}
+	}
+	// An answer, even a refusal, is not ErrNoAnswer.
+	if err := a.Disarm(ctx, &fakeHost{replies: []fakeReply{{res: hosts.Result{ExitCode: 1, Stderr: []byte("sudo: a password is required")}}}}); err == nil || errors.Is(err, ErrNoAnswer) {
+		t.Errorf("Disarm refused: %v", err)
 	}
 }
 

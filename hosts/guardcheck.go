@@ -7,10 +7,10 @@ import (
 )
 
 // GuardRolledBackMarks is the glob of the marks a rollback guard leaves on
-// the host when its timer rolls back, or someone by hand, one per guard, named after the
-// connection of the run that armed it: GuardRolledBackMarks + HAKO_CONN
-// (see SSHHost.conn and the guard package, whose snapshots are
-// /var/lib/hako/guard/ID).
+// the host when its timer rolls back, or someone by hand, one per guard,
+// named after the connection of the run that armed it:
+// GuardRolledBackMarks + HAKO_CONN (see SSHHost.conn and the guard
+// package, whose snapshots are /var/lib/hako/guard/ID).
 const GuardRolledBackMarks = "/var/lib/hako/guard/*/rolledback-conn."
 
 // guardMarks is GuardRolledBackMarks; tests point it elsewhere.

@@ -99,8 +99,9 @@ func (c *proxyConn) Read(b []byte) (int, error) {
 }
 
 // Write is explained as Read is: the handshake writes first, so a proxy
-// that has already exited shows up as a broken pipe here as often as as
-// an EOF on the next read, depending on which side the scheduler ran.
+// that has already exited may show up here, as a broken pipe, rather
+// than as an EOF on the next read; which comes first depends on the
+// scheduler.
 func (c *proxyConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	return n, c.explain(err)

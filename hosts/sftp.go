@@ -192,8 +192,7 @@ func (h *SSHHost) sftpClient(ctx context.Context) (*sftp.Client, bool, error) {
 	if su == nil && errors.Is(err, errNoSFTPServer) {
 		// Root on a host whose sftp-server is not where Debian puts it:
 		// sshd's subsystem knows where it is. The guard can neither
-		// refuse nor end it, but the commands around every write still
-		// look for the guard's mark.
+		// refuse nor end that server (README: the rollback guard).
 		c, s, fsync, err = h.startSFTP(ctx, "", "")
 	}
 	if err != nil {

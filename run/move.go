@@ -142,7 +142,7 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 		cancel()
 		switch {
 		case rerr != nil:
-			a.recap.Unreachable = fmt.Errorf("host %s: %s; and rolling back failed: %v (the host rolls back by itself when the timer ends)", a.host.Name, why, rerr)
+			a.recap.Unreachable = fmt.Errorf("host %s: %s; and %s", a.host.Name, why, rollbackFailure(rerr))
 		case ctx.Err() != nil:
 			a.recap.Unreachable = fmt.Errorf("host %s: interrupted: rolled back the SSH, firewall and network configuration: the host is reachable on port %d as before",
 				a.host.Name, from.Port)
@@ -193,16 +193,16 @@ func (a *hostApply) guardedRun(ctx context.Context, o Options, sv *survey) {
 // disarmFailed follows a disarm over the new connection that failed
 // (disarmErr): the login worked but hako cannot work over it (a
 // ForceCommand or a login shell that runs no command, sudo refused), the
-// timer fired first, or the connection died while the disarm ran. The
-// change must not stand unconfirmed: it is rolled back through the
-// session still held (RollbackNow restores the snapshot even after the
-// timer did), and the host is as before; converging again now would redo
-// the change unguarded. When the rollback fails too, both connections
-// are gone (sshd or the network went away as the disarm ran) and whether
-// the disarm took effect is unknown: hako logs in once more and asks
-// again over relogin, as the confirmation logged in. It returns the
-// connection to go on over when the change stands confirmed, else nil,
-// with the host failed and why.
+// timer fired first, or the disarm got no answer. The change must not
+// stand unconfirmed: it is rolled back through the session still held
+// (RollbackNow restores the snapshot even after the timer did), and the
+// host is as before; converging again now would redo the change
+// unguarded. When the disarm got no answer and the rollback fails too,
+// both connections are gone (sshd or the network went away as the
+// disarm ran) and whether the disarm took effect is unknown: hako logs
+// in once more over relogin, as the confirmation logged in, and asks
+// again. It returns the connection to go on over when the change stands
+// confirmed, else nil, with the host failed and why.
 func (a *hostApply) disarmFailed(ctx context.Context, net SafetyNet, relogin func(context.Context) (hosts.Host, error), disarmErr error, fromPort int, what string, moving bool) hosts.Host {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	rerr := net.RollbackNow(rctx, a.conn.Host)
@@ -221,32 +221,68 @@ func (a *hostApply) disarmFailed(ctx context.Context, net SafetyNet, relogin fun
 		a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); the SSH, firewall and network configuration were rolled back: the host is reachable on port %d as before",
 			disarmErr, fromPort))
 		return nil
-	case errors.As(rerr, &partial):
-		a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and rolling back failed: %v (the host rolls back by itself when the timer ends)", disarmErr, rerr))
+	case errors.As(rerr, &partial) || !errors.Is(disarmErr, guard.ErrNoAnswer):
+		// The host answered one of the two: asking again changes nothing.
+		a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and %s", disarmErr, rollbackFailure(rerr)))
 		return nil
 	}
-	// Bounded as the disarm is, and not cut short by an interrupt: what
-	// it finds out is whether the change stands.
-	actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), disarmTimeout+time.Minute)
-	defer acancel()
-	again, err := relogin(actx)
+	// Neither the login nor the command after it is cut short by an
+	// interrupt: what they find out is whether the change stands. Each
+	// has a bound of its own, so a slow login leaves the command its
+	// time.
+	lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	again, err := relogin(lctx)
+	lcancel()
 	if err == nil {
-		err = net.Disarm(actx, again)
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), disarmTimeout)
+		defer ccancel()
+		if ctx.Err() != nil {
+			// Interrupted: the change is not to be confirmed now; rolled
+			// back, unless the first disarm took effect.
+			err = net.RollbackNow(cctx, again)
+			again.Close()
+			switch {
+			case err == nil:
+				a.failHost(fmt.Errorf("interrupted: rolled back the SSH, firewall and network configuration over another new connection (the disarm over the first failed: %v): the host is reachable on port %d as before", disarmErr, fromPort))
+				return nil
+			case errors.Is(err, guard.ErrNotArmed):
+				a.failHost(fmt.Errorf("interrupted after the disarm took effect (its answer was lost: %v): %s stands%s; the pass that removes the temporary rule for this machine did not run: apply again", disarmErr, what, a.standsOn(moving)))
+				return nil
+			}
+			a.failHost(fmt.Errorf("interrupted; the rollback could not be disarmed over the new connection (%v); and %s; rolling back over another new connection: %v", disarmErr, rollbackFailure(rerr), err))
+			return nil
+		}
+		err = net.Disarm(cctx, again)
 		switch {
 		case err == nil || errors.Is(err, guard.ErrNotArmed):
 			// Disarmed now, or the first disarm had taken effect: either
 			// way no rollback is armed and the change stands.
-			a.rep.Note(a.host.Name, fmt.Sprintf("the disarm over the new connection failed (%v), and so did the rollback through the first; asked again over another new connection: no rollback is armed any more", disarmErr))
+			a.rep.Note(a.host.Name, fmt.Sprintf("the disarm over the new connection got no answer (%v), and the rollback through the first failed; asked again over another new connection: no rollback is armed any more", disarmErr))
 			return again
 		case errors.Is(err, guard.ErrRolledBack):
 			again.Close()
-			a.failHost(fmt.Errorf("the new connection logged in, but the disarm over it failed (%v), and by the time hako asked again the host's timer had rolled back: the host is reachable on port %d as before", disarmErr, fromPort))
+			a.failHost(fmt.Errorf("the new connection logged in, but the disarm over it got no answer (%v), and by the time hako asked again the host had rolled back (its timer, or the rollback hako asked for): the host is reachable on port %d as before", disarmErr, fromPort))
 			return nil
 		}
 		again.Close()
 	}
-	a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and rolling back failed: %v; asking again over another new connection failed: %v (the host rolls back by itself when the timer ends)", disarmErr, rerr, err))
+	a.failHost(fmt.Errorf("the new connection logged in, but the rollback could not be disarmed over it (%v); and %s; asking again over another new connection failed: %v", disarmErr, rollbackFailure(rerr), err))
 	return nil
+}
+
+// rollbackFailure says what a failed RollbackNow (rerr) leaves. One that
+// ran in part cancelled the host's timer as it ended (rollback.sh), so
+// nothing rolls back by itself any more; one without an answer may have
+// run or not; one the host refused did not run, and the timer will.
+func rollbackFailure(rerr error) string {
+	var partial *guard.RollbackError
+	switch {
+	case errors.As(rerr, &partial):
+		return fmt.Sprintf("rolling back was incomplete: %v (the host's own rollback is cancelled: see the guard's log on the host, restore what failed, apply again)", rerr)
+	case errors.Is(rerr, guard.ErrNoAnswer):
+		return fmt.Sprintf("rolling back failed: %v (if it did not run, the host rolls back by itself when the timer ends)", rerr)
+	}
+	return fmt.Sprintf("rolling back failed: %v (the host rolls back by itself when the timer ends)", rerr)
 }
 
 // clock is the time the guard's deadline is reckoned by (tests set it).

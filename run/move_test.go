@@ -37,11 +37,17 @@ type fakeNet struct {
 	disarmErr          error   // what Disarm returns (after it took effect)
 	disarmErrs         []error // what the first Disarms return, in turn; then disarmErr
 	rollbackErr        error   // what RollbackNow returns
+	rollbackErrs       []error // what the first RollbackNows return, in turn; then rollbackErr
 }
 
 func (f *fakeNet) RollbackNow(ctx context.Context, _ hosts.Host) error {
 	f.rolledBack++
 	f.rollbackCtxErr = ctx.Err()
+	if len(f.rollbackErrs) > 0 {
+		err := f.rollbackErrs[0]
+		f.rollbackErrs = f.rollbackErrs[1:]
+		return err
+	}
 	if f.rollbackErr != nil {
 		return f.rollbackErr
 	}
@@ -462,40 +468,59 @@ func TestPortMoveDisarmAnswerLost(t *testing.T) {
 	}
 }
 
-// The disarm's answer lost and the rollback through the held session
+// The disarm without an answer and the rollback through the held session
 // failing too (sshd or the network went away as the disarm ran): whether
 // the change stands is unknown, so hako logs in once more and asks again.
 // No guard armed any more, or the disarm done now: the change stands and
-// the run goes on over that connection. The timer's rollback come first:
-// the host is as before, and the run says so.
+// the run goes on over that connection. The host rolled back first: it is
+// as before, and the run says so. A disarm the host answered (refused) is
+// not asked again. Interrupted, hako rolls back over the new connection
+// instead of disarming.
 func TestPortMoveDisarmAskedAgain(t *testing.T) {
-	lost := errors.New("run: the connection was closed while the command ran")
+	lost := fmt.Errorf("run: the connection was closed while the command ran: %w", guard.ErrNoAnswer)
+	eof := fmt.Errorf("open session: EOF: %w", guard.ErrNoAnswer)
+	notArmed := fmt.Errorf("host \"pi\": guard g: %w", guard.ErrNotArmed)
 	for _, c := range []struct {
-		name      string
-		second    error
-		converged bool
-		want      string
+		name                string
+		first               error   // the first disarm's error
+		second              error   // the second disarm's
+		rollbacks           []error // the rollbacks' errors
+		interrupt           bool    // Ctrl-C as the first disarm runs
+		disarms, rolledBack int
+		converged           bool
+		want                string
 	}{
-		{"disarmed before", fmt.Errorf("host \"pi\": guard g: %w", guard.ErrNotArmed), true, ""},
-		{"disarmed now", nil, true, ""},
-		{"timer first", &guard.RolledBackError{Host: "pi", ID: "g", Log: "rollback done: ok"}, false,
-			"by the time hako asked again the host's timer had rolled back: the host is reachable on port 22 as before"},
-		{"fails again", lost, false,
-			"asking again over another new connection failed: run: the connection was closed while the command ran (the host rolls back by itself when the timer ends)"},
+		{name: "disarmed before", first: lost, second: notArmed, rollbacks: []error{eof}, disarms: 2, rolledBack: 1, converged: true},
+		{name: "disarmed now", first: lost, rollbacks: []error{eof}, disarms: 2, rolledBack: 1, converged: true},
+		{name: "rolled back first", first: lost, second: &guard.RolledBackError{Host: "pi", ID: "g", Log: "rollback done: ok"}, rollbacks: []error{eof}, disarms: 2, rolledBack: 1,
+			want: "by the time hako asked again the host had rolled back (its timer, or the rollback hako asked for): the host is reachable on port 22 as before"},
+		{name: "fails again", first: lost, second: lost, rollbacks: []error{eof}, disarms: 2, rolledBack: 1,
+			want: "and rolling back failed: open session: EOF: no answer from the host (if it did not run, the host rolls back by itself when the timer ends); asking again over another new connection failed: run: the connection was closed while the command ran"},
+		{name: "refused", first: errors.New("host \"pi\": guard g: disarm failed (exit status 1): sudo: a password is required"), rollbacks: []error{errors.New("host \"pi\": guard g: rollback failed (exit status 1): sudo: a password is required")}, disarms: 1, rolledBack: 1,
+			want: "and rolling back failed: host \"pi\": guard g: rollback failed (exit status 1): sudo: a password is required (the host rolls back by itself when the timer ends)"},
+		{name: "interrupted, rolled back", first: lost, rollbacks: []error{eof, nil}, interrupt: true, disarms: 1, rolledBack: 2,
+			want: "interrupted: rolled back the SSH, firewall and network configuration over another new connection"},
+		{name: "interrupted, disarmed before", first: lost, rollbacks: []error{eof, notArmed}, interrupt: true, disarms: 1, rolledBack: 2,
+			want: "interrupted after the disarm took effect (its answer was lost: run: the connection was closed while the command ran: no answer from the host): moving SSH from port 22 to 2222 stands (SSH on port 2222 as "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, root := movePlan(t)
-			net := &fakeNet{disarmErrs: []error{lost, c.second}, rollbackErr: errors.New("open session: EOF")}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			net := &fakeNet{disarmErrs: []error{c.first, c.second}, rollbackErrs: c.rollbacks}
+			if c.interrupt {
+				net.duringDisarm = cancel
+			}
 			rec := &recorder{}
-			r := Apply(context.Background(), p, moveOptions(t, true, net), rec)[0]
-			if net.disarm != 2 || net.rolledBack != 1 {
+			r := Apply(ctx, p, moveOptions(t, true, net), rec)[0]
+			if net.disarm != c.disarms || net.rolledBack != c.rolledBack {
 				t.Errorf("net %+v", net)
 			}
 			if c.converged {
 				if r.Unreachable != nil || r.Failed != 0 {
 					t.Fatalf("recap %+v: %v", r, r.Unreachable)
 				}
-				if !strings.Contains(strings.Join(rec.notes, "\n"), "the disarm over the new connection failed (run: the connection was closed while the command ran), and so did the rollback through the first; asked again over another new connection: no rollback is armed any more") {
+				if !strings.Contains(strings.Join(rec.notes, "\n"), "the disarm over the new connection got no answer (run: the connection was closed while the command ran: no answer from the host), and the rollback through the first failed; asked again over another new connection: no rollback is armed any more") {
 					t.Errorf("notes %q", rec.notes)
 				}
 				if b, err := os.ReadFile(filepath.Join(root, "sshd.conf")); err != nil || string(b) != "Port 2222\n" {
@@ -504,8 +529,20 @@ func TestPortMoveDisarmAskedAgain(t *testing.T) {
 				return
 			}
 			if r.Unreachable == nil || !strings.Contains(r.Unreachable.Error(), c.want) {
-				t.Errorf("recap %+v: %v, want %q", r, r.Unreachable, c.want)
+				t.Errorf("recap %+v:\n%v\nwant %q", r, r.Unreachable, c.want)
 			}
 		})
+	}
+}
+
+// A rollback that ran in part cancelled the host's timer: the run does
+// not say the host will roll back by itself.
+func TestRollbackFailureSaysWhatIsLeft(t *testing.T) {
+	partial := rollbackFailure(&guard.RollbackError{Host: "pi", ID: "g", Log: "FAILED: cannot restore /etc/x"})
+	if strings.Contains(partial, "rolls back by itself") || !strings.Contains(partial, "the host's own rollback is cancelled") {
+		t.Errorf("partial: %s", partial)
+	}
+	if s := rollbackFailure(fmt.Errorf("x: %w", guard.ErrNoAnswer)); !strings.Contains(s, "if it did not run, the host rolls back by itself") {
+		t.Errorf("no answer: %s", s)
 	}
 }

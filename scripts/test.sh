@@ -54,9 +54,9 @@ status=0
 # the other for several minutes, past go test's default of 10 minutes.
 go test -race -count=1 -parallel 4 -timeout 60m "$@" ./... || status=$?
 # A short run of every fuzz target (their seeds and the corpus kept in
-# testdata/fuzz ran above, as tests): 10 s each with one worker, two targets at a time (one
-# per CPU), about 2 minutes in all. Go fuzzes one target per run. Long runs
-# are by hand: see the README's Tests section.
+# testdata/fuzz ran above, as tests): 10 s each with one worker, two
+# targets at a time (one per CPU), about 2 minutes in all. Go fuzzes one
+# target per run. Long runs are by hand: see the README's Tests section.
 fuzz_targets=(
 	plan:FuzzPlan templates:FuzzTemplateFile
 	probe:FuzzDecode probe:FuzzRecordRoundTrip probe:FuzzStatRecord probe:FuzzEndpoint
