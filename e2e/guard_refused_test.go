@@ -8,6 +8,42 @@ import (
 	"github.com/hako-dev/hako/internal/testhost"
 )
 
+// earlyTimerTask is a command task that starts the guard's timer rollback
+// at once, standing in for a timer that ends while the run goes on, and
+// waits, out of the rollback's reach (no HAKO_CONN, TERM ignored), until
+// the rollback has begun and a moment more. first is shell run before the
+// rollback starts, inside sh -c '...' (no single quote).
+func earlyTimerTask(first string) string {
+	return `
+task "command" "timer" {
+  command = <<-EOT
+    exec setsid env -u HAKO_CONN -u HAKO_RUN sh -c 'trap "" TERM
+    ` + first + `
+    setsid -f sh /var/lib/hako/guard/*/rollback timer </dev/null >/dev/null 2>&1
+    until grep -qs "rolling back (timer)" /var/lib/hako/guard/*/log; do sleep 0.05; done
+    sleep 0.5'
+  EOT
+}
+`
+}
+
+// applyPastTheTimer runs apply -confirm 3m on dir, whose plan holds an
+// earlyTimerTask, and returns hako's output; the guard's log goes to the
+// test's log.
+func applyPastTheTimer(t *testing.T, h *testhost.Host, dir string) string {
+	t.Helper()
+	w := startRun(t, "apply", "-confirm", "3m", "-connect-timeout", "30s", dir)
+	go func() { w.exited <- w.cmd.Wait() }()
+	err, hung := w.wait(4 * time.Minute)
+	out := w.out.String()
+	log := h.Exec(t, "cat /var/lib/hako/guard/*/log 2>/dev/null || true")
+	t.Logf("hako: %v\n%s\nguard log:\n%s", err, out, log)
+	if hung {
+		t.Fatalf("hako did not end within 4 minutes")
+	}
+	return out
+}
+
 // The guard's timer rolls back while hako still goes on (here a task of
 // the plan starts the timer's rollback early, standing in for a run that
 // misjudged the time left, and waits, out of the rollback's reach, until it
@@ -18,31 +54,14 @@ func TestGuardedRunRefusedAfterTheTimerRolledBack(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{})
 	before := h.Exec(t, hostState)
-	dir := guardedMovePlan(t, h, sshRuleOnly, `
-task "command" "timer" {
-  command = <<-EOT
-    exec setsid env -u HAKO_CONN -u HAKO_RUN sh -c 'trap "" TERM
-    setsid -f sh /var/lib/hako/guard/*/rollback timer </dev/null >/dev/null 2>&1
-    until grep -qs "rolling back (timer)" /var/lib/hako/guard/*/log; do sleep 0.05; done
-    sleep 0.5'
-  EOT
-}
-
+	dir := guardedMovePlan(t, h, sshRuleOnly, earlyTimerTask("")+`
 task "command" "late" {
   command = "touch /root/hako-late"
 }
 
 `)
 
-	w := startRun(t, "apply", "-confirm", "3m", "-connect-timeout", "30s", dir)
-	go func() { w.exited <- w.cmd.Wait() }()
-	err, hung := w.wait(4 * time.Minute)
-	out := w.out.String()
-	log := h.Exec(t, "cat /var/lib/hako/guard/*/log 2>/dev/null || true")
-	t.Logf("hako: %v\n%s\nguard log:\n%s", err, out, log)
-	if hung {
-		t.Fatalf("hako did not end within 4 minutes")
-	}
+	out := applyPastTheTimer(t, h, dir)
 	for _, want := range []string{
 		"the host's guard rolled back this run's changes (its timer ended, or someone rolled back by hand): nothing more is done on it",
 		"command.late",
@@ -78,34 +97,16 @@ task "file" "sshd" {
   path    = "`+dropIn+`"
   content = "PermitRootLogin prohibit-password\n"
 }
-
-task "command" "timer" {
-  command = <<-EOT
-    exec setsid env -u HAKO_CONN -u HAKO_RUN sh -c 'trap "" TERM
-    grep -ls "^/usr/lib/openssh/sftp-serve[r]" /proc/[0-9]*/cmdline >/root/sftp-before
+`+earlyTimerTask(`grep -ls "^/usr/lib/openssh/sftp-serve[r]" /proc/[0-9]*/cmdline >/root/sftp-before
     setsid -f sh -c "until grep -qs \"rollback done\" /var/lib/hako/guard/*/log; do sleep 0.05; done
       grep -ls \"^/usr/lib/openssh/sftp-serve[r]\" /proc/[0-9]*/cmdline >/root/sftp-after.tmp
-      mv /root/sftp-after.tmp /root/sftp-after" </dev/null >/dev/null 2>&1
-    setsid -f sh /var/lib/hako/guard/*/rollback timer </dev/null >/dev/null 2>&1
-    until grep -qs "rolling back (timer)" /var/lib/hako/guard/*/log; do sleep 0.05; done
-    sleep 0.5'
-  EOT
-}
-
+      mv /root/sftp-after.tmp /root/sftp-after" </dev/null >/dev/null 2>&1`)+`
 task "file" "late" {
   path    = "/etc/hako-late"
   content = "late\n"
 }
 `)
-	w := startRun(t, "apply", "-confirm", "3m", "-connect-timeout", "30s", dir)
-	go func() { w.exited <- w.cmd.Wait() }()
-	err, hung := w.wait(4 * time.Minute)
-	out := w.out.String()
-	log := h.Exec(t, "cat /var/lib/hako/guard/*/log 2>/dev/null || true")
-	t.Logf("hako: %v\n%s\nguard log:\n%s", err, out, log)
-	if hung {
-		t.Fatalf("hako did not end within 4 minutes")
-	}
+	out := applyPastTheTimer(t, h, dir)
 	for _, want := range []string{
 		"the host's guard rolled back this run's changes (its timer ended, or someone rolled back by hand): nothing more is done on it",
 		"file.late",
