@@ -89,13 +89,16 @@ func (p *Package) request() probe.Packages { return probe.Packages{Names: p.name
 // fresh judges the lists as Ansible's apt module does: by
 // update-success-stamp, else by the lists directory, never by the lists
 // themselves, whose mtimes apt sets to the mirror's publication time.
-// An update of hako's that failed since then makes them stale.
+// An update of hako's that failed since then makes them stale. valid 0
+// means never fresh: the host's clock counts whole seconds, so lists
+// updated a moment ago are 0 s old, and "at most 0 s old" would skip the
+// update asked for on every run.
 func fresh(l probe.ListsAge, valid int) bool {
 	t := l.Stamp
 	if t < 0 {
 		t = l.Dir
 	}
-	return l.Have && t >= 0 && l.Failed < t && l.Now-t <= int64(valid)
+	return valid > 0 && l.Have && t >= 0 && l.Failed < t && l.Now-t <= int64(valid)
 }
 
 // pending lists the names that need work, in plan order.

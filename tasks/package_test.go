@@ -157,6 +157,10 @@ func TestListsFresh(t *testing.T) {
 			t.Errorf("%q: fresh = %v", tc.line, got)
 		}
 	}
+	// cache_valid_seconds = 0: updated this very second, still stale.
+	if l := pkgs(t, "", "10000 10000 10000 1 -", "").Lists; fresh(*l, 0) || !fresh(*l, 1) {
+		t.Errorf("lists of this second: fresh(0) = %v, fresh(1) = %v; want false, true", fresh(*l, 0), fresh(*l, 1))
+	}
 }
 
 func TestPackageUpdateDecision(t *testing.T) {
