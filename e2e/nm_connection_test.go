@@ -156,21 +156,14 @@ task "file" "pppoe_routing" {
 	}
 }
 
-// Bringing up the connection hako is connected through with another
-// address is refused in plan and apply (address-move), and changes
-// nothing; apply -confirm brings it up last, under the rollback guard,
-// logs in again at the new address and disarms the guard there.
-func TestNMConnectionAddressMove(t *testing.T) {
-	testhost.Require(t)
-	h := testhost.Start(t, testhost.Options{Init: testhost.InitNM})
-	const keyfile = "/etc/NetworkManager/system-connections/preconfigured.nmconnection"
-	idx := h.Addr[strings.LastIndexByte(h.Addr, '.')+1:]
-	// Another free address of the lab's network (hosts take the lowest
-	// free ones), reachable from here as the old one is.
+// lanMove is another free address of the lab's network for h (hosts take
+// the lowest free ones), reachable from here as h's is, and an
+// nm_connection task that brings h's connection up there.
+func lanMove(h *testhost.Host) (moved, task string) {
 	var n int
-	fmt.Sscan(idx, &n)
-	moved := fmt.Sprintf("10.213.0.%d", 254-n)
-	dir := nmPlanFor(t, h, fmt.Sprintf(`
+	fmt.Sscan(h.Addr[strings.LastIndexByte(h.Addr, '.')+1:], &n)
+	moved = fmt.Sprintf("10.213.0.%d", 254-n)
+	return moved, fmt.Sprintf(`
 task "nm_connection" "lan" {
   name = "preconfigured"
   up   = true
@@ -180,7 +173,19 @@ task "nm_connection" "lan" {
     gateway   = "10.213.0.1"
   }
 }
-`, moved))
+`, moved)
+}
+
+// Bringing up the connection hako is connected through with another
+// address is refused in plan and apply (address-move), and changes
+// nothing; apply -confirm brings it up last, under the rollback guard,
+// logs in again at the new address and disarms the guard there.
+func TestNMConnectionAddressMove(t *testing.T) {
+	testhost.Require(t)
+	h := testhost.Start(t, testhost.Options{Init: testhost.InitNM})
+	const keyfile = "/etc/NetworkManager/system-connections/preconfigured.nmconnection"
+	moved, lan := lanMove(h)
+	dir := nmPlanFor(t, h, lan)
 	before := h.Exec(t, "cat "+keyfile)
 	plan := hako(t, "plan", dir)
 	mustContain(t, plan, fmt.Sprintf("refused: bringing preconfigured up now moves hako's address %s (eth0) to %s: apply -confirm", h.Addr, moved),
@@ -264,11 +269,8 @@ task "nm_connection" "lan" {
 func TestNMConnectionAddressMoveJudgesSSHDOnDisk(t *testing.T) {
 	testhost.Require(t)
 	h := testhost.Start(t, testhost.Options{Init: testhost.InitNM})
-	idx := h.Addr[strings.LastIndexByte(h.Addr, '.')+1:]
-	var n int
-	fmt.Sscan(idx, &n)
-	moved := fmt.Sprintf("10.213.0.%d", 254-n)
-	dir := nmPlanFor(t, h, fmt.Sprintf(`
+	moved, lan := lanMove(h)
+	dir := nmPlanFor(t, h, lan+fmt.Sprintf(`
 task "file" "sshd_deny" {
   path    = %q
   content = "DenyGroups hakolocked\n"
@@ -277,17 +279,7 @@ task "file" "sshd_deny" {
 task "command" "lock_group" {
   command = "getent group hakolocked >/dev/null || groupadd hakolocked; usermod -aG hakolocked %s"
 }
-
-task "nm_connection" "lan" {
-  name = "preconfigured"
-  up   = true
-  ipv4 {
-    method    = "manual"
-    addresses = ["%s/24"]
-    gateway   = "10.213.0.1"
-  }
-}
-`, listenDropIn, h.User, moved))
+`, listenDropIn, h.User))
 	apply := hako(t, "apply", "-confirm", "1m", dir)
 	t.Logf("apply -confirm:\n%s", apply)
 	if apply.code != 1 {
